@@ -1,0 +1,44 @@
+# Seia's front door. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The layer package and the function modules, importable as Lambda sees them.
+export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/drift:$(CURDIR)
+
+.DEFAULT_GOAL := help
+.PHONY: help install up test test-unit test-integration bench demo lint-template clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[drift,dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install Seia with everything the tests need
+
+up: $(STAMP) ## bring Seia up locally (PostgreSQL, migrations, HTTP API on 127.0.0.1:8000 or SEIA_PORT); Ctrl-C stops
+	$(PY) -m infra.local.up
+
+test: $(STAMP) ## run every test (needs PostgreSQL: DATABASE_URL, :5432, or a private cluster it starts)
+	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## only the unit tests (no database)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: $(STAMP) ## print the benchmark figures
+	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m bench.run $(BENCH_ARGS)
+
+demo: $(STAMP) ## a short story: tenant, model, predictions, labels, stats
+	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m bench.demo
+
+lint-template: ## sam validate --lint template.yaml (aws-sam-cli in its own virtualenv)
+	bash infra/sam/install.sh
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .local/venvs/sam/bin/sam validate --lint --template template.yaml
+
+clean: ## remove .venv and local state (.local: private cluster, keys, logs)
+	rm -rf $(VENV) .local

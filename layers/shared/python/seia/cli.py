@@ -1,0 +1,100 @@
+"""The ``seia`` command: tenants, keys and migrations (later: uploads, drift runs, queries)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from seia.config import get_settings
+from seia.errors import SeiaError
+
+
+def _print(value) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_tenant_create(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    created = TenantAdmin(get_settings()).create_tenant(args.name)
+    _print({"tenant": created.tenant.name, "api_key": created.api_key})
+    print("Keep this key: it is shown only now.", file=sys.stderr)
+    return 0
+
+
+def cmd_tenant_list(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    rows = TenantAdmin(get_settings()).list_tenants()
+    _print([{"tenant": r.name, "database": r.db_name, "created_at": r.created_at.isoformat(),
+             "active_keys": r.active_keys} for r in rows])
+    return 0
+
+
+def cmd_key_create(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    key = TenantAdmin(get_settings()).create_key(args.tenant)
+    _print({"tenant": args.tenant, "api_key": key})
+    print("Keep this key: it is shown only now.", file=sys.stderr)
+    return 0
+
+
+def cmd_key_revoke(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    if TenantAdmin(get_settings()).revoke_key(args.key_prefix):
+        _print({"revoked": args.key_prefix})
+        return 0
+    print(f"no active key with prefix {args.key_prefix!r}", file=sys.stderr)
+    return 1
+
+
+def cmd_migrate(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    _print(TenantAdmin(get_settings()).migrate_all())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seia", description="Seia: ML model monitoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tenant = sub.add_parser("tenant", help="create and list tenants").add_subparsers(dest="action", required=True)
+    p = tenant.add_parser("create", help="create a tenant, its database and role; prints its first API key")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_tenant_create)
+    tenant.add_parser("list", help="list tenants").set_defaults(func=cmd_tenant_list)
+
+    key = sub.add_parser("key", help="create and revoke API keys").add_subparsers(dest="action", required=True)
+    p = key.add_parser("create", help="a new API key for a tenant")
+    p.add_argument("tenant")
+    p.set_defaults(func=cmd_key_create)
+    p = key.add_parser("revoke", help="revoke a key by its prefix (seia_xxxxxxxxxx)")
+    p.add_argument("key_prefix")
+    p.set_defaults(func=cmd_key_revoke)
+
+    sub.add_parser("migrate", help="apply migrations to the admin and every tenant database").set_defaults(
+        func=cmd_migrate
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except SeiaError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        for d in exc.details:
+            print(f"  {d.field}: {d.message}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # psycopg connection errors and the like: one line, no DSN
+        print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

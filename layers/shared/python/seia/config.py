@@ -1,0 +1,107 @@
+"""Settings, read once per process from the environment.
+
+Locally the environment comes from the Makefile; in AWS from template.yaml.
+
+=========================  ==========================================================  =========================
+variable                   meaning                                                     default
+=========================  ==========================================================  =========================
+DATABASE_URL               superuser DSN of the server (CLI, migrations, tests only)    .local/database_url, else postgresql://postgres@127.0.0.1:5432/postgres
+SEIA_DB_HOST / _PORT       where the functions reach PostgreSQL                         host/port of DATABASE_URL
+SEIA_DB_PREFIX             prefix of every database and role Seia creates               seia
+SEIA_CREDENTIALS           ``derived`` (HMAC of SEIA_SECRET_KEY) or ``secretsmanager``  derived
+SEIA_SECRET_KEY            key for derived role passwords (local only)                  contents of .local/secret.key
+SEIA_SECRET_PREFIX         Secrets Manager name prefix for role passwords               seia
+SEIA_DB_SSLMODE            libpq sslmode for function connections                       prefer
+=========================  ==========================================================  =========================
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from seia import naming
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+MAX_RECORDS = 10_000
+MAX_BODY_BYTES = 6 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    db_host: str
+    db_port: int
+    db_prefix: str
+    credentials: str
+    secret_key: str | None
+    secret_prefix: str
+    sslmode: str
+    bucket: str | None = None
+
+    @property
+    def admin_db(self) -> str:
+        return naming.admin_database(self.db_prefix)
+
+    @property
+    def api_role(self) -> str:
+        return naming.api_role(self.db_prefix)
+
+    @property
+    def worker_role(self) -> str:
+        return naming.worker_role(self.db_prefix)
+
+    @classmethod
+    def from_env(cls, env: dict | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        from psycopg.conninfo import conninfo_to_dict
+
+        database_url = env.get("DATABASE_URL") or _read_home_file(env, "database_url") or DEFAULT_DATABASE_URL
+        parts = conninfo_to_dict(database_url)
+        prefix = env.get("SEIA_DB_PREFIX", "seia")
+        if not naming.TENANT_NAME.fullmatch(prefix) or len(prefix) > 16 or "-" in prefix:
+            raise ValueError("SEIA_DB_PREFIX must be 1-16 characters of [a-z0-9_]")
+        return cls(
+            database_url=database_url,
+            db_host=env.get("SEIA_DB_HOST") or str(parts.get("host") or "127.0.0.1"),
+            db_port=int(env.get("SEIA_DB_PORT") or parts.get("port") or 5432),
+            db_prefix=prefix,
+            credentials=env.get("SEIA_CREDENTIALS", "derived"),
+            secret_key=env.get("SEIA_SECRET_KEY") or _read_key_file(env),
+            secret_prefix=env.get("SEIA_SECRET_PREFIX", "seia"),
+            sslmode=env.get("SEIA_DB_SSLMODE", "prefer"),
+            bucket=env.get("SEIA_BUCKET"),
+        )
+
+
+def seia_home(env=None) -> Path:
+    """Local state (``.local/`` of the checkout): the secret key, the DSN ``make up`` chose, logs."""
+    env = os.environ if env is None else env
+    if env.get("SEIA_HOME"):
+        return Path(env["SEIA_HOME"])
+    checkout = Path(__file__).resolve().parents[4]
+    return checkout / ".local" if (checkout / "Makefile").exists() else Path(".local")
+
+
+def _read_home_file(env, name: str) -> str | None:
+    try:
+        return (seia_home(env) / name).read_text().strip() or None
+    except OSError:
+        return None
+
+
+def _read_key_file(env) -> str | None:
+    if env.get("SEIA_SECRET_KEY_FILE"):
+        try:
+            return Path(env["SEIA_SECRET_KEY_FILE"]).read_text().strip() or None
+        except OSError:
+            return None
+    return _read_home_file(env, "secret.key")
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings; tests call ``get_settings.cache_clear()`` after changing the env."""
+    return Settings.from_env()

@@ -1,0 +1,84 @@
+"""Where the database roles' passwords live.
+
+Two stores, chosen by ``SEIA_CREDENTIALS``:
+
+* ``secretsmanager`` (AWS): one secret per role, ``<SEIA_SECRET_PREFIX>/db/<role>``, a JSON object
+  ``{"username", "password"}``. The CLI writes it when it creates the role; functions read it.
+* ``derived`` (local): the password is HMAC-SHA256(SEIA_SECRET_KEY, role). Nothing is stored; the
+  key lives in ``.local/secret.key`` (mode 0600) or the environment.
+
+Passwords are never logged and never part of an error message.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+from typing import Protocol
+
+from seia.config import Settings
+
+
+class CredentialStore(Protocol):
+    def password(self, role: str) -> str: ...
+
+    def create(self, role: str) -> str: ...
+
+
+class DerivedCredentials:
+    def __init__(self, secret_key: str):
+        if not secret_key:
+            raise ValueError("SEIA_SECRET_KEY (or .local/secret.key) is required for derived credentials")
+        self._key = secret_key.encode()
+
+    def password(self, role: str) -> str:
+        digest = hmac.new(self._key, role.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def create(self, role: str) -> str:
+        return self.password(role)
+
+
+class SecretsManagerCredentials:
+    def __init__(self, client, prefix: str):
+        self._client = client
+        self._prefix = prefix.rstrip("/")
+
+    def _name(self, role: str) -> str:
+        return f"{self._prefix}/db/{role}"
+
+    def password(self, role: str) -> str:
+        value = self._client.get_secret_value(SecretId=self._name(role))["SecretString"]
+        return json.loads(value)["password"]
+
+    def create(self, role: str) -> str:
+        password = secrets.token_urlsafe(32)
+        body = json.dumps({"username": role, "password": password})
+        try:
+            self._client.create_secret(Name=self._name(role), SecretString=body)
+        except self._client.exceptions.ResourceExistsException:
+            self._client.put_secret_value(SecretId=self._name(role), SecretString=body)
+        return password
+
+
+@functools.lru_cache(maxsize=4)
+def _store_for(settings: Settings) -> CredentialStore:
+    if settings.credentials == "secretsmanager":
+        import boto3
+
+        return SecretsManagerCredentials(boto3.client("secretsmanager"), settings.secret_prefix)
+    if settings.credentials == "derived":
+        return DerivedCredentials(settings.secret_key or "")
+    raise ValueError(f"SEIA_CREDENTIALS must be 'derived' or 'secretsmanager', not {settings.credentials!r}")
+
+
+def get_store(settings: Settings) -> CredentialStore:
+    return _store_for(settings)
+
+
+def new_secret_key() -> str:
+    return secrets.token_urlsafe(32)

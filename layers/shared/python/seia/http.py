@@ -1,0 +1,63 @@
+"""What every Chalice route shares: the JSON body, the error shape, the response."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+from chalice import Response
+
+from seia import jsonutil
+from seia.config import MAX_BODY_BYTES
+from seia.errors import BadRequest, Detail, PayloadTooLarge, SeiaError, UnsupportedMediaType
+
+log = logging.getLogger("seia.http")
+# Routes accept any content type so that a wrong one gets Seia's error shape, not Chalice's.
+ANY_CONTENT_TYPE = ["*/*"]
+
+
+def json_body(request):
+    """The request's JSON body: 415 unless application/json, 413 over 6 MB, 400 when malformed."""
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType(
+            f"send Content-Type: application/json (got {content_type[:80] or 'none'!r})",
+            [Detail(None, "Content-Type", "must be application/json")],
+        )
+    raw = request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(
+            f"body of {len(raw)} bytes; the limit is {MAX_BODY_BYTES}",
+            [Detail(None, None, f"at most {MAX_BODY_BYTES} bytes per request")],
+        )
+    try:
+        return jsonutil.loads(raw)
+    except jsonutil.JSONError as exc:
+        raise BadRequest("the body is not valid JSON", [Detail(None, None, str(exc)[:200])]) from None
+
+
+def json_response(body, status: int = 200) -> Response:
+    return Response(body=jsonutil.dumps(body), status_code=status, headers={"Content-Type": "application/json"})
+
+
+def api_view(fn):
+    """Turn ``(status, body)`` or a raised ``SeiaError`` into a JSON response; never leak a 500's cause."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            status, body = fn(*args, **kwargs)
+        except SeiaError as exc:
+            return json_response(exc.as_body(), exc.status)
+        except Exception:
+            log.exception("unhandled error in %s", fn.__name__)
+            return json_response(
+                {"error": {"code": "internal", "message": "internal error", "details": []}}, 500
+            )
+        return json_response(body, status)
+
+    return wrapper
+
+
+def query_params(request) -> dict:
+    return dict(request.query_params or {})

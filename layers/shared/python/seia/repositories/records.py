@@ -1,0 +1,109 @@
+"""Tenant database: predictions, ground truths and the reference set.
+
+Writes go through ``COPY`` into a session-local staging table, then one ``INSERT ... SELECT``
+with conflict handling, all inside the caller's transaction: a batch is stored whole or not at
+all, and a prediction_id already stored is counted as a duplicate, never stored twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+import psycopg
+
+PREDICTION_COLUMNS = (
+    "prediction_id", "ts", "num", "cat", "prediction_label", "prediction_value", "score", "scores",
+)
+REFERENCE_COLUMNS = PREDICTION_COLUMNS + ("label", "label_value")
+GROUND_TRUTH_COLUMNS = ("prediction_id", "label", "label_value", "ts")
+_TYPES = {
+    "prediction_id": "text", "ts": "timestamptz", "num": "float8[]", "cat": "text[]",
+    "prediction_label": "text", "prediction_value": "float8", "score": "float8", "scores": "float8[]",
+    "label": "text", "label_value": "float8",
+}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    accepted: int
+    duplicates: int = 0
+    unmatched: int = 0
+
+
+def _stage(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
+    """Create (once per session) and fill the staging table ``table`` with ``rows``."""
+    cols = ", ".join(f"{c} {_TYPES[c]}" for c in columns)
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}) ON COMMIT DELETE ROWS")
+    with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.set_types([_TYPES[c] for c in columns])
+        for row in rows:
+            copy.write_row(row)
+
+
+class PredictionRepository:
+    INSERT = f"""
+        INSERT INTO predictions (model_id, {", ".join(PREDICTION_COLUMNS)})
+        SELECT %s, {", ".join(PREDICTION_COLUMNS)} FROM stage_predictions
+        ON CONFLICT (model_id, prediction_id) DO NOTHING"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def add(self, model_id: int, rows: list[tuple]) -> WriteResult:
+        _stage(self.conn, "stage_predictions", PREDICTION_COLUMNS, rows)
+        inserted = self.conn.execute(self.INSERT, (model_id,)).rowcount
+        return WriteResult(accepted=inserted, duplicates=len(rows) - inserted)
+
+    def count(self, model_id: int) -> int:
+        return self.conn.execute("SELECT count(*) FROM predictions WHERE model_id = %s", (model_id,)).fetchone()[0]
+
+
+class GroundTruthRepository:
+    UNMATCHED = """
+        SELECT count(*) FROM stage_ground_truths s
+        WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.model_id = %s AND p.prediction_id = s.prediction_id)"""
+    # A label sent again replaces the earlier one (a correction) and is seen anew by the drift engine.
+    UPSERT = f"""
+        INSERT INTO ground_truths (model_id, {", ".join(GROUND_TRUTH_COLUMNS)})
+        SELECT %s, {", ".join(GROUND_TRUTH_COLUMNS)} FROM stage_ground_truths
+        ON CONFLICT (model_id, prediction_id) DO UPDATE
+           SET label = EXCLUDED.label, label_value = EXCLUDED.label_value,
+               ts = coalesce(EXCLUDED.ts, ground_truths.ts),
+               received_at = now(), seq = nextval('ground_truth_seq')
+         WHERE (ground_truths.label, ground_truths.label_value)
+               IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.label_value)"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def add(self, model_id: int, rows: list[tuple]) -> WriteResult:
+        _stage(self.conn, "stage_ground_truths", GROUND_TRUTH_COLUMNS, rows)
+        unmatched = self.conn.execute(self.UNMATCHED, (model_id,)).fetchone()[0]
+        self.conn.execute(self.UPSERT, (model_id,))
+        return WriteResult(accepted=len(rows), unmatched=unmatched)
+
+
+class ReferenceRepository:
+    INSERT = f"""
+        INSERT INTO reference_rows (model_id, {", ".join(REFERENCE_COLUMNS)})
+        SELECT %s, {", ".join(REFERENCE_COLUMNS)} FROM stage_reference
+        ON CONFLICT (model_id, prediction_id) DO NOTHING"""
+    BUMP = """
+        INSERT INTO reference_versions AS v (model_id, rows)
+        VALUES (%(model)s, (SELECT count(*) FROM reference_rows WHERE model_id = %(model)s))
+        ON CONFLICT (model_id) DO UPDATE
+           SET version = v.version + 1, rows = EXCLUDED.rows, updated_at = now()
+        RETURNING version, rows"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def add(self, model_id: int, rows: list[tuple], replace: bool) -> tuple[WriteResult, int, int]:
+        """Store reference rows; returns (result, reference version, total reference rows)."""
+        if replace:
+            self.conn.execute("DELETE FROM reference_rows WHERE model_id = %s", (model_id,))
+        _stage(self.conn, "stage_reference", REFERENCE_COLUMNS, rows)
+        inserted = self.conn.execute(self.INSERT, (model_id,)).rowcount
+        version, total = self.conn.execute(self.BUMP, {"model": model_id}).fetchone()
+        return WriteResult(accepted=inserted, duplicates=len(rows) - inserted), version, total

@@ -1,0 +1,41 @@
+"""Tenant database: counts per time window (the read path of the foundation)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class WindowCount:
+    window_start: datetime
+    predictions: int
+    labelled: int
+
+
+class StatsRepository:
+    # Windows are UTC hours or days; only windows holding predictions are returned.
+    COUNTS = """
+        SELECT date_trunc(%(unit)s, p.ts, 'UTC') AS window_start,
+               count(*) AS predictions,
+               count(g.prediction_id) AS labelled
+        FROM predictions p
+        LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
+        WHERE p.model_id = %(model)s
+          AND (%(from)s::timestamptz IS NULL OR p.ts >= %(from)s)
+          AND (%(to)s::timestamptz IS NULL OR p.ts < %(to)s)
+        GROUP BY 1 ORDER BY 1
+        LIMIT %(limit)s"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def counts(self, model_id: int, unit: str, start: datetime | None, end: datetime | None,
+               limit: int = 10_000) -> list[WindowCount]:
+        with self.conn.cursor(row_factory=class_row(WindowCount)) as cur:
+            return cur.execute(
+                self.COUNTS, {"unit": unit, "model": model_id, "from": start, "to": end, "limit": limit}
+            ).fetchall()

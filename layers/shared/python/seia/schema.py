@@ -1,0 +1,58 @@
+"""A model's definition: its task, features and labels, and how rows are laid out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+TASKS = ("binary_classification", "multiclass_classification", "regression")
+FEATURE_TYPES = ("numeric", "categorical")
+# Column names of bulk files and record fields: a feature may not take one of them.
+RESERVED = frozenset({"prediction_id", "timestamp", "prediction", "score", "label", "features"})
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Model:
+    id: int
+    name: str
+    task: str
+    features: tuple[Feature, ...]
+    labels: tuple[str, ...] | None
+    settings: dict = field(default_factory=dict, compare=False)
+    created_at: datetime | None = None
+
+    @property
+    def is_classification(self) -> bool:
+        return self.task != "regression"
+
+    @property
+    def numeric(self) -> tuple[str, ...]:
+        """Numeric feature names, in the order of the rows' ``num[]`` array."""
+        return tuple(f.name for f in self.features if f.type == "numeric")
+
+    @property
+    def categorical(self) -> tuple[str, ...]:
+        """Categorical feature names, in the order of the rows' ``cat[]`` array."""
+        return tuple(f.name for f in self.features if f.type == "categorical")
+
+    @property
+    def positive_label(self) -> str | None:
+        """For binary classification, the class whose probability ``score`` is: the second label."""
+        return self.labels[1] if self.task == "binary_classification" and self.labels else None
+
+    def as_dict(self) -> dict:
+        body = {
+            "name": self.name,
+            "task": self.task,
+            "features": [{"name": f.name, "type": f.type} for f in self.features],
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+        }
+        if self.labels is not None:
+            body["labels"] = list(self.labels)
+        return body

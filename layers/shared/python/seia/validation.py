@@ -1,0 +1,319 @@
+"""Checking what users send, before anything is written.
+
+Every bad record of a batch is reported (``index``, ``field``, ``message``), and a batch with any
+bad record is rejected whole. Valid records become typed row tuples ready for ``COPY``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from seia import naming
+from seia.errors import Detail, ValidationFailed
+from seia.schema import FEATURE_TYPES, RESERVED, TASKS, Feature, Model
+from seia.timeutil import parse_rfc3339
+
+MAX_ID_LENGTH = 200
+MAX_CATEGORY_LENGTH = 200
+MAX_FEATURES = 500
+MAX_LABELS = 1000
+MAX_ERRORS = 100  # listed in one response; the count says how many there were in all
+
+
+# --- model definitions -----------------------------------------------------------------------
+def model_definition(body: Any) -> dict:
+    """Validate a ``POST /v1/models`` body; return the normalised definition."""
+    errors: list[Detail] = []
+    if not isinstance(body, dict):
+        raise ValidationFailed("the body must be a JSON object", [Detail(None, None, "expected an object")])
+    for key in body:
+        if key not in ("name", "task", "features", "labels", "settings"):
+            errors.append(Detail(None, str(key)[:64], "unknown field"))
+    name = body.get("name")
+    if not naming.is_model_name(name):
+        errors.append(Detail(None, "name", "must match ^[a-z0-9][a-z0-9_-]{0,63}$"))
+    task = body.get("task")
+    if task not in TASKS:
+        errors.append(Detail(None, "task", f"must be one of {', '.join(TASKS)}"))
+    features = body.get("features")
+    parsed: list[Feature] = []
+    if not isinstance(features, list) or not features:
+        errors.append(Detail(None, "features", "must be a non-empty list of {name, type}"))
+    elif len(features) > MAX_FEATURES:
+        errors.append(Detail(None, "features", f"at most {MAX_FEATURES} features"))
+    else:
+        seen = set()
+        for i, feature in enumerate(features):
+            where = f"features[{i}]"
+            if not isinstance(feature, dict) or set(feature) - {"name", "type"}:
+                errors.append(Detail(None, where, "must be an object with name and type only"))
+                continue
+            fname, ftype = feature.get("name"), feature.get("type")
+            if not isinstance(fname, str) or not naming.FEATURE_NAME.fullmatch(fname):
+                errors.append(Detail(None, f"{where}.name", "must match ^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"))
+            elif fname in RESERVED:
+                errors.append(Detail(None, f"{where}.name", f"{fname!r} is reserved"))
+            elif fname in seen:
+                errors.append(Detail(None, f"{where}.name", f"duplicate feature {fname!r}"))
+            if ftype not in FEATURE_TYPES:
+                errors.append(Detail(None, f"{where}.type", "must be 'numeric' or 'categorical'"))
+            seen.add(fname)
+            parsed.append(Feature(fname, ftype))
+    labels = body.get("labels")
+    label_texts = None
+    if task in ("binary_classification", "multiclass_classification"):
+        if not isinstance(labels, list) or any(isinstance(v, bool) or not isinstance(v, (str, int)) for v in labels):
+            errors.append(Detail(None, "labels", "classification needs a list of labels (strings or integers)"))
+        else:
+            label_texts = [str(v) for v in labels]
+            if len(set(label_texts)) != len(label_texts):
+                errors.append(Detail(None, "labels", "labels must be distinct"))
+            elif task == "binary_classification" and len(label_texts) != 2:
+                errors.append(Detail(None, "labels", "binary classification needs exactly 2 labels [negative, positive]"))
+            elif not 2 <= len(label_texts) <= MAX_LABELS:
+                errors.append(Detail(None, "labels", f"multiclass classification needs 2 to {MAX_LABELS} labels"))
+    elif task == "regression" and labels is not None:
+        errors.append(Detail(None, "labels", "regression models have no labels"))
+    settings = body.get("settings", {})
+    if not isinstance(settings, dict):
+        errors.append(Detail(None, "settings", "must be an object"))
+    if errors:
+        raise ValidationFailed("invalid model definition", errors)
+    return {"name": name, "task": task, "features": parsed, "labels": label_texts, "settings": settings}
+
+
+# --- records ----------------------------------------------------------------------------------
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+class RecordValidator:
+    """Turns records of one model into row tuples, collecting every problem.
+
+    Prediction rows: (prediction_id, ts, num, cat, prediction_label, prediction_value, score, scores)
+    Reference rows add (label, label_value). Ground-truth rows: (prediction_id, label, label_value, ts).
+    """
+
+    PREDICTION_FIELDS = frozenset({"prediction_id", "timestamp", "features", "prediction", "score"})
+    REFERENCE_FIELDS = PREDICTION_FIELDS | {"label"}
+    GROUND_TRUTH_FIELDS = frozenset({"prediction_id", "label", "timestamp"})
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.numeric = model.numeric
+        self.categorical = model.categorical
+        self.feature_names = frozenset(self.numeric + self.categorical)
+        self.labels = frozenset(model.labels or ())
+
+    # each check returns (value, error message or None)
+    def _prediction_id(self, value: Any):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            return None, "must be a string"
+        text = str(value)
+        if not text or len(text) > MAX_ID_LENGTH:
+            return None, f"must be 1 to {MAX_ID_LENGTH} characters"
+        return text, None
+
+    def _label(self, value: Any, field: str):
+        """A classification label as text, or a regression target as float."""
+        if self.model.is_classification:
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                return None, f"{field} must be one of the model's labels"
+            text = str(value)
+            if text not in self.labels:
+                return None, f"{field} {text[:50]!r} is not one of the model's labels"
+            return text, None
+        if not _is_number(value):
+            return None, f"{field} must be a finite number"
+        return float(value), None
+
+    def _score(self, value: Any):
+        """(score, scores) from a probability or a map class → probability."""
+        model = self.model
+        if not model.is_classification:
+            return None, None, "regression models take no score"
+        if isinstance(value, dict):
+            scores = []
+            for label in model.labels:
+                p = value.get(label)
+                if p is None:
+                    return None, None, f"score map lacks class {label!r}"
+                if not _is_number(p) or not 0.0 <= p <= 1.0:
+                    return None, None, f"score for class {label!r} must be a probability in [0, 1]"
+                scores.append(float(p))
+            if set(value) - set(model.labels):
+                return None, None, "score map has classes the model does not have"
+            score = scores[1] if model.task == "binary_classification" else None
+            return score, scores, None
+        if model.task != "binary_classification":
+            return None, None, "multiclass score must be a map class -> probability"
+        if not _is_number(value) or not 0.0 <= value <= 1.0:
+            return None, None, "must be a probability in [0, 1] (of the positive class)"
+        return float(value), None, None
+
+    def _features(self, value: Any, index: int, errors: list[Detail]):
+        if not isinstance(value, dict):
+            errors.append(Detail(index, "features", "must be an object of feature name -> value"))
+            return None, None
+        ok = True
+        for key in value:
+            if key not in self.feature_names:
+                errors.append(Detail(index, f"features.{str(key)[:64]}", "unknown feature"))
+                ok = False
+        num = []
+        for name in self.numeric:
+            if name not in value:
+                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
+                ok = False
+                continue
+            v = value[name]
+            if v is None:
+                num.append(None)
+            elif _is_number(v):
+                num.append(float(v))
+            else:
+                errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
+                ok = False
+        cat = []
+        for name in self.categorical:
+            if name not in value:
+                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
+                ok = False
+                continue
+            v = value[name]
+            if v is None:
+                cat.append(None)
+            elif isinstance(v, str):
+                if len(v) > MAX_CATEGORY_LENGTH:
+                    errors.append(Detail(index, f"features.{name}", f"at most {MAX_CATEGORY_LENGTH} characters"))
+                    ok = False
+                cat.append(v)
+            elif isinstance(v, (int, bool)):
+                cat.append(str(v).lower() if isinstance(v, bool) else str(v))
+            else:
+                errors.append(Detail(index, f"features.{name}", "must be a string, an integer or null"))
+                ok = False
+        return (num, cat) if ok else (None, None)
+
+    def predictions(self, records: Any, with_label: bool = False) -> list[tuple]:
+        records = _records_list(records)
+        allowed = self.REFERENCE_FIELDS if with_label else self.PREDICTION_FIELDS
+        errors: list[Detail] = []
+        rows = []
+        seen: dict[str, int] = {}
+        classification = self.model.is_classification
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                errors.append(Detail(i, None, "must be an object"))
+                continue
+            n_before = len(errors)
+            for key in rec:
+                if key not in allowed:
+                    errors.append(Detail(i, str(key)[:64], "unknown field"))
+            pid, err = self._prediction_id(rec.get("prediction_id"))
+            if err:
+                errors.append(Detail(i, "prediction_id", err))
+            elif pid in seen:
+                errors.append(Detail(i, "prediction_id", f"duplicate of record {seen[pid]} in this batch"))
+            else:
+                seen[pid] = i
+            try:
+                ts = parse_rfc3339(rec.get("timestamp"))
+            except ValueError as exc:
+                errors.append(Detail(i, "timestamp", str(exc)))
+                ts = None
+            num, cat = self._features(rec.get("features"), i, errors)
+            if "prediction" not in rec:
+                errors.append(Detail(i, "prediction", "missing"))
+                prediction = None
+            else:
+                prediction, err = self._label(rec["prediction"], "prediction")
+                if err:
+                    errors.append(Detail(i, "prediction", err))
+            score = scores = None
+            if rec.get("score") is not None:
+                score, scores, err = self._score(rec["score"])
+                if err:
+                    errors.append(Detail(i, "score", err))
+            label = None
+            if with_label and rec.get("label") is not None:
+                label, err = self._label(rec["label"], "label")
+                if err:
+                    errors.append(Detail(i, "label", err))
+            if len(errors) != n_before:
+                continue
+            p_label, p_value = (prediction, None) if classification else (None, prediction)
+            row = (pid, ts, num, cat, p_label, p_value, score, scores)
+            if with_label:
+                l_label, l_value = (label, None) if classification else (None, label)
+                row = row + (l_label, l_value)
+            rows.append(row)
+        _raise_if(errors, len(records))
+        return rows
+
+    def ground_truths(self, records: Any) -> list[tuple]:
+        records = _records_list(records)
+        errors: list[Detail] = []
+        rows = []
+        seen: dict[str, int] = {}
+        classification = self.model.is_classification
+        for i, rec in enumerate(records):
+            if not isinstance(rec, dict):
+                errors.append(Detail(i, None, "must be an object"))
+                continue
+            n_before = len(errors)
+            for key in rec:
+                if key not in self.GROUND_TRUTH_FIELDS:
+                    errors.append(Detail(i, str(key)[:64], "unknown field"))
+            pid, err = self._prediction_id(rec.get("prediction_id"))
+            if err:
+                errors.append(Detail(i, "prediction_id", err))
+            elif pid in seen:
+                errors.append(Detail(i, "prediction_id", f"duplicate of record {seen[pid]} in this batch"))
+            else:
+                seen[pid] = i
+            label = None
+            if "label" not in rec:
+                errors.append(Detail(i, "label", "missing"))
+            else:
+                label, err = self._label(rec["label"], "label")
+                if err:
+                    errors.append(Detail(i, "label", err))
+            ts = None
+            if rec.get("timestamp") is not None:
+                try:
+                    ts = parse_rfc3339(rec["timestamp"])
+                except ValueError as exc:
+                    errors.append(Detail(i, "timestamp", str(exc)))
+            if len(errors) != n_before:
+                continue
+            rows.append((pid, label, None, ts) if classification else (pid, None, label, ts))
+        _raise_if(errors, len(records))
+        return rows
+
+
+def _records_list(records: Any) -> list:
+    from seia.config import MAX_RECORDS
+    from seia.errors import PayloadTooLarge
+
+    if not isinstance(records, list):
+        raise ValidationFailed("records must be a list", [Detail(None, "records", "expected a list of records")])
+    if not records:
+        raise ValidationFailed("records is empty", [Detail(None, "records", "send at least one record")])
+    if len(records) > MAX_RECORDS:
+        raise PayloadTooLarge(
+            f"{len(records)} records in one batch; the limit is {MAX_RECORDS}",
+            [Detail(None, "records", f"at most {MAX_RECORDS} records per request")],
+        )
+    return records
+
+
+def _raise_if(errors: list[Detail], total: int) -> None:
+    if not errors:
+        return
+    bad = len({d.index for d in errors})
+    raise ValidationFailed(
+        f"{bad} of {total} records are invalid; nothing was stored",
+        errors[:MAX_ERRORS],
+    )

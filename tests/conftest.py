@@ -1,0 +1,117 @@
+"""Shared fixtures: a real PostgreSQL, an isolated database prefix per run, tenants, an API client.
+
+Every run creates its databases and roles under a prefix of its own (``st<hex>``), so a
+developer's local data and a concurrent run are never touched; they are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import psycopg
+import pytest
+
+_RUN_PREFIX = "st" + secrets.token_hex(3)
+
+
+def _configure_env() -> None:
+    os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    os.environ["SEIA_DB_PREFIX"] = _RUN_PREFIX
+    os.environ["SEIA_SECRET_KEY"] = secrets.token_urlsafe(32)
+    os.environ["SEIA_CREDENTIALS"] = "derived"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+_configure_env()
+
+
+def reset_process_caches() -> None:
+    """Forget cached settings, credential stores and services (after changing the environment)."""
+    from seia import config, credentials, service
+
+    if service.get_service.cache_info().currsize:
+        service.get_service().db.close()
+    service.get_service.cache_clear()
+    config.get_settings.cache_clear()
+    credentials._store_for.cache_clear()
+
+
+def _drop_run_objects(dsn: str, prefix: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        dbs = [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "\\_%",))]
+        for db in dbs:
+            conn.execute(psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(psycopg.sql.Identifier(db)))
+        roles = [r[0] for r in conn.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s", (prefix + "\\_%",))]
+        for role in roles:
+            conn.execute(psycopg.sql.SQL("DROP ROLE IF EXISTS {}").format(psycopg.sql.Identifier(role)))
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from seia.config import get_settings
+
+    reset_process_caches()
+    s = get_settings()
+    try:
+        psycopg.connect(s.database_url, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        pytest.exit(f"PostgreSQL is not reachable at DATABASE_URL ({exc}); `make test` starts one", returncode=3)
+    yield s
+    reset_process_caches()
+    _drop_run_objects(s.database_url, s.db_prefix)
+
+
+@pytest.fixture(scope="session")
+def tenant_admin(settings):
+    from seia.tenancy import TenantAdmin
+
+    admin = TenantAdmin(settings)
+    admin.ensure_admin()
+    return admin
+
+
+class TenantHandle:
+    def __init__(self, admin, created):
+        self.admin = admin
+        self.tenant = created.tenant
+        self.name = created.tenant.name
+        self.api_key = created.api_key
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        """A superuser connection to this tenant's database (for assertions only)."""
+        from seia.db import superuser_connect
+
+        return superuser_connect(self.admin.settings, self.tenant.db_name, **kwargs)
+
+    def snapshot(self) -> dict:
+        """Row counts of every table: what a rejected request must leave untouched."""
+        with self.connect() as conn:
+            tables = [r[0] for r in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+            return {t: conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
+                psycopg.sql.Identifier(t))).fetchone()[0] for t in tables}
+
+
+@pytest.fixture
+def make_tenant(tenant_admin):
+    def make(name: str | None = None) -> TenantHandle:
+        return TenantHandle(tenant_admin, tenant_admin.create_tenant(name or "t" + secrets.token_hex(4)))
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant):
+    return make_tenant()
+
+
+@pytest.fixture
+def api(settings):
+    """The HTTP API, invoked as API Gateway and Lambda would (real proxy events, real handlers)."""
+    from tests.support.api import ApiClient
+
+    reset_process_caches()
+    return ApiClient()

@@ -1,0 +1,70 @@
+"""Tenants, keys and migrations through the ``seia`` command."""
+
+import json
+
+import pytest
+
+from seia.cli import main
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_tenant_create_prints_the_key_once_and_list_shows_no_key(capsys, settings, tenant_admin):
+    code, out, _ = _run(capsys, "tenant", "create", "acme")
+    assert code == 0
+    created = json.loads(out)
+    assert created["tenant"] == "acme" and created["api_key"].startswith("seia_")
+    code, out, _ = _run(capsys, "tenant", "list")
+    listed = json.loads(out)
+    acme = [t for t in listed if t["tenant"] == "acme"]
+    assert acme and acme[0]["active_keys"] == 1 and acme[0]["database"] == f"{settings.db_prefix}_t_acme"
+    assert created["api_key"] not in out
+
+
+def test_tenant_create_twice_and_bad_names_fail_clearly(capsys, tenant_admin):
+    assert _run(capsys, "tenant", "create", "dup")[0] == 0
+    code, _, err = _run(capsys, "tenant", "create", "dup")
+    assert code == 2 and "already exists" in err
+    code, _, err = _run(capsys, "tenant", "create", "Bad;Name")
+    assert code == 2 and "name" in err
+
+
+def test_key_create_and_revoke(capsys, tenant, api):
+    code, out, _ = _run(capsys, "key", "create", tenant.name)
+    key = json.loads(out)["api_key"]
+    assert api.get("/v1/models", key).status == 200
+    prefix = "seia_" + key.split("_")[1]
+    assert _run(capsys, "key", "revoke", prefix)[0] == 0
+    assert api.get("/v1/models", key).status == 401
+    code, _, err = _run(capsys, "key", "revoke", prefix)
+    assert code == 1 and "no active key" in err
+
+
+def test_migrate_covers_every_database_and_running_it_twice_changes_nothing(capsys, make_tenant, tenant_admin):
+    from seia import migrate
+
+    t = make_tenant()
+    code, out, _ = _run(capsys, "migrate")
+    first = json.loads(out)
+    assert code == 0 and t.name in first["tenants"]
+    code, out, _ = _run(capsys, "migrate")
+    second = json.loads(out)
+    assert second["admin"] == [] and all(v == [] for v in second["tenants"].values())
+    latest = migrate.load("tenant")[-1].version
+    with t.connect() as conn:
+        assert migrate.current_version(conn) == latest
+        assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(migrate.load("tenant"))
+    with tenant_admin.admin_connection() as conn:
+        assert migrate.current_version(conn) == migrate.load("admin")[-1].version
+
+
+def test_migrations_are_numbered_without_gaps():
+    from seia import migrate
+
+    for kind in ("admin", "tenant"):
+        versions = [m.version for m in migrate.load(kind)]
+        assert versions == list(range(1, len(versions) + 1))

@@ -1,0 +1,56 @@
+"""Record validation without a database."""
+
+import pytest
+
+from seia.errors import PayloadTooLarge, ValidationFailed
+from seia.schema import Feature, Model
+from seia.validation import RecordValidator, model_definition
+
+MODEL = Model(1, "m", "binary_classification", (Feature("x", "numeric"), Feature("c", "categorical")), ("0", "1"))
+
+
+def rec(**kw):
+    r = {"prediction_id": "a", "timestamp": "2026-01-01T00:00:00+01:00", "features": {"x": 1, "c": "k"}, "prediction": 1}
+    r.update(kw)
+    return r
+
+
+def test_a_valid_record_becomes_a_typed_row():
+    (row,) = RecordValidator(MODEL).predictions([rec(score=0.25)])
+    pid, ts, num, cat, label, value, score, scores = row
+    assert (pid, num, cat, label, value, score, scores) == ("a", [1.0], ["k"], "1", None, 0.25, None)
+    assert ts.utcoffset().total_seconds() == 3600
+
+
+def test_integer_and_boolean_categories_become_text():
+    (row,) = RecordValidator(MODEL).predictions([rec(features={"x": None, "c": True})])
+    assert row[2:4] == ([None], ["true"])
+
+
+@pytest.mark.parametrize("bad, field", [
+    (rec(features={"x": True, "c": "k"}), "features.x"),
+    (rec(prediction_id=""), "prediction_id"),
+    (rec(prediction_id=["a"]), "prediction_id"),
+    (rec(timestamp="2026-01-01"), "timestamp"),
+    (rec(timestamp=1700000000), "timestamp"),
+    (rec(score={"0": 0.5}), "score"),
+    (rec(score="high"), "score"),
+    (rec(features={"x": 1, "c": {"nested": 1}}), "features.c"),
+])
+def test_bad_fields_are_named(bad, field):
+    with pytest.raises(ValidationFailed) as err:
+        RecordValidator(MODEL).predictions([bad])
+    assert field in {d.field for d in err.value.details}
+
+
+def test_batch_limits():
+    with pytest.raises(ValidationFailed):
+        RecordValidator(MODEL).predictions([])
+    with pytest.raises(PayloadTooLarge):
+        RecordValidator(MODEL).predictions([rec()] * 10_001)
+
+
+def test_reserved_feature_names_are_refused():
+    with pytest.raises(ValidationFailed) as err:
+        model_definition({"name": "m", "task": "regression", "features": [{"name": "label", "type": "numeric"}]})
+    assert "features[0].name" in {d.field for d in err.value.details}
