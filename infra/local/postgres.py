@@ -69,13 +69,14 @@ def _os_user() -> str | None:
     return "seia-pg"
 
 
-def start_private_cluster() -> str:
+def start_private_cluster(base: Path = LOCAL, port: int = PRIVATE_PORT) -> str:
+    """Start (initialising on first use) the cluster under ``base/pg``; return its superuser DSN."""
     bindir = _bindir()
     if bindir is None:
         raise SystemExit(INSTALL_HINT)
-    data = LOCAL / "pg" / "data"
-    sockets = LOCAL / "pg" / "run"
-    log = LOCAL / "log" / "postgres.log"
+    data = base / "pg" / "data"
+    sockets = base / "pg" / "run"
+    log = base / "log" / "postgres.log"
     user = _os_user()
     for folder in (data.parent, sockets, log.parent):
         folder.mkdir(parents=True, exist_ok=True)
@@ -86,13 +87,20 @@ def start_private_cluster() -> str:
         shutil.chown(log, user)
     if not (data / "PG_VERSION").exists():
         _run_as(user, [str(bindir / "initdb"), "-A", "trust", "-U", "postgres", "-D", str(data)])
-    dsn = f"postgresql://postgres@127.0.0.1:{PRIVATE_PORT}/postgres"
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
     if not reachable(dsn):
-        options = f"-c listen_addresses=127.0.0.1 -p {PRIVATE_PORT} -k {sockets}"
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
         _run_as(user, [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])
     if not reachable(dsn):
         raise SystemExit(f"the private cluster did not start; see {log}\n\n{INSTALL_HINT}")
     return dsn
+
+
+def stop_private_cluster(base: Path = LOCAL) -> None:
+    bindir = _bindir()
+    data = base / "pg" / "data"
+    if bindir and (data / "postmaster.pid").exists():
+        _run_as(_os_user(), [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
 
 
 def resolve() -> str:

@@ -108,3 +108,19 @@ def test_regression_and_multiclass_models(api, tenant):
     with tenant.connect() as conn:
         assert conn.execute("SELECT prediction_label, scores FROM predictions WHERE prediction_id='p2'").fetchone() == (
             "3", [0.1, 0.2, 0.7])
+
+
+@pytest.mark.parametrize("value", ['quote"d', "back\\slash", "tab\there", "new\nline", "{brace},comma", "NULL", "",
+                                   "ünïcödé ✓", "\\N", "'; DROP TABLE predictions;--"])
+def test_any_category_text_is_stored_exactly(api, churn, value):
+    rec = data.prediction(1, prediction_id=f"id {value}", features={"age": 1.5e-7, "income": -2e300, "plan": value})
+    assert api.post("/v1/models/churn/predictions", churn.api_key, json={"records": [rec]}).status == 202
+    with churn.connect() as conn:
+        assert conn.execute("SELECT prediction_id, num, cat FROM predictions").fetchone() == (
+            f"id {value}", [1.5e-7, -2e300], [value])
+
+
+def test_nul_characters_are_refused_not_a_server_error(api, churn):
+    rec = data.prediction(1, features={"age": 1, "income": 2, "plan": "a\u0000b"})
+    reply = api.post("/v1/models/churn/predictions", churn.api_key, json={"records": [rec]})
+    assert reply.status == 400 and "features.plan" in reply.fields()

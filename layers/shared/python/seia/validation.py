@@ -6,6 +6,7 @@ bad record is rejected whole. Valid records become typed row tuples ready for ``
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -67,7 +68,9 @@ def model_definition(body: Any) -> dict:
             errors.append(Detail(None, "labels", "classification needs a list of labels (strings or integers)"))
         else:
             label_texts = [str(v) for v in labels]
-            if len(set(label_texts)) != len(label_texts):
+            if any(not t or len(t) > MAX_CATEGORY_LENGTH or "\x00" in t for t in label_texts):
+                errors.append(Detail(None, "labels", f"labels must be 1 to {MAX_CATEGORY_LENGTH} characters, no NUL"))
+            elif len(set(label_texts)) != len(label_texts):
                 errors.append(Detail(None, "labels", "labels must be distinct"))
             elif task == "binary_classification" and len(label_texts) != 2:
                 errors.append(Detail(None, "labels", "binary classification needs exactly 2 labels [negative, positive]"))
@@ -78,12 +81,17 @@ def model_definition(body: Any) -> dict:
     settings = body.get("settings", {})
     if not isinstance(settings, dict):
         errors.append(Detail(None, "settings", "must be an object"))
+    elif "\\u0000" in json.dumps(settings):
+        errors.append(Detail(None, "settings", "must not contain NUL characters"))
     if errors:
         raise ValidationFailed("invalid model definition", errors)
     return {"name": name, "task": task, "features": parsed, "labels": label_texts, "settings": settings}
 
 
 # --- records ----------------------------------------------------------------------------------
+_MISSING = object()
+
+
 def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
 
@@ -111,8 +119,8 @@ class RecordValidator:
         if isinstance(value, bool) or not isinstance(value, (str, int)):
             return None, "must be a string"
         text = str(value)
-        if not text or len(text) > MAX_ID_LENGTH:
-            return None, f"must be 1 to {MAX_ID_LENGTH} characters"
+        if not text or len(text) > MAX_ID_LENGTH or "\x00" in text:
+            return None, f"must be 1 to {MAX_ID_LENGTH} characters, no NUL character"
         return text, None
 
     def _label(self, value: Any, field: str):
@@ -153,48 +161,51 @@ class RecordValidator:
         return float(value), None, None
 
     def _features(self, value: Any, index: int, errors: list[Detail]):
+        # The hot loop of every batch: plain type checks, no per-value function calls when valid.
         if not isinstance(value, dict):
             errors.append(Detail(index, "features", "must be an object of feature name -> value"))
             return None, None
-        ok = True
-        for key in value:
-            if key not in self.feature_names:
-                errors.append(Detail(index, f"features.{str(key)[:64]}", "unknown feature"))
-                ok = False
+        n_errors = len(errors)
+        if len(value) != len(self.feature_names) or not self.feature_names.issuperset(value):
+            for key in value:
+                if key not in self.feature_names:
+                    errors.append(Detail(index, f"features.{str(key)[:64]}", "unknown feature"))
         num = []
         for name in self.numeric:
-            if name not in value:
-                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
-                ok = False
-                continue
-            v = value[name]
-            if v is None:
-                num.append(None)
-            elif _is_number(v):
+            v = value.get(name, _MISSING)
+            t = type(v)
+            if t is float:
+                if v - v != 0.0:  # inf or nan (1e999 parses to inf)
+                    errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
+                num.append(v)
+            elif t is int:
                 num.append(float(v))
+            elif v is None:
+                num.append(None)
+            elif v is _MISSING:
+                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
             else:
                 errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
-                ok = False
         cat = []
         for name in self.categorical:
-            if name not in value:
-                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
-                ok = False
-                continue
-            v = value[name]
-            if v is None:
-                cat.append(None)
-            elif isinstance(v, str):
-                if len(v) > MAX_CATEGORY_LENGTH:
-                    errors.append(Detail(index, f"features.{name}", f"at most {MAX_CATEGORY_LENGTH} characters"))
-                    ok = False
+            v = value.get(name, _MISSING)
+            t = type(v)
+            if t is str:
+                if len(v) > MAX_CATEGORY_LENGTH or "\x00" in v:
+                    errors.append(Detail(index, f"features.{name}",
+                                         f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character"))
                 cat.append(v)
-            elif isinstance(v, (int, bool)):
-                cat.append(str(v).lower() if isinstance(v, bool) else str(v))
+            elif v is None:
+                cat.append(None)
+            elif t is bool:
+                cat.append("true" if v else "false")
+            elif t is int:
+                cat.append(str(v))
+            elif v is _MISSING:
+                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
             else:
                 errors.append(Detail(index, f"features.{name}", "must be a string, an integer or null"))
-                ok = False
-        return (num, cat) if ok else (None, None)
+        return (num, cat) if len(errors) == n_errors else (None, None)
 
     def predictions(self, records: Any, with_label: bool = False) -> list[tuple]:
         records = _records_list(records)
