@@ -15,7 +15,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install -q -e '.[drift,dev]'
 	@touch $(STAMP)
 

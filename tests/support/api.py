@@ -9,6 +9,7 @@ from typing import Any
 from infra.local.apihost import ApiHost, default_functions
 
 _HOST = None
+_NO_BODY = object()
 
 
 @dataclass
@@ -36,14 +37,14 @@ class ApiClient:
             _HOST = ApiHost(default_functions())
         self.host = _HOST
 
-    def request(self, method: str, path: str, key: str | None = None, json_body: Any = None,
+    def request(self, method: str, path: str, key: str | None = None, json_body: Any = _NO_BODY,
                 raw: bytes | None = None, content_type: str | None = "application/json",
                 headers: dict | None = None) -> Reply:
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         if key is not None:
             hdrs["authorization"] = f"Bearer {key}"
         body = raw
-        if json_body is not None:
+        if json_body is not _NO_BODY:
             body = json.dumps(json_body).encode()
         if body is not None and content_type:
             hdrs.setdefault("content-type", content_type)
@@ -53,5 +54,5 @@ class ApiClient:
     def get(self, path, key=None, **kw) -> Reply:
         return self.request("GET", path, key, **kw)
 
-    def post(self, path, key=None, json=None, **kw) -> Reply:
+    def post(self, path, key=None, json=_NO_BODY, **kw) -> Reply:
         return self.request("POST", path, key, json_body=json, **kw)
