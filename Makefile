@@ -38,7 +38,7 @@ demo: $(STAMP) ## a short story: tenant, model, predictions, labels, stats
 
 lint-template: ## sam validate --lint template.yaml (aws-sam-cli in its own virtualenv)
 	bash infra/sam/install.sh
-	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 .local/venvs/sam/bin/sam validate --lint --template template.yaml
+	source infra/sam/env.sh && sam validate --lint --template template.yaml
 
 clean: ## remove .venv and local state (.local: private cluster, keys, logs)
 	rm -rf $(VENV) .local
