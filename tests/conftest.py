@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 
 import psycopg
 import pytest
@@ -20,6 +21,8 @@ def _configure_env() -> None:
     os.environ["SEIA_DB_PREFIX"] = _RUN_PREFIX
     os.environ["SEIA_SECRET_KEY"] = secrets.token_urlsafe(32)
     os.environ["SEIA_CREDENTIALS"] = "derived"
+    # Never read a developer's .local/ (database_url, env written by `make up`).
+    os.environ["SEIA_HOME"] = tempfile.mkdtemp(prefix="seia-test-home-")
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from seia.config import load_local_env
+
+    load_local_env()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

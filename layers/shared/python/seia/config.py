@@ -101,6 +101,21 @@ def _read_key_file(env) -> str | None:
     return _read_home_file(env, "secret.key")
 
 
+def load_local_env() -> None:
+    """Fill unset variables from ``.local/env``, written by ``make up`` (AWS endpoint, bucket, ...).
+
+    Only the CLI calls this: functions get their whole environment from Lambda (or the local host).
+    """
+    try:
+        lines = (seia_home() / "env").read_text().splitlines()
+    except OSError:
+        return
+    for line in lines:
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and key.strip() not in os.environ:
+            os.environ[key.strip()] = value.strip()
+
+
 @functools.lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process's settings; tests call ``get_settings.cache_clear()`` after changing the env."""
