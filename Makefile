@@ -24,7 +24,8 @@ install: $(STAMP) ## create .venv and install Seia with everything the tests nee
 up: $(STAMP) ## bring Seia up locally (PostgreSQL, migrations, HTTP API on 127.0.0.1:8000 or SEIA_PORT); Ctrl-C stops
 	$(PY) -m infra.local.up
 
-test: $(STAMP) ## run every test (needs PostgreSQL: DATABASE_URL, :5432, or a private cluster it starts)
+test: $(STAMP) ## run every test: unit, integration (real PostgreSQL), end to end (LocalStack, started when down)
+	@bash infra/localstack/install.sh
 	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## only the unit tests (no database)

@@ -32,9 +32,26 @@ def test_localstack_resources_have_the_names_and_wiring_of_the_template(local_st
     assert plan.environment["SEIA_BUCKET"] == bucket
 
 
-def test_visibility_timeout_is_six_times_the_function_timeout():
+def test_visibility_timeouts_are_six_times_the_consuming_function_timeout():
     raw = load_template()["Resources"]
     assert raw["FilesQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["FileIngestFunction"]["Properties"]["Timeout"]
+    assert raw["DriftQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["DriftWorkerFunction"]["Properties"]["Timeout"]
+
+
+def test_the_drift_schedule_and_queues_follow_the_template(local_stack, aws_env):
+    plan, urls = local_stack
+    events, sqs = stack.client("events", aws_env), stack.client("sqs", aws_env)
+    (schedule,) = plan.schedules
+    rule = events.describe_rule(Name=schedule.rule_name)
+    assert rule["ScheduleExpression"] == load_template()["Parameters"]["DriftSchedule"]["Default"] == "rate(5 minutes)"
+    (target,) = events.list_targets_by_rule(Rule=schedule.rule_name)["Targets"]
+    assert target["Arn"].endswith(":" + schedule.queue)
+    drift = sqs.get_queue_attributes(QueueUrl=urls[f"{plan.stack}-drift"], AttributeNames=["All"])["Attributes"]
+    assert json.loads(drift["RedrivePolicy"])["deadLetterTargetArn"].endswith(f":{plan.stack}-drift-dlq")
+    consumers = {c.function: (c.queue, c.handler, c.report_failures) for c in plan.consumers}
+    assert consumers["DriftPlannerFunction"] == (schedule.queue, "drift_app.planner", False)
+    assert consumers["DriftWorkerFunction"] == (f"{plan.stack}-drift", "drift_app.worker", True)
+    assert plan.environment["SEIA_DRIFT_QUEUE_URL"] == urls[f"{plan.stack}-drift"]
 
 
 def test_the_host_deletes_successes_redelivers_failures_and_sqs_dead_letters_them(aws_env, monkeypatch):
