@@ -38,8 +38,8 @@ demo: $(STAMP) ## a short story: tenant, model, predictions, labels, stats
 	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m bench.demo
 
 lint-template: ## sam validate --lint template.yaml (aws-sam-cli in its own virtualenv)
-	bash infra/sam/install.sh
-	source infra/sam/env.sh && sam validate --lint --template template.yaml
+	env -u PYTHONPATH bash infra/sam/install.sh
+	unset PYTHONPATH && source infra/sam/env.sh && sam validate --lint --template template.yaml
 
 clean: ## remove .venv and local state (.local: private cluster, keys, logs)
 	rm -rf $(VENV) .local

@@ -1,11 +1,17 @@
 """Query API: read models and results (Chalice, API Gateway v1)."""
 
-from chalice import Chalice
+import functools
+from pathlib import Path
 
-from seia.http import api_view, query_params
+from chalice import Chalice, Response
+
+from seia.errors import SeiaError
+from seia.http import ANY_CONTENT_TYPE, api_view, json_response, query_params
 from seia.service import get_service
 
 app = Chalice(app_name="seia-query")
+
+_READ = {"methods": ["GET"], "content_types": ANY_CONTENT_TYPE}
 
 
 @app.route("/v1/models", methods=["GET"])
@@ -31,3 +37,41 @@ def stats(model):
     service = get_service()
     tenant = service.authenticate(request.headers)
     return 200, service.stats(tenant, model, query_params(request))
+
+
+# --- the API's description and the dashboard: public, no tenant data --------------------------
+@app.route("/v1/openapi.json", **_READ)
+@api_view
+def openapi():
+    from seia.openapi import document
+
+    return 200, document()
+
+
+@functools.lru_cache(maxsize=1)
+def _dashboard_files():
+    from seia.static import StaticFiles
+
+    return StaticFiles(Path(__file__).resolve().parent / "dashboard")
+
+
+def _static(name: str) -> Response:
+    from seia.static import SECURITY_HEADERS
+
+    try:
+        content_type, text = _dashboard_files().get(name)
+    except SeiaError as exc:
+        return json_response(exc.as_body(), exc.status)
+    cache = "no-cache" if name == "index.html" else "public, max-age=300"
+    return Response(body=text, status_code=200,
+                    headers={"Content-Type": content_type, "Cache-Control": cache, **SECURITY_HEADERS})
+
+
+@app.route("/dashboard", **_READ)
+def dashboard():
+    return _static("index.html")
+
+
+@app.route("/dashboard/{file}", **_READ)
+def dashboard_asset(file):
+    return _static(file)

@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply migrations to the admin and every tenant database").set_defaults(
         func=cmd_migrate
     )
+
+    # Last, so that it joins `seia drift` / `seia predictions` groups registered above it.
+    from seia.cli_client import add_client_commands
+
+    add_client_commands(sub)
     return parser
 
 

@@ -39,8 +39,9 @@ class TenantAdmin:
         return superuser_connect(self.settings)
 
     def _ensure_role(self, conn: psycopg.Connection, role: str) -> None:
-        password = self.store.create(role) if not _role_exists(conn, role) else self.store.password(role)
-        verb = "ALTER" if _role_exists(conn, role) else "CREATE"
+        exists = _role_exists(conn, role)
+        password = self.store.password(role) if exists else self.store.create(role)
+        verb = "ALTER" if exists else "CREATE"
         conn.execute(
             sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
         )
