@@ -26,6 +26,7 @@ up: $(STAMP) ## bring Seia up locally (PostgreSQL, migrations, HTTP API on 127.0
 
 test: $(STAMP) ## run every test: unit, integration (real PostgreSQL), end to end (LocalStack, started when down)
 	@bash infra/localstack/install.sh
+	@sh infra/browser/install.sh
 	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## only the unit tests (no database)

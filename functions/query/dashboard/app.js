@@ -1,0 +1,349 @@
+// Seia dashboard: one page, hash routes, the API key in sessionStorage (never in the URL).
+// Routes: #/ (models), #/models/<model> (one model), #/models/<model>/features/<feature>.
+"use strict";
+
+(function () {
+  const KEY = "seia.apiKey";
+  // The API sits where the dashboard does: /dashboard locally, /<stage>/dashboard behind API Gateway.
+  const API = location.pathname.replace(/\/dashboard(\/.*)?$/, "");
+  const charts = [];
+
+  // ---- small helpers -------------------------------------------------------------------------
+  function h(tag, attrs, ...children) {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === "class") el.className = v;
+      else if (k.startsWith("data-")) el.setAttribute(k, v);
+      else if (k in el) el[k] = v;
+      else el.setAttribute(k, v);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      el.append(child instanceof Node ? child : String(child));
+    }
+    return el;
+  }
+  const fmt = new Intl.NumberFormat("en-US");
+  const num = (v) => (v === null || v === undefined ? "–" : fmt.format(v));
+  const pct = (v) => (v === null || v === undefined || !isFinite(v) ? "–" : (100 * v).toFixed(1) + "%");
+  const short = (v) => (v === null || v === undefined ? "–" : Number(v).toPrecision(3));
+  const when = (iso) => (iso ? iso.slice(0, 16).replace("T", " ") : "–");
+  const enc = encodeURIComponent;
+  // ECharts tooltips are HTML: escape whatever came from the API.
+  const esc = (v) => String(v).replace(/[&<>"']/g, (ch) => "&#" + ch.charCodeAt(0) + ";");
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const err = (body && body.error) || {};
+      super(err.message || "HTTP " + status);
+      this.status = status;
+      this.code = err.code || "http_" + status;
+    }
+  }
+
+  async function api(path, params) {
+    const query = new URLSearchParams();
+    for (const [k, v] of Object.entries(params || {})) if (v !== null && v !== undefined && v !== "") query.set(k, v);
+    const url = API + path + (query.toString() ? "?" + query : "");
+    const resp = await fetch(url, {
+      headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY), Accept: "application/json" },
+      credentials: "omit", cache: "no-store",
+    });
+    let body = null;
+    try { body = await resp.json(); } catch (e) { body = null; }
+    if (resp.status === 401) { forgetKey("That API key was refused: " + ((body && body.error && body.error.message) || "401")); throw new ApiError(401, body); }
+    if (!resp.ok) throw new ApiError(resp.status, body);
+    return body;
+  }
+
+  // A planned route that is not served yet (404/403) or has nothing: null, so the caller shows an empty state.
+  async function optional(path, params) {
+    try { return await api(path, params); } catch (e) {
+      if (e.status === 404 || e.status === 403 || e.status === 405) return null;
+      throw e;
+    }
+  }
+
+  function empty(id, text) { return h("div", { class: "empty", id }, text); }
+
+  function chart(el, option) {
+    if (!window.echarts) { el.replaceWith(empty(el.id + "-unavailable", "Charts could not load.")); return; }
+    const c = window.echarts.init(el, null, { renderer: "canvas" });
+    // No animation: a chart is read, not watched (and screenshots show the final picture).
+    c.setOption({ animation: false, ...option });
+    charts.push(c);
+  }
+
+  function dataTable(id, columns, rows) {
+    return h("details", {}, h("summary", {}, "Show data"),
+      h("table", { id },
+        h("thead", {}, h("tr", {}, columns.map(([, title, isNum]) => h("th", { class: isNum ? "num" : "" }, title)))),
+        h("tbody", {}, rows.map((r) => h("tr", {}, columns.map(([key, , isNum, f]) =>
+          h("td", { class: isNum ? "num" : "" }, f ? f(r[key], r) : r[key])))))));
+  }
+
+  // ---- the key -------------------------------------------------------------------------------
+  const keyPanel = document.getElementById("key-panel");
+  const view = document.getElementById("view");
+  const forgetButton = document.getElementById("forget-key");
+
+  function forgetKey(message) {
+    sessionStorage.removeItem(KEY);
+    showKeyPanel(message);
+  }
+
+  function showKeyPanel(message) {
+    view.replaceChildren();
+    keyPanel.hidden = false;
+    forgetButton.hidden = true;
+    const err = document.getElementById("key-error");
+    err.hidden = !message;
+    err.textContent = message || "";
+    document.getElementById("api-key").focus();
+  }
+
+  document.getElementById("key-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const input = document.getElementById("api-key");
+    const value = input.value.trim();
+    input.value = "";
+    if (!value) return;
+    sessionStorage.setItem(KEY, value);
+    render();
+  });
+  forgetButton.addEventListener("click", () => forgetKey(""));
+  document.getElementById("openapi-link").href = API + "/v1/openapi.json";
+
+  // ---- pages ---------------------------------------------------------------------------------
+  function crumbs(parts) {
+    const nav = document.getElementById("crumbs");
+    nav.replaceChildren(...parts.flatMap(([text, href], i) =>
+      [i ? " / " : "", href ? h("a", { href }, text) : h("span", {}, text)]));
+  }
+
+  function health(stats, alerts) {
+    const total = stats ? stats.windows.reduce((s, w) => s + w.predictions, 0) : 0;
+    if (!total) return ["no data", "none"];
+    if (alerts === null) return ["receiving", "ok"];
+    const open = alerts.alerts.length;
+    if (open) return [open + " open alert" + (open > 1 ? "s" : ""), alerts.alerts.some((a) => a.severity === "high") ? "bad" : "warn"];
+    return ["healthy", "ok"];
+  }
+
+  async function modelsPage() {
+    crumbs([["Models", null]]);
+    const { models } = await api("/v1/models");
+    if (!models.length) {
+      view.replaceChildren(h("h1", {}, "Models"), empty("models-empty",
+        "No models yet. Register one with POST /v1/models (see the OpenAPI document)."));
+      return;
+    }
+    const rows = await Promise.all(models.map(async (m) => {
+      const [stats, alerts] = await Promise.all([
+        api("/v1/models/" + enc(m.name) + "/stats", { granularity: "day" }),
+        optional("/v1/models/" + enc(m.name) + "/alerts", { status: "open", limit: 100 }),
+      ]);
+      const predictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
+      const labelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
+      const last = stats.windows.length ? stats.windows[stats.windows.length - 1].window_start : null;
+      return { m, predictions, labelled, last, alerts, health: health(stats, alerts) };
+    }));
+    view.replaceChildren(
+      h("h1", {}, "Models"),
+      h("div", { class: "card" }, h("table", { id: "models" },
+        h("thead", {}, h("tr", {}, ["Model", "Task", "Features", "Predictions", "Labelled", "Last day (UTC)", "Open alerts", "Health"]
+          .map((t, i) => h("th", { class: i >= 2 && i <= 4 || i === 6 ? "num" : "" }, t)))),
+        h("tbody", {}, rows.map((r) => h("tr", { "data-model": r.m.name },
+          h("td", {}, h("a", { href: "#/models/" + enc(r.m.name), class: "model-link" }, r.m.name)),
+          h("td", {}, r.m.task.replace(/_/g, " ")),
+          h("td", { class: "num" }, r.m.features.length),
+          h("td", { class: "num predictions" }, num(r.predictions)),
+          h("td", { class: "num labelled" }, num(r.labelled) + (r.predictions ? " (" + pct(r.labelled / r.predictions) + ")" : "")),
+          h("td", {}, r.last ? r.last.slice(0, 10) : "–"),
+          h("td", { class: "num open-alerts" }, r.alerts === null ? "–" : num(r.alerts.alerts.length)),
+          h("td", {}, h("span", { class: "badge health " + r.health[1] }, r.health[0]))))))));
+  }
+
+  async function modelPage(name, granularity) {
+    crumbs([["Models", "#/"], [name, null]]);
+    const model = await api("/v1/models/" + enc(name));
+    const base = "/v1/models/" + enc(name);
+    const [stats, drift, perf, alerts] = await Promise.all([
+      api(base + "/stats", { granularity }),
+      optional(base + "/drift", { granularity }),
+      optional(base + "/performance", { granularity }),
+      optional(base + "/alerts", { status: "open", limit: 20 }),
+    ]);
+    const totalPredictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
+    const totalLabelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
+
+    const gran = h("select", { id: "granularity", "aria-label": "window" },
+      ["hour", "day"].map((g) => h("option", { value: g, selected: g === granularity }, "per " + g)));
+    gran.addEventListener("change", () => { location.hash = "#/models/" + enc(name) + "?granularity=" + gran.value; });
+
+    const volumeChart = h("div", { class: "chart", id: "chart-volume" });
+    const driftCard = h("div", { class: "card", id: "drift" }, h("h2", {}, "Drift by feature and window"));
+    const perfCard = h("div", { class: "card", id: "performance" }, h("h2", {}, "Predictions and performance"));
+    const alertCard = h("div", { class: "card", id: "alerts" }, h("h2", {}, "Open alerts"));
+
+    view.replaceChildren(
+      h("h1", { id: "model-name" }, model.name),
+      h("div", { class: "grid" },
+        h("div", { class: "figure" }, h("div", { class: "value", id: "total-predictions" }, num(totalPredictions)), h("div", { class: "label" }, "predictions")),
+        h("div", { class: "figure" }, h("div", { class: "value", id: "total-labelled" }, num(totalLabelled)), h("div", { class: "label" }, "with a ground truth")),
+        h("div", { class: "figure" }, h("div", { class: "value", id: "label-coverage" }, totalPredictions ? pct(totalLabelled / totalPredictions) : "–"), h("div", { class: "label" }, "label coverage")),
+        h("div", { class: "figure" }, h("div", { class: "value", id: "task" }, model.task.replace(/_/g, " ")), h("div", { class: "label" }, model.features.length + " features"))),
+      h("div", { class: "card", id: "volume" }, h("div", { class: "toolbar" }, h("h2", {}, "Predictions per window / labelled"), gran),
+        stats.windows.length ? volumeChart : empty("volume-empty", "No predictions yet."),
+        stats.windows.length ? dataTable("volume-table", [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["labelled", "Labelled", true, num]], stats.windows) : null),
+      driftCard, perfCard, alertCard,
+      h("div", { class: "card features", id: "features" }, h("h2", {}, "Features"),
+        model.features.map((f) => h("a", { href: "#/models/" + enc(name) + "/features/" + enc(f.name) }, f.name + " (" + f.type + ")"))));
+
+    if (stats.windows.length) {
+      chart(volumeChart, {
+        tooltip: { trigger: "axis" }, legend: { data: ["predictions", "labelled"] },
+        xAxis: { type: "time" }, yAxis: { type: "value", name: "rows" },
+        series: [
+          { name: "predictions", type: "line", showSymbol: stats.windows.length < 50, data: stats.windows.map((w) => [w.window_start, w.predictions]) },
+          { name: "labelled", type: "line", showSymbol: stats.windows.length < 50, data: stats.windows.map((w) => [w.window_start, w.labelled]) },
+        ],
+      });
+    }
+    renderDrift(driftCard, drift);
+    renderPerformance(perfCard, perf);
+    renderAlerts(alertCard, name, alerts);
+  }
+
+  function renderDrift(card, drift) {
+    if (!drift || !drift.windows || !drift.windows.length) {
+      card.append(empty("drift-empty", "No drift results yet: they appear after the first drift run against a reference set."));
+      return;
+    }
+    const windows = drift.windows.map((w) => w.window_start);
+    const names = [];
+    const cells = [];
+    drift.windows.forEach((w, x) => {
+      const columns = [...(w.features || []), ...[w.prediction, w.label].filter(Boolean)];
+      for (const c of columns) {
+        const label = c.kind === "feature" ? c.name : "(" + c.kind + ")";
+        if (!names.includes(label)) names.push(label);
+        cells.push([x, names.indexOf(label), c.effect_ratio === null ? "-" : c.effect_ratio, c]);
+      }
+    });
+    const el = h("div", { class: "chart", id: "chart-drift", style: "height:" + Math.max(220, 40 + 28 * names.length) + "px" });
+    card.append(el, h("p", { class: "label" }, "Colour: largest effect divided by its threshold (1 and above is a drift-sized effect)."),
+      dataTable("drift-table", [["window_start", "Window (UTC)", false, when], ["name", "Column"], ["verdict", "Verdict"],
+        ["severity", "Severity", false, (v) => v || "–"], ["driver", "Driver", false, (v) => v || "–"], ["effect_ratio", "Effect / threshold", true, short]],
+      cells.map(([x, , , c]) => ({ ...c, window_start: windows[x] }))));
+    chart(el, {
+      tooltip: { formatter: (p) => { const c = p.data[3]; return esc(names[p.data[1]]) + " · " + when(windows[p.data[0]]) + "<br>" + esc(c.verdict.replace("_", " ")) + (c.driver ? " · " + esc(c.driver) : "") + " · effect/threshold " + short(c.effect_ratio); } },
+      grid: { left: 120, right: 20, top: 10, bottom: 70 },
+      xAxis: { type: "category", data: windows.map(when), splitArea: { show: true } },
+      yAxis: { type: "category", data: names, splitArea: { show: true } },
+      visualMap: { min: 0, max: 4, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+        inRange: { color: ["#ecfdf3", "#fef0c7", "#f79009", "#b42318"] } },
+      series: [{ type: "heatmap", data: cells, label: { show: false } }],
+    });
+  }
+
+  function renderPerformance(card, perf) {
+    if (!perf || !perf.windows || !perf.windows.length) {
+      card.append(empty("performance-empty", "No performance yet: it needs ground truths joined to predictions."));
+      return;
+    }
+    const metricNames = [...new Set(perf.windows.flatMap((w) => Object.keys(w.metrics || {})))];
+    const el = h("div", { class: "chart", id: "chart-performance" });
+    card.append(el, dataTable("performance-table",
+      [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["label_coverage", "Labelled", true, pct],
+       ["provisional", "Provisional", false, (v) => (v ? "yes" : "no")],
+       ...metricNames.map((m) => [m, m, true, (v, r) => short((r.metrics || {})[m])])], perf.windows));
+    chart(el, {
+      tooltip: { trigger: "axis" }, legend: { data: [...metricNames, "label coverage"] },
+      xAxis: { type: "time" }, yAxis: [{ type: "value", name: "metric" }, { type: "value", name: "coverage", min: 0, max: 1 }],
+      series: [
+        // Provisional windows (labels still expected) get hollow points.
+        ...metricNames.map((m) => ({ name: m, type: "line", data: perf.windows.map((w) => ({
+          value: [w.window_start, (w.metrics || {})[m]], symbol: w.provisional ? "emptyCircle" : "circle" })) })),
+        { name: "label coverage", type: "bar", yAxisIndex: 1, itemStyle: { opacity: 0.25 }, data: perf.windows.map((w) => [w.window_start, w.label_coverage]) },
+      ],
+    });
+  }
+
+  async function renderAlerts(card, model, page) {
+    if (!page || !page.alerts || !page.alerts.length) {
+      card.append(empty("alerts-empty", page ? "No open alerts." : "No alerts yet: alerting starts with the drift engine."));
+      return;
+    }
+    const list = h("div", { id: "alert-list" });
+    card.append(list);
+    for (const a of page.alerts) {
+      let causes = a.causes || [];
+      if (!causes.length) {
+        const detail = await optional("/v1/models/" + enc(model) + "/alerts/" + enc(a.id));
+        causes = (detail && detail.causes) || [];
+      }
+      list.append(h("div", { class: "alert " + a.severity, "data-alert": a.id },
+        h("strong", {}, a.summary), " ",
+        h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity),
+        h("div", { class: "label" }, a.kind.replace(/_/g, " ") + " · window " + when(a.window_start) + " · opened " + when(a.opened_at)),
+        causes.length ? h("ol", { class: "causes" }, causes.map((c) => h("li", {}, c.message))) : null));
+    }
+  }
+
+  async function featurePage(model, feature) {
+    crumbs([["Models", "#/"], [model, "#/models/" + enc(model)], [feature, null]]);
+    const dist = await optional("/v1/models/" + enc(model) + "/features/" + enc(feature) + "/distribution");
+    view.replaceChildren(h("h1", { id: "feature-name" }, feature));
+    const card = h("div", { class: "card", id: "distribution" }, h("h2", {}, "Reference and current distribution"));
+    view.append(card);
+    const items = dist ? (dist.type === "numeric" ? dist.bins || [] : dist.categories || []) : [];
+    if (!items.length) {
+      card.append(empty("distribution-empty", "No distribution yet: it needs a reference set and a drift run."));
+      return;
+    }
+    const labels = dist.type === "numeric"
+      ? items.map((b) => (b.lower === null ? "< " + short(b.upper) : b.upper === null ? "≥ " + short(b.lower) : short(b.lower) + " – " + short(b.upper)))
+      : items.map((c) => c.category);
+    card.append(h("p", { class: "label" }, "reference: " + num(dist.reference.rows) + " rows · current: " + num(dist.current.rows) + " rows"));
+    const el = h("div", { class: "chart", id: "chart-distribution" });
+    card.append(el, dataTable("distribution-table", [["label", dist.type === "numeric" ? "Bin" : "Category"],
+      ["reference_share", "Reference", true, pct], ["current_share", "Current", true, pct]],
+      items.map((it, i) => ({ ...it, label: labels[i] }))));
+    chart(el, {
+      tooltip: { trigger: "axis", valueFormatter: pct }, legend: { data: ["reference", "current"] },
+      xAxis: { type: "category", data: labels }, yAxis: { type: "value", axisLabel: { formatter: (v) => pct(v) } },
+      series: [{ name: "reference", type: "bar", data: items.map((i) => i.reference_share) },
+               { name: "current", type: "bar", data: items.map((i) => i.current_share) }],
+    });
+  }
+
+  // ---- router --------------------------------------------------------------------------------
+  async function render() {
+    while (charts.length) charts.pop().dispose();
+    if (!sessionStorage.getItem(KEY)) { showKeyPanel(""); return; }
+    keyPanel.hidden = true;
+    forgetButton.hidden = false;
+    const [path, query] = (location.hash.replace(/^#/, "") || "/").split("?");
+    const params = new URLSearchParams(query || "");
+    const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+    view.replaceChildren(h("p", { class: "label", id: "loading" }, "Loading…"));
+    document.body.dataset.state = "loading";
+    try {
+      if (parts[0] === "models" && parts.length === 4 && parts[2] === "features") await featurePage(parts[1], parts[3]);
+      else if (parts[0] === "models" && parts.length === 2) await modelPage(parts[1], params.get("granularity") === "day" ? "day" : "hour");
+      else await modelsPage();
+      document.body.dataset.state = "ready";
+    } catch (e) {
+      if (e.status === 401) return;
+      view.replaceChildren(h("p", { class: "error", id: "page-error", role: "alert" },
+        e.status === 404 ? "Not found: " + e.message : "Could not load this page: " + e.message));
+      document.body.dataset.state = "error";
+    }
+  }
+
+  window.addEventListener("hashchange", render);
+  window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+  render();
+})();

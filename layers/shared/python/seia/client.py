@@ -1,0 +1,536 @@
+"""The Python client of Seia's HTTP API.
+
+>>> from seia import Client                                    # doctest: +SKIP
+>>> seia = Client("http://127.0.0.1:8000", api_key)            # doctest: +SKIP
+>>> seia.log_predictions(df, "churn")                          # doctest: +SKIP
+{'accepted': 50000, 'duplicates': 0, 'batches': 5}
+
+Only the standard library is imported here: pandas is imported inside the methods that take or
+return a DataFrame, so the client costs nothing to import where there is no pandas.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable
+
+MAX_RECORDS = 10_000
+# The API's limit is 6 MiB per request; stay well under it (JSON grows when re-encoded by proxies).
+MAX_BATCH_BYTES = 5_000_000
+KINDS = ("predictions", "ground-truths", "reference")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class SeiaAPIError(Exception):
+    """The API refused a request: its HTTP status and the error body's code, message and details."""
+
+    def __init__(self, status: int, code: str, message: str, details: list | None = None,
+                 method: str = "", path: str = ""):
+        self.status, self.code, self.message = status, code, message
+        self.details = details or []
+        self.method, self.path = method, path
+        super().__init__(f"{status} {code}: {message}")
+
+    @property
+    def route_missing(self) -> bool:
+        """True when the server has no such route (an older server, or a route not deployed yet)."""
+        return (self.status == 404 and self.message.startswith("no route")) or (
+            self.status == 403 and "Missing Authentication Token" in self.message)
+
+
+class SeiaConnectionError(SeiaAPIError):
+    """The server could not be reached, even after retries."""
+
+    def __init__(self, message: str, method: str = "", path: str = ""):
+        super().__init__(0, "connection_failed", message, [], method, path)
+
+
+class _Progress:
+    """A one-line progress bar on stderr; silent when stderr is not a terminal unless forced."""
+
+    def __init__(self, label: str, total: int | None, enabled: bool | None, stream=None):
+        self.stream = stream or sys.stderr
+        self.enabled = enabled if enabled is not None else _isatty(self.stream)
+        self.label, self.total, self.done = label, total, 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        if self.total:
+            width = 30
+            filled = int(width * min(self.done, self.total) / self.total)
+            bar = "#" * filled + "." * (width - filled)
+            line = f"\r{self.label} [{bar}] {self.done:,}/{self.total:,} records"
+        else:
+            line = f"\r{self.label} {self.done:,} records"
+        self.stream.write(line)
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.done:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def parse_since(value: str | timedelta, now: datetime | None = None) -> datetime:
+    """``"7d"``, ``"12h"``, ``"30m"`` or ``"2w"`` before now (UTC).
+
+    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
+    '2026-01-01T00:00:00+00:00'
+    """
+    now = now or datetime.now(timezone.utc)
+    if isinstance(value, timedelta):
+        return now - value
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", str(value))
+    if not match:
+        raise ValueError(f"since must look like 30m, 12h, 7d or 2w (got {value!r})")
+    unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[match.group(2)]
+    return now - timedelta(**{unit: int(match.group(1))})
+
+
+def _time_param(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+    if hasattr(value, "isoformat"):  # pandas.Timestamp is a datetime; date-like objects too
+        return value.isoformat()
+    return str(value)
+
+
+class Client:
+    """Talks to one Seia API with one API key.
+
+    Parameters
+    ----------
+    url : str
+        Base URL of the API, e.g. ``http://127.0.0.1:8000`` or the API Gateway stage URL.
+    api_key : str
+        ``seia_<prefix>_<secret>``, from ``seia tenant create``.
+    timeout : float
+        Seconds per HTTP request.
+    max_attempts : int
+        Tries per request on 429, 5xx and connection errors, with exponential backoff and jitter.
+    """
+
+    def __init__(self, url: str, api_key: str, timeout: float = 30, *, max_attempts: int = 5,
+                 backoff: float = 0.5, max_backoff: float = 20.0,
+                 sleep: Callable[[float], None] = time.sleep):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._sleep = sleep
+        self._models: dict[str, dict] = {}
+
+    def __repr__(self) -> str:  # never the key
+        return f"Client({self.url!r})"
+
+    # -- HTTP -----------------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
+                raw: bytes | None = None) -> Any:
+        """Send one request (retrying transient failures) and return the decoded JSON body."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
+        data = raw if raw is not None else (json.dumps(body, allow_nan=False).encode() if body is not None else None)
+        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json",
+                   "User-Agent": "seia-client/0.1"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        for attempt in range(1, self.max_attempts + 1):
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    payload = resp.read()
+                    return json.loads(payload) if payload else None
+            except urllib.error.HTTPError as err:
+                payload = err.read()
+                error = _api_error(err.code, payload, method, path)
+                if err.code not in RETRY_STATUSES or attempt == self.max_attempts:
+                    raise error from None
+                self._sleep(self._delay(attempt, err.headers.get("Retry-After")))
+            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as err:
+                if attempt == self.max_attempts:
+                    reason = getattr(err, "reason", err)
+                    raise SeiaConnectionError(
+                        f"cannot reach {self.url} after {attempt} attempts: {reason}", method, path) from None
+                self._sleep(self._delay(attempt, None))
+        raise AssertionError("unreachable")
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        # Full jitter: spread clients that failed together so they do not retry together.
+        delay = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
+        if retry_after and retry_after.strip().isdigit():
+            delay = max(delay, min(float(retry_after), self.max_backoff))
+        return delay
+
+    # -- models ---------------------------------------------------------------------------------
+    def create_model(self, name: str, task: str, features, labels: list | None = None,
+                     settings: dict | None = None) -> dict:
+        """Register a model. ``features``: ``{"age": "numeric", ...}`` or ``[{"name", "type"}, ...]``."""
+        if isinstance(features, dict):
+            features = [{"name": n, "type": t} for n, t in features.items()]
+        body: dict = {"name": name, "task": task, "features": list(features)}
+        if labels is not None:
+            body["labels"] = list(labels)
+        if settings is not None:
+            body["settings"] = settings
+        model = self.request("POST", "/v1/models", body)
+        self._models[name] = model
+        return model
+
+    def models(self) -> list[dict]:
+        return self.request("GET", "/v1/models")["models"]
+
+    def model(self, name: str) -> dict:
+        model = self.request("GET", f"/v1/models/{_quote(name)}")
+        self._models[name] = model
+        return model
+
+    def _definition(self, name: str) -> dict:
+        return self._models.get(name) or self.model(name)
+
+    # -- writes ---------------------------------------------------------------------------------
+    def log_predictions(self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None,
+                        total: int | None = None) -> dict:
+        """Send predictions from a DataFrame (or an iterable of DataFrames, e.g. CSV chunks).
+
+        Columns: ``prediction_id``, ``timestamp``, ``prediction``, optional ``score`` and one per
+        feature of the model (other columns are ignored). Naive timestamps are taken as UTC.
+        Returns ``{"accepted", "duplicates", "batches"}``; a prediction_id already stored (also one
+        re-sent after a retried request) counts as a duplicate and is never stored twice.
+        """
+        return self._send(df, model, "predictions", batch_size, progress, total)
+
+    def log_ground_truths(self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None,
+                          total: int | None = None) -> dict:
+        """Send ground truths: columns ``prediction_id``, ``label`` and optional ``timestamp``.
+
+        Returns ``{"accepted", "unmatched", "batches"}``.
+        """
+        return self._send(df, model, "ground-truths", batch_size, progress, total)
+
+    def log_reference(self, df, model: str, replace: bool = False, *, batch_size: int = MAX_RECORDS,
+                      progress: bool | None = None, total: int | None = None) -> dict:
+        """Send reference rows (prediction columns plus an optional ``label``).
+
+        ``replace=True`` removes the old reference with the first batch. Returns
+        ``{"accepted", "duplicates", "reference_rows", "reference_version", "batches"}``.
+        """
+        return self._send(df, model, "reference", batch_size, progress, total, replace=replace)
+
+    def _send(self, frames, model: str, kind: str, batch_size: int, progress: bool | None,
+              total: int | None, replace: bool = False) -> dict:
+        if not 1 <= batch_size <= MAX_RECORDS:
+            raise ValueError(f"batch_size must be between 1 and {MAX_RECORDS}")
+        import pandas as pd
+
+        if isinstance(frames, pd.DataFrame):
+            total = len(frames) if total is None else total
+            frames = [frames]
+        definition = self._definition(model)
+        path = f"/v1/models/{_quote(model)}/{kind}"
+        totals = {"accepted": 0, ("unmatched" if kind == "ground-truths" else "duplicates"): 0, "batches": 0}
+        bar = _Progress(f"{kind} → {model}", total,
+                        progress if progress is not None else (None if (total or 0) > batch_size else False))
+        first = True
+        try:
+            for frame in frames:
+                for start in range(0, len(frame), batch_size):
+                    records = frame_to_records(frame.iloc[start:start + batch_size], definition, kind)
+                    for batch in _fit(records):
+                        params = {"replace": "true"} if (kind == "reference" and replace and first) else None
+                        reply = self.request("POST", path, raw=batch.body, params=params)
+                        first = False
+                        totals["batches"] += 1
+                        for key, value in reply.items():
+                            if key in ("accepted", "duplicates", "unmatched"):
+                                totals[key] += value
+                            elif key in ("reference_rows", "reference_version"):
+                                totals[key] = value
+                        bar.advance(batch.count)
+        finally:
+            bar.close()
+        return totals
+
+    def upload_file(self, path: str, model: str, kind: str, *, tenant: str, bucket: str | None = None) -> str:
+        """Drop a CSV/JSONL/Parquet file into the ingest bucket for the file ingest function.
+
+        The object goes to ``s3://<bucket>/<tenant>/<model>/<kind>/<file name>``; the bucket is
+        ``SEIA_BUCKET`` unless given, and ``AWS_ENDPOINT_URL`` (LocalStack) is honoured.
+        Returns the ``s3://`` URI.
+        """
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        bucket = bucket or os.environ.get("SEIA_BUCKET")
+        if not bucket:
+            raise ValueError("no bucket: set SEIA_BUCKET or pass bucket=")
+        key = f"{tenant}/{model}/{kind}/{os.path.basename(path)}"
+        # The file ingest function's own reading of keys: refuse here what it would refuse there.
+        from seia.files.keys import parse
+
+        try:
+            parse(key)
+        except Exception as exc:  # FileRejected: bad extension or name
+            raise ValueError(f"{os.path.basename(path)}: {exc}") from None
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+        s3.upload_file(str(path), bucket, key)
+        return f"s3://{bucket}/{key}"
+
+    # -- reads ----------------------------------------------------------------------------------
+    def stats(self, model: str, *, start=None, end=None, since=None, granularity: str = "hour"):
+        """Predictions and labelled predictions per UTC window, as a DataFrame."""
+        body = self.request("GET", f"/v1/models/{_quote(model)}/stats",
+                            params=_range(start, end, since, granularity))
+        return _frame(body["windows"], ["window_start", "predictions", "labelled"],
+                      times=["window_start"])
+
+    def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
+        """Drift results, one row per window and column (feature, prediction or label)."""
+        body = self.request("GET", f"/v1/models/{_quote(model)}/drift",
+                            params=_range(start, end, since, granularity))
+        return _frame(drift_rows(body), DRIFT_COLUMNS, times=["window_start", "window_end"])
+
+    def performance(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
+        """Realized performance per window (metrics as columns), with label coverage."""
+        body = self.request("GET", f"/v1/models/{_quote(model)}/performance",
+                            params=_range(start, end, since, granularity))
+        rows = []
+        for w in body["windows"]:
+            row = {k: v for k, v in w.items() if k != "metrics"}
+            row.update(w.get("metrics") or {})
+            rows.append(row)
+        return _frame(rows, ["window_start", "window_end", "predictions", "labelled", "label_coverage",
+                             "provisional"], times=["window_start", "window_end"])
+
+    def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None,
+               limit: int | None = None):
+        """Alerts (following every page unless ``limit``), newest first, as a DataFrame."""
+        rows = self.alert_list(model, status=status, start=start, end=end, since=since, limit=limit)
+        return _frame(rows, ALERT_COLUMNS, times=["window_start", "window_end", "opened_at", "acknowledged_at"])
+
+    def alert_list(self, model: str, *, status: str = "open", start=None, end=None, since=None,
+                   limit: int | None = None) -> list[dict]:
+        params = _range(start, end, since, None)
+        params["status"] = status
+        alerts: list[dict] = []
+        cursor = None
+        while True:
+            page_size = min(1000, limit - len(alerts)) if limit else 1000
+            page = self.request("GET", f"/v1/models/{_quote(model)}/alerts",
+                                params={**params, "limit": page_size, "cursor": cursor})
+            alerts.extend(page["alerts"])
+            cursor = page.get("next_cursor")
+            if not cursor or (limit and len(alerts) >= limit):
+                return alerts[:limit] if limit else alerts
+
+    def alert(self, model: str, alert_id: str) -> dict:
+        return self.request("GET", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}")
+
+    def acknowledge(self, model: str, alert_id: str, note: str | None = None) -> dict:
+        return self.request("POST", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}/acknowledge",
+                            {"note": note} if note else {})
+
+    def openapi(self) -> dict:
+        return self.request("GET", "/v1/openapi.json")
+
+
+DRIFT_COLUMNS = ["window_start", "window_end", "kind", "name", "type", "rows", "rows_reference", "verdict",
+                 "severity", "driver", "effect_ratio"]
+ALERT_COLUMNS = ["id", "kind", "status", "severity", "window_start", "window_end", "opened_at",
+                 "acknowledged_at", "summary", "causes"]
+
+
+def drift_rows(report: dict) -> list[dict]:
+    """Flatten a drift report: one dict per window and column, statistics as keys."""
+    rows = []
+    for w in report.get("windows") or []:
+        columns = list(w.get("features") or [])
+        columns += [c for c in (w.get("prediction"), w.get("label")) if c]
+        for c in columns:
+            row = {"window_start": w["window_start"], "window_end": w.get("window_end")}
+            row.update({k: v for k, v in c.items() if k not in ("statistics", "signals")})
+            row["signals"] = ",".join(c.get("signals") or [])
+            row.update(c.get("statistics") or {})
+            rows.append(row)
+    return rows
+
+
+def _range(start, end, since, granularity) -> dict:
+    if since is not None and start is not None:
+        raise ValueError("give start or since, not both")
+    if since is not None:
+        start = parse_since(since)
+    params = {"from": _time_param(start), "to": _time_param(end)}
+    if granularity is not None:
+        params["granularity"] = granularity
+    return params
+
+
+def _quote(segment: str) -> str:
+    return urllib.parse.quote(str(segment), safe="")
+
+
+def _frame(rows: list[dict], columns: list[str], times: list[str]):
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    for col in columns:
+        if col not in df.columns:
+            df[col] = None
+    df = df[columns + [c for c in df.columns if c not in columns]]
+    for col in times:
+        df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
+    return df
+
+
+def _api_error(status: int, payload: bytes, method: str, path: str) -> SeiaAPIError:
+    try:
+        body = json.loads(payload)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        err = body["error"]
+        return SeiaAPIError(status, str(err.get("code", f"http_{status}")), str(err.get("message", "")),
+                            list(err.get("details") or []), method, path)
+    if isinstance(body, dict) and "message" in body:  # API Gateway's own answers
+        return SeiaAPIError(status, f"http_{status}", str(body["message"]), [], method, path)
+    text = payload.decode("utf-8", "replace").strip().splitlines()
+    return SeiaAPIError(status, f"http_{status}", (text[0] if text else "")[:200], [], method, path)
+
+
+# -- DataFrame → records --------------------------------------------------------------------------
+class _Batch:
+    __slots__ = ("body", "count")
+
+    def __init__(self, body: bytes, count: int):
+        self.body, self.count = body, count
+
+
+def _fit(records: list[dict]) -> Iterable[_Batch]:
+    """JSON bodies of the records, halved until each is under the byte limit."""
+    if not records:
+        return
+    body = json.dumps({"records": records}, allow_nan=False, separators=(",", ":")).encode()
+    if len(body) <= MAX_BATCH_BYTES or len(records) == 1:
+        yield _Batch(body, len(records))
+        return
+    half = len(records) // 2
+    yield from _fit(records[:half])
+    yield from _fit(records[half:])
+
+
+def _column(df, name: str) -> list:
+    """A column as Python values: NaN/NaT/None → None, numpy scalars → int/float/str/bool."""
+    series = df[name]
+    mask = series.isna().tolist()
+    values = series.tolist()
+    out = []
+    for value, missing in zip(values, mask):
+        if missing is True:
+            out.append(None)
+        elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
+            out.append(value.item())  # numpy scalar
+        elif isinstance(value, dict):
+            out.append({str(k): (v.item() if hasattr(v, "item") else v) for k, v in value.items()})
+        else:
+            out.append(value)
+    return out
+
+
+def _class_labels(values: list) -> list:
+    # An integer label column with a gap reads as floats (1.0); the API wants the label 1.
+    return [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
+
+
+def _timestamps(df, name: str) -> list:
+    import pandas as pd
+
+    series = df[name]
+    if not pd.api.types.is_datetime64_any_dtype(series):
+        series = pd.to_datetime(series, utc=True, format="ISO8601")
+    elif series.dt.tz is None:
+        series = series.dt.tz_localize("UTC")  # naive timestamps are taken as UTC
+    else:
+        series = series.dt.tz_convert("UTC")
+    text = series.dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return [None if pd.isna(t) else t for t in text.tolist()]
+
+
+def frame_to_records(df, model: dict, kind: str) -> list[dict]:
+    """Records of a ``POST /v1/models/{model}/<kind>`` body from a DataFrame.
+
+    Raises ``ValueError`` naming the missing columns before anything is sent.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+    columns = set(df.columns)
+    if kind == "ground-truths":
+        required = ["prediction_id", "label"]
+    else:
+        required = ["prediction_id", "timestamp", "prediction"] + [f["name"] for f in model["features"]]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ValueError(f"missing columns for {kind} of model {model['name']!r}: {', '.join(missing)}")
+    n = len(df)
+    ids = [None if v is None else str(v) for v in _column(df, "prediction_id")]
+    if kind == "ground-truths":
+        labels = _column(df, "label")
+        if model.get("labels") is not None:
+            labels = _class_labels(labels)
+        times = _timestamps(df, "timestamp") if "timestamp" in columns else [None] * n
+        records = []
+        for i in range(n):
+            rec = {"prediction_id": ids[i], "label": labels[i]}
+            if times[i] is not None:
+                rec["timestamp"] = times[i]
+            records.append(rec)
+        return records
+    names = [f["name"] for f in model["features"]]
+    feature_values = [_column(df, name) for name in names]
+    times = _timestamps(df, "timestamp")
+    predictions = _column(df, "prediction")
+    classification = model.get("labels") is not None
+    if classification:
+        predictions = _class_labels(predictions)
+    scores = _column(df, "score") if "score" in columns else None
+    labels = _column(df, "label") if kind == "reference" and "label" in columns else None
+    if labels is not None and classification:
+        labels = _class_labels(labels)
+    records = []
+    for i in range(n):
+        rec = {
+            "prediction_id": ids[i],
+            "timestamp": times[i],
+            "features": {name: values[i] for name, values in zip(names, feature_values)},
+            "prediction": predictions[i],
+        }
+        if scores is not None and scores[i] is not None:
+            rec["score"] = scores[i]
+        if labels is not None and labels[i] is not None:
+            rec["label"] = labels[i]
+        records.append(rec)
+    return records

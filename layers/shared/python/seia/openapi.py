@@ -1,0 +1,448 @@
+"""The OpenAPI 3 description of Seia's HTTP API, served at ``GET /v1/openapi.json``.
+
+A plain dict, so the query function pays nothing to import it. Routes that are designed but not
+served yet carry ``x-seia-status: planned``; whoever implements one removes the mark, and a test
+checks that the unmarked operations are exactly the routes the Chalice apps serve.
+"""
+
+from __future__ import annotations
+
+import copy
+
+PLANNED = "planned"
+_MODEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_FEATURE_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict) -> dict:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def _obj(properties: dict, required: list[str] | None = None, extra: bool = False, **kw) -> dict:
+    body = {"type": "object", "properties": properties, "additionalProperties": extra}
+    if required:
+        body["required"] = required
+    body.update(kw)
+    return body
+
+
+_TIME = {"type": "string", "format": "date-time"}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+_SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+
+SCHEMAS: dict = {
+    "Error": _obj({"error": _obj({
+        "code": {"type": "string", "description": "stable machine-readable code, e.g. validation_failed"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": _obj({
+            "index": {"type": ["integer", "null"], "description": "which record of the batch"},
+            "field": {"type": ["string", "null"]},
+            "message": {"type": "string"},
+        }, ["index", "field", "message"])},
+    }, ["code", "message", "details"])}, ["error"]),
+    "Health": _obj({"status": {"type": "string", "enum": ["ok"]}, "service": {"type": "string"}},
+                   ["status", "service"]),
+    "Feature": _obj({"name": {"type": "string", "pattern": _FEATURE_NAME},
+                     "type": {"type": "string", "enum": ["numeric", "categorical"]}}, ["name", "type"]),
+    "ModelDefinition": _obj({
+        "name": {"type": "string", "pattern": _MODEL_NAME},
+        "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
+        "features": {"type": "array", "minItems": 1, "maxItems": 500, "items": _ref("Feature")},
+        "labels": {"type": "array", "minItems": 2, "maxItems": 1000,
+                   "items": {"type": ["string", "integer"]},
+                   "description": "classification only; for binary, [negative, positive]"},
+        "settings": {"type": "object"},
+    }, ["name", "task", "features"]),
+    "Model": _obj({
+        "name": {"type": "string"},
+        "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
+        "features": {"type": "array", "items": _ref("Feature")},
+        "labels": {"type": "array", "items": {"type": "string"}},
+        "created_at": _nullable(_TIME),
+    }, ["name", "task", "features", "created_at"]),
+    "ModelList": _obj({"models": {"type": "array", "items": _ref("Model")}}, ["models"]),
+    "FeatureValues": {"type": "object", "description": "feature name -> number, string or null",
+                      "additionalProperties": {"type": ["number", "string", "boolean", "null"]}},
+    "Score": {"description": "probability of the positive class, or a map class -> probability",
+              "anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
+                        {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
+                        {"type": "null"}]},
+    "PredictionRecord": _obj({
+        "prediction_id": {"type": ["string", "integer"]},
+        "timestamp": {**_TIME, "description": "RFC 3339 with an offset"},
+        "features": _ref("FeatureValues"),
+        "prediction": {"type": ["string", "integer", "number"]},
+        "score": _ref("Score"),
+    }, ["prediction_id", "timestamp", "features", "prediction"]),
+    "ReferenceRecord": _obj({
+        "prediction_id": {"type": ["string", "integer"]},
+        "timestamp": _TIME,
+        "features": _ref("FeatureValues"),
+        "prediction": {"type": ["string", "integer", "number"]},
+        "score": _ref("Score"),
+        "label": {"type": ["string", "integer", "number", "null"]},
+    }, ["prediction_id", "timestamp", "features", "prediction"]),
+    "GroundTruthRecord": _obj({
+        "prediction_id": {"type": ["string", "integer"]},
+        "label": {"type": ["string", "integer", "number"]},
+        "timestamp": _nullable(_TIME),
+    }, ["prediction_id", "label"]),
+    "PredictionBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
+                                         "items": _ref("PredictionRecord")}}, ["records"]),
+    "ReferenceBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
+                                        "items": _ref("ReferenceRecord")}}, ["records"]),
+    "GroundTruthBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
+                                          "items": _ref("GroundTruthRecord")}}, ["records"]),
+    "PredictionsAccepted": _obj({"accepted": _COUNT, "duplicates": _COUNT}, ["accepted", "duplicates"]),
+    "GroundTruthsAccepted": _obj({"accepted": _COUNT, "unmatched": _COUNT}, ["accepted", "unmatched"]),
+    "ReferenceAccepted": _obj({
+        "accepted": _COUNT, "duplicates": _COUNT, "replaced": {"type": "boolean"},
+        "reference_rows": _COUNT, "reference_version": {"type": "integer"},
+    }, ["accepted", "duplicates", "replaced", "reference_rows", "reference_version"]),
+    "Stats": _obj({
+        "model": {"type": "string"},
+        "granularity": {"type": "string", "enum": ["hour", "day"]},
+        "from": _nullable(_TIME),
+        "to": _nullable(_TIME),
+        "windows": {"type": "array", "items": _obj({
+            "window_start": _TIME, "predictions": _COUNT, "labelled": _COUNT,
+        }, ["window_start", "predictions", "labelled"])},
+    }, ["model", "granularity", "from", "to", "windows"]),
+    # --- planned: drift, distributions, performance, alerts, settings -------------------------
+    "DriftStatistics": {
+        "type": "object",
+        "description": "every statistic computed for the column; NaN is sent as null",
+        "properties": {name: _NUMBER_OR_NULL for name in (
+            "ks_statistic", "ks_pvalue", "wasserstein", "wasserstein_normed", "psi", "js_distance",
+            "chi2_statistic", "chi2_pvalue", "unseen_share", "mean_reference", "mean_current",
+            "std_reference", "std_current", "missing_rate_reference", "missing_rate_current",
+            "distribution_qvalue", "missing_qvalue")},
+        "additionalProperties": _NUMBER_OR_NULL,
+    },
+    "DriftColumn": _obj({
+        "name": {"type": "string", "description": "feature name, or 'prediction' / 'label'"},
+        "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
+        "type": {"type": "string", "enum": ["numeric", "categorical"]},
+        "rows": _COUNT,
+        "rows_reference": _COUNT,
+        "verdict": {"type": "string", "enum": ["drift", "no_drift", "insufficient_data"]},
+        "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", None]},
+        "signals": {"type": "array", "items": {"type": "string", "enum": ["distribution", "missing_rate"]}},
+        "driver": {"type": ["string", "null"], "description": "statistic with the largest effect ratio, e.g. psi"},
+        "effect_ratio": {**_NUMBER_OR_NULL, "description": "largest effect / its threshold; >= 1 is a drift-sized effect"},
+        "statistics": _ref("DriftStatistics"),
+    }, ["name", "kind", "type", "rows", "rows_reference", "verdict", "severity", "signals", "driver",
+        "effect_ratio", "statistics"]),
+    "DriftWindow": _obj({
+        "window_start": _TIME,
+        "window_end": _TIME,
+        "rows": _COUNT,
+        "features": {"type": "array", "items": _ref("DriftColumn")},
+        "prediction": _nullable(_ref("DriftColumn")),
+        "label": _nullable(_ref("DriftColumn")),
+        "computed_at": _nullable(_TIME),
+    }, ["window_start", "window_end", "rows", "features", "prediction", "label"]),
+    "DriftReport": _obj({
+        "model": {"type": "string"},
+        "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
+        "from": _nullable(_TIME),
+        "to": _nullable(_TIME),
+        "reference": _nullable(_obj({"version": {"type": "integer"}, "rows": _COUNT}, ["version", "rows"])),
+        "windows": {"type": "array", "items": _ref("DriftWindow")},
+    }, ["model", "granularity", "from", "to", "reference", "windows"]),
+    "FeatureDistribution": _obj({
+        "model": {"type": "string"},
+        "feature": {"type": "string"},
+        "type": {"type": "string", "enum": ["numeric", "categorical"]},
+        "from": _nullable(_TIME),
+        "to": _nullable(_TIME),
+        "reference": _obj({"rows": _COUNT, "missing": _COUNT, "version": {"type": ["integer", "null"]}},
+                          ["rows", "missing"]),
+        "current": _obj({"rows": _COUNT, "missing": _COUNT}, ["rows", "missing"]),
+        "bins": {"type": "array", "description": "numeric: reference-quantile bins; open ends have null bounds",
+                 "items": _obj({"lower": _NUMBER_OR_NULL, "upper": _NUMBER_OR_NULL,
+                                "reference_share": _SHARE, "current_share": _SHARE},
+                               ["lower", "upper", "reference_share", "current_share"])},
+        "categories": {"type": "array", "description": "categorical: share of each category on each side",
+                       "items": _obj({"category": {"type": "string"}, "reference_share": _SHARE,
+                                      "current_share": _SHARE, "unseen": {"type": "boolean"}},
+                                     ["category", "reference_share", "current_share"])},
+    }, ["model", "feature", "type", "from", "to", "reference", "current"]),
+    "PerformanceWindow": _obj({
+        "window_start": _TIME,
+        "window_end": _TIME,
+        "predictions": _COUNT,
+        "labelled": _COUNT,
+        "label_coverage": _SHARE,
+        "provisional": {"type": "boolean", "description": "labels are still expected for this window"},
+        "metrics": {"type": "object", "additionalProperties": _NUMBER_OR_NULL,
+                    "description": "classification: accuracy, precision, recall, f1, roc_auc, log_loss "
+                                   "(multiclass: accuracy, macro_f1); regression: mae, rmse, r2; null when undefined",
+                    "properties": {m: _NUMBER_OR_NULL for m in (
+                        "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "macro_f1",
+                        "mae", "rmse", "r2")}},
+    }, ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional", "metrics"]),
+    "Performance": _obj({
+        "model": {"type": "string"},
+        "task": {"type": "string"},
+        "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
+        "from": _nullable(_TIME),
+        "to": _nullable(_TIME),
+        "windows": {"type": "array", "items": _ref("PerformanceWindow")},
+    }, ["model", "task", "granularity", "from", "to", "windows"]),
+    "AlertCause": _obj({
+        "rank": {"type": "integer", "minimum": 1},
+        "kind": {"type": "string", "enum": ["feature", "prediction", "label", "performance"]},
+        "name": {"type": ["string", "null"], "description": "the feature or metric"},
+        "signal": {"type": ["string", "null"], "description": "distribution, missing_rate or a metric"},
+        "driver": {"type": ["string", "null"]},
+        "effect_ratio": _NUMBER_OR_NULL,
+        "message": {"type": "string", "description": "the cause in words, e.g. 'plan: PSI 0.41 (2.1x threshold)'"},
+    }, ["rank", "kind", "name", "message"]),
+    "Alert": _obj({
+        "id": {"type": "string"},
+        "model": {"type": "string"},
+        "kind": {"type": "string", "enum": ["data_drift", "prediction_drift", "label_drift", "performance"]},
+        "status": {"type": "string", "enum": ["open", "acknowledged"]},
+        "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+        "window_start": _TIME,
+        "window_end": _TIME,
+        "opened_at": _TIME,
+        "acknowledged_at": _nullable(_TIME),
+        "note": {"type": ["string", "null"]},
+        "summary": {"type": "string", "description": "one sentence a person can read"},
+        "causes": {"type": "array", "items": _ref("AlertCause"),
+                   "description": "ranked, most important first; the list route returns at most 3"},
+    }, ["id", "model", "kind", "status", "severity", "window_start", "window_end", "opened_at",
+        "acknowledged_at", "summary", "causes"]),
+    "AlertPage": _obj({
+        "alerts": {"type": "array", "items": _ref("Alert")},
+        "next_cursor": {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"},
+    }, ["alerts", "next_cursor"]),
+    "Acknowledge": _obj({"note": {"type": "string", "maxLength": 500}}),
+    "Thresholds": _obj({
+        "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0},
+        "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "psi": {"type": "number", "exclusiveMinimum": 0},
+        "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "missing_rate_increase": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+        "min_rows": {"type": "integer", "minimum": 1},
+        "performance_drop": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                             "description": "absolute drop of the main metric that opens an alert"},
+    }),
+    "ModelSettings": _obj({
+        "granularity": {"type": "string", "enum": ["hour", "day"]},
+        "thresholds": _ref("Thresholds"),
+        "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 2000},
+        "reference": _obj({
+            "policy": {"type": "string", "enum": ["fixed", "rolling"],
+                       "description": "fixed: the uploaded reference set; rolling: the previous N days of traffic"},
+            "rolling_days": {"type": "integer", "minimum": 1, "maximum": 365},
+        }, ["policy"]),
+    }),
+    "ModelSettingsResponse": _obj({"model": {"type": "string"}, "settings": _ref("ModelSettings")},
+                                  ["model", "settings"]),
+    "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+_ERROR_TEXT = {
+    400: "invalid input; every problem is listed in details",
+    401: "missing, unknown or revoked API key",
+    404: "unknown model (also another tenant's) or resource",
+    409: "already exists",
+    413: "more than 10,000 records or 6 MB",
+    415: "Content-Type is not application/json",
+    503: "the database is unreachable",
+}
+
+
+def _errors(*statuses: int) -> dict:
+    return {str(s): {"$ref": f"#/components/responses/E{s}"} for s in statuses}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+def _param(name: str, where: str, schema: dict, description: str = "", required: bool = False) -> dict:
+    param = {"name": name, "in": where, "required": required or where == "path", "schema": schema}
+    if description:
+        param["description"] = description
+    return param
+
+
+_MODEL = _param("model", "path", {"type": "string"}, "the model's name")
+_FROM = _param("from", "query", _TIME, "start (inclusive), RFC 3339 with an offset")
+_TO = _param("to", "query", _TIME, "end (exclusive), RFC 3339 with an offset")
+
+
+def _granularity(values: list[str]) -> dict:
+    return _param("granularity", "query", {"type": "string", "enum": values, "default": values[0]},
+                  "UTC windows (range: one window over [from, to))")
+
+
+def _op(summary: str, responses: dict, *, tag: str, params=(), body: str | None = None, auth=True,
+        planned=False, body_required=True, operation_id: str) -> dict:
+    op = {"summary": summary, "operationId": operation_id, "tags": [tag], "parameters": list(params),
+          "responses": responses}
+    if body:
+        op["requestBody"] = {"required": body_required,
+                             "content": {"application/json": {"schema": _ref(body)}}}
+    if not auth:
+        op["security"] = []
+    if planned:
+        op["x-seia-status"] = PLANNED
+    return op
+
+
+PATHS: dict = {
+    "/health": {"get": _op("Liveness of the ingest function", {"200": _json("Health", "the function answers")},
+                           tag="meta", auth=False, operation_id="health")},
+    "/v1/openapi.json": {"get": {
+        **_op("This document", {"200": _json("OpenAPIDocument", "the OpenAPI 3 document")},
+              tag="meta", auth=False, operation_id="openapi")}},
+    "/v1/models": {
+        "post": _op("Register a model", {"201": _json("Model", "created"), **_errors(400, 401, 409, 413, 415, 503)},
+                    tag="models", body="ModelDefinition", operation_id="create_model"),
+        "get": _op("The tenant's models", {"200": _json("ModelList", "every model"), **_errors(401, 503)},
+                   tag="models", operation_id="list_models"),
+    },
+    "/v1/models/{model}": {
+        "get": _op("One model", {"200": _json("Model", "the model"), **_errors(401, 404, 503)},
+                   tag="models", params=[_MODEL], operation_id="get_model"),
+    },
+    "/v1/models/{model}/predictions": {
+        "post": _op("Log predictions (up to 10,000 records, 6 MB)",
+                    {"202": _json("PredictionsAccepted", "stored; a prediction_id already stored counts as a duplicate"),
+                     **_errors(400, 401, 404, 413, 415, 503)},
+                    tag="ingest", params=[_MODEL], body="PredictionBatch", operation_id="log_predictions"),
+    },
+    "/v1/models/{model}/ground-truths": {
+        "post": _op("Log ground truths; they join their prediction whenever it exists",
+                    {"202": _json("GroundTruthsAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
+                    tag="ingest", params=[_MODEL], body="GroundTruthBatch", operation_id="log_ground_truths"),
+    },
+    "/v1/models/{model}/reference": {
+        "post": _op("Add rows to the reference (baseline) set",
+                    {"202": _json("ReferenceAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
+                    tag="ingest", body="ReferenceBatch", operation_id="log_reference",
+                    params=[_MODEL, _param("replace", "query", {"type": "boolean", "default": False},
+                                           "remove the old reference first")]),
+    },
+    "/v1/models/{model}/stats": {
+        "get": _op("Predictions received and labelled per UTC window",
+                   {"200": _json("Stats", "windows holding predictions"), **_errors(400, 401, 404, 503)},
+                   tag="query", params=[_MODEL, _FROM, _TO, _granularity(["hour", "day"])], operation_id="stats"),
+    },
+    # --- planned ------------------------------------------------------------------------------
+    "/v1/models/{model}/drift": {
+        "get": _op("Drift per window and column: statistics, verdict, rows; prediction and label drift",
+                   {"200": _json("DriftReport", "windows with drift results (empty before the first drift run)"),
+                    **_errors(400, 401, 404, 503)},
+                   tag="drift", planned=True, operation_id="drift",
+                   params=[_MODEL, _FROM, _TO, _granularity(["hour", "day", "range"])]),
+    },
+    "/v1/models/{model}/features/{feature}/distribution": {
+        "get": _op("Reference and current distribution of one feature",
+                   {"200": _json("FeatureDistribution", "histograms (numeric) or category shares (categorical)"),
+                    **_errors(400, 401, 404, 503)},
+                   tag="drift", planned=True, operation_id="feature_distribution",
+                   params=[_MODEL, _param("feature", "path", {"type": "string"}), _FROM, _TO]),
+    },
+    "/v1/models/{model}/performance": {
+        "get": _op("Realized performance per window, with label coverage",
+                   {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
+                   tag="drift", planned=True, operation_id="performance",
+                   params=[_MODEL, _FROM, _TO, _granularity(["hour", "day", "range"])]),
+    },
+    "/v1/models/{model}/alerts": {
+        "get": _op("Alerts, newest first, a page at a time",
+                   {"200": _json("AlertPage", "a page of alerts"), **_errors(400, 401, 404, 503)},
+                   tag="alerts", planned=True, operation_id="alerts",
+                   params=[_MODEL,
+                           _param("status", "query", {"type": "string", "enum": ["open", "acknowledged", "all"],
+                                                      "default": "open"}),
+                           _FROM, _TO,
+                           _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000,
+                                                     "default": 100}),
+                           _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")]),
+    },
+    "/v1/models/{model}/alerts/{alert_id}": {
+        "get": _op("One alert with its ranked causes",
+                   {"200": _json("Alert", "the alert"), **_errors(401, 404, 503)},
+                   tag="alerts", planned=True, operation_id="get_alert",
+                   params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
+    },
+    "/v1/models/{model}/alerts/{alert_id}/acknowledge": {
+        "post": _op("Acknowledge an alert (idempotent)",
+                    {"200": _json("Alert", "the alert, acknowledged"), **_errors(400, 401, 404, 415, 503)},
+                    tag="alerts", planned=True, operation_id="acknowledge_alert", body="Acknowledge",
+                    body_required=False, params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
+    },
+    "/v1/models/{model}/settings": {
+        "put": _op("Window granularity, drift thresholds, webhook URL and reference policy (fields sent are replaced)",
+                   {"200": _json("ModelSettingsResponse", "the settings now in force"),
+                    **_errors(400, 401, 404, 415, 503)},
+                   tag="models", planned=True, operation_id="put_settings", body="ModelSettings",
+                   params=[_MODEL]),
+    },
+    # --- the dashboard (HTML; no key in the URL, the page asks for it) ---------------------------
+    "/dashboard": {"get": _op("The dashboard page", {"200": {"description": "HTML page",
+                                                             "content": {"text/html": {"schema": {"type": "string"}}}}},
+                              tag="dashboard", auth=False, operation_id="dashboard")},
+    "/dashboard/{file}": {"get": _op(
+        "The dashboard's static assets",
+        {"200": {"description": "the asset", "content": {
+            "application/javascript": {"schema": {"type": "string"}},
+            "text/css": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}}}},
+         "404": {"$ref": "#/components/responses/E404"}},
+        tag="dashboard", auth=False, operation_id="dashboard_asset",
+        params=[_param("file", "path", {"type": "string"})])},
+}
+
+DOCUMENT: dict = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Seia",
+        "version": "0.1.0",
+        "description": "ML model monitoring. JSON in and out; `Authorization: Bearer <api key>` on every "
+                       "route but /health, /v1/openapi.json and the dashboard. Operations marked "
+                       "`x-seia-status: planned` are designed but not served yet.",
+        "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"apiKey": []}],
+    "tags": [{"name": t} for t in ("meta", "models", "ingest", "query", "drift", "alerts", "dashboard")],
+    "paths": PATHS,
+    "components": {
+        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                       "description": "seia_<prefix>_<secret>, from `seia tenant create`"}},
+        "schemas": SCHEMAS,
+        "responses": {f"E{s}": _json("Error", text) for s, text in _ERROR_TEXT.items()},
+    },
+}
+
+
+def document(include_planned: bool = True) -> dict:
+    """A copy of the document; without the planned operations when ``include_planned`` is false."""
+    doc = copy.deepcopy(DOCUMENT)
+    if not include_planned:
+        for path in list(doc["paths"]):
+            ops = {m: op for m, op in doc["paths"][path].items() if op.get("x-seia-status") != PLANNED}
+            if ops:
+                doc["paths"][path] = ops
+            else:
+                del doc["paths"][path]
+    return doc
+
+
+def operations(include_planned: bool = True) -> set[tuple[str, str]]:
+    """(path, METHOD) of every operation in the document."""
+    return {(path, method.upper()) for path, ops in document(include_planned)["paths"].items() for method in ops}

@@ -1,0 +1,225 @@
+"""The dashboard in a real (headless) Chromium against the local API and a seeded tenant.
+
+Needs Debian's chromium (infra/browser/install.sh) and Playwright's Python package (dev extra);
+skipped when either is missing. Screenshots go to test-artifacts/.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.support import data
+from tests.support.live import serving
+
+CHROMIUM = os.environ.get("SEIA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
+if not os.path.exists(CHROMIUM):
+    pytest.skip("chromium is not installed: run infra/browser/install.sh", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    with sync_api.sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
+            args=FLAGS, viewport={"width": 1280, "height": 900})
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert errors == [], f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def seeded(tenant, api):
+    """Two models; churn has 30 predictions on 2026-11-01 (10:00 and 11:00 UTC), 12 of them labelled."""
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    assert api.post("/v1/models", tenant.api_key, json=data.model(name="fraud")).status == 201
+    assert api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(20, hour=10)).status == 202
+    assert api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(10, start=20, hour=11)).status == 202
+    labels = {"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(12)]}
+    assert api.post("/v1/models/churn/ground-truths", tenant.api_key, json=labels).status == 202
+    with serving() as url:
+        yield url, tenant
+
+
+def _sign_in(page, url, key, hash_=""):
+    page.goto(f"{url}/dashboard{hash_}")
+    page.fill("#api-key", key)
+    page.click("#key-form button[type=submit]")
+    page.wait_for_selector("body[data-state=ready], body[data-state=error]")
+
+
+def _shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
+
+
+def test_the_page_asks_for_the_key_and_keeps_it_out_of_the_url(page, seeded):
+    url, tenant = seeded
+    page.goto(f"{url}/dashboard")
+    assert page.is_visible("#key-form")
+    _sign_in(page, url, tenant.api_key)
+    assert tenant.api_key not in page.url
+    assert page.evaluate("sessionStorage.getItem('seia.apiKey')") == tenant.api_key
+    page.click("#forget-key")
+    assert page.is_visible("#key-form") and page.evaluate("sessionStorage.getItem('seia.apiKey')") is None
+
+
+def test_a_refused_key_is_said_in_words(page, seeded):
+    url, _ = seeded
+    page.goto(f"{url}/dashboard")
+    page.fill("#api-key", "seia_0123456789_" + "x" * 43)
+    page.click("#key-form button[type=submit]")
+    page.wait_for_selector("#key-error:not([hidden])")
+    assert "refused" in page.inner_text("#key-error")
+
+
+def test_the_models_list_shows_each_model_with_its_counts_and_health(page, seeded):
+    url, tenant = seeded
+    _sign_in(page, url, tenant.api_key)
+    _shot(page, "models")
+    churn = page.locator("#models tr[data-model=churn]")
+    assert churn.locator(".model-link").inner_text() == "churn"
+    assert churn.locator(".predictions").inner_text() == "30"
+    assert churn.locator(".labelled").inner_text() == "12 (40.0%)"
+    assert churn.locator(".health").inner_text() == "receiving"
+    fraud = page.locator("#models tr[data-model=fraud]")
+    assert fraud.locator(".predictions").inner_text() == "0"
+    assert fraud.locator(".health").inner_text() == "no data"
+
+
+def test_a_model_page_draws_predictions_per_window_and_empty_states_for_what_is_not_served(page, seeded):
+    url, tenant = seeded
+    _sign_in(page, url, tenant.api_key)
+    page.click("#models tr[data-model=churn] .model-link")
+    page.wait_for_selector("#model-name")
+    page.wait_for_selector("body[data-state=ready]")
+    _shot(page, "model")
+    assert page.inner_text("#model-name") == "churn"
+    assert page.inner_text("#total-predictions") == "30"
+    assert page.inner_text("#total-labelled") == "12"
+    assert page.inner_text("#label-coverage") == "40.0%"
+    assert page.locator("#chart-volume canvas").count() == 1
+    rows = page.locator("#volume-table tbody tr")
+    # The chart's data table sits in a closed <details>: read its text, not its rendering.
+    assert [rows.nth(i).locator("td").all_text_contents() for i in range(rows.count())] == [
+        ["2026-11-01 10:00", "20", "12"], ["2026-11-01 11:00", "10", "0"]]
+    assert "No drift results yet" in page.inner_text("#drift-empty")
+    assert "No performance yet" in page.inner_text("#performance-empty")
+    assert "No alerts yet" in page.inner_text("#alerts-empty")
+
+
+def test_the_day_view_adds_the_windows_up(page, seeded):
+    url, tenant = seeded
+    _sign_in(page, url, tenant.api_key, "#/models/churn?granularity=day")
+    rows = page.locator("#volume-table tbody tr")
+    assert rows.count() == 1 and rows.first.locator("td").all_text_contents() == ["2026-11-01 00:00", "30", "12"]
+
+
+def test_the_feature_view_has_an_empty_state_until_distributions_exist(page, seeded):
+    url, tenant = seeded
+    _sign_in(page, url, tenant.api_key, "#/models/churn")
+    page.click("#features a:has-text('plan')")
+    page.wait_for_selector("#feature-name")
+    page.wait_for_selector("body[data-state=ready]")
+    _shot(page, "feature")
+    assert page.inner_text("#feature-name") == "plan"
+    assert page.is_visible("#distribution-empty")
+
+
+def test_an_unknown_model_is_not_found_in_words(page, seeded):
+    url, tenant = seeded
+    _sign_in(page, url, tenant.api_key, "#/models/ghost")
+    page.wait_for_selector("body[data-state=error]")
+    assert page.inner_text("#page-error").startswith("Not found: model 'ghost' not found")
+
+
+def test_the_assets_have_their_content_types_and_unknown_files_are_404(seeded):
+    import urllib.error
+    import urllib.request
+
+    url, _ = seeded
+    for name, expected in [("", "text/html"), ("/app.js", "application/javascript"), ("/app.css", "text/css"),
+                           ("/echarts.min.js", "application/javascript")]:
+        with urllib.request.urlopen(f"{url}/dashboard{name}", timeout=10) as resp:
+            assert resp.headers["Content-Type"].startswith(expected), name
+            assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+    for bad in ("/nope.js", "/..%2Fquery_app.py", "/query_app.py"):
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(f"{url}/dashboard{bad}", timeout=10)
+        assert caught.value.code == 404
+
+
+# The planned routes, answered in their documented shapes (checked against the OpenAPI document),
+# so the drift, performance and alert views are exercised before the drift engine serves them.
+W1, W2 = "2026-11-01T00:00:00+00:00", "2026-11-02T00:00:00+00:00"
+
+
+def _column(name, ratio, verdict, kind="feature", type_="numeric"):
+    return {"name": name, "kind": kind, "type": type_, "rows": 500, "rows_reference": 1000, "verdict": verdict,
+            "severity": "high" if verdict == "drift" else None, "signals": ["distribution"] if verdict == "drift" else [],
+            "driver": "psi", "effect_ratio": ratio, "statistics": {"psi": 0.2 * ratio, "ks_pvalue": None}}
+
+
+PLANNED = {
+    "drift": ("DriftReport", {"model": "churn", "granularity": "day", "from": None, "to": None,
+                              "reference": {"version": 1, "rows": 1000},
+                              "windows": [{"window_start": W1, "window_end": W2, "rows": 500, "prediction": None, "label": None,
+                                           "features": [_column("age", 0.3, "no_drift"), _column("plan", 4.5, "drift", type_="categorical")]}]}),
+    "performance": ("Performance", {"model": "churn", "task": "binary_classification", "granularity": "day", "from": None,
+                                    "to": None, "windows": [{"window_start": W1, "window_end": W2, "predictions": 30, "labelled": 12,
+                                                             "label_coverage": 0.4, "provisional": True,
+                                                             "metrics": {"accuracy": 0.75, "roc_auc": None}}]}),
+    "alerts": ("AlertPage", {"next_cursor": None, "alerts": [{
+        "id": "a1", "model": "churn", "kind": "data_drift", "status": "open", "severity": "high", "window_start": W1,
+        "window_end": W2, "opened_at": W2, "acknowledged_at": None, "summary": "Data drift in 1 of 3 features",
+        "causes": [{"rank": 1, "kind": "feature", "name": "plan", "message": "plan: PSI 0.90, 4.5x the threshold"}]}]}),
+}
+
+
+def _documented(schema_name, body):
+    from jsonschema import Draft202012Validator
+
+    from seia.openapi import document
+
+    Draft202012Validator({**document(), "$ref": f"#/components/schemas/{schema_name}"}).validate(body)
+    return body
+
+
+def _answer(payload):
+    return lambda route: route.fulfill(status=200, content_type="application/json", body=payload)
+
+
+def test_drift_performance_and_alerts_render_from_their_documented_shapes(page, seeded):
+    import json
+    import re
+
+    url, tenant = seeded
+    for route, (schema, body) in PLANNED.items():
+        payload = json.dumps(_documented(schema, body))
+        page.route(re.compile(rf".*/v1/models/churn/{route}(\?.*)?$"), _answer(payload))
+    _sign_in(page, url, tenant.api_key, "#/models/churn?granularity=day")
+    _shot(page, "model-with-drift")
+    assert page.locator("#chart-drift canvas").count() == 1
+    drift_rows = page.locator("#drift-table tbody tr")
+    assert [drift_rows.nth(i).locator("td").all_text_contents()[1:4] for i in range(drift_rows.count())] == [
+        ["age", "no_drift", "–"], ["plan", "drift", "high"]]
+    assert page.locator("#chart-performance canvas").count() == 1
+    assert page.locator("#performance-table tbody td").all_text_contents()[1:4] == ["30", "40.0%", "yes"]
+    alert = page.locator("#alert-list [data-alert=a1]")
+    assert "Data drift in 1 of 3 features" in alert.inner_text()
+    assert alert.locator(".causes li").all_inner_texts() == ["plan: PSI 0.90, 4.5x the threshold"]
