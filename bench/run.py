@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api"]
+SECTIONS = ["api", "files", "drift"]
 
 
 def main(argv=None) -> None:
@@ -26,6 +26,21 @@ def main(argv=None) -> None:
             api.import_times()
             api.handler_time(settings)
             api.storage(settings)
+        if "files" in wanted:
+            from bench import files
+
+            print("\n[files] bulk files: S3 object -> SQS message -> file-ingest handler -> committed rows", flush=True)
+            files.files(settings)
+        if "query" in wanted:
+            from bench import query
+
+            print("\n[query] drift route over 90 days of hourly sketches (handler time, warm process)", flush=True)
+            query.query(settings)
+        if "drift" in wanted:
+            from bench import drift
+
+            print("\n[drift] drift engine: 100k reference rows vs 1M new rows", flush=True)
+            drift.measure(settings)
 
 
 if __name__ == "__main__":

@@ -34,10 +34,12 @@ _configure_env()
 def reset_process_caches() -> None:
     """Forget cached settings, credential stores and services (after changing the environment)."""
     from seia import config, credentials, service
+    from seia.files import service as files_service
 
-    if service.get_service.cache_info().currsize:
-        service.get_service().db.close()
-    service.get_service.cache_clear()
+    for getter in (service.get_service, files_service.get_file_ingest_service):
+        if getter.cache_info().currsize:
+            getter().db.close()
+        getter.cache_clear()
     config.get_settings.cache_clear()
     credentials._store_for.cache_clear()
 

@@ -50,6 +50,9 @@ def local_stack(aws_env, settings, monkeypatch):
     urls = stack.deploy(plan, aws_env)
     for key, value in plan.environment.items():
         monkeypatch.setenv(key, value)
+    from tests.conftest import reset_process_caches
+
+    reset_process_caches()  # the handlers' cached services read the environment once per process
     host = FunctionHost(plan, urls, aws_env)
     host.start()
     yield plan, urls

@@ -1,1 +1,2 @@
-"""Seia drift engine: sketches of feature data and the statistics computed from them."""
+"""Seia drift engine: hourly sketches counted in PostgreSQL, drift and performance per window,
+alerts and their probable causes (see docs/drift.md). ``stats`` is the pure statistics library."""

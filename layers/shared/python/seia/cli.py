@@ -58,6 +58,41 @@ def cmd_migrate(args) -> int:
     return 0
 
 
+def cmd_drift_run(args) -> int:
+    # The drift engine (numpy, scipy) loads only for this command: the rest of the CLI stays light.
+    from seia_drift.commands import run_drift
+
+    _print(run_drift(get_settings(), args.tenant, args.model))
+    return 0
+
+
+def cmd_upload(args) -> int:
+    from seia.files import upload
+    from seia.files.errors import FileRejected
+    from seia.files.storage import s3_client
+
+    bucket = args.bucket or get_settings().bucket
+    if not bucket:
+        print("error: no bucket: set SEIA_BUCKET or pass --bucket", file=sys.stderr)
+        return 2
+    try:
+        location = upload.target_key(args.file, args.tenant, args.model, args.kind, args.name)
+    except FileRejected as exc:
+        print(f"error: {exc.errors[0].message}", file=sys.stderr)
+        return 2
+    client = s3_client()
+    uploaded = upload.upload(client, args.file, bucket, location)
+    _print(uploaded.as_dict())
+    if args.wait is None:
+        return 0
+    result = upload.wait_for_result(client, uploaded, args.wait)
+    if result is None:
+        print(f"error: no result at s3://{bucket}/{uploaded.result_key} after {args.wait:g} s", file=sys.stderr)
+        return 1
+    _print(result)
+    return 0 if result["status"] == "loaded" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seia", description="Seia: ML model monitoring")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -75,6 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = key.add_parser("revoke", help="revoke a key by its prefix (seia_xxxxxxxxxx)")
     p.add_argument("key_prefix")
     p.set_defaults(func=cmd_key_revoke)
+
+    drift = sub.add_parser("drift", help="run the drift engine now").add_subparsers(dest="action", required=True)
+    p = drift.add_parser("run", help="run every drift step for every model (or one tenant, one model) at once")
+    p.add_argument("--tenant", help="only this tenant")
+    p.add_argument("--model", help="only this model (needs --tenant)")
+    p.set_defaults(func=cmd_drift_run)
+
+    p = sub.add_parser("upload", help="upload a file to s3://$SEIA_BUCKET/<tenant>/<model>/<kind>/<name>")
+    p.add_argument("file")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--kind", required=True, choices=["predictions", "ground-truths", "reference"])
+    p.add_argument("--name", help="object name (default: the file's name); may contain / for folders")
+    p.add_argument("--bucket", help="default: SEIA_BUCKET")
+    p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the result object and print it")
+    p.set_defaults(func=cmd_upload)
 
     sub.add_parser("migrate", help="apply migrations to the admin and every tenant database").set_defaults(
         func=cmd_migrate

@@ -1,0 +1,184 @@
+"""Drift engine figures: 100k reference rows against 1M new rows (21 numeric + 5 categorical
+features, cardinalities 5, 50, 1,000, 10 and 20), from rows in PostgreSQL to stored results.
+
+The engine runs in a child process (as the worker Lambda would, and so that its peak RSS is its
+own); the in-memory floor is numpy computing the same hourly histograms from the same rows already
+in memory. ``python -m bench.drift --rows 10000000`` measures 10M rows (slow to load: minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import subprocess
+import sys
+
+from bench.common import Timer, row
+
+N_NUMERIC = 21
+CARDINALITIES = (5, 50, 1000, 10, 20)
+REFERENCE_ROWS = 100_000
+DEFAULT_ROWS = int(os.environ.get("SEIA_BENCH_DRIFT_ROWS", "1000000"))
+
+FEATURES = [{"name": f"n{i}", "type": "numeric"} for i in range(N_NUMERIC)] + [
+    {"name": f"c{i}", "type": "categorical"} for i in range(len(CARDINALITIES))]
+
+# Rows made inside PostgreSQL: n_j ~ j + (1 + j/10)·N(0, 1) (Box–Muller), categories uniform.
+# `g * 0` makes the array subquery correlated, so each row draws its own values.
+_ROWS = """
+    SELECT %(prefix)s || g, %(start)s::timestamptz + (g * %(span)s::float8 / %(n)s) * interval '1 second',
+           ARRAY(SELECT j + (1 + j / 10.0) * sqrt(-2 * ln(1 - random())) * cos(2 * pi() * random()) + g * 0
+                 FROM generate_series(0, {last}) j),
+           ARRAY[{cats}], CASE WHEN random() < 0.3 THEN 'yes' ELSE 'no' END, random()
+    FROM generate_series(1, %(n)s) g"""
+LOAD_PREDICTIONS = ("INSERT INTO predictions (model_id, prediction_id, ts, num, cat, prediction_label, score) "
+                    "SELECT %(model)s, * FROM (" + _ROWS + ") r")
+LOAD_REFERENCE = ("INSERT INTO reference_rows (model_id, prediction_id, ts, num, cat, prediction_label, score) "
+                  "SELECT %(model)s, * FROM (" + _ROWS + ") r")
+BUMP_REFERENCE = """
+    INSERT INTO reference_versions (model_id, rows) VALUES (%(model)s, %(n)s)
+    ON CONFLICT (model_id) DO UPDATE SET version = reference_versions.version + 1, rows = EXCLUDED.rows"""
+
+
+def _rows_sql(template: str) -> str:
+    cats = ", ".join(f"'v' || floor(random() * {k})::int" for k in CARDINALITIES)
+    return template.replace("{last}", str(N_NUMERIC - 1)).replace("{cats}", cats)
+
+
+def _load(settings, n_rows: int):
+    from seia.db import superuser_connect
+    from seia.repositories.models import ModelRepository
+    from seia.schema import Feature
+    from seia.tenancy import TenantAdmin
+
+    created = TenantAdmin(settings).create_tenant("drift")
+    with superuser_connect(settings, created.tenant.db_name) as conn:
+        model = ModelRepository(conn).insert("m", "binary_classification",
+                                             [Feature(f["name"], f["type"]) for f in FEATURES], ["no", "yes"], {})
+        conn.execute("SELECT setseed(0.42)")
+        t = Timer()
+        with conn.transaction():
+            conn.execute(_rows_sql(LOAD_REFERENCE), {"model": model.id, "prefix": "r", "n": REFERENCE_ROWS,
+                                                     "start": "2026-10-01T00:00:00Z", "span": 86400})
+            conn.execute(BUMP_REFERENCE, {"model": model.id, "n": REFERENCE_ROWS})
+        with conn.transaction():
+            conn.execute(_rows_sql(LOAD_PREDICTIONS), {"model": model.id, "prefix": "p", "n": n_rows,
+                                                       "start": "2026-11-01T00:00:00Z", "span": 7 * 86400})
+        conn.execute("VACUUM ANALYZE predictions")
+        conn.execute("VACUUM ANALYZE reference_rows")
+        print(f"  (loaded {REFERENCE_ROWS:,} reference + {n_rows:,} rows with generate_series in {t.elapsed:.0f} s)",
+              flush=True)
+    return created.tenant, model
+
+
+def _run_child(tenant_name: str) -> dict:
+    """Run the engine once in a fresh process; returns its seconds, step report and peak RSS."""
+    out = subprocess.run([sys.executable, "-m", "bench.drift", "--child", tenant_name], check=True,
+                         capture_output=True, text=True, env=dict(os.environ))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(tenant_name: str) -> None:
+    import resource
+
+    from seia.config import get_settings
+    from seia_drift.db import WorkerDatabases
+    from seia_drift.engine import DriftEngine
+
+    databases = WorkerDatabases(get_settings())
+    tenant = databases.tenant_named(tenant_name)
+    engine = DriftEngine(databases)
+    t = Timer()
+    report = engine.run(tenant, "m")
+    seconds = t.elapsed
+    databases.close()
+    print(json.dumps({"seconds": seconds, "report": report,
+                      "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, default=str))
+
+
+def _numpy_floor(settings, tenant, model_id: int) -> tuple[float, float]:
+    """Seconds for numpy to compute the same hourly sketches from rows already in memory, and the
+    seconds it took to fetch those rows (not part of the floor)."""
+    import numpy as np
+    import pandas as pd
+
+    from seia.db import superuser_connect
+
+    t = Timer()
+    with superuser_connect(settings, tenant.db_name) as conn:
+        edges = {r[0]: np.asarray(r[1]) for r in conn.execute(
+            "SELECT position, edges FROM drift_features WHERE model_id = %s AND kind = 'numeric'", (model_id,))}
+        columns = ", ".join([f"num[{i + 1}]" for i in range(N_NUMERIC)] + ["score"]
+                            + [f"cat[{j + 1}]" for j in range(len(CARDINALITIES))] + ["prediction_label"])
+        buf = io.BytesIO()
+        with conn.cursor().copy(f"COPY (SELECT floor(extract(epoch FROM ts) / 3600)::int, {columns} "
+                                f"FROM predictions WHERE model_id = {int(model_id)}) TO STDOUT (FORMAT csv)") as copy:
+            for chunk in copy:
+                buf.write(chunk)
+    buf.seek(0)
+    frame = pd.read_csv(buf, header=None, dtype={k: str for k in range(N_NUMERIC + 2, N_NUMERIC + 8)})
+    fetch_s = t.elapsed
+    hours_raw = frame[0].to_numpy()
+    numeric = [frame[i + 1].to_numpy(dtype=float) for i in range(N_NUMERIC + 1)]
+    categorical = [frame[N_NUMERIC + 2 + j].to_numpy(dtype=object) for j in range(len(CARDINALITIES) + 1)]
+
+    t = Timer()
+    hours, hour_idx = np.unique(hours_raw, return_inverse=True)
+    n_hours = hours.size
+    for i, x in enumerate(numeric):
+        e = edges[i + 1]
+        present = np.isfinite(x)
+        bucket = np.searchsorted(e, x, side="right")
+        k = e.size + 1
+        np.bincount(hour_idx[present] * k + bucket[present], minlength=n_hours * k)
+        np.bincount(hour_idx, weights=np.where(present, x, 0.0), minlength=n_hours)
+        np.bincount(hour_idx, weights=np.where(present, x * x, 0.0), minlength=n_hours)
+        np.bincount(hour_idx[~present], minlength=n_hours)
+    for values in categorical:
+        codes, uniques = pd.factorize(values)
+        np.bincount(hour_idx * (uniques.size + 1) + (codes + 1), minlength=n_hours * (uniques.size + 1))
+    return t.elapsed, fetch_s
+
+
+def measure(settings, n_rows: int = DEFAULT_ROWS, floor: bool = True) -> dict:
+    tenant, model = _load(settings, n_rows)
+    result = _run_child(tenant.name)
+    seconds, report = result["seconds"], result["report"]
+    label = f"{n_rows / 1e6:g}M rows"
+    row(f"drift run, 100k reference vs {label}: rows in Postgres → stored results", f"{seconds:.1f} s")
+    row(f"  of which: profile (hourly sketches in SQL)", f"{report['profile']['ms'] / 1000:.1f} s")
+    row(f"  of which: labels, reference, drift, alerts, causes",
+        f"{(seconds * 1000 - report['profile']['ms']) / 1000:.1f} s")
+    row(f"rows/s ({label})", f"{n_rows / seconds:,.0f}")
+    row(f"alerts raised (the new rows are drawn like the reference)", f"{report['alerts']['new_alerts']}")
+    row(f"peak RSS of the worker process ({label})", f"{result['max_rss_mib']:.0f} MiB", "goal < 1 GiB")
+    out = {"seconds": seconds, "rss_mib": result["max_rss_mib"]}
+    if floor:
+        floor_s, fetch_s = _numpy_floor(settings, tenant, model.id)
+        row(f"numpy floor: same hourly histograms from rows in memory", f"{floor_s:.1f} s",
+            f"(fetching them took {fetch_s:.0f} s)")
+        row(f"ratio: drift run / numpy floor", f"{seconds / floor_s:.1f}×", "goal ≤ 3×")
+        out["floor"] = floor_s
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS)
+    parser.add_argument("--no-floor", action="store_true", help="skip the numpy floor (e.g. for 10M rows)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child)
+        return
+    from bench.common import bench_environment
+
+    with bench_environment() as settings:
+        print("[drift] drift engine", flush=True)
+        measure(settings, args.rows, floor=not args.no_floor)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Bulk files: a 1M-row Parquet file and the same rows as CSV (20 numeric + 5 categorical features),
+from object to committed rows through the real handler, with the loading process's peak RSS.
+
+S3 is served from this (parent) process: LocalStack when it answers on 127.0.0.1:4566, else moto's
+ThreadedMotoServer, so the object bytes the fake S3 holds do not count. Each load runs in a child
+process (``python -m bench.files --child``), which reports its own peak RSS: VmHWM of its address
+space. (``ru_maxrss`` of a child, from getrusage(RUSAGE_CHILDREN) or wait4, is no good here: Linux
+folds the parent's peak RSS at fork time into it, and this parent holds the generated tables.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+from bench.common import row
+
+BUCKET = "seia-bench-files"
+SIZES = (250_000, 1_000_000)
+FEATURES = [{"name": f"n{i}", "type": "numeric"} for i in range(20)] + [
+    {"name": f"c{i}", "type": "categorical"} for i in range(5)
+]
+
+
+def _table(n: int, prefix: str):
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(7)
+    i = np.arange(n)
+    columns = {
+        "prediction_id": pa.array(np.char.add(prefix, i.astype(str)).astype(object)),
+        "timestamp": pa.array(1_793_491_200_000_000 + i * 1_000_000, pa.timestamp("us", "UTC")),
+    }
+    for j in range(20):
+        columns[f"n{j}"] = pa.array(np.round(rng.normal(50, 15, n), 3))
+    categories = np.array([f"v{k}" for k in range(12)], dtype=object)
+    for j in range(5):
+        columns[f"c{j}"] = pa.array(categories[(i + j) % 12])
+    columns["prediction"] = pa.array(np.where(i % 3 == 0, "no", "yes").astype(object))
+    columns["score"] = pa.array(np.round(rng.random(n), 4))
+    return pa.table(columns)
+
+
+def _write(path: str, fmt: str, n: int, prefix: str) -> None:
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    table = _table(n, prefix)
+    if fmt == "parquet":
+        pq.write_table(table, path, row_group_size=128 * 1024)
+    else:
+        # Timestamps as RFC 3339 text, as a CSV producer writes them.
+        import pyarrow.compute as pc
+
+        text = pc.strftime(table.column("timestamp"), format="%Y-%m-%dT%H:%M:%SZ")
+        table = table.set_column(1, "timestamp", text)
+        pcsv.write_csv(table, path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _s3_endpoint():
+    """(endpoint URL, description, server to stop or None)."""
+    try:
+        with urllib.request.urlopen("http://127.0.0.1:4566/_localstack/health", timeout=1) as reply:
+            if json.loads(reply.read()).get("services", {}).get("s3") in ("running", "available"):
+                return "http://127.0.0.1:4566", "LocalStack", None
+    except (OSError, ValueError):
+        pass
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return f"http://127.0.0.1:{port}", "moto server", server
+
+
+def _child(env: dict, *args: str) -> tuple[dict, float]:
+    """Run ``bench.files --child`` and return (its JSON report, its peak RSS in MiB)."""
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([sys.executable, "-m", "bench.files", "--child", *args], env=env,
+                                stdout=subprocess.PIPE, stderr=err)
+        out = proc.stdout.read()
+        if proc.wait() != 0:
+            err.seek(0)
+            raise RuntimeError(f"bench child failed: {err.read().decode()[-2000:]}")
+    report = json.loads(out.decode().strip().splitlines()[-1])
+    return report, report["peak_rss_kib"] / 1024
+
+
+def _peak_rss_kib() -> int:
+    """This process's peak resident set (VmHWM), in KiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def files(settings) -> None:
+    import boto3
+
+    from seia.service import Service
+    from seia.tenancy import TenantAdmin
+
+    created = TenantAdmin(settings).create_tenant("bfiles")
+    Service(settings).create_model(created.tenant, {
+        "name": "m", "task": "binary_classification", "features": FEATURES, "labels": ["no", "yes"]})
+    endpoint, what, server = _s3_endpoint()
+    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, SEIA_BUCKET=BUCKET,
+               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
+                        ("AWS_DEFAULT_REGION", "us-east-1")):
+        env.setdefault(name, value)
+    os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=BUCKET)
+    print(f"  (S3: {what} at {endpoint}; 20 numeric + 5 categorical features; Parquet row groups of 131,072 rows)",
+          flush=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="seia-bench-") as tmp:
+            for fmt in ("parquet", "csv"):
+                for n in SIZES:
+                    prefix = f"{fmt}{n}-"
+                    path = os.path.join(tmp, f"f.{fmt}")
+                    _write(path, fmt, n, prefix)
+                    size = os.path.getsize(path)
+                    key = f"bfiles/m/predictions/{n}.{fmt}"
+                    s3.upload_file(path, BUCKET, key)
+                    head = s3.head_object(Bucket=BUCKET, Key=key)
+                    os.unlink(path)
+                    parsed, parse_rss = _child(env, "--parse-only", key, head["ETag"].strip('"'), str(size))
+                    report, rss = _child(env, key, head["ETag"].strip('"'), str(size))
+                    if report["status"] != "loaded" or report["rows"] != n:
+                        raise RuntimeError(f"bench load failed: {report}")
+                    label = f"{fmt}, {n:,} rows ({size / 2**20:,.0f} MiB)"
+                    goal = "goal >= 200,000 rows/s" if fmt == "parquet" and n == SIZES[-1] else ""
+                    row(f"{label}: object -> committed rows", f"{n / report['seconds']:,.0f} rows/s", goal)
+                    row(f"{label}: peak RSS of the loading process", f"{rss:,.0f} MiB",
+                        "goal < 1,024 MiB, flat in file size" if n == SIZES[-1] else "")
+                    row(f"{label}: read + check + encode only", f"{n / parsed['seconds']:,.0f} rows/s",
+                        f"peak RSS {parse_rss:,.0f} MiB")
+        _database_floor(settings, f"parquet{SIZES[-1]}-")
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _database_floor(settings, id_prefix: str) -> None:
+    """The same rows COPYed straight into a copy of the predictions table: the write path's floor."""
+    from bench.common import Timer
+    from seia import naming
+    from seia.db import superuser_connect
+
+    columns = "model_id, prediction_id, ts, num, cat, prediction_label, score"
+    with superuser_connect(settings, naming.tenant_database(settings.db_prefix, "bfiles")) as conn:
+        with conn.cursor().copy(f"COPY (SELECT {columns} FROM predictions WHERE prediction_id LIKE %s) "
+                                "TO STDOUT (FORMAT binary)", (id_prefix + "%",)) as copy:
+            data = b"".join(bytes(block) for block in copy)
+        n = conn.execute("SELECT count(*) FROM predictions WHERE prediction_id LIKE %s", (id_prefix + "%",)).fetchone()[0]
+        for label, foreign_key in (("as predictions is (indexes, FK to models)", True), ("same without the FK", False)):
+            conn.execute("CREATE TABLE bench_floor (LIKE predictions INCLUDING ALL)")
+            if foreign_key:
+                conn.execute("ALTER TABLE bench_floor ADD FOREIGN KEY (model_id) REFERENCES models(id) ON DELETE CASCADE")
+            timer = Timer()
+            with conn.cursor().copy(f"COPY bench_floor ({columns}) FROM STDIN (FORMAT binary)") as copy:
+                copy.write(data)
+            row(f"floor: COPY {n:,} rows into a table {label}", f"{n / timer.elapsed:,.0f} rows/s")
+            conn.execute("DROP TABLE bench_floor")
+
+
+# --- the loading process ------------------------------------------------------------------------
+def _notification(key: str, etag: str, size: int) -> str:
+    return json.dumps({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}},
+    }]})
+
+
+def _parse_only(key: str, etag: str) -> int:
+    """Read, check and encode every chunk as the loader does, without a database."""
+    from seia.db import Databases
+    from seia.files import formats, keys
+    from seia.files.columns import ChunkValidator, FileColumns
+    from seia.files.encoding import CopyEncoder
+    from seia.files.events import ObjectCreated
+    from seia.files.storage import ObjectStore, s3_client
+    from seia.repositories.admin import TenantRepository
+    from seia.repositories.models import ModelRepository
+    from seia.config import get_settings
+
+    location = keys.parse(key)
+    db = Databases(get_settings())
+    with db.admin() as conn:
+        tenant = TenantRepository(conn).get(location.tenant)
+    with db.tenant(tenant) as conn:
+        model = ModelRepository(conn).get(location.model)
+    db.close()
+    columns = FileColumns(model, location.kind)
+    store, obj = ObjectStore(s3_client()), ObjectCreated(BUCKET, key, etag)
+
+    def run(source) -> int:
+        reader = formats.open_chunks(location.format, location.compression, source,
+                                     columns.required + columns.optional, 65_536, columns.text_columns)
+        layout = columns.layout(columns.check_header(reader.columns))
+        validator, encoder, rows = ChunkValidator(layout), CopyEncoder(layout), 0
+        for first, table in reader:
+            encoder.encode(validator.validate(table, first))
+            rows += table.num_rows
+        return rows
+
+    if location.format == "parquet":
+        with store.spooled(obj) as path:
+            return run(path)
+    with store.stream(obj) as stream:
+        return run(stream)
+
+
+def child(argv: list[str]) -> None:
+    parse_only = argv[0] == "--parse-only"
+    key, etag, size = argv[1:] if parse_only else argv
+    started = time.perf_counter()
+    if parse_only:
+        rows, status = _parse_only(key, etag), "parsed"
+    else:
+        import file_ingest_app
+        from infra.local.events import LambdaContext, sqs_event
+
+        response = file_ingest_app.handler(sqs_event([_notification(key, etag, int(size))]), LambdaContext("bench"))
+        assert response == {"batchItemFailures": []}, response
+        from seia.files.service import get_file_ingest_service
+
+        service = get_file_ingest_service()
+        tenant, model, kind, name = key.split("/", 3)
+        result = json.loads(service.store.client.get_object(
+            Bucket=BUCKET, Key=f"{tenant}/{model}/_results/{kind}/{name}.json")["Body"].read())
+        rows, status = result["rows"], result["status"]
+    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows, "status": status,
+                      "peak_rss_kib": _peak_rss_kib()}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2:])

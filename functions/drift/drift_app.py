@@ -1,0 +1,76 @@
+"""Drift functions: the scheduled planner and the drift-queue worker.
+
+``planner(event, context)``: EventBridge scheduled event (rate(5 minutes)); sends one message
+``{"tenant", "model"}`` per model with work waiting to ``SEIA_DRIFT_QUEUE_URL``.
+``worker(event, context)``: SQS batch from the drift queue; returns ``batchItemFailures`` for the
+messages that failed, so only those are redelivered (and, after the queue's maxReceiveCount, go to
+its dead-letter queue).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+
+from seia.config import get_settings
+from seia_drift.db import WorkerDatabases
+from seia_drift.engine import DriftEngine
+from seia_drift.planner import DriftMessage, pending, send
+
+log = logging.getLogger("seia.drift")
+logging.getLogger().setLevel(os.environ.get("SEIA_LOG_LEVEL", "INFO"))
+
+
+@dataclass(frozen=True)
+class SqsRecord:
+    message_id: str
+    body: str
+
+    @classmethod
+    def from_event(cls, record: dict) -> "SqsRecord":
+        return cls(record["messageId"], record.get("body") or "")
+
+
+@functools.lru_cache(maxsize=1)
+def get_databases() -> WorkerDatabases:
+    return WorkerDatabases(get_settings())
+
+
+@functools.lru_cache(maxsize=1)
+def get_engine() -> DriftEngine:
+    return DriftEngine(get_databases())
+
+
+@functools.lru_cache(maxsize=1)
+def get_sqs():
+    import boto3
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_SQS") or os.environ.get("AWS_ENDPOINT_URL")
+    return boto3.client("sqs", endpoint_url=endpoint or None)
+
+
+def planner(event, context) -> dict:
+    queue_url = os.environ["SEIA_DRIFT_QUEUE_URL"]
+    messages = pending(get_databases())
+    sent = send(get_sqs(), queue_url, messages)
+    log.info("planner: %d drift messages sent", sent)
+    return {"sent": sent}
+
+
+def worker(event, context) -> dict:
+    failures = []
+    for raw in event.get("Records") or []:
+        record = SqsRecord.from_event(raw)
+        try:
+            message = DriftMessage.from_json(record.body)
+            tenant = get_databases().tenant_named(message.tenant)
+            get_engine().run(tenant, message.model)
+        except Exception as exc:  # noqa: BLE001 - reported per message, the batch goes on
+            log.exception("drift message %s failed: %s", record.message_id, type(exc).__name__)
+            failures.append({"itemIdentifier": record.message_id})
+    return {"batchItemFailures": failures}
+
+
+__all__ = ["planner", "worker"]

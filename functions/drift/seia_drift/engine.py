@@ -1,0 +1,54 @@
+"""Run the drift steps for one model: each in its own transaction, under the model's lock."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from seia.db import Databases, Tenant
+from seia.errors import NotFound
+from seia.repositories.models import ModelRepository
+from seia_drift.layout import layout
+from seia_drift.repositories.state import StateRepository
+from seia_drift.settings import DriftSettings
+from seia_drift.steps import DEFAULT_STEPS
+from seia_drift.steps.base import Context, Step
+
+log = logging.getLogger(__name__)
+
+
+class DriftEngine:
+    """The worker's sequence of steps. A step commits its results and its watermark in one
+    transaction, so a crash between steps, or a message delivered twice, redoes nothing twice."""
+
+    def __init__(self, databases: Databases, steps: Sequence[type[Step]] = DEFAULT_STEPS):
+        self.db = databases
+        self.steps = [cls() for cls in steps]
+
+    def run(self, tenant: Tenant, model_name: str) -> dict:
+        """Run every step for the model; returns what each did."""
+        report = {}
+        with self.db.tenant(tenant) as conn:
+            conn.autocommit = True
+            try:
+                model = ModelRepository(conn).get(model_name)
+                if model is None:
+                    raise NotFound(f"model {model_name!r} not found")
+                ctx = Context(conn, model, DriftSettings.from_model(model.settings), layout(model))
+                for step in self.steps:
+                    started = time.perf_counter()
+                    with conn.transaction():
+                        StateRepository(conn).lock_model(model.id)
+                        done = step.run(ctx)
+                    ms = 1000 * (time.perf_counter() - started)
+                    report[step.name] = done | {"ms": round(ms, 1)}
+                    log.info("drift %s/%s %s: %s (%.0f ms)", tenant.name, model.name, step.name,
+                             ", ".join(f"{k}={v}" for k, v in done.items()), ms)
+            finally:
+                conn.autocommit = False
+        return report
+
+    def models(self, tenant: Tenant) -> list[str]:
+        with self.db.tenant(tenant) as conn:
+            return [m.name for m in ModelRepository(conn).all()]

@@ -1,0 +1,57 @@
+"""Which columns the engine profiles, and under which feature name.
+
+The model's numeric features are ``num[1..n]``; the engine appends the prediction's numeric
+columns (``score`` for binary models, ``prediction_value`` for regression) to that array, and the
+predicted label (classification) to ``cat[]``, so one pass profiles inputs and predictions alike.
+The label is profiled separately (it arrives later) as ``__label__``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from seia.schema import Model
+
+PREDICTION, SCORE, LABEL = "__prediction__", "__score__", "__label__"
+
+
+@dataclass(frozen=True)
+class Slot:
+    feature: str
+    kind: str        # numeric | categorical
+    source: str      # feature | prediction | score | label
+    position: int    # 1-based position in the profiled num[] or cat[] array
+
+
+@dataclass(frozen=True)
+class Layout:
+    numeric: tuple[Slot, ...]
+    categorical: tuple[Slot, ...]
+    label: Slot
+
+    @property
+    def slots(self) -> tuple[Slot, ...]:
+        return self.numeric + self.categorical + (self.label,)
+
+    @property
+    def extra_numeric_columns(self) -> tuple[str, ...]:
+        return tuple({"score": "score", "prediction": "prediction_value"}[s.source]
+                     for s in self.numeric if s.source != "feature")
+
+    @property
+    def extra_categorical_columns(self) -> tuple[str, ...]:
+        return tuple("prediction_label" for s in self.categorical if s.source != "feature")
+
+
+def layout(model: Model) -> Layout:
+    numeric = [Slot(name, "numeric", "feature", i + 1) for i, name in enumerate(model.numeric)]
+    categorical = [Slot(name, "categorical", "feature", i + 1) for i, name in enumerate(model.categorical)]
+    if model.task == "binary_classification":
+        numeric.append(Slot(SCORE, "numeric", "score", len(numeric) + 1))
+    if model.task == "regression":
+        numeric.append(Slot(PREDICTION, "numeric", "prediction", len(numeric) + 1))
+        label = Slot(LABEL, "numeric", "label", 1)
+    else:
+        categorical.append(Slot(PREDICTION, "categorical", "prediction", len(categorical) + 1))
+        label = Slot(LABEL, "categorical", "label", 1)
+    return Layout(tuple(numeric), tuple(categorical), label)

@@ -1,0 +1,1 @@
+"""SQL of the drift engine, one repository per concern; each takes a connection."""

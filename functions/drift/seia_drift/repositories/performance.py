@@ -1,0 +1,115 @@
+"""Performance statistics per hour (or of the reference), computed in SQL from rows and labels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from seia.schema import Model
+from seia_drift import performance
+from seia_drift.repositories.sources import Source
+
+LOG_LOSS_EPS = 1e-15
+
+
+class PerformanceRepository:
+    ROWS = "SELECT hour, count(*), count(label) + count(label_value) FROM src GROUP BY hour"
+    BINARY = """
+        SELECT hour, label, prediction_label, width_bucket(score, %(score_edges)s) AS bucket, count(*),
+               sum(-ln(CASE WHEN label = %(positive)s THEN greatest(least(score, 1 - %(eps)s), %(eps)s)
+                            ELSE 1 - greatest(least(score, 1 - %(eps)s), %(eps)s) END))
+        FROM src WHERE label IS NOT NULL GROUP BY 1, 2, 3, 4"""
+    MULTICLASS = "SELECT hour, label, prediction_label, count(*) FROM src WHERE label IS NOT NULL GROUP BY 1, 2, 3"
+    # Squares guarded as in the sketches: PostgreSQL raises on float8 underflow and overflow.
+    REGRESSION = """
+        SELECT hour, count(*), sum(abs(e)),
+               sum(CASE WHEN abs(e) < 1e-150 OR NOT abs(e) < 1e150 THEN 0 ELSE e * e END), sum(y),
+               sum(CASE WHEN abs(y) < 1e-150 OR NOT abs(y) < 1e150 THEN 0 ELSE y * y END)
+        FROM (SELECT hour, prediction_value - label_value AS e, label_value AS y FROM src
+              WHERE label_value IS NOT NULL AND prediction_value IS NOT NULL) d
+        GROUP BY 1"""
+    UPSERT_HOURLY = """
+        INSERT INTO drift_performance_hourly (model_id, hour, rows, labeled, stats) VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (model_id, hour) DO UPDATE
+           SET rows = EXCLUDED.rows, labeled = EXCLUDED.labeled, stats = EXCLUDED.stats,
+               change = nextval('drift_change_seq')"""
+    DELETE_HOURLY = "DELETE FROM drift_performance_hourly WHERE model_id = %s AND hour = ANY(%s)"
+    TOUCHED = """
+        SELECT DISTINCT date_trunc('hour', ts, 'UTC') FROM predictions
+        WHERE model_id = %(model)s AND xid >= %(lo)s::text::xid8 AND xid < %(hi)s::text::xid8
+        UNION
+        SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
+        JOIN predictions p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
+        WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
+        ORDER BY 1"""
+    WINDOWS = """
+        SELECT DISTINCT date_trunc(%s, hour, 'UTC') FROM drift_performance_hourly
+        WHERE model_id = %s AND change > %s ORDER BY 1"""
+    MAX_CHANGE = "SELECT coalesce(max(change), 0) FROM drift_performance_hourly WHERE model_id = %s"
+    WINDOW = """
+        SELECT rows, labeled, stats FROM drift_performance_hourly
+        WHERE model_id = %s AND hour >= %s AND hour < %s ORDER BY hour"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def touched_hours(self, model_id: int, lo: int, hi: int) -> list[datetime]:
+        rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
+        return [r[0] for r in rows]
+
+    def compute(self, model: Model, source: Source) -> dict:
+        """{hour: (rows, labeled, stats or None, label_groups)} over the source.
+
+        ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
+        """
+        cte = source.cte()
+        counted = self.conn.execute(cte + sql.SQL(self.ROWS), source.params)
+        out = {h: [rows, labeled, None, []] for h, rows, labeled in counted}
+        if model.task == "binary_classification":
+            params = source.params | {"score_edges": list(performance.SCORE_EDGES),
+                                      "positive": model.positive_label, "eps": LOG_LOSS_EPS}
+            groups: dict = {}
+            for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
+                groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
+            for hour, g in groups.items():
+                out[hour][2] = performance.binary_stats(g, model.positive_label)
+                out[hour][3] = _label_counts((label, n) for label, _, _, n, _ in g)
+        elif model.task == "multiclass_classification":
+            groups = {}
+            for hour, label, predicted, n in self.conn.execute(cte + sql.SQL(self.MULTICLASS), source.params):
+                groups.setdefault(hour, []).append((label, predicted, n))
+            for hour, g in groups.items():
+                out[hour][2] = performance.multiclass_stats(g, model.labels)
+                out[hour][3] = _label_counts((label, n) for label, _, n in g)
+        else:
+            for hour, *sums in self.conn.execute(cte + sql.SQL(self.REGRESSION), source.params):
+                out[hour][2] = performance.regression_stats(tuple(sums))
+        return {h: tuple(v) for h, v in out.items()}
+
+    def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
+        self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
+        with self.conn.cursor() as cur:
+            cur.executemany(self.UPSERT_HOURLY, [
+                (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
+                for h, (rows, labeled, stats, _) in sorted(values.items())])
+
+    def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
+        windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
+        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+
+    def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
+        rows = labeled = 0
+        stats = None
+        for r, lab, s in self.conn.execute(self.WINDOW, (model_id, start, end)):
+            rows, labeled, stats = rows + r, labeled + lab, performance.merge(stats, s)
+        return rows, labeled, stats
+
+
+def _label_counts(pairs) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for label, n in pairs:
+        counts[label] = counts.get(label, 0) + n
+    return sorted(counts.items())

@@ -1,0 +1,26 @@
+"""What the planner asks a tenant database: which models have work waiting."""
+
+from __future__ import annotations
+
+import psycopg
+
+PENDING = """
+    SELECT m.name FROM models m
+    LEFT JOIN drift_watermarks wp ON wp.model_id = m.id AND wp.step = 'profile'
+    LEFT JOIN drift_watermarks wl ON wl.model_id = m.id AND wl.step = 'labels'
+    LEFT JOIN drift_references r ON r.model_id = m.id
+    LEFT JOIN reference_versions v ON v.model_id = m.id
+    WHERE EXISTS (SELECT 1 FROM predictions p
+                  WHERE p.model_id = m.id AND p.xid >= coalesce(wp.xid, '0'::xid8))
+       OR EXISTS (SELECT 1 FROM ground_truths g
+                  WHERE g.model_id = m.id AND g.xid >= coalesce(wl.xid, '0'::xid8))
+       OR (v.version IS NOT NULL AND r.reference_key IS DISTINCT FROM 'uploaded:' || v.version)
+    ORDER BY m.name"""
+
+
+class PlanningRepository:
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def pending_models(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(PENDING)]

@@ -1,0 +1,139 @@
+"""The reference a model is judged against: where it comes from, its bins and its sketches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from seia_drift.layout import Slot
+from seia_drift.repositories.sources import Source
+
+
+def slot_expression(slot: Slot) -> sql.Composable:
+    """The SQL expression (over a source aliased ``src``) of a slot's value."""
+    if slot.source == "feature":
+        column = "num" if slot.kind == "numeric" else "cat"
+        return sql.SQL("src.{}[{}]").format(sql.Identifier(column), sql.Literal(slot.position))
+    column = {
+        ("numeric", "score"): "score", ("numeric", "prediction"): "prediction_value",
+        ("numeric", "label"): "label_value", ("categorical", "prediction"): "prediction_label",
+        ("categorical", "label"): "label",
+    }[(slot.kind, slot.source)]
+    return sql.SQL("src.{}").format(sql.Identifier(column))
+
+
+@dataclass(frozen=True)
+class StoredReference:
+    reference_key: str
+    source: str
+    window_start: datetime | None
+    window_end: datetime | None
+    rows: int
+    labeled: int
+    performance: dict | None
+    metrics: dict | None
+
+
+@dataclass(frozen=True)
+class FeatureBins:
+    feature: str
+    kind: str
+    source: str
+    position: int
+    edges: list[float] | None
+    segments: list[float] | None
+    reference: dict
+
+
+class ReferenceRepository:
+    UPLOADED_VERSION = """
+        SELECT v.version FROM reference_versions v
+        WHERE v.model_id = %s AND EXISTS (SELECT 1 FROM reference_rows r WHERE r.model_id = v.model_id)"""
+    FIRST_WINDOW = """
+        SELECT date_trunc(%(granularity)s, ts, 'UTC') AS start, count(*) AS rows
+        FROM predictions WHERE model_id = %(model)s AND xid < %(horizon)s::text::xid8
+        GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1"""
+    STORED = """
+        SELECT reference_key, source, window_start, window_end, rows, labeled, performance, metrics
+        FROM drift_references WHERE model_id = %s"""
+    SAVE = """
+        INSERT INTO drift_references (model_id, reference_key, source, window_start, window_end, rows, labeled,
+                                      performance, metrics)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (model_id) DO UPDATE SET
+            reference_key = EXCLUDED.reference_key, source = EXCLUDED.source,
+            window_start = EXCLUDED.window_start, window_end = EXCLUDED.window_end, rows = EXCLUDED.rows,
+            labeled = EXCLUDED.labeled, performance = EXCLUDED.performance, metrics = EXCLUDED.metrics,
+            built_at = now()"""
+    FEATURES = """
+        SELECT feature, kind, source, position, edges, segments, reference
+        FROM drift_features WHERE model_id = %s ORDER BY kind DESC, source, position"""
+    DELETE_FEATURES = "DELETE FROM drift_features WHERE model_id = %s"
+    SAVE_FEATURE = """
+        INSERT INTO drift_features (model_id, feature, kind, source, position, edges, segments, reference)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
+    # Everything derived from the old reference goes; the steps rebuild it from the rows.
+    DERIVED_TABLES = ("drift_sketches", "drift_performance_hourly", "drift_results", "drift_windows")
+    COUNT_ROWS = "SELECT count(*), count(label) + count(label_value) FROM src"
+    NUMERIC_VALUES = "SELECT array_agg({expr}) FROM src"
+    CATEGORY_COUNTS = "SELECT {expr} AS value, count(*) FROM src GROUP BY 1 ORDER BY 1"
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def uploaded_version(self, model_id: int) -> int | None:
+        row = self.conn.execute(self.UPLOADED_VERSION, (model_id,)).fetchone()
+        return row[0] if row else None
+
+    def first_window(self, model_id: int, granularity: str, min_rows: int, horizon: int) -> datetime | None:
+        row = self.conn.execute(self.FIRST_WINDOW, {"granularity": granularity, "model": model_id,
+                                                    "horizon": str(horizon), "min_rows": min_rows}).fetchone()
+        return row[0] if row else None
+
+    def stored(self, model_id: int) -> StoredReference | None:
+        with self.conn.cursor(row_factory=class_row(StoredReference)) as cur:
+            return cur.execute(self.STORED, (model_id,)).fetchone()
+
+    def features(self, model_id: int) -> list[FeatureBins]:
+        with self.conn.cursor(row_factory=class_row(FeatureBins)) as cur:
+            return cur.execute(self.FEATURES, (model_id,)).fetchall()
+
+    def counts(self, source: Source) -> tuple[int, int]:
+        return self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+
+    def numeric_values(self, source: Source, slot: Slot) -> np.ndarray:
+        """The slot's values over the source (missing as NaN), fetched in binary."""
+        query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot))
+        with self.conn.cursor(binary=True) as cur:
+            values = cur.execute(query, source.params).fetchone()[0]
+        return np.asarray(values if values is not None else [], dtype=float)
+
+    def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:
+        query = source.cte() + sql.SQL(self.CATEGORY_COUNTS).format(expr=slot_expression(slot))
+        counts, missing = {}, 0
+        for value, n in self.conn.execute(query, source.params):
+            if value is None:
+                missing = n
+            else:
+                counts[value] = n
+        return counts, missing
+
+    def replace(self, model_id: int, reference: StoredReference, features: list[FeatureBins]) -> None:
+        """Store a new reference and its bins, dropping every result derived from the old one."""
+        for table in self.DERIVED_TABLES:
+            self.conn.execute(sql.SQL("DELETE FROM {} WHERE model_id = %s").format(sql.Identifier(table)), (model_id,))
+        self.conn.execute(self.DELETE_FEATURES, (model_id,))
+        r = reference
+        self.conn.execute(self.SAVE, (model_id, r.reference_key, r.source, r.window_start, r.window_end, r.rows,
+                                      r.labeled, Jsonb(r.performance) if r.performance else None,
+                                      Jsonb(r.metrics) if r.metrics else None))
+        with self.conn.cursor() as cur:
+            cur.executemany(self.SAVE_FEATURE, [
+                (model_id, f.feature, f.kind, f.source, f.position, f.edges, f.segments, Jsonb(f.reference))
+                for f in features])

@@ -1,0 +1,56 @@
+"""Row sources the engine reads: the uploaded reference, a time range of predictions with labels.
+
+Every source yields the same columns, so the reference, the hourly statistics and the cause
+segments are computed by the same SQL whichever rows they read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from psycopg import sql
+
+COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value"
+
+UPLOADED_REFERENCE = """
+    SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value
+    FROM reference_rows WHERE model_id = %(model)s"""
+
+# Predictions of [start, end) with their labels; only transactions below the horizon.
+PREDICTIONS_RANGE = """
+    SELECT date_trunc('hour', p.ts, 'UTC') AS hour, p.num, p.cat, p.prediction_label, p.prediction_value,
+           p.score, g.label, g.label_value
+    FROM predictions p
+    LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
+    WHERE p.model_id = %(model)s AND p.ts >= %(start)s AND p.ts < %(end)s
+      AND p.xid < %(horizon)s::text::xid8"""
+
+# The same, restricted to some hours (the hours new rows or labels touched).
+PREDICTIONS_HOURS = PREDICTIONS_RANGE + """
+      AND date_trunc('hour', p.ts, 'UTC') = ANY(%(hours)s)"""
+
+UNBOUNDED = 2**62  # a horizon above every transaction id: everything committed
+
+
+@dataclass(frozen=True)
+class Source:
+    """A row source: SQL text and its parameters."""
+
+    text: str
+    params: dict
+
+    def cte(self) -> sql.Composable:
+        return sql.SQL("WITH src AS (") + sql.SQL(self.text) + sql.SQL(")\n")
+
+
+def uploaded_reference(model_id: int) -> Source:
+    return Source(UPLOADED_REFERENCE, {"model": model_id})
+
+
+def predictions(model_id: int, start: datetime, end: datetime, horizon: int = UNBOUNDED,
+                hours: list[datetime] | None = None) -> Source:
+    params = {"model": model_id, "start": start, "end": end, "horizon": str(horizon)}
+    if hours is None:
+        return Source(PREDICTIONS_RANGE, params)
+    return Source(PREDICTIONS_HOURS, params | {"hours": hours})

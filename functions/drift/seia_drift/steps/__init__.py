@@ -1,0 +1,15 @@
+"""The drift worker's steps, run one after another; each commits its results and watermark together."""
+
+from seia_drift.steps.alerts import AlertStep
+from seia_drift.steps.causes import CauseStep
+from seia_drift.steps.drift import DriftStep
+from seia_drift.steps.labels import LabelStep
+from seia_drift.steps.notify import NotifyStep
+from seia_drift.steps.performance import PerformanceStep
+from seia_drift.steps.profile import ProfileStep
+from seia_drift.steps.reference import ReferenceStep
+
+DEFAULT_STEPS = (ReferenceStep, ProfileStep, LabelStep, DriftStep, PerformanceStep, AlertStep, CauseStep, NotifyStep)
+
+__all__ = ["DEFAULT_STEPS", "AlertStep", "CauseStep", "DriftStep", "LabelStep", "NotifyStep", "PerformanceStep",
+           "ProfileStep", "ReferenceStep"]

@@ -1,0 +1,67 @@
+"""Join labels: recompute the performance statistics and the label sketch of every hour touched."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from seia_drift.layout import LABEL
+from seia_drift.repositories.performance import PerformanceRepository
+from seia_drift.repositories.sketches import SketchRepository
+from seia_drift.repositories.sources import predictions
+from seia_drift.repositories.state import Watermark
+from seia_drift.stats import CategoricalSketch, NumericSketch
+from seia_drift.steps.base import Context, Step
+
+log = logging.getLogger(__name__)
+HOURS_PER_QUERY = 24 * 7
+HOUR = timedelta(hours=1)
+
+
+class LabelStep(Step):
+    """New or corrected labels, and new rows, touch hours; each touched hour's performance
+    statistics and label sketch are recomputed whole from its rows and labels.
+
+    Recomputing (rather than adding) is what makes a corrected label replace the old one; a label
+    that arrives weeks late recomputes its old hour, and the windows above it follow.
+    """
+
+    name = "labels"
+
+    def run(self, ctx: Context) -> dict:
+        stored, bins = ctx.reference()
+        if stored is None:
+            return {"skipped": "no reference yet"}
+        perf = PerformanceRepository(ctx.conn)
+        sketches = SketchRepository(ctx.conn)
+        mark = ctx.state.get(ctx.model.id, self.name)
+        horizon = ctx.state.horizon()
+        hours = perf.touched_hours(ctx.model.id, mark.xid, horizon)
+        labeled = 0
+        for i in range(0, len(hours), HOURS_PER_QUERY):
+            chunk = hours[i:i + HOURS_PER_QUERY]
+            source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
+            values = perf.compute(ctx.model, source)
+            perf.replace_hours(ctx.model.id, chunk, values)
+            label_sketches = self._label_sketches(ctx, sketches, source, values, bins)
+            sketches.delete(ctx.model.id, LABEL, [h for h in chunk if h not in label_sketches])
+            sketches.upsert(ctx.model.id, [(h, LABEL, s.rows, s.missing, s.to_dict(include_edges=False)
+                                            if isinstance(s, NumericSketch) else s.to_dict())
+                                           for h, s in sorted(label_sketches.items())])
+            labeled += sum(v[1] for v in values.values())
+            if len(hours) > HOURS_PER_QUERY:
+                log.info("labels %s: %d/%d hours", ctx.model.name, min(i + HOURS_PER_QUERY, len(hours)), len(hours))
+        ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
+        return {"hours": len(hours), "labeled_rows_in_hours": labeled}
+
+    def _label_sketches(self, ctx, sketches, source, values, bins) -> dict:
+        if ctx.layout.label.kind == "categorical":
+            return {h: CategoricalSketch(dict(groups)) for h, (_, lab, _, groups) in values.items() if lab}
+        edges = bins[LABEL].edges
+        out = {}
+        for hour, buckets, counts, missing, total, total_sq, lo, hi in sketches.label_numeric_counts(source, edges):
+            dense = [0] * (len(edges) + 1)
+            for b, c in zip(buckets or (), counts or ()):
+                dense[b] = c
+            out[hour] = NumericSketch(tuple(edges), tuple(dense), missing, total or 0.0, total_sq or 0.0, lo, hi)
+        return out

@@ -1,0 +1,136 @@
+"""What the file-ingest handler does, without Lambda: S3 notifications in, rows and result objects out.
+
+For each object: the key names the tenant (first segment), the model and the kind. The tenant is
+looked up in the admin database, its database is opened as its own role, the model is looked up
+there (so another tenant's model is "unknown model"). A file already in the tenant's ingest log is
+not loaded again; otherwise it is read, checked and loaded in one transaction (``FileLoader``).
+A result object is written either way. Only transient failures (database or S3 unavailable)
+escape, so that the message is delivered again.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import time
+
+from seia.config import Settings, get_settings
+from seia.db import Databases, Tenant
+from seia.errors import ServiceUnavailable
+from seia.files import keys
+from seia.files.errors import FileRejected, ObjectGone, TransientFailure
+from seia.files.events import MalformedMessage, ObjectCreated, SqsMessage, objects_created
+from seia.files.loader import CHUNK_ROWS, FileLoader
+from seia.files.repository import IngestLogRepository, ObjectVersion
+from seia.files.results import LOADED, FileResult
+from seia.files.storage import ObjectStore, s3_client
+from seia.repositories.admin import TenantRepository
+from seia.repositories.models import ModelRepository
+
+log = logging.getLogger(__name__)
+
+
+class FileIngestService:
+    def __init__(self, settings: Settings, store: ObjectStore, databases: Databases | None = None,
+                 chunk_rows: int = CHUNK_ROWS):
+        self.settings = settings
+        self.store = store
+        self.db = databases or Databases(settings)
+        self.chunk_rows = chunk_rows
+
+    # -- a batch of SQS messages -----------------------------------------------------------
+    def handle(self, messages: list[SqsMessage]) -> list[str]:
+        """Process every message; return the ids of those to deliver again (transient failures)."""
+        retry = []
+        for message in messages:
+            try:
+                objects = objects_created(message.body)
+            except MalformedMessage as exc:
+                log.warning("message %s ignored: %s", message.message_id, exc)
+                continue
+            try:
+                for obj in objects:
+                    self.ingest(obj)
+            except TransientFailure as exc:
+                log.warning("message %s will be retried (receive %d): %s", message.message_id,
+                            message.receive_count, exc)
+                retry.append(message.message_id)
+            except Exception:
+                # A bug or an unforeseen failure: retried, then parked in the DLQ with its file intact.
+                log.exception("message %s failed unexpectedly (receive %d)", message.message_id, message.receive_count)
+                retry.append(message.message_id)
+        return retry
+
+    # -- one object --------------------------------------------------------------------------
+    def ingest(self, obj: ObjectCreated) -> FileResult | None:
+        """Load one object and write its result; None when there was nothing to do."""
+        if keys.is_result_key(obj.key):
+            return None
+        if self.settings.bucket and obj.bucket != self.settings.bucket:
+            log.warning("object in bucket %s ignored: this function serves %s", obj.bucket, self.settings.bucket)
+            return None
+        started = time.monotonic()
+        location = None
+        try:
+            location = keys.parse(obj.key)
+            result = self._load(location, obj)
+        except FileRejected as exc:
+            result = FileResult.rejected(exc.errors)
+        except ObjectGone:
+            log.info("file %s skipped: deleted or replaced since its notification", obj.key)
+            return None
+        result_key = location.result_key if location else keys.result_key_for(obj.key)
+        if result_key is not None:
+            self.store.put_result(obj.bucket, result_key, result.document(obj))
+        log.info("file tenant=%s model=%s kind=%s rows=%d duplicates=%d status=%s errors=%d seconds=%.2f key=%s",
+                 location.tenant if location else "-", location.model if location else "-",
+                 location.kind if location else "-", result.rows, result.duplicates, result.status,
+                 len(result.errors), time.monotonic() - started, obj.key)
+        return result
+
+    def _tenant(self, name: str) -> Tenant:
+        try:
+            with self.db.admin() as conn:
+                tenant = TenantRepository(conn).get(name)
+        except ServiceUnavailable:
+            raise TransientFailure("the admin database is unavailable") from None
+        if tenant is None:
+            raise FileRejected.file(f"unknown tenant {name!r}")
+        return tenant
+
+    def _load(self, location: keys.FileLocation, obj: ObjectCreated) -> FileResult:
+        tenant = self._tenant(location.tenant)
+        etag = obj.etag or self.store.etag(obj)
+        version = ObjectVersion(obj.bucket, obj.key, etag, obj.version_id or "")
+        try:
+            with self.db.tenant(tenant) as conn:
+                model = ModelRepository(conn).get(location.model)
+                if model is None:
+                    raise FileRejected.file(f"unknown model {location.model!r}")
+                done = IngestLogRepository(conn).get(version)
+                conn.commit()  # the load below is a transaction of its own
+                if done is None:
+                    loaded = self._load_object(conn, model, location, obj, version)
+                    if loaded is not None:
+                        return FileResult(LOADED, loaded.rows, loaded.duplicates, loaded.unmatched)
+                    done = IngestLogRepository(conn).get(version)
+        except ServiceUnavailable:
+            raise TransientFailure(f"the database of tenant {tenant.name} is unavailable") from None
+        log.info("file %s was already loaded (%s); its result is written again", obj.key, done.loaded_at.isoformat())
+        return FileResult(LOADED, done.rows, done.duplicates, done.unmatched, loaded_at=done.loaded_at)
+
+    def _load_object(self, conn, model, location, obj, version):
+        loader = FileLoader(conn, model, location, self.chunk_rows)
+        if location.format == "parquet":
+            with self.store.spooled(obj) as path:
+                return loader.load(version, path, lambda: None)
+        with self.store.stream(obj) as stream:
+            return loader.load(version, stream, lambda: stream.failure)
+
+
+@functools.lru_cache(maxsize=1)
+def get_file_ingest_service() -> FileIngestService:
+    """The process's service (a warm Lambda reuses its pools and S3 client); tests clear the cache."""
+    chunk_rows = int(os.environ.get("SEIA_FILE_CHUNK_ROWS") or CHUNK_ROWS)
+    return FileIngestService(get_settings(), ObjectStore(s3_client()), chunk_rows=chunk_rows)

@@ -1,0 +1,149 @@
+"""The drift functions as Lambda runs them: the scheduled planner (EventBridge → SQS, moto) and the
+queue worker (SQS batch → batchItemFailures), plus the webhook and the `seia drift run` command."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+
+from infra.local.events import LambdaContext, sqs_event
+from tests.events import load
+from tests.support import scenarios
+
+SCHEDULED_EVENT = load("eventbridge_drift_schedule")
+
+
+@pytest.fixture
+def drift_app(settings):
+    import drift_app
+
+    for getter in (drift_app.get_engine, drift_app.get_sqs):
+        getter.cache_clear()
+    drift_app.get_databases.cache_clear()
+    yield drift_app
+    if drift_app.get_databases.cache_info().currsize:
+        drift_app.get_databases().close()
+    for getter in (drift_app.get_databases, drift_app.get_engine, drift_app.get_sqs):
+        getter.cache_clear()
+
+
+def _load(tenant, name, scenario="covariate_shift", seed=0, settings=None):
+    with tenant.connect() as conn:
+        scenarios.load(conn, name, scenarios.generate(scenario, seed), settings)
+
+
+def test_the_planner_sends_one_message_per_model_with_new_rows(drift_app, drift_tenant, monkeypatch):
+    from moto import mock_aws
+
+    _load(drift_tenant, "planned")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        import boto3
+
+        url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="seia-drift")["QueueUrl"]
+        monkeypatch.setenv("SEIA_DRIFT_QUEUE_URL", url)
+        assert drift_app.planner(SCHEDULED_EVENT, LambdaContext())["sent"] >= 1
+        bodies = []
+        while True:
+            got = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            if not got.get("Messages"):
+                break
+            bodies += [json.loads(m["Body"]) for m in got["Messages"]]
+    assert {"tenant": drift_tenant.name, "model": "planned"} in bodies
+
+    # once the worker has run, the model has nothing left to do
+    reply = drift_app.worker(sqs_event([json.dumps({"tenant": drift_tenant.name, "model": "planned"})]),
+                             LambdaContext())
+    assert reply == {"batchItemFailures": []}
+    from seia_drift.planner import pending
+
+    assert ("planned" not in [m.model for m in pending(drift_app.get_databases())
+                               if m.tenant == drift_tenant.name])
+
+
+def test_the_worker_takes_the_queue_s_message_shape(drift_app, make_tenant, reader):
+    """Given the sample SQS event (tenant "acme", model "churn"), the worker runs that model."""
+    acme = make_tenant("acme")
+    _load(acme, "churn", "missing_spike", 0)
+    assert drift_app.worker(load("sqs_drift_messages"), LambdaContext()) == {"batchItemFailures": []}
+    with acme.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM drift_alerts WHERE kind = 'data_quality'").fetchone()[0] == 1
+
+
+def test_the_worker_reports_only_the_failed_messages(drift_app, drift_tenant, reader):
+    _load(drift_tenant, "worked", "unit_change", 1)
+    event = sqs_event([json.dumps({"tenant": drift_tenant.name, "model": "worked"}),
+                       json.dumps({"tenant": "no-such-tenant", "model": "worked"}),
+                       "not json"],
+                      message_ids=["good", "unknown-tenant", "garbage"])
+    reply = drift_app.worker(event, LambdaContext())
+    assert reply == {"batchItemFailures": [{"itemIdentifier": "unknown-tenant"}, {"itemIdentifier": "garbage"}]}
+    assert any(a["condition"] == "unit_change" for a in reader.alerts("worked"))
+
+
+def test_the_same_message_delivered_twice_raises_each_alert_once(drift_app, drift_tenant, reader):
+    _load(drift_tenant, "twice", "covariate_shift", 2)
+    body = json.dumps({"tenant": drift_tenant.name, "model": "twice"})
+    drift_app.worker(sqs_event([body]), LambdaContext())
+    first = reader.snapshot("twice")
+    drift_app.worker(sqs_event([body, body]), LambdaContext())
+    assert reader.snapshot("twice") == first
+
+
+class _Hook(BaseHTTPRequestHandler):
+    received: list = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, reader):
+    server = HTTPServer(("127.0.0.1", 0), _Hook)
+    _Hook.received = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/hooks/seia"
+        _load(drift_tenant, "hooked", "new_category", 0, {"webhook_url": url})
+        engine.run(drift_tenant.tenant, "hooked")
+        engine.run(drift_tenant.tenant, "hooked")
+    finally:
+        server.shutdown()
+    alerts = reader.alerts("hooked")
+    assert sorted(p["alert_id"] for p in _Hook.received) == [a["id"] for a in alerts]
+    quality = next(p for p in _Hook.received if p["condition"] == "new_category")
+    assert quality["model"] == "hooked" and quality["subject"] == "c0"
+    assert quality["causes"][0]["sentence"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    assert all(a["notified_at"] is not None for a in alerts)
+
+
+def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: connections are refused
+    _load(drift_tenant, "dead-hook", "new_category", 1, {"webhook_url": f"http://127.0.0.1:{port}/"})
+    report = engine.run(drift_tenant.tenant, "dead-hook")
+    assert report["notify"]["failed"] == 1
+    alerts = reader.alerts("dead-hook")
+    assert alerts and all(a["notified_at"] is None for a in alerts)
+    assert alerts[0]["notify_attempts"] == 1 and alerts[0]["notify_error"] == "URLError"
+
+
+def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):
+    from seia import cli
+
+    _load(drift_tenant, "by-cli", "missing_spike", 3)
+    assert cli.main(["drift", "run", "--tenant", drift_tenant.name, "--model", "by-cli"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report[drift_tenant.name]["by-cli"]["profile"]["rows"] == 2000
+    assert [(a["kind"], a["subject"]) for a in reader.alerts("by-cli") if a["kind"] == "data_quality"] == [
+        ("data_quality", "x3")]
