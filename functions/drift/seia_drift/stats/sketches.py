@@ -30,6 +30,27 @@ def _optional_max(a: float | None, b: float | None) -> float | None:
     return a if b is None else max(a, b)
 
 
+# Sketches of one feature share one edges tuple: check (and convert) it once, not per sketch.
+_EDGES_CHECKED: dict[tuple, tuple] = {}
+
+
+def _checked_edges(edges) -> tuple[float, ...]:
+    key = edges if type(edges) is tuple else tuple(edges)
+    found = _EDGES_CHECKED.get(key)
+    if found is not None:
+        return found
+    converted = tuple(map(float, key))
+    if not converted:
+        raise ValueError("edges must not be empty")
+    e = np.asarray(converted)
+    if not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
+        raise ValueError("edges must be finite and strictly increasing")
+    if len(_EDGES_CHECKED) > 4096:
+        _EDGES_CHECKED.clear()
+    _EDGES_CHECKED[key] = converted
+    return converted
+
+
 @dataclass(frozen=True)
 class NumericSketch:
     """Histogram on fixed reference edges plus additive moments.
@@ -87,18 +108,13 @@ class NumericSketch:
     max: float | None = None
 
     def __post_init__(self) -> None:
-        edges = tuple(float(e) for e in self.edges)
-        counts = tuple(int(c) for c in self.counts)
+        edges = _checked_edges(self.edges)
+        counts = tuple(map(int, self.counts))
         object.__setattr__(self, "edges", edges)
         object.__setattr__(self, "counts", counts)
         object.__setattr__(self, "missing", int(self.missing))
         object.__setattr__(self, "total", float(self.total))
         object.__setattr__(self, "total_sq", float(self.total_sq))
-        if not edges:
-            raise ValueError("edges must not be empty")
-        e = np.asarray(edges)
-        if not np.all(np.isfinite(e)) or np.any(np.diff(e) <= 0):
-            raise ValueError("edges must be finite and strictly increasing")
         if len(counts) != len(edges) + 1:
             raise ValueError(f"counts must have len(edges) + 1 = {len(edges) + 1} entries, got {len(counts)}")
         if min(counts) < 0 or self.missing < 0:

@@ -1,4 +1,4 @@
-"""Profile new rows into hourly sketches, counting inside PostgreSQL and merging additively."""
+"""Profile new rows into hourly sketches (COPY out, numpy counts) and merge them additively."""
 
 from __future__ import annotations
 
