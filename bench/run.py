@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "drift"]
+SECTIONS = ["api", "files", "query", "drift"]
 
 
 def main(argv=None) -> None:

@@ -21,7 +21,7 @@ SERVED = sorted(openapi.operations(include_planned=False) - SKIP)
 
 
 @pytest.fixture(scope="module")
-def live(tenant_admin):
+def live(tenant_admin, settings):
     from tests.conftest import TenantHandle
     from tests.support.api import ApiClient
 
@@ -29,6 +29,10 @@ def live(tenant_admin):
     client = ApiClient()
     assert client.post("/v1/models", tenant.api_key, json=data.model()).status == 201
     assert client.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(20)).status == 202
+    # A model with real drift results, alerts and causes, so the drift routes answer full bodies.
+    from tests.support import drift_seed, scenarios
+
+    drift_seed.seed(settings, tenant, {"shift": scenarios.generate("covariate_shift", 1)})
     with serving() as base_url:
         yield base_url, tenant
 
@@ -50,7 +54,12 @@ def test_generated_requests_get_documented_answers(live, path, method):
     def run(case):
         calls.append(case)
         if "model" in (case.path_parameters or {}) and (len(calls) % 2 or not case.path_parameters["model"]):
-            case.path_parameters["model"] = "churn"  # half the cases reach the seeded model, not a 404
+            # Half the cases reach a seeded model (one without, one with drift results), not a 404.
+            case.path_parameters["model"] = "shift" if len(calls) % 4 == 1 else "churn"
+        if "alert_id" in (case.path_parameters or {}) and len(calls) % 3 == 0:
+            case.path_parameters["alert_id"] = "1"
+        if "feature" in (case.path_parameters or {}) and len(calls) % 3 == 0:
+            case.path_parameters["feature"] = "x1" if len(calls) % 2 else "c0"
         case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {tenant.api_key}"},
                              checks=CHECKS)
 

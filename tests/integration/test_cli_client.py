@@ -85,12 +85,42 @@ def test_a_missing_column_is_named(cli, churn, tmp_path):
     assert code == 2 and err.strip() == "error: missing columns for predictions of model 'churn': plan"
 
 
-@pytest.mark.parametrize("argv", [("drift", "show", "churn", "--since", "7d"), ("alerts", "churn", "--status", "open")])
-def test_drift_and_alerts_say_clearly_that_the_server_lacks_the_route(cli, churn, argv):
-    code, out, err = cli(*argv)
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1
-    assert "does not serve GET /v1/models/churn/" in err and "Traceback" not in err
+@pytest.fixture
+def drifted(tenant, settings):
+    from tests.support import drift_seed, scenarios
+
+    data = scenarios.generate("covariate_shift", 1)
+    drift_seed.seed(settings, tenant, {"shift": drift_seed.recent(data)})
+    return data.injected
+
+
+def test_drift_show_prints_one_line_per_window_and_column(cli, drifted):
+    code, out, err = cli("drift", "show", "shift", "--since", "7d")
+    assert code == 0, err
+    header, rule, *rows = out.splitlines()
+    assert header.split()[:5] == ["WINDOW", "(UTC)", "KIND", "COLUMN", "VERDICT"]
+    assert len(rows) == 10
+    shifted = next(r for r in rows if f" {drifted} " in r)
+    assert " drift " in shifted and ("high" in shifted or "medium" in shifted)
+    code, out, _ = cli("drift", "show", "shift", "--since", "7d", "--drift-only")
+    assert all(" drift " in line for line in out.splitlines()[2:]) and f" {drifted} " in out
+    code, out, _ = cli("drift", "show", "shift", "--since", "7d", "--json")
+    assert json.loads(out)["windows"][0]["rows"] == 2000
+
+
+def test_alerts_lists_open_alerts_with_their_summaries(cli, drifted):
+    code, out, err = cli("alerts", "shift")
+    assert code == 0, err
+    header, _, *rows = out.splitlines()
+    assert header.split()[:4] == ["ID", "OPENED", "(UTC)", "SEVERITY"]
+    assert any("feature_drift" in r and f"Feature {drifted} drifted" in r for r in rows)
+    code, out, _ = cli("alerts", "shift", "--status", "acknowledged")
+    assert code == 0 and out.strip() == "no acknowledged alerts for shift"
+
+
+def test_drift_show_of_a_model_without_results_says_so(cli, churn):
+    code, out, _ = cli("drift", "show", "churn", "--since", "7d")
+    assert code == 0 and out.strip() == "no drift results for churn since 7d"
 
 
 def test_without_a_key_the_command_says_how_to_give_one(cli, monkeypatch):

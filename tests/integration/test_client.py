@@ -78,12 +78,47 @@ def test_an_unknown_model_is_a_404(seia):
     assert caught.value.status == 404 and not caught.value.route_missing
 
 
-def test_drift_before_the_drift_routes_exist_says_so(seia):
-    seia.create_model("churn", "binary_classification", FEATURES, labels=["stay", "churn"])
-    for call in (seia.drift, seia.performance, seia.alerts):
-        with pytest.raises(SeiaAPIError) as caught:
-            call("churn")
-        assert caught.value.route_missing, call.__name__
+@pytest.fixture
+def drifted(tenant, settings):
+    """A model whose x-feature was shifted two days ago, run through the drift engine."""
+    from tests.support import drift_seed, scenarios
+
+    data = scenarios.generate("covariate_shift", 1)
+    drift_seed.seed(settings, tenant, {"shift": drift_seed.recent(data)})
+    return data.injected
+
+
+def test_drift_is_a_frame_of_windows_and_columns(seia, drifted):
+    df = seia.drift("shift", since="7d")
+    assert len(df) == 7 + 3 and set(df["window_start"].dt.hour) == {0}
+    drifted_rows = df[df["verdict"] == "drift"]
+    assert drifted in set(drifted_rows["name"]) and "prediction" in set(df["kind"])
+    assert df.loc[df["name"] == drifted, "ks_statistic"].iloc[0] > 0.2
+    hours = seia.drift("shift", since="7d", granularity="hour")
+    assert len(hours) == 24 * 10
+
+
+def test_performance_and_alerts_then_acknowledge(seia, drifted):
+    perf = seia.performance("shift", since="7d")
+    assert perf["labelled"].tolist() == [2000] and perf["provisional"].tolist() == [False]
+    assert 0.5 < perf["accuracy"].iloc[0] < 1
+    alerts = seia.alerts("shift", since="7d")
+    assert "feature_drift" in set(alerts["kind"])
+    first = alerts.iloc[0]
+    detail = seia.alert("shift", first["id"])
+    assert detail["causes"] and detail["causes"][0]["rank"] == 1
+    acknowledged = seia.acknowledge("shift", first["id"], note="seen")
+    assert acknowledged["status"] == "acknowledged" and acknowledged["note"] == "seen"
+    assert first["id"] not in set(seia.alerts("shift")["id"])
+    assert first["id"] in set(seia.alerts("shift", status="acknowledged")["id"])
+
+
+def test_settings_are_changed_by_keyword(seia, drifted):
+    assert seia.update_settings("shift", window="hour", thresholds={"psi": 0.3}) == {
+        "window": "hour", "thresholds": {"psi": 0.3}}
+    with pytest.raises(SeiaAPIError) as caught:
+        seia.update_settings("shift", window="week")
+    assert caught.value.status == 400 and caught.value.details[0]["field"] == "window"
 
 
 def test_the_document_is_served_to_the_client(seia):

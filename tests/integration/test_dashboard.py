@@ -120,7 +120,7 @@ def test_a_model_page_draws_predictions_per_window_and_empty_states_for_what_is_
         ["2026-11-01 10:00", "20", "12"], ["2026-11-01 11:00", "10", "0"]]
     assert "No drift results yet" in page.inner_text("#drift-empty")
     assert "No performance yet" in page.inner_text("#performance-empty")
-    assert "No alerts yet" in page.inner_text("#alerts-empty")
+    assert page.inner_text("#alerts-empty") == "No open alerts."
 
 
 def test_the_day_view_adds_the_windows_up(page, seeded):
@@ -164,62 +164,105 @@ def test_the_assets_have_their_content_types_and_unknown_files_are_404(seeded):
         assert caught.value.code == 404
 
 
-# The planned routes, answered in their documented shapes (checked against the OpenAPI document),
-# so the drift, performance and alert views are exercised before the drift engine serves them.
-W1, W2 = "2026-11-01T00:00:00+00:00", "2026-11-02T00:00:00+00:00"
+# Real drift results: a seeded scenario (x1 shifted by one standard deviation) run through the drift engine.
+@pytest.fixture
+def drifted(tenant, settings):
+    from tests.support import drift_seed, scenarios
+
+    data = scenarios.generate("covariate_shift", 1)
+    # min_rows 50: the ~83 rows of each hour are enough to judge, so the hourly heat map has verdicts.
+    with tenant.connect() as conn:
+        scenarios.load(conn, "shift", drift_seed.recent(data), {"min_rows": 50})
+    from seia_drift.db import WorkerDatabases
+    from seia_drift.engine import DriftEngine
+
+    databases = WorkerDatabases(settings)
+    try:
+        DriftEngine(databases).run(tenant.tenant, "shift")
+    finally:
+        databases.close()
+    with serving() as url:
+        yield url, tenant, data.injected
 
 
-def _column(name, ratio, verdict, kind="feature", type_="numeric"):
-    return {"name": name, "kind": kind, "type": type_, "rows": 500, "rows_reference": 1000, "verdict": verdict,
-            "severity": "high" if verdict == "drift" else None, "signals": ["distribution"] if verdict == "drift" else [],
-            "driver": "psi", "effect_ratio": ratio, "statistics": {"psi": 0.2 * ratio, "ks_pvalue": None}}
-
-
-PLANNED = {
-    "drift": ("DriftReport", {"model": "churn", "granularity": "day", "from": None, "to": None,
-                              "reference": {"version": 1, "rows": 1000},
-                              "windows": [{"window_start": W1, "window_end": W2, "rows": 500, "prediction": None, "label": None,
-                                           "features": [_column("age", 0.3, "no_drift"), _column("plan", 4.5, "drift", type_="categorical")]}]}),
-    "performance": ("Performance", {"model": "churn", "task": "binary_classification", "granularity": "day", "from": None,
-                                    "to": None, "windows": [{"window_start": W1, "window_end": W2, "predictions": 30, "labelled": 12,
-                                                             "label_coverage": 0.4, "provisional": True,
-                                                             "metrics": {"accuracy": 0.75, "roc_auc": None}}]}),
-    "alerts": ("AlertPage", {"next_cursor": None, "alerts": [{
-        "id": "a1", "model": "churn", "kind": "data_drift", "status": "open", "severity": "high", "window_start": W1,
-        "window_end": W2, "opened_at": W2, "acknowledged_at": None, "summary": "Data drift in 1 of 3 features",
-        "causes": [{"rank": 1, "kind": "feature", "name": "plan", "message": "plan: PSI 0.90, 4.5x the threshold"}]}]}),
-}
-
-
-def _documented(schema_name, body):
-    from jsonschema import Draft202012Validator
-
-    from seia.openapi import document
-
-    Draft202012Validator({**document(), "$ref": f"#/components/schemas/{schema_name}"}).validate(body)
-    return body
-
-
-def _answer(payload):
-    return lambda route: route.fulfill(status=200, content_type="application/json", body=payload)
-
-
-def test_drift_performance_and_alerts_render_from_their_documented_shapes(page, seeded):
-    import json
-    import re
-
-    url, tenant = seeded
-    for route, (schema, body) in PLANNED.items():
-        payload = json.dumps(_documented(schema, body))
-        page.route(re.compile(rf".*/v1/models/churn/{route}(\?.*)?$"), _answer(payload))
-    _sign_in(page, url, tenant.api_key, "#/models/churn?granularity=day")
+def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, drifted):
+    url, tenant, injected = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    page.wait_for_selector("#alert-list")
     _shot(page, "model-with-drift")
     assert page.locator("#chart-drift canvas").count() == 1
-    drift_rows = page.locator("#drift-table tbody tr")
-    assert [drift_rows.nth(i).locator("td").all_text_contents()[1:4] for i in range(drift_rows.count())] == [
-        ["age", "no_drift", "–"], ["plan", "drift", "high"]]
+    rows = page.locator("#drift-table tbody tr")
+    cells = {rows.nth(i).locator("td").all_text_contents()[1]: rows.nth(i).locator("td").all_text_contents()[2:4]
+             for i in range(rows.count())}
+    assert cells[injected][0] == "drift" and cells[injected][1] in ("medium", "high")
+    assert cells["x3"] == ["no_drift", "–"]
     assert page.locator("#chart-performance canvas").count() == 1
-    assert page.locator("#performance-table tbody td").all_text_contents()[1:4] == ["30", "40.0%", "yes"]
-    alert = page.locator("#alert-list [data-alert=a1]")
-    assert "Data drift in 1 of 3 features" in alert.inner_text()
-    assert alert.locator(".causes li").all_inner_texts() == ["plan: PSI 0.90, 4.5x the threshold"]
+    assert page.locator("#performance-table tbody td").all_text_contents()[1:4] == ["2,000", "100.0%", "no"]
+    feature_alert = page.locator("#alert-list .alert", has_text=f"Feature {injected} drifted")
+    assert feature_alert.count() == 1
+    prediction_alert = page.locator("#alert-list .alert", has_text="Predictions (__score__) drifted")
+    causes = prediction_alert.first.locator(".causes li").all_inner_texts()
+    assert causes and injected in causes[0]
+    prediction_alert.first.scroll_into_view_if_needed()
+    page.locator("#alerts").screenshot(path=str(ARTIFACTS / "dashboard-alert-with-causes.png"))
+
+
+def test_the_hour_view_draws_a_heat_map_of_hourly_verdicts(page, drifted):
+    url, tenant, injected = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift")
+    page.wait_for_selector("#chart-drift canvas")
+    _shot(page, "model-hourly-heatmap")
+    rows = page.locator("#drift-table tbody tr")
+    verdicts = [rows.nth(i).locator("td").all_text_contents()[1:3] for i in range(rows.count())]
+    assert len(verdicts) == 24 * 10
+    assert sum(1 for name, v in verdicts if name == injected and v == "drift") >= 20
+
+
+def test_acknowledging_an_alert_takes_it_off_the_page(page, drifted):
+    url, tenant, injected = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    page.wait_for_selector("#alert-list")
+    before = page.locator("#alert-list .alert").count()
+    page.locator("#alert-list .alert", has_text=f"Feature {injected} drifted").locator("button.acknowledge").click()
+    # (The page's CSP forbids wait_for_function's eval: poll the DOM through the locator instead.)
+    alerts = page.locator("#alert-list .alert")
+    for _ in range(100):
+        if alerts.count() == before - 1:
+            break
+        page.wait_for_timeout(50)
+    assert alerts.count() == before - 1
+    from seia.client import Client
+
+    acknowledged = Client(url, tenant.api_key).alert_list("shift", status="acknowledged")
+    assert [a["subject"] for a in acknowledged] == [injected]
+
+
+def test_the_feature_view_plots_reference_and_current_shares(page, drifted):
+    url, tenant, injected = drifted
+    _sign_in(page, url, tenant.api_key, f"#/models/shift/features/{injected}")
+    page.wait_for_selector("#chart-distribution canvas")
+    _shot(page, "feature-distribution")
+    rows = page.locator("#distribution-table tbody tr")
+    assert 10 <= rows.count() <= 20
+    assert rows.first.locator("td").first.text_content().startswith("< ")
+
+
+def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drifted):
+    url, tenant, _ = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    page.wait_for_selector("#settings-form")
+    assert page.input_value("#setting-min_rows") == "50"
+    page.fill("#setting-min_rows", "0")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#settings-status.error")
+    assert "min_rows must be an integer >= 1" in page.inner_text("#settings-status")
+    page.fill("#setting-min_rows", "80")
+    page.fill("#setting-psi", "0.3")
+    page.select_option("#setting-window", "hour")
+    page.click("#settings-form button[type=submit]")
+    page.wait_for_selector("#settings-status:has-text('Saved')")
+    _shot(page, "model-settings")
+    from seia.client import Client
+
+    assert Client(url, tenant.api_key).model("shift")["settings"] == {
+        "window": "hour", "min_rows": 80, "thresholds": {"psi": 0.3}}

@@ -38,17 +38,20 @@
       const err = (body && body.error) || {};
       super(err.message || "HTTP " + status);
       this.status = status;
+      this.body = body;
       this.code = err.code || "http_" + status;
     }
   }
 
-  async function api(path, params) {
+  async function api(path, params, method, payload) {
     const query = new URLSearchParams();
     for (const [k, v] of Object.entries(params || {})) if (v !== null && v !== undefined && v !== "") query.set(k, v);
     const url = API + path + (query.toString() ? "?" + query : "");
+    const headers = { Authorization: "Bearer " + sessionStorage.getItem(KEY), Accept: "application/json" };
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
     const resp = await fetch(url, {
-      headers: { Authorization: "Bearer " + sessionStorage.getItem(KEY), Accept: "application/json" },
-      credentials: "omit", cache: "no-store",
+      method: method || "GET", headers, credentials: "omit", cache: "no-store",
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     let body = null;
     try { body = await resp.json(); } catch (e) { body = null; }
@@ -122,10 +125,11 @@
       [i ? " / " : "", href ? h("a", { href }, text) : h("span", {}, text)]));
   }
 
-  function health(stats, alerts) {
+  function health(stats, alerts, drift) {
     const total = stats ? stats.windows.reduce((s, w) => s + w.predictions, 0) : 0;
     if (!total) return ["no data", "none"];
-    if (alerts === null) return ["receiving", "ok"];
+    // Before the first drift run there is nothing to call healthy yet.
+    if (alerts === null || !drift || !drift.windows.length) return ["receiving", "ok"];
     const open = alerts.alerts.length;
     if (open) return [open + " open alert" + (open > 1 ? "s" : ""), alerts.alerts.some((a) => a.severity === "high") ? "bad" : "warn"];
     return ["healthy", "ok"];
@@ -140,14 +144,15 @@
       return;
     }
     const rows = await Promise.all(models.map(async (m) => {
-      const [stats, alerts] = await Promise.all([
+      const [stats, alerts, drift] = await Promise.all([
         api("/v1/models/" + enc(m.name) + "/stats", { granularity: "day" }),
         optional("/v1/models/" + enc(m.name) + "/alerts", { status: "open", limit: 100 }),
+        optional("/v1/models/" + enc(m.name) + "/drift", { limit: 1 }),
       ]);
       const predictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
       const labelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
       const last = stats.windows.length ? stats.windows[stats.windows.length - 1].window_start : null;
-      return { m, predictions, labelled, last, alerts, health: health(stats, alerts) };
+      return { m, predictions, labelled, last, alerts, health: health(stats, alerts, drift) };
     }));
     view.replaceChildren(
       h("h1", {}, "Models"),
@@ -186,6 +191,7 @@
     const driftCard = h("div", { class: "card", id: "drift" }, h("h2", {}, "Drift by feature and window"));
     const perfCard = h("div", { class: "card", id: "performance" }, h("h2", {}, "Predictions and performance"));
     const alertCard = h("div", { class: "card", id: "alerts" }, h("h2", {}, "Open alerts"));
+    const settingsCard = settingsForm(name, model.settings || {});
 
     view.replaceChildren(
       h("h1", { id: "model-name" }, model.name),
@@ -197,7 +203,7 @@
       h("div", { class: "card", id: "volume" }, h("div", { class: "toolbar" }, h("h2", {}, "Predictions per window / labelled"), gran),
         stats.windows.length ? volumeChart : empty("volume-empty", "No predictions yet."),
         stats.windows.length ? dataTable("volume-table", [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["labelled", "Labelled", true, num]], stats.windows) : null),
-      driftCard, perfCard, alertCard,
+      driftCard, perfCard, alertCard, settingsCard,
       h("div", { class: "card features", id: "features" }, h("h2", {}, "Features"),
         model.features.map((f) => h("a", { href: "#/models/" + enc(name) + "/features/" + enc(f.name) }, f.name + " (" + f.type + ")"))));
 
@@ -225,9 +231,9 @@
     const names = [];
     const cells = [];
     drift.windows.forEach((w, x) => {
-      const columns = [...(w.features || []), ...[w.prediction, w.label].filter(Boolean)];
+      const columns = [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)];
       for (const c of columns) {
-        const label = c.kind === "feature" ? c.name : "(" + c.kind + ")";
+        const label = c.kind === "feature" ? c.name : "(" + c.name + ")";
         if (!names.includes(label)) names.push(label);
         cells.push([x, names.indexOf(label), c.effect_ratio === null ? "-" : c.effect_ratio, c]);
       }
@@ -242,7 +248,7 @@
       grid: { left: 120, right: 20, top: 10, bottom: 70 },
       xAxis: { type: "category", data: windows.map(when), splitArea: { show: true } },
       yAxis: { type: "category", data: names, splitArea: { show: true } },
-      visualMap: { min: 0, max: 4, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+      visualMap: { dimension: 2, min: 0, max: 4, calculable: true, orient: "horizontal", left: "center", bottom: 0,
         inRange: { color: ["#ecfdf3", "#fef0c7", "#f79009", "#b42318"] } },
       series: [{ type: "heatmap", data: cells, label: { show: false } }],
     });
@@ -284,12 +290,70 @@
         const detail = await optional("/v1/models/" + enc(model) + "/alerts/" + enc(a.id));
         causes = (detail && detail.causes) || [];
       }
-      list.append(h("div", { class: "alert " + a.severity, "data-alert": a.id },
+      const ack = h("button", { type: "button", class: "acknowledge" }, "Acknowledge");
+      const item = h("div", { class: "alert " + a.severity, "data-alert": a.id },
         h("strong", {}, a.summary), " ",
-        h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity),
+        h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity), " ", ack,
         h("div", { class: "label" }, a.kind.replace(/_/g, " ") + " · window " + when(a.window_start) + " · opened " + when(a.opened_at)),
-        causes.length ? h("ol", { class: "causes" }, causes.map((c) => h("li", {}, c.message))) : null));
+        causes.length ? h("ol", { class: "causes" }, causes.map((c) => h("li", {}, c.message))) : null);
+      ack.addEventListener("click", async () => {
+        ack.disabled = true;
+        try {
+          await api("/v1/models/" + enc(model) + "/alerts/" + enc(a.id) + "/acknowledge", null, "POST", {});
+          item.remove();
+          if (!list.children.length) list.replaceWith(empty("alerts-empty", "No open alerts."));
+        } catch (e) {
+          ack.disabled = false;
+          ack.after(h("span", { class: "error", role: "alert" }, " " + e.message));
+        }
+      });
+      list.append(item);
     }
+  }
+
+  // Drift settings: the keys the engine reads (PUT /v1/models/<model>/settings); empty means the default.
+  function settingsForm(model, current) {
+    const thresholds = current.thresholds || {};
+    const field = (id, label, value, attrs) => h("label", { class: "setting" }, label + " ",
+      h("input", { id, name: id, value: value === undefined || value === null ? "" : String(value), ...attrs }));
+    const windowSelect = h("select", { id: "setting-window", name: "window" },
+      ["", "hour", "day"].map((g) => h("option", { value: g, selected: (current.window || "") === g }, g || "default (day)")));
+    const status = h("span", { id: "settings-status", role: "status" });
+    // The server names a refused field; the browser's own checks would only hide that.
+    const form = h("form", { id: "settings-form", noValidate: true },
+      h("label", { class: "setting" }, "Evaluation window ", windowSelect),
+      field("setting-min_rows", "Minimum rows", current.min_rows, { type: "number", min: 1, step: 1, placeholder: "100" }),
+      field("setting-psi", "PSI threshold", thresholds.psi, { type: "number", min: 0, step: "any", placeholder: "0.2" }),
+      field("setting-js_distance", "JS distance threshold", thresholds.js_distance, { type: "number", min: 0, max: 1, step: "any", placeholder: "0.1" }),
+      field("setting-wasserstein_normed", "Wasserstein (σ) threshold", thresholds.wasserstein_normed, { type: "number", min: 0, step: "any", placeholder: "0.1" }),
+      field("setting-webhook_url", "Webhook URL", current.webhook_url, { type: "url", placeholder: "https://…", size: 40 }),
+      h("button", { type: "submit" }, "Save settings"), " ", status);
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const value = (id) => document.getElementById("setting-" + id).value.trim();
+      const number = (id) => (value(id) === "" ? undefined : Number(value(id)));
+      const nextThresholds = { ...thresholds };
+      for (const k of ["psi", "js_distance", "wasserstein_normed"]) {
+        if (number(k) === undefined) delete nextThresholds[k]; else nextThresholds[k] = number(k);
+      }
+      const body = {
+        window: value("window") || null,
+        min_rows: number("min_rows") === undefined ? null : number("min_rows"),
+        thresholds: Object.keys(nextThresholds).length ? nextThresholds : null,
+        webhook_url: value("webhook_url") || null,
+      };
+      status.textContent = "Saving…";
+      status.className = "";
+      try {
+        await api("/v1/models/" + enc(model) + "/settings", null, "PUT", body);
+        status.textContent = "Saved: the drift engine uses them from its next run.";
+      } catch (e) {
+        const details = (e.body && e.body.error && e.body.error.details) || [];
+        status.textContent = "Not saved: " + (details.map((d) => d.field + " " + d.message).join("; ") || e.message);
+        status.className = "error";
+      }
+    });
+    return h("div", { class: "card", id: "settings" }, h("h2", {}, "Drift settings"), form);
   }
 
   async function featurePage(model, feature) {

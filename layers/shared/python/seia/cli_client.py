@@ -135,11 +135,9 @@ def cmd_predictions_send(args) -> int:
 
 @_one_line_errors
 def cmd_drift_show(args) -> int:
-    from seia.client import _range, drift_rows
+    from seia.client import drift_rows
 
-    client = _client(args)
-    report = client.request("GET", f"/v1/models/{_q(args.model)}/drift",
-                            params=_range(None, None, args.since, args.granularity))
+    report = _client(args).drift_report(args.model, since=args.since, granularity=args.granularity)
     rows = drift_rows(report)
     if args.drift_only:
         rows = [r for r in rows if r.get("verdict") == "drift"]

@@ -309,15 +309,17 @@ class Client:
                       times=["window_start"])
 
     def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
-        """Drift results, one row per window and column (feature, prediction or label)."""
-        body = self.request("GET", f"/v1/models/{_quote(model)}/drift",
-                            params=_range(start, end, since, granularity))
+        """Drift results, one row per window and column (feature, prediction, score or label)."""
+        body = self.drift_report(model, start=start, end=end, since=since, granularity=granularity)
         return _frame(drift_rows(body), DRIFT_COLUMNS, times=["window_start", "window_end"])
+
+    def drift_report(self, model: str, *, start=None, end=None, since=None, granularity: str = "day") -> dict:
+        """The drift report as JSON, every page of windows followed."""
+        return self._windows(f"/v1/models/{_quote(model)}/drift", _range(start, end, since, granularity))
 
     def performance(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
         """Realized performance per window (metrics as columns), with label coverage."""
-        body = self.request("GET", f"/v1/models/{_quote(model)}/performance",
-                            params=_range(start, end, since, granularity))
+        body = self._windows(f"/v1/models/{_quote(model)}/performance", _range(start, end, since, granularity))
         rows = []
         for w in body["windows"]:
             row = {k: v for k, v in w.items() if k != "metrics"}
@@ -325,6 +327,14 @@ class Client:
             rows.append(row)
         return _frame(rows, ["window_start", "window_end", "predictions", "labelled", "label_coverage",
                              "provisional"], times=["window_start", "window_end"])
+
+    def _windows(self, path: str, params: dict) -> dict:
+        body = self.request("GET", path, params={**params, "limit": 1000})
+        while body.get("next_cursor"):
+            page = self.request("GET", path, params={**params, "limit": 1000, "cursor": body["next_cursor"]})
+            body["windows"] += page["windows"]
+            body["next_cursor"] = page.get("next_cursor")
+        return body
 
     def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None,
                limit: int | None = None):
@@ -354,6 +364,10 @@ class Client:
         return self.request("POST", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}/acknowledge",
                             {"note": note} if note else {})
 
+    def update_settings(self, model: str, **settings) -> dict:
+        """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
+        return self.request("PUT", f"/v1/models/{_quote(model)}/settings", settings)["settings"]
+
     def openapi(self) -> dict:
         return self.request("GET", "/v1/openapi.json")
 
@@ -369,7 +383,7 @@ def drift_rows(report: dict) -> list[dict]:
     rows = []
     for w in report.get("windows") or []:
         columns = list(w.get("features") or [])
-        columns += [c for c in (w.get("prediction"), w.get("label")) if c]
+        columns += [c for c in (w.get("prediction"), w.get("score"), w.get("label")) if c]
         for c in columns:
             row = {"window_start": w["window_start"], "window_end": w.get("window_end")}
             row.update({k: v for k, v in c.items() if k not in ("statistics", "signals")})

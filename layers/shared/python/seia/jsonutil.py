@@ -22,9 +22,27 @@ def loads(text: str | bytes) -> Any:
         raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise JSONError(f"malformed JSON: {exc}") from None
+    except RecursionError:
+        # The C decoder recurses once per level; a body of 100,000 '[' must be a 400, not a 500.
+        raise JSONError("malformed JSON: nested too deeply") from None
+
+
+class RawJSON(str):
+    """Text that is JSON already (e.g. built by PostgreSQL), embedded as is by :func:`dumps`.
+
+    Only as a value of the top-level object: the rest is serialised around it.
+    """
 
 
 def dumps(value: Any) -> str:
+    if isinstance(value, dict) and any(isinstance(v, RawJSON) for v in value.values()):
+        raw = {f"\u0000raw{i}\u0000": v for i, v in enumerate(v for v in value.values() if isinstance(v, RawJSON))}
+        marks = iter(raw)
+        outer = {k: (next(marks) if isinstance(v, RawJSON) else v) for k, v in value.items()}
+        text = json.dumps(outer, separators=(",", ":"), allow_nan=False, default=_default)
+        for mark, fragment in raw.items():
+            text = text.replace(json.dumps(mark), fragment, 1)
+        return text
     return json.dumps(value, separators=(",", ":"), allow_nan=False, default=_default)
 
 

@@ -33,6 +33,7 @@ def _obj(properties: dict, required: list[str] | None = None, extra: bool = Fals
 _TIME = {"type": "string", "format": "date-time"}
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNT = {"type": "integer", "minimum": 0}
+_NEXT_CURSOR = {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"}
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
 SCHEMAS: dict = {
@@ -64,6 +65,7 @@ SCHEMAS: dict = {
         "features": {"type": "array", "items": _ref("Feature")},
         "labels": {"type": "array", "items": {"type": "string"}},
         "created_at": _nullable(_TIME),
+        "settings": {"type": "object", "description": "drift settings in force (see ModelSettings); {} for defaults"},
     }, ["name", "task", "features", "created_at"]),
     "ModelList": _obj({"models": {"type": "array", "items": _ref("Model")}}, ["models"]),
     "FeatureValues": {"type": "object", "description": "feature name -> number, string or null",
@@ -113,19 +115,20 @@ SCHEMAS: dict = {
             "window_start": _TIME, "predictions": _COUNT, "labelled": _COUNT,
         }, ["window_start", "predictions", "labelled"])},
     }, ["model", "granularity", "from", "to", "windows"]),
-    # --- planned: drift, distributions, performance, alerts, settings -------------------------
+    # --- drift, distributions, performance, alerts, settings --------------------------------
     "DriftStatistics": {
         "type": "object",
-        "description": "every statistic computed for the column; NaN is sent as null",
+        "description": "every statistic computed for the column (_ref: reference, _cur: the window); "
+                       "NaN and infinities are sent as null",
         "properties": {name: _NUMBER_OR_NULL for name in (
+            "n_ref", "n_cur", "rows_ref", "rows_cur", "missing_rate_ref", "missing_rate_cur",
             "ks_statistic", "ks_pvalue", "wasserstein", "wasserstein_normed", "psi", "js_distance",
-            "chi2_statistic", "chi2_pvalue", "unseen_share", "mean_reference", "mean_current",
-            "std_reference", "std_current", "missing_rate_reference", "missing_rate_current",
-            "distribution_qvalue", "missing_qvalue")},
+            "mean_ref", "mean_cur", "std_ref", "std_cur", "min_ref", "max_ref", "min_cur", "max_cur",
+            "chi2_statistic", "chi2_pvalue", "unseen_share", "distribution_qvalue", "missing_qvalue")},
         "additionalProperties": _NUMBER_OR_NULL,
     },
     "DriftColumn": _obj({
-        "name": {"type": "string", "description": "feature name, or 'prediction' / 'label'"},
+        "name": {"type": "string", "description": "feature name, or 'prediction' / 'score' / 'label'"},
         "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
         "type": {"type": "string", "enum": ["numeric", "categorical"]},
         "rows": _COUNT,
@@ -144,17 +147,23 @@ SCHEMAS: dict = {
         "rows": _COUNT,
         "features": {"type": "array", "items": _ref("DriftColumn")},
         "prediction": _nullable(_ref("DriftColumn")),
+        "score": {**_nullable(_ref("DriftColumn")), "description": "binary models: the positive-class score"},
         "label": _nullable(_ref("DriftColumn")),
-        "computed_at": _nullable(_TIME),
+        "computed_at": {**_nullable(_TIME), "description": "when the engine stored it; null when computed "
+                                                           "for this request from hourly sketches"},
     }, ["window_start", "window_end", "rows", "features", "prediction", "label"]),
     "DriftReport": _obj({
         "model": {"type": "string"},
         "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
         "from": _nullable(_TIME),
         "to": _nullable(_TIME),
-        "reference": _nullable(_obj({"version": {"type": "integer"}, "rows": _COUNT}, ["version", "rows"])),
+        "reference": _nullable(_obj({
+            "version": {"type": ["integer", "null"], "description": "uploaded reference version"},
+            "source": {"type": "string", "enum": ["uploaded", "first_window"]},
+            "rows": _COUNT}, ["version", "source", "rows"])),
         "windows": {"type": "array", "items": _ref("DriftWindow")},
-    }, ["model", "granularity", "from", "to", "reference", "windows"]),
+        "next_cursor": _NEXT_CURSOR,
+    }, ["model", "granularity", "from", "to", "reference", "windows", "next_cursor"]),
     "FeatureDistribution": _obj({
         "model": {"type": "string"},
         "feature": {"type": "string"},
@@ -194,20 +203,25 @@ SCHEMAS: dict = {
         "from": _nullable(_TIME),
         "to": _nullable(_TIME),
         "windows": {"type": "array", "items": _ref("PerformanceWindow")},
-    }, ["model", "task", "granularity", "from", "to", "windows"]),
+        "next_cursor": _NEXT_CURSOR,
+    }, ["model", "task", "granularity", "from", "to", "windows", "next_cursor"]),
     "AlertCause": _obj({
         "rank": {"type": "integer", "minimum": 1},
-        "kind": {"type": "string", "enum": ["feature", "prediction", "label", "performance"]},
-        "name": {"type": ["string", "null"], "description": "the feature or metric"},
-        "signal": {"type": ["string", "null"], "description": "distribution, missing_rate or a metric"},
-        "driver": {"type": ["string", "null"]},
-        "effect_ratio": _NUMBER_OR_NULL,
-        "message": {"type": "string", "description": "the cause in words, e.g. 'plan: PSI 0.41 (2.1x threshold)'"},
-    }, ["rank", "kind", "name", "message"]),
+        "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
+        "name": {"type": "string", "description": "the feature (or prediction, score, label)"},
+        "segment": {"type": ["string", "null"], "description": "the rows concerned, e.g. 'x1 in [0.84, 1.28)'"},
+        "score": {**_NUMBER_OR_NULL, "description": "contribution used for the ranking"},
+        "message": {"type": "string", "description": "the cause in words"},
+    }, ["rank", "kind", "name", "segment", "score", "message"]),
     "Alert": _obj({
         "id": {"type": "string"},
         "model": {"type": "string"},
-        "kind": {"type": "string", "enum": ["data_drift", "prediction_drift", "label_drift", "performance"]},
+        "kind": {"type": "string", "enum": ["feature_drift", "prediction_drift", "label_drift", "performance",
+                                            "data_quality"]},
+        "subject": {"type": "string", "description": "the feature or the metric"},
+        "condition": {"type": "string", "description": "distribution, missing_rate, new_category, unit_change, "
+                                                       "accuracy or rmse"},
+        "granularity": {"type": "string", "enum": ["hour", "day"]},
         "status": {"type": "string", "enum": ["open", "acknowledged"]},
         "severity": {"type": "string", "enum": ["low", "medium", "high"]},
         "window_start": _TIME,
@@ -218,34 +232,46 @@ SCHEMAS: dict = {
         "summary": {"type": "string", "description": "one sentence a person can read"},
         "causes": {"type": "array", "items": _ref("AlertCause"),
                    "description": "ranked, most important first; the list route returns at most 3"},
-    }, ["id", "model", "kind", "status", "severity", "window_start", "window_end", "opened_at",
-        "acknowledged_at", "summary", "causes"]),
+    }, ["id", "model", "kind", "subject", "condition", "status", "severity", "window_start", "window_end",
+        "opened_at", "acknowledged_at", "note", "summary", "causes"]),
     "AlertPage": _obj({
         "alerts": {"type": "array", "items": _ref("Alert")},
-        "next_cursor": {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"},
+        "next_cursor": _NEXT_CURSOR,
     }, ["alerts", "next_cursor"]),
     "Acknowledge": _obj({"note": {"type": "string", "maxLength": 500}}),
     "Thresholds": _obj({
-        "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0},
-        "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-        "psi": {"type": "number", "exclusiveMinimum": 0},
-        "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-        "missing_rate_increase": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
-        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-        "min_rows": {"type": "integer", "minimum": 1},
-        "performance_drop": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                             "description": "absolute drop of the main metric that opens an alert"},
+        "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.1"},
+        "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.1"},
+        "psi": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.2"},
+        "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.05"},
+        "missing_rate_increase": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                                  "description": "default 0.05"},
+        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
+                  "description": "false discovery rate; default 0.05"},
+        "medium_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 2"},
+        "high_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 4; above medium_factor"},
     }),
     "ModelSettings": _obj({
-        "granularity": {"type": "string", "enum": ["hour", "day"]},
-        "thresholds": _ref("Thresholds"),
-        "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 2000},
-        "reference": _obj({
-            "policy": {"type": "string", "enum": ["fixed", "rolling"],
-                       "description": "fixed: the uploaded reference set; rolling: the previous N days of traffic"},
-            "rolling_days": {"type": "integer", "minimum": 1, "maximum": 365},
-        }, ["policy"]),
-    }),
+        "window": {"type": ["string", "null"], "enum": ["hour", "day", None],
+                   "description": "evaluation window of the drift engine; default day"},
+        "min_rows": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000000,
+                     "description": "fewer rows give insufficient_data; default 100"},
+        "thresholds": _nullable(_ref("Thresholds")),
+        "coverage_threshold": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
+                               "description": "label coverage below which performance is provisional; default 0.5"},
+        "performance_drop": _nullable(_obj({
+            "accuracy": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
+                         "description": "absolute accuracy drop that raises an alert; default 0.05"},
+            "rmse": {"type": "number", "exclusiveMinimum": 0,
+                     "description": "relative RMSE rise that raises an alert; default 0.2"}})),
+        "reference_policy": {"type": ["string", "null"], "enum": ["uploaded_or_first_window", "uploaded", None],
+                             "description": "uploaded_or_first_window (default): the uploaded reference set, "
+                                            "else the first full window"},
+        "reference_min_rows": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000000,
+                               "description": "rows a window needs to become the reference; default 1000"},
+        "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
+                        "description": "each new alert is POSTed there as JSON"},
+    }, description="keys sent replace the stored ones; null removes a key (back to its default)"),
     "ModelSettingsResponse": _obj({"model": {"type": "string"}, "settings": _ref("ModelSettings")},
                                   ["model", "settings"]),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
@@ -280,6 +306,12 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
 _MODEL = _param("model", "path", {"type": "string"}, "the model's name")
 _FROM = _param("from", "query", _TIME, "start (inclusive), RFC 3339 with an offset")
 _TO = _param("to", "query", _TIME, "end (exclusive), RFC 3339 with an offset")
+_LIMIT = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                "windows (or alerts) per page")
+_CURSOR = _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")
+_WINDOWS = _param("granularity", "query", {"type": "string", "enum": ["hour", "day", "range"]},
+                  "UTC windows; range: one window over [from, to), a missing bound being the extent of the data. "
+                  "Default: the model's evaluation window (settings.window)")
 
 
 def _granularity(values: list[str]) -> dict:
@@ -340,56 +372,51 @@ PATHS: dict = {
                    {"200": _json("Stats", "windows holding predictions"), **_errors(400, 401, 404, 503)},
                    tag="query", params=[_MODEL, _FROM, _TO, _granularity(["hour", "day"])], operation_id="stats"),
     },
-    # --- planned ------------------------------------------------------------------------------
+    # --- drift results, performance, alerts, settings -----------------------------------------
     "/v1/models/{model}/drift": {
         "get": _op("Drift per window and column: statistics, verdict, rows; prediction and label drift",
                    {"200": _json("DriftReport", "windows with drift results (empty before the first drift run)"),
                     **_errors(400, 401, 404, 503)},
-                   tag="drift", planned=True, operation_id="drift",
-                   params=[_MODEL, _FROM, _TO, _granularity(["hour", "day", "range"])]),
+                   tag="drift", operation_id="drift", params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR]),
     },
     "/v1/models/{model}/features/{feature}/distribution": {
         "get": _op("Reference and current distribution of one feature",
                    {"200": _json("FeatureDistribution", "histograms (numeric) or category shares (categorical)"),
                     **_errors(400, 401, 404, 503)},
-                   tag="drift", planned=True, operation_id="feature_distribution",
+                   tag="drift", operation_id="feature_distribution",
                    params=[_MODEL, _param("feature", "path", {"type": "string"}), _FROM, _TO]),
     },
     "/v1/models/{model}/performance": {
         "get": _op("Realized performance per window, with label coverage",
                    {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
-                   tag="drift", planned=True, operation_id="performance",
-                   params=[_MODEL, _FROM, _TO, _granularity(["hour", "day", "range"])]),
+                   tag="drift", operation_id="performance", params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR]),
     },
     "/v1/models/{model}/alerts": {
         "get": _op("Alerts, newest first, a page at a time",
                    {"200": _json("AlertPage", "a page of alerts"), **_errors(400, 401, 404, 503)},
-                   tag="alerts", planned=True, operation_id="alerts",
+                   tag="alerts", operation_id="alerts",
                    params=[_MODEL,
                            _param("status", "query", {"type": "string", "enum": ["open", "acknowledged", "all"],
                                                       "default": "open"}),
-                           _FROM, _TO,
-                           _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000,
-                                                     "default": 100}),
-                           _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")]),
+                           _FROM, _TO, _LIMIT, _CURSOR]),
     },
     "/v1/models/{model}/alerts/{alert_id}": {
         "get": _op("One alert with its ranked causes",
                    {"200": _json("Alert", "the alert"), **_errors(401, 404, 503)},
-                   tag="alerts", planned=True, operation_id="get_alert",
+                   tag="alerts", operation_id="get_alert",
                    params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
     },
     "/v1/models/{model}/alerts/{alert_id}/acknowledge": {
         "post": _op("Acknowledge an alert (idempotent)",
                     {"200": _json("Alert", "the alert, acknowledged"), **_errors(400, 401, 404, 415, 503)},
-                    tag="alerts", planned=True, operation_id="acknowledge_alert", body="Acknowledge",
+                    tag="alerts", operation_id="acknowledge_alert", body="Acknowledge",
                     body_required=False, params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
     },
     "/v1/models/{model}/settings": {
-        "put": _op("Window granularity, drift thresholds, webhook URL and reference policy (fields sent are replaced)",
+        "put": _op("Window granularity, drift thresholds, webhook URL and reference policy (keys sent are replaced)",
                    {"200": _json("ModelSettingsResponse", "the settings now in force"),
                     **_errors(400, 401, 404, 415, 503)},
-                   tag="models", planned=True, operation_id="put_settings", body="ModelSettings",
+                   tag="models", operation_id="put_settings", body="ModelSettings",
                    params=[_MODEL]),
     },
     # --- the dashboard (HTML; no key in the URL, the page asks for it) ---------------------------

@@ -52,6 +52,7 @@ class Model:
             "task": self.task,
             "features": [{"name": f.name, "type": f.type} for f in self.features],
             "created_at": self.created_at.isoformat() if self.created_at else None,
+            "settings": dict(self.settings or {}),
         }
         if self.labels is not None:
             body["labels"] = list(self.labels)

@@ -9,7 +9,7 @@ import functools
 import logging
 from datetime import datetime
 
-from seia import auth, validation
+from seia import auth, insights, model_settings, naming, validation
 from seia.config import Settings, get_settings
 from seia.db import Databases, Tenant
 from seia.errors import Conflict, Detail, NotFound, Unauthorized, ValidationFailed
@@ -46,7 +46,8 @@ class Service:
 
     # -- models -------------------------------------------------------------------------------
     def _model(self, conn, name: str) -> Model:
-        model = ModelRepository(conn).get(name) if isinstance(name, str) else None
+        # A name no model can have (e.g. with a NUL byte, which PostgreSQL text refuses) is not looked up.
+        model = ModelRepository(conn).get(name) if isinstance(name, str) and naming.is_model_name(name) else None
         if model is None:
             # Same answer whether the model exists in another tenant or nowhere.
             raise NotFound(f"model {str(name)[:64]!r} not found")
@@ -123,6 +124,42 @@ class Service:
                 for w in windows
             ],
         }
+
+
+    # -- drift results, performance, alerts and settings (read from the drift engine's tables) --
+    def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.drift(conn, self._model(conn, model_name), params)
+
+    def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.distribution(conn, self._model(conn, model_name), feature, params)
+
+    def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.performance(conn, self._model(conn, model_name), params)
+
+    def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.alerts(conn, self._model(conn, model_name), params)
+
+    def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.alert(conn, self._model(conn, model_name), alert_id)
+
+    def acknowledge(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            with conn.transaction():
+                return insights.acknowledge(conn, model, alert_id, body)
+
+    def put_settings(self, tenant: Tenant, model_name: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                model = self._model(conn, model_name)
+                settings = model_settings.updated(model.settings, body)
+                model = ModelRepository(conn).update_settings(model.id, settings)
+        return {"model": model.name, "settings": model.settings}
 
 
 def _records(body) -> list:

@@ -1,0 +1,234 @@
+"""Tenant database, read side of the drift engine's tables (0002_drift.sql) for the query API.
+
+Only derived rows are read here: stored results, hourly sketches and hourly performance
+statistics, never the raw predictions, so a request costs the same whatever the traffic behind it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+
+@dataclass(frozen=True)
+class FeatureBins:
+    feature: str
+    kind: str
+    source: str
+    edges: list | None
+    reference: dict
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    reference_key: str
+    source: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class PerformanceRow:
+    window_start: datetime
+    window_end: datetime
+    predictions: int
+    labeled: int
+    coverage: float | None
+    provisional: bool
+    metrics: dict | None
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    id: int
+    granularity: str
+    window_start: datetime
+    kind: str
+    subject: str
+    condition: str
+    severity: str
+    message: str
+    details: dict
+    status: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class CauseRow:
+    alert_id: int
+    rank: int
+    feature: str
+    segment: str | None
+    score: float
+    sentence: str
+
+
+class DriftReadRepository:
+    FEATURES = "SELECT feature, kind, source, edges, reference FROM drift_features WHERE model_id = %s ORDER BY feature"
+    REFERENCE = "SELECT reference_key, source, rows FROM drift_references WHERE model_id = %s"
+    HAS_STORED = "SELECT EXISTS (SELECT 1 FROM drift_windows WHERE model_id = %s AND granularity = %s)"
+    # Stored windows (those the drift step judged: the performance step alone leaves them 'pending'),
+    # each already in the API's DriftWindow shape. PostgreSQL builds the JSON: parsing thousands of
+    # statistics documents into Python and serialising them again would cost more than the query.
+    STORED_WINDOWS_JSON = """
+        WITH win AS (
+            SELECT window_start, window_end, rows, computed_at FROM drift_windows
+            WHERE model_id = %(model)s AND granularity = %(g)s AND status <> 'pending'
+              AND window_start >= %(from)s AND window_start < %(to)s AND window_start > %(after)s
+            ORDER BY window_start LIMIT %(limit)s),
+        col AS (
+            SELECT r.window_start, r.feature,
+                   CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
+                                  WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
+                   json_build_object(
+                       'name', CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
+                                              WHEN '__label__' THEN 'label' ELSE r.feature END,
+                       'kind', CASE WHEN f.source = 'label' OR r.feature = '__label__' THEN 'label'
+                                    WHEN f.source IN ('prediction', 'score') THEN 'prediction' ELSE 'feature' END,
+                       'type', r.kind, 'rows', r.rows,
+                       'rows_reference', coalesce((r.statistics->>'rows_ref')::bigint, 0),
+                       'verdict', r.verdict, 'severity', r.severity, 'signals', to_json(r.signals),
+                       'driver', r.driver, 'effect_ratio', r.effect_ratio,
+                       'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
+            FROM drift_results r JOIN win ON win.window_start = r.window_start
+            LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
+            WHERE r.model_id = %(model)s AND r.granularity = %(g)s),
+        agg AS (
+            SELECT window_start,
+                   coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
+                   (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
+                   (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
+                   (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
+            FROM col GROUP BY window_start)
+        SELECT win.window_start, json_build_object(
+            'window_start', to_char(win.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+            'window_end', to_char(win.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+            'rows', win.rows, 'features', coalesce(agg.features, '[]'), 'prediction', agg.prediction,
+            'score', agg.score, 'label', agg.label,
+            'computed_at', to_char(win.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))::text
+        FROM win LEFT JOIN agg ON agg.window_start = win.window_start ORDER BY win.window_start"""
+    SKETCH_WINDOWS = """
+        SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS w FROM drift_sketches
+        WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s
+          AND date_trunc(%(g)s, hour, 'UTC') > %(after)s
+        ORDER BY w LIMIT %(limit)s"""
+    SKETCHES = """
+        SELECT hour, feature, sketch FROM drift_sketches
+        WHERE model_id = %s AND hour >= %s AND hour < %s AND (%s::text IS NULL OR feature = %s)
+        ORDER BY hour, feature"""
+    SKETCH_EXTENT = "SELECT min(hour), max(hour) FROM drift_sketches WHERE model_id = %s"
+    STORED_PERFORMANCE = """
+        SELECT w.window_start, w.window_end,
+               coalesce((SELECT sum(h.rows) FROM drift_performance_hourly h
+                         WHERE h.model_id = w.model_id AND h.hour >= w.window_start AND h.hour < w.window_end),
+                        0)::bigint AS predictions,
+               w.labeled, w.coverage, w.provisional, w.metrics
+        FROM drift_windows w
+        WHERE w.model_id = %(model)s AND w.granularity = %(g)s AND w.metrics IS NOT NULL
+          AND w.window_start >= %(from)s AND w.window_start < %(to)s AND w.window_start > %(after)s
+        ORDER BY w.window_start LIMIT %(limit)s"""
+    PERFORMANCE_WINDOWS = """
+        SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS w FROM drift_performance_hourly
+        WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s
+          AND date_trunc(%(g)s, hour, 'UTC') > %(after)s
+        ORDER BY w LIMIT %(limit)s"""
+    PERFORMANCE_HOURS = """
+        SELECT hour, rows, labeled, stats FROM drift_performance_hourly
+        WHERE model_id = %s AND hour >= %s AND hour < %s ORDER BY hour"""
+    PERFORMANCE_EXTENT = "SELECT min(hour), max(hour) FROM drift_performance_hourly WHERE model_id = %s"
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def features(self, model_id: int) -> dict[str, FeatureBins]:
+        with self.conn.cursor(row_factory=class_row(FeatureBins)) as cur:
+            return {f.feature: f for f in cur.execute(self.FEATURES, (model_id,)).fetchall()}
+
+    def reference(self, model_id: int) -> ReferenceRow | None:
+        with self.conn.cursor(row_factory=class_row(ReferenceRow)) as cur:
+            return cur.execute(self.REFERENCE, (model_id,)).fetchone()
+
+    def has_stored(self, model_id: int, granularity: str) -> bool:
+        return self.conn.execute(self.HAS_STORED, (model_id, granularity)).fetchone()[0]
+
+    def stored_windows_json(self, model_id: int, granularity: str, start, end, after,
+                            limit: int) -> list[tuple[datetime, str]]:
+        """(window_start, the window as DriftWindow JSON text) of the stored windows, in time order."""
+        return self.conn.execute(self.STORED_WINDOWS_JSON, {"model": model_id, "g": granularity, "from": start,
+                                                            "to": end, "after": after, "limit": limit}).fetchall()
+
+    def sketch_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
+        rows = self.conn.execute(self.SKETCH_WINDOWS, {"model": model_id, "g": granularity, "from": start,
+                                                       "to": end, "after": after, "limit": limit}).fetchall()
+        return [r[0] for r in rows]
+
+    def sketches(self, model_id: int, start, end, feature: str | None = None):
+        """(hour, feature, sketch) of [start, end), in time order."""
+        return self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature)).fetchall()
+
+    def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
+        return self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
+
+    def stored_performance(self, model_id: int, granularity: str, start, end, after,
+                           limit: int) -> list[PerformanceRow]:
+        with self.conn.cursor(row_factory=class_row(PerformanceRow)) as cur:
+            return cur.execute(self.STORED_PERFORMANCE, {"model": model_id, "g": granularity, "from": start,
+                                                         "to": end, "after": after, "limit": limit}).fetchall()
+
+    def performance_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
+        rows = self.conn.execute(self.PERFORMANCE_WINDOWS, {"model": model_id, "g": granularity, "from": start,
+                                                            "to": end, "after": after, "limit": limit}).fetchall()
+        return [r[0] for r in rows]
+
+    def performance_hours(self, model_id: int, start, end):
+        return self.conn.execute(self.PERFORMANCE_HOURS, (model_id, start, end)).fetchall()
+
+    def performance_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
+        return self.conn.execute(self.PERFORMANCE_EXTENT, (model_id,)).fetchone()
+
+
+class AlertReadRepository:
+    COLUMNS = "id, granularity, window_start, kind, subject, condition, severity, message, details, status, created_at"
+    PAGE = f"""
+        SELECT {COLUMNS} FROM drift_alerts
+        WHERE model_id = %(model)s AND (%(status)s::text IS NULL OR status = %(status)s)
+          AND window_start >= %(from)s AND window_start < %(to)s AND id < %(before)s
+        ORDER BY id DESC LIMIT %(limit)s"""
+    ONE = f"SELECT {COLUMNS} FROM drift_alerts WHERE model_id = %s AND id = %s"
+    CAUSES = """
+        SELECT alert_id, rank, feature, segment, score, sentence FROM drift_causes
+        WHERE alert_id = ANY(%s) AND (%s::int IS NULL OR rank <= %s) ORDER BY alert_id, rank"""
+    # The tables have no acknowledgement columns yet: when and why are kept in details.
+    ACKNOWLEDGE = f"""
+        UPDATE drift_alerts
+           SET status = 'acknowledged',
+               details = details || jsonb_build_object('acknowledgement',
+                                                       jsonb_build_object('at', now(), 'note', %s::text))
+         WHERE model_id = %s AND id = %s AND status = 'open'
+        RETURNING {COLUMNS}"""
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def page(self, model_id: int, status: str | None, start, end, before: int, limit: int) -> list[AlertRow]:
+        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
+            return cur.execute(self.PAGE, {"model": model_id, "status": status, "from": start, "to": end,
+                                           "before": before, "limit": limit}).fetchall()
+
+    def get(self, model_id: int, alert_id: int) -> AlertRow | None:
+        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
+            return cur.execute(self.ONE, (model_id, alert_id)).fetchone()
+
+    def causes(self, alert_ids: list[int], top: int | None = None) -> dict[int, list[CauseRow]]:
+        out: dict[int, list[CauseRow]] = {}
+        with self.conn.cursor(row_factory=class_row(CauseRow)) as cur:
+            for c in cur.execute(self.CAUSES, (alert_ids, top, top)).fetchall():
+                out.setdefault(c.alert_id, []).append(c)
+        return out
+
+    def acknowledge(self, model_id: int, alert_id: int, note: str | None) -> AlertRow | None:
+        """The alert, newly acknowledged; None when it was not open (already acknowledged or absent)."""
+        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
+            return cur.execute(self.ACKNOWLEDGE, (note, model_id, alert_id)).fetchone()
