@@ -14,14 +14,14 @@ def _run(capsys, *argv):
 
 
 def test_tenant_create_prints_the_key_once_and_list_shows_no_key(capsys, settings, tenant_admin):
-    code, out, _ = _run(capsys, "tenant", "create", "acme")
+    code, out, _ = _run(capsys, "tenant", "create", "acme-cli")
     assert code == 0
     created = json.loads(out)
-    assert created["tenant"] == "acme" and created["api_key"].startswith("seia_")
+    assert created["tenant"] == "acme-cli" and created["api_key"].startswith("seia_")
     code, out, _ = _run(capsys, "tenant", "list")
     listed = json.loads(out)
-    acme = [t for t in listed if t["tenant"] == "acme"]
-    assert acme and acme[0]["active_keys"] == 1 and acme[0]["database"] == f"{settings.db_prefix}_t_acme"
+    acme = [t for t in listed if t["tenant"] == "acme-cli"]
+    assert acme and acme[0]["active_keys"] == 1 and acme[0]["database"] == f"{settings.db_prefix}_t_acme-cli"
     assert created["api_key"] not in out
 
 
