@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/drift:$(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test test-unit test-integration bench demo lint-template clean
+.PHONY: help install up test test-unit test-integration bench demo lint-template sam-build clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -35,12 +35,15 @@ test-unit: $(STAMP) ## only the unit tests (no database)
 bench: $(STAMP) ## print the benchmark figures
 	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m bench.run $(BENCH_ARGS)
 
-demo: $(STAMP) ## a short story: tenant, model, predictions, labels, stats
-	@export DATABASE_URL=$$($(PY) -m infra.local.postgres) && $(PY) -m bench.demo
+demo: $(STAMP) ## two weeks of a churn model in under two minutes: drift on day 8, the alert and its cause (uses `make up` if running)
+	@$(PY) -m infra.local.demo $(DEMO_ARGS)
 
 lint-template: ## sam validate --lint template.yaml (aws-sam-cli in its own virtualenv)
 	env -u PYTHONPATH bash infra/sam/install.sh
 	unset PYTHONPATH && source infra/sam/env.sh && sam validate --lint --template template.yaml
+
+sam-build: $(STAMP) ## sam build (no container) into .aws-sam/, each function's unzipped size against Lambda's 250 MB, handler imports
+	bash infra/sam/build.sh
 
 clean: ## remove .venv and local state (.local: private cluster, keys, logs)
 	rm -rf $(VENV) .local

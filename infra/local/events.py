@@ -86,3 +86,19 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def scheduled_event(rule_arn: str, at: float | None = None) -> dict:
+    """An EventBridge scheduled event, as a schedule rule delivers it to its target."""
+    region, account = rule_arn.split(":")[3:5]
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)),
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }
