@@ -20,6 +20,13 @@ from seia.files.errors import FileRejected, RowError
 CSV_BLOCK_BYTES = 1 << 20
 JSONL_BLOCK_BYTES = 4 << 20
 _JSON_ROW = re.compile(r" in row (\d+)")
+# pyarrow's JSON parser recurses once per nesting level and crashes the process (SIGSEGV) somewhere
+# past 10,000 levels; records are flat, so anything nested deeper than this is refused before it.
+JSONL_MAX_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+_NOT_BRACKET_OR_NEWLINE = bytes(b for b in range(256) if b not in b"[]{}\n")
+_EMPTY_PAIR = re.compile(rb"\[\]|\{\}")
 
 
 def _message(exc: BaseException) -> str:
@@ -32,6 +39,25 @@ def _decompressed(stream, compression: str | None):
 
     source = pa.PythonFile(stream, mode="r")
     return pa.CompressedInputStream(source, compression) if compression else source
+
+
+def _too_deep(block: bytes, limit: int = JSONL_MAX_DEPTH) -> bool:
+    """Whether the block's brackets (outside strings) nest deeper than ``limit`` or do not balance.
+
+    Each pass removes the innermost empty pairs; what is left after ``limit`` passes is deeper.
+    """
+    # Fast path: a line with at most `limit` brackets, counted even inside strings, cannot be deeper.
+    lines = block.translate(None, _NOT_BRACKET_OR_NEWLINE).split(b"\n")
+    if max(map(len, lines)) <= limit:
+        return False
+    brackets = _JSON_STRING.sub(b"", block).translate(None, _NOT_BRACKET)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets, removed = _EMPTY_PAIR.subn(b"", brackets)
+        if not removed:
+            break
+    return bool(brackets)
 
 
 class CsvChunks:
@@ -126,6 +152,9 @@ class JsonlChunks:
         for block in self._block_iter:
             if not block.strip():
                 continue
+            if _too_deep(block):
+                raise FileRejected(RowError(None, None, "not valid JSON Lines: values nested deeper than "
+                                                        f"{JSONL_MAX_DEPTH} levels, or brackets that do not balance"))
             try:
                 table = pj.read_json(pa.BufferReader(block), parse_options=self.parse_options,
                                      read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1))
