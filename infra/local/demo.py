@@ -191,7 +191,7 @@ class BackgroundStack(Stack):
 
         TenantAdmin(get_settings()).migrate_all()
         started = ""
-        if subprocess.run(["bash", str(LOCALSTACK_SH), "status"], capture_output=True).returncode != 0:
+        if not local_stack.localstack_answers():
             subprocess.run(["bash", str(LOCALSTACK_SH.parent / "install.sh")], check=True, stdout=subprocess.DEVNULL)
             subprocess.run(["bash", str(LOCALSTACK_SH), "start"], check=True, stdout=subprocess.DEVNULL)
             self._cleanup.append(lambda: subprocess.run(["bash", str(LOCALSTACK_SH), "stop"], stdout=subprocess.DEVNULL))

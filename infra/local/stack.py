@@ -17,6 +17,17 @@ from infra.local import template as tpl
 ENDPOINT = os.environ.get("SEIA_AWS_ENDPOINT", "http://127.0.0.1:4566")
 
 
+def localstack_answers(endpoint: str = ENDPOINT) -> bool:
+    """True when a LocalStack answers at ``endpoint`` (ours, or one another checkout started)."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{endpoint}/_localstack/health", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
 def aws_environment(endpoint: str = ENDPOINT) -> dict:
     """What boto3 in the handlers and the CLI needs to talk to LocalStack."""
     return {

@@ -35,7 +35,9 @@ def write_local_env(values: dict) -> None:
 
 def start_localstack() -> bool:
     """Start LocalStack unless it already answers; True when this process started it."""
-    if subprocess.run(["bash", str(LOCALSTACK / "localstack.sh"), "status"], capture_output=True).returncode == 0:
+    from infra.local.stack import localstack_answers
+
+    if localstack_answers():
         print("LocalStack: already running on 127.0.0.1:4566", flush=True)
         return False
     print("LocalStack: installing (first run only) and starting ...", flush=True)

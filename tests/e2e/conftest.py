@@ -14,7 +14,9 @@ LOCALSTACK = ROOT / "infra" / "localstack"
 
 
 def _localstack_up() -> bool:
-    return subprocess.run(["bash", str(LOCALSTACK / "localstack.sh"), "status"], capture_output=True).returncode == 0
+    from infra.local.stack import localstack_answers
+
+    return localstack_answers()
 
 
 @pytest.fixture(scope="session")
