@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/drift:$(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help install up test test-unit test-integration bench demo lint-template sam-build clean
+.PHONY: help install up test test-unit bench demo lint-template sam-build clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## create .venv and install Seia with everything the tests need
 
-up: $(STAMP) ## bring Seia up locally (PostgreSQL, migrations, HTTP API on 127.0.0.1:8000 or SEIA_PORT); Ctrl-C stops
+up: $(STAMP) ## the whole system locally: PostgreSQL, LocalStack, the function host, API and dashboard on 127.0.0.1:8000 (SEIA_PORT); Ctrl-C stops
 	$(PY) -m infra.local.up
 
 test: $(STAMP) ## run every test: unit, integration (real PostgreSQL), end to end (LocalStack, started when down)
