@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import subprocess
 import sys
 
@@ -46,7 +47,14 @@ def start_localstack() -> bool:
     return True
 
 
+def _stop_on(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> None:
+    # Ctrl-C in the terminal, or SIGTERM/SIGINT from a supervisor, stops everything this started.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stop_on)
     port = int(os.environ.get("SEIA_PORT", "8000"))
     with_aws = os.environ.get("SEIA_NO_LOCALSTACK") != "1"
     dsn = postgres.resolve()
