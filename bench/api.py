@@ -20,13 +20,15 @@ def _records(start: int, n: int) -> list[dict]:
     for i in range(start, start + n):
         feats = {f"n{j}": (i * 7 + j) % 1000 / 10 for j in range(20)}
         feats.update({f"c{j}": f"v{(i + j) % 12}" for j in range(5)})
-        out.append({
-            "prediction_id": f"r{i}",
-            "timestamp": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
-            "features": feats,
-            "prediction": "yes" if i % 3 else "no",
-            "score": (i % 100) / 100,
-        })
+        out.append(
+            {
+                "prediction_id": f"r{i}",
+                "timestamp": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00Z",
+                "features": feats,
+                "prediction": "yes" if i % 3 else "no",
+                "score": (i % 100) / 100,
+            }
+        )
     return out
 
 
@@ -44,8 +46,14 @@ def handler_time(settings, rounds: int = 30) -> None:
     times = []
     for r in range(rounds + 2):
         body = json.dumps({"records": _records(r * 1000, 1000)})
-        event = api_gateway_event("POST", "/v1/models/m/predictions", headers, body,
-                                  resource="/v1/models/{model}/predictions", path_parameters={"model": "m"})
+        event = api_gateway_event(
+            "POST",
+            "/v1/models/m/predictions",
+            headers,
+            body,
+            resource="/v1/models/{model}/predictions",
+            path_parameters={"model": "m"},
+        )
         t = Timer()
         response = ingest_app.app(event, LambdaContext())
         elapsed = t.elapsed
@@ -61,12 +69,18 @@ def handler_time(settings, rounds: int = 30) -> None:
 def import_times(runs: int = 7) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     for module in ("ingest_app", "query_app"):
-        code = (f"import time; t=time.perf_counter(); import {module}; "
-                f"print(time.perf_counter()-t)")
-        samples = [float(subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                                        text=True, check=True).stdout) for _ in range(runs)]
-        row(f"import {module} in a fresh process (median of {runs})", f"{median(samples) * 1000:.0f} ms",
-            "goal < 250 ms")
+        code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+        samples = [
+            float(
+                subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+            )
+            for _ in range(runs)
+        ]
+        row(
+            f"import {module} in a fresh process (median of {runs})",
+            f"{median(samples) * 1000:.0f} ms",
+            "goal < 250 ms",
+        )
 
 
 def storage(settings, n: int = 100_000) -> None:
@@ -76,10 +90,13 @@ def storage(settings, n: int = 100_000) -> None:
     with psycopg.connect(settings.database_url, autocommit=True) as conn:
         conn.execute("CREATE TEMP TABLE typed (id text, ts timestamptz, num float8[], cat text[], p text, s float8)")
         conn.execute("CREATE TEMP TABLE doc (id text, body jsonb)")
-        conn.execute("""
+        conn.execute(
+            """
             INSERT INTO typed SELECT 'r' || g, now(), (SELECT array_agg(random() * 1000) FROM generate_series(1, 20) WHERE g > 0),
                    (SELECT array_agg('v' || (random() * 12)::int) FROM generate_series(1, 5) WHERE g > 0), 'yes', random()
-            FROM generate_series(1, %s) g""", (n,))
+            FROM generate_series(1, %s) g""",
+            (n,),
+        )
         conn.execute("""
             INSERT INTO doc SELECT id, jsonb_build_object('prediction_id', id, 'timestamp', ts, 'prediction', p, 'score', s,
                    'features', (SELECT jsonb_object_agg('n' || i, num[i]) FROM generate_series(1, 20) i)
@@ -88,5 +105,8 @@ def storage(settings, n: int = 100_000) -> None:
         typed = conn.execute("SELECT pg_total_relation_size('typed')").fetchone()[0]
         doc = conn.execute("SELECT pg_total_relation_size('doc')").fetchone()[0]
     row(f"storage, {n:,} rows x 25 features: typed rows", f"{typed / n:.0f} B/row")
-    row(f"storage, {n:,} rows x 25 features: one JSONB per row", f"{doc / n:.0f} B/row",
-        f"JSONB / typed = {doc / typed:.2f}x")
+    row(
+        f"storage, {n:,} rows x 25 features: one JSONB per row",
+        f"{doc / n:.0f} B/row",
+        f"JSONB / typed = {doc / typed:.2f}x",
+    )

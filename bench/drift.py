@@ -23,7 +23,8 @@ REFERENCE_ROWS = 100_000
 DEFAULT_ROWS = int(os.environ.get("SEIA_BENCH_DRIFT_ROWS", "1000000"))
 
 FEATURES = [{"name": f"n{i}", "type": "numeric"} for i in range(N_NUMERIC)] + [
-    {"name": f"c{i}", "type": "categorical"} for i in range(len(CARDINALITIES))]
+    {"name": f"c{i}", "type": "categorical"} for i in range(len(CARDINALITIES))
+]
 
 # Rows made inside PostgreSQL: n_j ~ j + (1 + j/10)·N(0, 1) (Box–Muller), categories uniform.
 # `g * 0` makes the array subquery correlated, so each row draws its own values.
@@ -33,10 +34,14 @@ _ROWS = """
                  FROM generate_series(0, {last}) j),
            ARRAY[{cats}], CASE WHEN random() < 0.3 THEN 'yes' ELSE 'no' END, random()
     FROM generate_series(1, %(n)s) g"""
-LOAD_PREDICTIONS = ("INSERT INTO predictions (model_id, prediction_id, ts, num, cat, prediction_label, score) "
-                    "SELECT %(model)s, * FROM (" + _ROWS + ") r")
-LOAD_REFERENCE = ("INSERT INTO reference_rows (model_id, prediction_id, ts, num, cat, prediction_label, score) "
-                  "SELECT %(model)s, * FROM (" + _ROWS + ") r")
+LOAD_PREDICTIONS = (
+    "INSERT INTO predictions (model_id, prediction_id, ts, num, cat, prediction_label, score) "
+    "SELECT %(model)s, * FROM (" + _ROWS + ") r"
+)
+LOAD_REFERENCE = (
+    "INSERT INTO reference_rows (model_id, prediction_id, ts, num, cat, prediction_label, score) "
+    "SELECT %(model)s, * FROM (" + _ROWS + ") r"
+)
 BUMP_REFERENCE = """
     INSERT INTO reference_versions (model_id, rows) VALUES (%(model)s, %(n)s)
     ON CONFLICT (model_id) DO UPDATE SET version = reference_versions.version + 1, rows = EXCLUDED.rows"""
@@ -55,28 +60,40 @@ def _load(settings, n_rows: int):
 
     created = TenantAdmin(settings).create_tenant("drift")
     with superuser_connect(settings, created.tenant.db_name) as conn:
-        model = ModelRepository(conn).insert("m", "binary_classification",
-                                             [Feature(f["name"], f["type"]) for f in FEATURES], ["no", "yes"], {})
+        model = ModelRepository(conn).insert(
+            "m", "binary_classification", [Feature(f["name"], f["type"]) for f in FEATURES], ["no", "yes"], {}
+        )
         conn.execute("SELECT setseed(0.42)")
         t = Timer()
         with conn.transaction():
-            conn.execute(_rows_sql(LOAD_REFERENCE), {"model": model.id, "prefix": "r", "n": REFERENCE_ROWS,
-                                                     "start": "2026-10-01T00:00:00Z", "span": 86400})
+            conn.execute(
+                _rows_sql(LOAD_REFERENCE),
+                {"model": model.id, "prefix": "r", "n": REFERENCE_ROWS, "start": "2026-10-01T00:00:00Z", "span": 86400},
+            )
             conn.execute(BUMP_REFERENCE, {"model": model.id, "n": REFERENCE_ROWS})
         with conn.transaction():
-            conn.execute(_rows_sql(LOAD_PREDICTIONS), {"model": model.id, "prefix": "p", "n": n_rows,
-                                                       "start": "2026-11-01T00:00:00Z", "span": 7 * 86400})
+            conn.execute(
+                _rows_sql(LOAD_PREDICTIONS),
+                {"model": model.id, "prefix": "p", "n": n_rows, "start": "2026-11-01T00:00:00Z", "span": 7 * 86400},
+            )
         conn.execute("VACUUM ANALYZE predictions")
         conn.execute("VACUUM ANALYZE reference_rows")
-        print(f"  (loaded {REFERENCE_ROWS:,} reference + {n_rows:,} rows with generate_series in {t.elapsed:.0f} s)",
-              flush=True)
+        print(
+            f"  (loaded {REFERENCE_ROWS:,} reference + {n_rows:,} rows with generate_series in {t.elapsed:.0f} s)",
+            flush=True,
+        )
     return created.tenant, model
 
 
 def _run_child(tenant_name: str) -> dict:
     """Run the engine once in a fresh process; returns its seconds, step report and peak RSS."""
-    out = subprocess.run([sys.executable, "-m", "bench.drift", "--child", tenant_name], check=True,
-                         capture_output=True, text=True, env=dict(os.environ))
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.drift", "--child", tenant_name],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -94,8 +111,16 @@ def _child(tenant_name: str) -> None:
     report = engine.run(tenant, "m")
     seconds = t.elapsed
     databases.close()
-    print(json.dumps({"seconds": seconds, "report": report,
-                      "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}, default=str))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "report": report,
+                "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            },
+            default=str,
+        )
+    )
 
 
 def _numpy_floor(settings, tenant, model_id: int) -> tuple[float, float]:
@@ -108,13 +133,23 @@ def _numpy_floor(settings, tenant, model_id: int) -> tuple[float, float]:
 
     t = Timer()
     with superuser_connect(settings, tenant.db_name) as conn:
-        edges = {r[0]: np.asarray(r[1]) for r in conn.execute(
-            "SELECT position, edges FROM drift_features WHERE model_id = %s AND kind = 'numeric'", (model_id,))}
-        columns = ", ".join([f"num[{i + 1}]" for i in range(N_NUMERIC)] + ["score"]
-                            + [f"cat[{j + 1}]" for j in range(len(CARDINALITIES))] + ["prediction_label"])
+        edges = {
+            r[0]: np.asarray(r[1])
+            for r in conn.execute(
+                "SELECT position, edges FROM drift_features WHERE model_id = %s AND kind = 'numeric'", (model_id,)
+            )
+        }
+        columns = ", ".join(
+            [f"num[{i + 1}]" for i in range(N_NUMERIC)]
+            + ["score"]
+            + [f"cat[{j + 1}]" for j in range(len(CARDINALITIES))]
+            + ["prediction_label"]
+        )
         buf = io.BytesIO()
-        with conn.cursor().copy(f"COPY (SELECT floor(extract(epoch FROM ts) / 3600)::int, {columns} "
-                                f"FROM predictions WHERE model_id = {int(model_id)}) TO STDOUT (FORMAT csv)") as copy:
+        with conn.cursor().copy(
+            f"COPY (SELECT floor(extract(epoch FROM ts) / 3600)::int, {columns} "
+            f"FROM predictions WHERE model_id = {int(model_id)}) TO STDOUT (FORMAT csv)"
+        ) as copy:
             for chunk in copy:
                 buf.write(chunk)
     buf.seek(0)
@@ -149,16 +184,21 @@ def measure(settings, n_rows: int = DEFAULT_ROWS, floor: bool = True) -> dict:
     label = f"{n_rows / 1e6:g}M rows"
     row(f"drift run, 100k reference vs {label}: rows in Postgres → stored results", f"{seconds:.1f} s")
     row(f"  of which: profile (hourly sketches in SQL)", f"{report['profile']['ms'] / 1000:.1f} s")
-    row(f"  of which: labels, reference, drift, alerts, causes",
-        f"{(seconds * 1000 - report['profile']['ms']) / 1000:.1f} s")
+    row(
+        f"  of which: labels, reference, drift, alerts, causes",
+        f"{(seconds * 1000 - report['profile']['ms']) / 1000:.1f} s",
+    )
     row(f"rows/s ({label})", f"{n_rows / seconds:,.0f}")
     row(f"alerts raised (the new rows are drawn like the reference)", f"{report['alerts']['new_alerts']}")
     row(f"peak RSS of the worker process ({label})", f"{result['max_rss_mib']:.0f} MiB", "goal < 1 GiB")
     out = {"seconds": seconds, "rss_mib": result["max_rss_mib"]}
     if floor:
         floor_s, fetch_s = _numpy_floor(settings, tenant, model.id)
-        row(f"numpy floor: same hourly histograms from rows in memory", f"{floor_s:.1f} s",
-            f"(fetching them took {fetch_s:.0f} s)")
+        row(
+            f"numpy floor: same hourly histograms from rows in memory",
+            f"{floor_s:.1f} s",
+            f"(fetching them took {fetch_s:.0f} s)",
+        )
         row(f"ratio: drift run / numpy floor", f"{seconds / floor_s:.1f}×", "goal ≤ 3×")
         out["floor"] = floor_s
     return out

@@ -92,8 +92,9 @@ def _s3_endpoint():
 def _child(env: dict, *args: str) -> tuple[dict, float]:
     """Run ``bench.files --child`` and return (its JSON report, its peak RSS in MiB)."""
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen([sys.executable, "-m", "bench.files", "--child", *args], env=env,
-                                stdout=subprocess.PIPE, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.files", "--child", *args], env=env, stdout=subprocess.PIPE, stderr=err
+        )
         out = proc.stdout.read()
         if proc.wait() != 0:
             err.seek(0)
@@ -120,19 +121,26 @@ def files(settings) -> None:
     from seia.tenancy import TenantAdmin
 
     created = TenantAdmin(settings).create_tenant("bfiles")
-    Service(settings).create_model(created.tenant, {
-        "name": "m", "task": "binary_classification", "features": FEATURES, "labels": ["no", "yes"]})
+    Service(settings).create_model(
+        created.tenant, {"name": "m", "task": "binary_classification", "features": FEATURES, "labels": ["no", "yes"]}
+    )
     endpoint, what, server = _s3_endpoint()
-    env = dict(os.environ, AWS_ENDPOINT_URL=endpoint, SEIA_BUCKET=BUCKET,
-               PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_DEFAULT_REGION", "us-east-1")):
+    env = dict(
+        os.environ, AWS_ENDPOINT_URL=endpoint, SEIA_BUCKET=BUCKET, PYTHONPATH=os.pathsep.join(p for p in sys.path if p)
+    )
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         env.setdefault(name, value)
     os.environ.update({k: env[k] for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION")})
     s3 = boto3.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=BUCKET)
-    print(f"  (S3: {what} at {endpoint}; 20 numeric + 5 categorical features; Parquet row groups of 131,072 rows)",
-          flush=True)
+    print(
+        f"  (S3: {what} at {endpoint}; 20 numeric + 5 categorical features; Parquet row groups of 131,072 rows)",
+        flush=True,
+    )
     try:
         with tempfile.TemporaryDirectory(prefix="seia-bench-") as tmp:
             for fmt in ("parquet", "csv"):
@@ -152,10 +160,16 @@ def files(settings) -> None:
                     label = f"{fmt}, {n:,} rows ({size / 2**20:,.0f} MiB)"
                     goal = "goal >= 200,000 rows/s" if fmt == "parquet" and n == SIZES[-1] else ""
                     row(f"{label}: object -> committed rows", f"{n / report['seconds']:,.0f} rows/s", goal)
-                    row(f"{label}: peak RSS of the loading process", f"{rss:,.0f} MiB",
-                        "goal < 1,024 MiB, flat in file size" if n == SIZES[-1] else "")
-                    row(f"{label}: read + check + encode only", f"{n / parsed['seconds']:,.0f} rows/s",
-                        f"peak RSS {parse_rss:,.0f} MiB")
+                    row(
+                        f"{label}: peak RSS of the loading process",
+                        f"{rss:,.0f} MiB",
+                        "goal < 1,024 MiB, flat in file size" if n == SIZES[-1] else "",
+                    )
+                    row(
+                        f"{label}: read + check + encode only",
+                        f"{n / parsed['seconds']:,.0f} rows/s",
+                        f"peak RSS {parse_rss:,.0f} MiB",
+                    )
         _database_floor(settings, f"parquet{SIZES[-1]}-")
     finally:
         if server is not None:
@@ -170,14 +184,20 @@ def _database_floor(settings, id_prefix: str) -> None:
 
     columns = "model_id, prediction_id, ts, num, cat, prediction_label, score"
     with superuser_connect(settings, naming.tenant_database(settings.db_prefix, "bfiles")) as conn:
-        with conn.cursor().copy(f"COPY (SELECT {columns} FROM predictions WHERE prediction_id LIKE %s) "
-                                "TO STDOUT (FORMAT binary)", (id_prefix + "%",)) as copy:
+        with conn.cursor().copy(
+            f"COPY (SELECT {columns} FROM predictions WHERE prediction_id LIKE %s) TO STDOUT (FORMAT binary)",
+            (id_prefix + "%",),
+        ) as copy:
             data = b"".join(bytes(block) for block in copy)
-        n = conn.execute("SELECT count(*) FROM predictions WHERE prediction_id LIKE %s", (id_prefix + "%",)).fetchone()[0]
+        n = conn.execute("SELECT count(*) FROM predictions WHERE prediction_id LIKE %s", (id_prefix + "%",)).fetchone()[
+            0
+        ]
         for label, foreign_key in (("as predictions is (indexes, FK to models)", True), ("same without the FK", False)):
             conn.execute("CREATE TABLE bench_floor (LIKE predictions INCLUDING ALL)")
             if foreign_key:
-                conn.execute("ALTER TABLE bench_floor ADD FOREIGN KEY (model_id) REFERENCES models(id) ON DELETE CASCADE")
+                conn.execute(
+                    "ALTER TABLE bench_floor ADD FOREIGN KEY (model_id) REFERENCES models(id) ON DELETE CASCADE"
+                )
             timer = Timer()
             with conn.cursor().copy(f"COPY bench_floor ({columns}) FROM STDIN (FORMAT binary)") as copy:
                 copy.write(data)
@@ -187,11 +207,19 @@ def _database_floor(settings, id_prefix: str) -> None:
 
 # --- the loading process ------------------------------------------------------------------------
 def _notification(key: str, etag: str, size: int) -> str:
-    return json.dumps({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
-        "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}},
-    }]})
+    return json.dumps(
+        {
+            "Records": [
+                {
+                    "eventVersion": "2.1",
+                    "eventSource": "aws:s3",
+                    "awsRegion": "us-east-1",
+                    "eventName": "ObjectCreated:Put",
+                    "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": size, "eTag": etag}},
+                }
+            ]
+        }
+    )
 
 
 def _parse_only(key: str, etag: str) -> int:
@@ -217,8 +245,14 @@ def _parse_only(key: str, etag: str) -> int:
     store, obj = ObjectStore(s3_client()), ObjectCreated(BUCKET, key, etag)
 
     def run(source) -> int:
-        reader = formats.open_chunks(location.format, location.compression, source,
-                                     columns.required + columns.optional, 65_536, columns.text_columns)
+        reader = formats.open_chunks(
+            location.format,
+            location.compression,
+            source,
+            columns.required + columns.optional,
+            65_536,
+            columns.text_columns,
+        )
         layout = columns.layout(columns.check_header(reader.columns))
         validator, encoder, rows = ChunkValidator(layout), CopyEncoder(layout), 0
         for first, table in reader:
@@ -249,11 +283,17 @@ def child(argv: list[str]) -> None:
 
         service = get_file_ingest_service()
         tenant, model, kind, name = key.split("/", 3)
-        result = json.loads(service.store.client.get_object(
-            Bucket=BUCKET, Key=f"{tenant}/{model}/_results/{kind}/{name}.json")["Body"].read())
+        result = json.loads(
+            service.store.client.get_object(Bucket=BUCKET, Key=f"{tenant}/{model}/_results/{kind}/{name}.json")[
+                "Body"
+            ].read()
+        )
         rows, status = result["rows"], result["status"]
-    print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows, "status": status,
-                      "peak_rss_kib": _peak_rss_kib()}))
+    print(
+        json.dumps(
+            {"seconds": time.perf_counter() - started, "rows": rows, "status": status, "peak_rss_kib": _peak_rss_kib()}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,11 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
 
     rng = np.random.default_rng(seed)
     hours = DAYS * 24
-    conn.execute("INSERT INTO drift_references (model_id, reference_key, source, rows, labeled) "
-                 "VALUES (%s, 'uploaded:1', 'uploaded', 20000, 20000)", (model_id,))
+    conn.execute(
+        "INSERT INTO drift_references (model_id, reference_key, source, rows, labeled) "
+        "VALUES (%s, 'uploaded:1', 'uploaded', 20000, 20000)",
+        (model_id,),
+    )
     bins, hourly = {}, {}
     for feature, kind, source in _columns():
         if kind == "numeric":
@@ -58,8 +61,11 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
             drift = 0.5 if feature in ("n0", "n1") else 0.0
             per_hour = []
             for h in range(hours):
-                values = rng.normal(drift * h / hours, 1, rows_per_hour) if source == "feature" \
+                values = (
+                    rng.normal(drift * h / hours, 1, rows_per_hour)
+                    if source == "feature"
                     else rng.beta(2, 5, rows_per_hour)
+                )
                 per_hour.append(NumericSketch.from_values(values, edges).to_dict(include_edges=False))
             bins[feature] = (kind, source, list(edges), ref.to_dict(include_edges=False))
         else:
@@ -74,14 +80,17 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         cur.executemany(
             "INSERT INTO drift_features (model_id, feature, kind, source, position, edges, segments, reference) "
             "VALUES (%s, %s, %s, %s, %s, %s, NULL, %s)",
-            [(model_id, f, k, s, i + 1, e, Jsonb(r)) for i, (f, (k, s, e, r)) in enumerate(bins.items())])
+            [(model_id, f, k, s, i + 1, e, Jsonb(r)) for i, (f, (k, s, e, r)) in enumerate(bins.items())],
+        )
     buffer = io.StringIO()
     for feature, per_hour in hourly.items():
         for h, sketch in enumerate(per_hour):
             n = qs._n(sketch)
             text = json.dumps(sketch).replace("\\", "\\\\")
-            buffer.write(f"{model_id}\t{(START + timedelta(hours=h)).isoformat()}\t{feature}\t"
-                         f"{n + sketch['missing']}\t{sketch['missing']}\t{text}\n")
+            buffer.write(
+                f"{model_id}\t{(START + timedelta(hours=h)).isoformat()}\t{feature}\t"
+                f"{n + sketch['missing']}\t{sketch['missing']}\t{text}\n"
+            )
     with conn.cursor().copy("COPY drift_sketches (model_id, hour, feature, rows, missing, sketch) FROM STDIN") as copy:
         copy.write(buffer.getvalue())
     # The engine's day results (statistics and verdicts as the drift step stores them).
@@ -91,26 +100,55 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         start = START + timedelta(days=d)
         merged = {}
         for feature, per_hour in hourly.items():
-            for sketch in per_hour[d * 24:(d + 1) * 24]:
+            for sketch in per_hour[d * 24 : (d + 1) * 24]:
                 merged[feature] = qs.merge(merged.get(feature), sketch)
         drifts = {f: qs.column_drift(bins[f][3], cur, bins[f][2]) for f, cur in merged.items()}
         verdicts = qs.judge_window(drifts, thresholds)
         for f, v in verdicts.items():
-            stats = {k: (None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x)
-                     for k, x in drifts[f].statistics.items()}
-            results.append((model_id, "day", start, f, bins[f][0], drifts[f].rows_cur, stats["missing_rate_cur"],
-                            v.verdict, v.severity, list(v.signals), v.driver,
-                            None if v.effect_ratio != v.effect_ratio else v.effect_ratio, Jsonb(stats)))
-        windows.append((model_id, "day", start, start + timedelta(days=1), 24 * rows_per_hour, "ok",
-                        sum(v.verdict == "drift" for v in verdicts.values())))
+            stats = {
+                k: (None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x)
+                for k, x in drifts[f].statistics.items()
+            }
+            results.append(
+                (
+                    model_id,
+                    "day",
+                    start,
+                    f,
+                    bins[f][0],
+                    drifts[f].rows_cur,
+                    stats["missing_rate_cur"],
+                    v.verdict,
+                    v.severity,
+                    list(v.signals),
+                    v.driver,
+                    None if v.effect_ratio != v.effect_ratio else v.effect_ratio,
+                    Jsonb(stats),
+                )
+            )
+        windows.append(
+            (
+                model_id,
+                "day",
+                start,
+                start + timedelta(days=1),
+                24 * rows_per_hour,
+                "ok",
+                sum(v.verdict == "drift" for v in verdicts.values()),
+            )
+        )
     with conn.cursor() as cur:
         cur.executemany(
             "INSERT INTO drift_results (model_id, granularity, window_start, feature, kind, rows, missing_rate, "
             "verdict, severity, signals, driver, effect_ratio, statistics) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", results)
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            results,
+        )
         cur.executemany(
             "INSERT INTO drift_windows (model_id, granularity, window_start, window_end, rows, status, "
-            "drifted_features) VALUES (%s, %s, %s, %s, %s, %s, %s)", windows)
+            "drifted_features) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            windows,
+        )
     # As autovacuum would have by the time anyone looks: planner statistics of the new rows.
     for table in ("drift_features", "drift_sketches", "drift_results", "drift_windows", "drift_references"):
         conn.execute(f"ANALYZE {table}")
@@ -123,11 +161,13 @@ def _time(app, headers, model: str, query: str, rounds: int) -> tuple[list[float
     from urllib.parse import quote
 
     url = f"/v1/models/{model}/drift?" + "&".join(
-        f"{k}={quote(v, safe='')}" for k, v in (p.split("=", 1) for p in query.split("&")))
+        f"{k}={quote(v, safe='')}" for k, v in (p.split("=", 1) for p in query.split("&"))
+    )
     times, body = [], None
     for r in range(rounds + 1):
-        event = api_gateway_event("GET", url, headers, None, resource="/v1/models/{model}/drift",
-                                  path_parameters={"model": model})
+        event = api_gateway_event(
+            "GET", url, headers, None, resource="/v1/models/{model}/drift", path_parameters={"model": model}
+        )
         t = Timer()
         response = app(event, LambdaContext())
         elapsed = t.elapsed
@@ -149,8 +189,9 @@ def query(settings) -> None:
     headers = {"authorization": f"Bearer {created.api_key}", "content-type": "application/json"}
     seeded = {}
     for name, rows_per_hour in (("m1x", 100), ("m10x", 1000)):
-        event = api_gateway_event("POST", "/v1/models", headers, json.dumps(_model_definition(name)),
-                                  resource="/v1/models")
+        event = api_gateway_event(
+            "POST", "/v1/models", headers, json.dumps(_model_definition(name)), resource="/v1/models"
+        )
         assert ingest_app.app(event, LambdaContext())["statusCode"] == 201
         t = Timer()
         with superuser_connect(settings, created.tenant.db_name) as conn:
@@ -159,8 +200,11 @@ def query(settings) -> None:
             conn.commit()
             size = conn.execute("SELECT pg_total_relation_size('drift_sketches')").fetchone()[0]
         seeded[name] = rows_per_hour
-        row(f"seeded {name}: {DAYS} d x 24 h x 29 columns, {rows_per_hour * 24 * DAYS:,} rows",
-            f"{sketches:,} sketches", f"{t.elapsed:.0f} s, drift_sketches {size / 2**20:.0f} MiB so far")
+        row(
+            f"seeded {name}: {DAYS} d x 24 h x 29 columns, {rows_per_hour * 24 * DAYS:,} rows",
+            f"{sketches:,} sketches",
+            f"{t.elapsed:.0f} s, drift_sketches {size / 2**20:.0f} MiB so far",
+        )
     last_day = (START + timedelta(days=DAYS - 1)).isoformat().replace("+00:00", "Z")
     week = (START + timedelta(days=DAYS - 7)).isoformat().replace("+00:00", "Z")
     requests = [
@@ -174,5 +218,8 @@ def query(settings) -> None:
             times, body = _time(query_app.app, headers, name, query_string, rounds)
             goal = "goal p95 < 50 ms" if "stored" in label else ""
             row(f"{label}, {name}: p50", f"{median(times) * 1000:.1f} ms")
-            row(f"{label}, {name}: p95 of {rounds}", f"{percentile(times, 0.95) * 1000:.1f} ms",
-                f"{len(body['windows'])} windows; {goal}")
+            row(
+                f"{label}, {name}: p95 of {rounds}",
+                f"{percentile(times, 0.95) * 1000:.1f} ms",
+                f"{len(body['windows'])} windows; {goal}",
+            )

@@ -16,8 +16,11 @@ def main(argv=None) -> None:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s]
-    print(f"Seia benchmarks on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()});"
-          " medians of one run on a shared machine: compare ratios, not absolutes.\n", flush=True)
+    print(
+        f"Seia benchmarks on {platform.node()} ({os.cpu_count()} cores, Python {platform.python_version()});"
+        " medians of one run on a shared machine: compare ratios, not absolutes.\n",
+        flush=True,
+    )
     with bench_environment() as settings:
         if "api" in wanted:
             from bench import api

@@ -94,10 +94,15 @@ class TenantHandle:
     def snapshot(self) -> dict:
         """Row counts of every table: what a rejected request must leave untouched."""
         with self.connect() as conn:
-            tables = [r[0] for r in conn.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
-            return {t: conn.execute(psycopg.sql.SQL("SELECT count(*) FROM {}").format(
-                psycopg.sql.Identifier(t))).fetchone()[0] for t in tables}
+            tables = [
+                r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+            ]
+            return {
+                t: conn.execute(
+                    psycopg.sql.SQL("SELECT count(*) FROM {}").format(psycopg.sql.Identifier(t))
+                ).fetchone()[0]
+                for t in tables
+            }
 
 
 @pytest.fixture

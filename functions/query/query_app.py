@@ -39,7 +39,6 @@ def stats(model):
     return 200, service.stats(tenant, model, query_params(request))
 
 
-
 # --- drift results, performance and alerts (read from the drift engine's tables) ---------------
 @app.route("/v1/models/{model}/drift", methods=["GET"])
 @api_view
@@ -104,6 +103,7 @@ def put_settings(model):
     tenant = service.authenticate(request.headers)
     return 200, service.put_settings(tenant, model, json_body(request))
 
+
 # --- the API's description and the dashboard: public, no tenant data --------------------------
 @app.route("/v1/openapi.json", **_READ)
 @api_view
@@ -128,8 +128,9 @@ def _static(name: str) -> Response:
     except SeiaError as exc:
         return json_response(exc.as_body(), exc.status)
     cache = "no-cache" if name == "index.html" else "public, max-age=300"
-    return Response(body=text, status_code=200,
-                    headers={"Content-Type": content_type, "Cache-Control": cache, **SECURITY_HEADERS})
+    return Response(
+        body=text, status_code=200, headers={"Content-Type": content_type, "Cache-Control": cache, **SECURITY_HEADERS}
+    )
 
 
 @app.route("/dashboard", **_READ)

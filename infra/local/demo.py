@@ -39,8 +39,14 @@ LOCALSTACK_HEALTH = "http://127.0.0.1:4566/_localstack/health"
 
 MODEL = "churn"
 LABELS = ["stay", "churn"]
-FEATURES = {"tenure_months": "numeric", "monthly_charges": "numeric", "support_calls": "numeric",
-            "age": "numeric", "plan": "categorical", "region": "categorical"}
+FEATURES = {
+    "tenure_months": "numeric",
+    "monthly_charges": "numeric",
+    "support_calls": "numeric",
+    "age": "numeric",
+    "plan": "categorical",
+    "region": "categorical",
+}
 SHIFTED = "monthly_charges"
 DAYS, SHIFT_DAY, PER_HOUR, REFERENCE_ROWS = 14, 8, 100, 5000
 PRICE_RISE = 20.0
@@ -65,12 +71,19 @@ def customers(rng: np.random.Generator, n: int, price_rise: float = 0.0):
     z = -1.2 + 0.045 * (charges - 65.0) - 0.05 * (tenure - 24.0) + 0.35 * (calls - 1.2) + plan_effect
     score = 1.0 / (1.0 + np.exp(-z))
     churned = rng.random(n) < score
-    return pd.DataFrame({
-        "tenure_months": tenure, "monthly_charges": charges, "support_calls": calls, "age": age,
-        "plan": plan, "region": region, "score": score.round(4),
-        "prediction": np.where(score >= 0.5, LABELS[1], LABELS[0]),
-        "label": np.where(churned, LABELS[1], LABELS[0]),
-    })
+    return pd.DataFrame(
+        {
+            "tenure_months": tenure,
+            "monthly_charges": charges,
+            "support_calls": calls,
+            "age": age,
+            "plan": plan,
+            "region": region,
+            "score": score.round(4),
+            "prediction": np.where(score >= 0.5, LABELS[1], LABELS[0]),
+            "label": np.where(churned, LABELS[1], LABELS[0]),
+        }
+    )
 
 
 def reference(rng: np.random.Generator, start: datetime):
@@ -112,8 +125,13 @@ def two_weeks(client, rng: np.random.Generator, start: datetime, traffic: Traffi
             frames.append(df)
         predictions = pd.concat(frames, ignore_index=True)
         delay = pd.to_timedelta(rng.uniform(1.5, 5.0, len(predictions)), unit="D")
-        waiting.append((predictions["timestamp"] + delay, predictions[["prediction_id", "label"]],
-                        np.zeros(len(predictions), dtype=bool)))
+        waiting.append(
+            (
+                predictions["timestamp"] + delay,
+                predictions[["prediction_id", "label"]],
+                np.zeros(len(predictions), dtype=bool),
+            )
+        )
         traffic.predictions[day] = len(predictions)
         yield predictions.drop(columns=["label"])
 
@@ -194,7 +212,9 @@ class BackgroundStack(Stack):
         if not local_stack.localstack_answers():
             subprocess.run(["bash", str(LOCALSTACK_SH.parent / "install.sh")], check=True, stdout=subprocess.DEVNULL)
             subprocess.run(["bash", str(LOCALSTACK_SH), "start"], check=True, stdout=subprocess.DEVNULL)
-            self._cleanup.append(lambda: subprocess.run(["bash", str(LOCALSTACK_SH), "stop"], stdout=subprocess.DEVNULL))
+            self._cleanup.append(
+                lambda: subprocess.run(["bash", str(LOCALSTACK_SH), "stop"], stdout=subprocess.DEVNULL)
+            )
             started = "LocalStack started, "
 
         from infra.local.apihost import ApiHost, default_functions, make_server
@@ -225,7 +245,11 @@ class BackgroundStack(Stack):
 
 # -- the drift schedule ------------------------------------------------------------------------------
 def _depth(sqs, url: str) -> int:
-    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    names = [
+        "ApproximateNumberOfMessages",
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesDelayed",
+    ]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes.get(n, 0)) for n in names)
 
@@ -246,14 +270,17 @@ def run_schedule(stack: Stack, timeout: float = 90.0) -> float:
     for queue in (schedule.queue, drift):
         while _depth(sqs, stack.urls[queue]) > 0:
             if time.monotonic() - began > timeout:
-                raise SystemExit(f"the drift run did not finish within {timeout:.0f} s (queue {queue} is not empty); "
-                                 "see the function host's log (the `make up` terminal)")
+                raise SystemExit(
+                    f"the drift run did not finish within {timeout:.0f} s (queue {queue} is not empty); "
+                    "see the function host's log (the `make up` terminal)"
+                )
             time.sleep(0.3)
     return time.monotonic() - began
 
 
 def top_alert(alerts: list[dict]) -> dict:
     """The most severe alert, the model's own output first, and of those the earliest window."""
+
     def rank(a):
         severity = SEVERITY_ORDER.index(a["severity"]) if a["severity"] in SEVERITY_ORDER else len(SEVERITY_ORDER)
         kind = KIND_ORDER.index(a["kind"]) if a["kind"] in KIND_ORDER else len(KIND_ORDER)
@@ -305,18 +332,24 @@ def tell(stack: Stack, seed: int) -> str:
     sent = client.log_reference(reference(rng, start), MODEL)
     print(f"  Reference  {sent['accepted']:,} labelled training rows uploaded\n")
 
-    print(f"Two weeks, {start:%b %d} – {today - timedelta(days=1):%b %d}: {PER_HOUR * 24:,} predictions a day, sent "
-          "hour by hour through seia.Client.")
-    print(f"On day {SHIFT_DAY} prices rise by ${PRICE_RISE:.0f} a month: {SHIFTED} shifts for every customer "
-          "from then on.")
+    print(
+        f"Two weeks, {start:%b %d} – {today - timedelta(days=1):%b %d}: {PER_HOUR * 24:,} predictions a day, sent "
+        "hour by hour through seia.Client."
+    )
+    print(
+        f"On day {SHIFT_DAY} prices rise by ${PRICE_RISE:.0f} a month: {SHIFTED} shifts for every customer "
+        "from then on."
+    )
     print("Whether a customer churned is known 1.5 to 5 days after the prediction: labels trail behind.")
     traffic = Traffic()
     t0 = time.monotonic()
     client.log_predictions(two_weeks(client, rng, start, traffic), MODEL, total=DAYS * 24 * PER_HOUR)
     provisional = [d + 1 for d in traffic.provisional_days()]
-    print(f"  Sent       {sum(traffic.predictions):,} predictions and {traffic.labels_sent:,} labels "
-          f"in {time.monotonic() - t0:.0f} s; days {_days(provisional)} are still provisional "
-          f"(under {COVERAGE_THRESHOLD:.0%} labelled)\n")
+    print(
+        f"  Sent       {sum(traffic.predictions):,} predictions and {traffic.labels_sent:,} labels "
+        f"in {time.monotonic() - t0:.0f} s; days {_days(provisional)} are still provisional "
+        f"(under {COVERAGE_THRESHOLD:.0%} labelled)\n"
+    )
 
     print("Running the drift schedule: scheduled event → planner → drift queue → worker")
     seconds = run_schedule(stack)
@@ -326,13 +359,17 @@ def tell(stack: Stack, seed: int) -> str:
         raise SystemExit("no alert was raised: the demo expected the price rise to be found")
 
     top = client.alert(MODEL, top_alert(alerts)["id"])
-    print(f"Top alert    [{top['severity']}] {top['kind']} on {SUBJECTS.get(top['subject'], top['subject'])}, "
-          f"{_day(start, top['window_start'])}")
+    print(
+        f"Top alert    [{top['severity']}] {top['kind']} on {SUBJECTS.get(top['subject'], top['subject'])}, "
+        f"{_day(start, top['window_start'])}"
+    )
     print(f"             {top['summary']}")
     if top["causes"]:
         cause = top["causes"][0]
         print(f"Top cause    {cause['name']}: {cause['message']}")
-    others = Counter(f"{a['kind']} ({SUBJECTS.get(a['subject'], a['subject'])})" for a in alerts if a["id"] != top["id"])
+    others = Counter(
+        f"{a['kind']} ({SUBJECTS.get(a['subject'], a['subject'])})" for a in alerts if a["id"] != top["id"]
+    )
     if others:
         print("Also open    " + ", ".join(f"{what} ×{n}" for what, n in others.most_common()))
     print(f"\nSee it in the dashboard: {stack.api_url}/dashboard")
@@ -343,10 +380,12 @@ def tell(stack: Stack, seed: int) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--standalone", action="store_true",
-                        help="start a stack of its own even when `make up` is running")
-    parser.add_argument("--no-wait", action="store_true",
-                        help="stop the background stack at once, without waiting for Enter")
+    parser.add_argument(
+        "--standalone", action="store_true", help="start a stack of its own even when `make up` is running"
+    )
+    parser.add_argument(
+        "--no-wait", action="store_true", help="stop the background stack at once, without waiting for Enter"
+    )
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
     port = int(os.environ.get("SEIA_PORT", "8000"))
@@ -364,8 +403,10 @@ def main(argv=None) -> int:
     finally:
         stack.stop()
     if own:
-        print(f"The demo's stack has stopped; the data stays: with `make up` running it is at "
-              f"http://127.0.0.1:{port}/dashboard, with the same key.")
+        print(
+            f"The demo's stack has stopped; the data stays: with `make up` running it is at "
+            f"http://127.0.0.1:{port}/dashboard, with the same key."
+        )
     return 0
 
 

@@ -8,9 +8,15 @@ import uuid
 from urllib.parse import parse_qs, urlsplit
 
 
-def api_gateway_event(method: str, url: str, headers: dict | None = None, body: bytes | str | None = None,
-                      resource: str | None = None, path_parameters: dict | None = None,
-                      stage: str = "api") -> dict:
+def api_gateway_event(
+    method: str,
+    url: str,
+    headers: dict | None = None,
+    body: bytes | str | None = None,
+    resource: str | None = None,
+    path_parameters: dict | None = None,
+    stage: str = "api",
+) -> dict:
     """An API Gateway REST (v1) proxy event, as Lambda receives it."""
     parts = urlsplit(url)
     query = parse_qs(parts.query, keep_blank_values=True)
@@ -46,28 +52,34 @@ def api_gateway_event(method: str, url: str, headers: dict | None = None, body: 
     }
 
 
-def sqs_event(bodies: list[str], queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:queue",
-              receipt_handles: list[str] | None = None, message_ids: list[str] | None = None,
-              receive_counts: list[int] | None = None) -> dict:
+def sqs_event(
+    bodies: list[str],
+    queue_arn: str = "arn:aws:sqs:us-east-1:000000000000:queue",
+    receipt_handles: list[str] | None = None,
+    message_ids: list[str] | None = None,
+    receive_counts: list[int] | None = None,
+) -> dict:
     """An SQS event batch, as Lambda's event source mapping delivers it."""
     records = []
     for i, body in enumerate(bodies):
-        records.append({
-            "messageId": message_ids[i] if message_ids else str(uuid.uuid4()),
-            "receiptHandle": receipt_handles[i] if receipt_handles else str(uuid.uuid4()),
-            "body": body,
-            "attributes": {
-                "ApproximateReceiveCount": str(receive_counts[i] if receive_counts else 1),
-                "SentTimestamp": str(int(time.time() * 1000)),
-                "SenderId": "000000000000",
-                "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
-            },
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": queue_arn,
-            "awsRegion": queue_arn.split(":")[3],
-        })
+        records.append(
+            {
+                "messageId": message_ids[i] if message_ids else str(uuid.uuid4()),
+                "receiptHandle": receipt_handles[i] if receipt_handles else str(uuid.uuid4()),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(receive_counts[i] if receive_counts else 1),
+                    "SentTimestamp": str(int(time.time() * 1000)),
+                    "SenderId": "000000000000",
+                    "ApproximateFirstReceiveTimestamp": str(int(time.time() * 1000)),
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": queue_arn.split(":")[3],
+            }
+        )
     return {"Records": records}
 
 

@@ -31,8 +31,15 @@ def load_handler(spec: str):
 
 
 class QueueConsumer(threading.Thread):
-    def __init__(self, consumer: tpl.Consumer, queue_url: str, queue_arn: str, stop: threading.Event,
-                 endpoint: str, scheduled: bool):
+    def __init__(
+        self,
+        consumer: tpl.Consumer,
+        queue_url: str,
+        queue_arn: str,
+        stop: threading.Event,
+        endpoint: str,
+        scheduled: bool,
+    ):
         super().__init__(name=f"host-{consumer.function}", daemon=True)
         self.consumer = consumer
         self.queue_url = queue_url
@@ -53,8 +60,12 @@ class QueueConsumer(threading.Thread):
                 time.sleep(1)
 
     def poll_once(self, handler, wait_seconds: int = 2) -> int:
-        reply = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=min(self.consumer.batch_size, 10),
-                                         WaitTimeSeconds=wait_seconds, AttributeNames=["All"])
+        reply = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=min(self.consumer.batch_size, 10),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+        )
         messages = reply.get("Messages", [])
         if not messages:
             return 0
@@ -69,25 +80,36 @@ class QueueConsumer(threading.Thread):
                     log.exception("%s failed on a scheduled event", self.consumer.function)
                     failed.add(m["MessageId"])
         else:
-            event = sqs_event([m["Body"] for m in messages], self.queue_arn,
-                              receipt_handles=[m["ReceiptHandle"] for m in messages],
-                              message_ids=[m["MessageId"] for m in messages],
-                              receive_counts=[int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages])
+            event = sqs_event(
+                [m["Body"] for m in messages],
+                self.queue_arn,
+                receipt_handles=[m["ReceiptHandle"] for m in messages],
+                message_ids=[m["MessageId"] for m in messages],
+                receive_counts=[int(m["Attributes"].get("ApproximateReceiveCount", 1)) for m in messages],
+            )
             try:
                 result = handler(event, context) or {}
-                failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])} \
-                    if self.consumer.report_failures else set()
+                failed = (
+                    {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+                    if self.consumer.report_failures
+                    else set()
+                )
             except Exception:
-                log.exception("%s raised: the whole batch of %d returns to the queue", self.consumer.function, len(messages))
+                log.exception(
+                    "%s raised: the whole batch of %d returns to the queue", self.consumer.function, len(messages)
+                )
                 failed = {m["MessageId"] for m in messages}
         done = [m for m in messages if m["MessageId"] not in failed]
         if done:
-            self.sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)])
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+            )
         for m in messages:
             if m["MessageId"] in failed:
-                self.sqs.change_message_visibility(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"],
-                                                   VisibilityTimeout=self.retry_seconds)
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=self.retry_seconds
+                )
         log.info("%s: %d message(s), %d failed", self.consumer.function, len(messages), len(failed))
         return len(messages)
 
@@ -98,7 +120,9 @@ class FunctionHost:
         self.stop_event = threading.Event()
         scheduled_queues = {s.queue for s in plan.schedules}
         self.consumers = [
-            QueueConsumer(c, urls[c.queue], plan.queue_arn(c.queue), self.stop_event, endpoint, c.queue in scheduled_queues)
+            QueueConsumer(
+                c, urls[c.queue], plan.queue_arn(c.queue), self.stop_event, endpoint, c.queue in scheduled_queues
+            )
             for c in plan.consumers
         ]
 

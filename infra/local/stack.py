@@ -40,9 +40,14 @@ def aws_environment(endpoint: str = ENDPOINT) -> dict:
 
 
 def client(service: str, endpoint: str = ENDPOINT):
-    return boto3.client(service, endpoint_url=endpoint, region_name=tpl.REGION, aws_access_key_id="test",
-                        aws_secret_access_key="test",
-                        config=Config(retries={"max_attempts": 3}, connect_timeout=3, read_timeout=30))
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=tpl.REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(retries={"max_attempts": 3}, connect_timeout=3, read_timeout=30),
+    )
 
 
 def deploy(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> dict[str, str]:
@@ -58,7 +63,8 @@ def deploy(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> dict[str, str]:
             attributes["MessageRetentionPeriod"] = str(q.retention)
         if q.dead_letter:
             attributes["RedrivePolicy"] = json.dumps(
-                {"deadLetterTargetArn": plan.queue_arn(q.dead_letter), "maxReceiveCount": q.max_receive_count})
+                {"deadLetterTargetArn": plan.queue_arn(q.dead_letter), "maxReceiveCount": q.max_receive_count}
+            )
         urls[q.name] = sqs.create_queue(QueueName=q.name, Attributes=attributes)["QueueUrl"]
     for b in plan.buckets.values():
         try:
@@ -67,10 +73,14 @@ def deploy(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> dict[str, str]:
             pass
         if b.versioned:
             s3.put_bucket_versioning(Bucket=b.name, VersioningConfiguration={"Status": "Enabled"})
-        s3.put_bucket_notification_configuration(Bucket=b.name, NotificationConfiguration={
-            "QueueConfigurations": [
-                {"QueueArn": plan.queue_arn(queue), "Events": list(events_)} for queue, events_ in b.notify_queues
-            ]})
+        s3.put_bucket_notification_configuration(
+            Bucket=b.name,
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {"QueueArn": plan.queue_arn(queue), "Events": list(events_)} for queue, events_ in b.notify_queues
+                ]
+            },
+        )
     for s in plan.schedules:
         events.put_rule(Name=s.rule_name, ScheduleExpression=s.expression, State="ENABLED")
         target = {"Id": "local-function-host", "Arn": plan.queue_arn(s.queue)}
@@ -92,8 +102,10 @@ def teardown(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> None:
         try:
             paginator = s3.get_paginator("list_object_versions")
             for page in paginator.paginate(Bucket=b.name):
-                items = [{"Key": v["Key"], "VersionId": v["VersionId"]}
-                         for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+                items = [
+                    {"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+                ]
                 if items:
                     s3.delete_objects(Bucket=b.name, Delete={"Objects": items})
             s3.delete_bucket(Bucket=b.name)

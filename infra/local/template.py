@@ -95,14 +95,18 @@ class LocalPlan:
 
 
 class Resolver:
-    def __init__(self, template: dict, stack: str, overrides: dict | None = None,
-                 sqs_endpoint: str = "http://127.0.0.1:4566"):
+    def __init__(
+        self, template: dict, stack: str, overrides: dict | None = None, sqs_endpoint: str = "http://127.0.0.1:4566"
+    ):
         self.sqs_endpoint = sqs_endpoint
         self.template = template
         self.resources = template["Resources"]
         self.values = {
-            "AWS::StackName": stack, "AWS::AccountId": ACCOUNT, "AWS::Region": REGION,
-            "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackName": stack,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Region": REGION,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
         }
         for name, spec in (template.get("Parameters") or {}).items():
             if "Default" in spec:
@@ -115,7 +119,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (key, arg), = value.items()
+            ((key, arg),) = value.items()
             if key == "Ref":
                 return self._ref(arg)
             if key == "Fn::GetAtt":
@@ -158,9 +162,14 @@ def plan(stack: str = "seia", template: dict | None = None, overrides: dict | No
             props = r.resolve(res["Properties"])
             redrive = props.get("RedrivePolicy") or {}
             dlq = redrive.get("deadLetterTargetArn")
-            q = Queue(logical_id, props["QueueName"], props.get("VisibilityTimeout"), props.get("MessageRetentionPeriod"),
-                      dlq.rsplit(":", 1)[-1] if dlq else None,
-                      int(redrive["maxReceiveCount"]) if redrive else None)
+            q = Queue(
+                logical_id,
+                props["QueueName"],
+                props.get("VisibilityTimeout"),
+                props.get("MessageRetentionPeriod"),
+                dlq.rsplit(":", 1)[-1] if dlq else None,
+                int(redrive["maxReceiveCount"]) if redrive else None,
+            )
             out.queues[q.name] = q
             arn_to_queue[out.queue_arn(q.name)] = q.name
     for logical_id, res in template["Resources"].items():
@@ -168,9 +177,11 @@ def plan(stack: str = "seia", template: dict | None = None, overrides: dict | No
             props = r.resolve(res["Properties"])
             notes = (props.get("NotificationConfiguration") or {}).get("QueueConfigurations") or []
             out.buckets[props["BucketName"]] = Bucket(
-                logical_id, props["BucketName"],
+                logical_id,
+                props["BucketName"],
                 (props.get("VersioningConfiguration") or {}).get("Status") == "Enabled",
-                tuple((arn_to_queue[n["Queue"]], (n["Event"],)) for n in notes))
+                tuple((arn_to_queue[n["Queue"]], (n["Event"],)) for n in notes),
+            )
     globals_fn = (template.get("Globals") or {}).get("Function") or {}
     for logical_id, res in template["Resources"].items():
         if res["Type"] != "AWS::Serverless::Function":
@@ -183,16 +194,25 @@ def plan(stack: str = "seia", template: dict | None = None, overrides: dict | No
         for event_name, event in (props.get("Events") or {}).items():
             ep = r.resolve(event.get("Properties") or {})
             if event["Type"] == "SQS":
-                out.consumers.append(Consumer(logical_id, props["Handler"], arn_to_queue[ep["Queue"]],
-                                              int(ep.get("BatchSize", 10)),
-                                              "ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or []),
-                                              timeout))
+                out.consumers.append(
+                    Consumer(
+                        logical_id,
+                        props["Handler"],
+                        arn_to_queue[ep["Queue"]],
+                        int(ep.get("BatchSize", 10)),
+                        "ReportBatchItemFailures" in (ep.get("FunctionResponseTypes") or []),
+                        timeout,
+                    )
+                )
                 out.environment.update(env)
             elif event["Type"] == "Schedule":
                 queue = f"{stack}-{logical_id}-{event_name}-local"
                 out.queues[queue] = Queue(f"{logical_id}{event_name}Local", queue, timeout * 6, None, None, None)
-                out.schedules.append(Schedule(ep.get("Name") or f"{stack}-{logical_id}-{event_name}",
-                                              ep["Schedule"], queue, ep.get("Input")))
+                out.schedules.append(
+                    Schedule(
+                        ep.get("Name") or f"{stack}-{logical_id}-{event_name}", ep["Schedule"], queue, ep.get("Input")
+                    )
+                )
                 out.consumers.append(Consumer(logical_id, props["Handler"], queue, 1, False, timeout))
                 out.environment.update(env)
     return out

@@ -97,8 +97,10 @@ def main() -> None:
     try:
         server = make_server(ApiHost(default_functions()), "127.0.0.1", port)
     except OSError as exc:
-        raise SystemExit(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Seia already up? "
-                         "Stop it, or pick another port with SEIA_PORT=8001 make up")
+        raise SystemExit(
+            f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Seia already up? "
+            "Stop it, or pick another port with SEIA_PORT=8001 make up"
+        )
     print(f"\nSeia API: http://127.0.0.1:{port}   (Ctrl-C stops everything)", flush=True)
     print("Create a tenant in another terminal:  .venv/bin/seia tenant create acme\n", flush=True)
     try:

@@ -5,6 +5,7 @@ Usage: python3 infra/localstack/check_cfn.py [--wait-schedule] [--keep]   (Local
   --wait-schedule  also wait (~60 s) for the scheduled rule to deliver to its queue
   --keep           do not delete the stack at the end
 """
+
 import json
 import os
 import sys
@@ -51,8 +52,10 @@ s3.put_object(Bucket=out["BucketName"], Key=key, Body=b"{}")
 s3.put_object(Bucket=out["BucketName"], Key="tmp/ignored.json", Body=b"{}")
 msgs = [json.loads(m["Body"]) for m in receive_all(sqs, out["IngestQueueUrl"], 2, timeout=5)]
 recs = [r for b in msgs for r in b.get("Records", [])]
-check(len(recs) == 1 and recs[0]["s3"]["object"]["key"] == "raw/model%3Da%20b/x.json",
-      f"S3 -> SQS notification from the CFN bucket (prefix filter honoured): {[r['s3']['object']['key'] for r in recs]}")
+check(
+    len(recs) == 1 and recs[0]["s3"]["object"]["key"] == "raw/model%3Da%20b/x.json",
+    f"S3 -> SQS notification from the CFN bucket (prefix filter honoured): {[r['s3']['object']['key'] for r in recs]}",
+)
 
 # Events rule
 rule = events.describe_rule(Name=f"seia-cfn-drift-{sfx}")

@@ -10,6 +10,7 @@ the first events call), then every ~60 s, not aligned to the minute. rate(N minu
 "*/N * * * *". This check therefore takes up to ~60 s per round.
 Fast alternative for tests, also checked here: a pattern rule + PutEvents delivers to SQS at once.
 """
+
 import json
 import os
 import sys
@@ -42,12 +43,14 @@ events.delete_rule(Name=prule)
 rule = f"seia-check-drift-{sfx}"
 t0 = time.time()
 rule_arn = events.put_rule(Name=rule, ScheduleExpression="rate(1 minute)", State="ENABLED")["RuleArn"]
-sqs.set_queue_attributes(QueueUrl=url, Attributes={
-    "Policy": queue_policy_for(qarn, rule_arn, "events.amazonaws.com")})
-events.put_targets(Rule=rule, Targets=[
-    {"Id": "q", "Arn": qarn},
-    {"Id": "q-input", "Arn": qarn, "Input": json.dumps({"job": "drift", "window": "1h"})},
-])
+sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": queue_policy_for(qarn, rule_arn, "events.amazonaws.com")})
+events.put_targets(
+    Rule=rule,
+    Targets=[
+        {"Id": "q", "Arn": qarn},
+        {"Id": "q-input", "Arn": qarn, "Input": json.dumps({"job": "drift", "window": "1h"})},
+    ],
+)
 print(f"rule {rule_arn} created; waiting up to {timeout:.0f}s for deliveries")
 
 got = []
@@ -65,8 +68,10 @@ plain = [b for _, b in got if "detail-type" in b]
 custom = [b for _, b in got if "job" in b]
 check(bool(plain), "target without Input gets the Scheduled Event envelope")
 dump("Scheduled Event body (target without Input)", plain[0])
-check(plain[0]["detail-type"] == "Scheduled Event" and plain[0]["source"] == "aws.events",
-      "detail-type 'Scheduled Event', source 'aws.events'")
+check(
+    plain[0]["detail-type"] == "Scheduled Event" and plain[0]["source"] == "aws.events",
+    "detail-type 'Scheduled Event', source 'aws.events'",
+)
 check(plain[0].get("resources") == [rule_arn], "resources = [rule ARN]")
 check(bool(custom), "target with Input gets the constant Input JSON")
 dump("body for target with Input", custom[0])

@@ -4,6 +4,7 @@
 Usage: python3 infra/localstack/check_s3_sqs.py   (LocalStack must be up: localstack.sh start)
 Prints the s3:TestEvent and the ObjectCreated event JSON; exits non-zero on any mismatch.
 """
+
 import json
 import os
 import sys
@@ -21,11 +22,22 @@ print("queue url:", url)
 qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 s3.create_bucket(Bucket=bucket)
 s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-sqs.set_queue_attributes(QueueUrl=url, Attributes={
-    "Policy": queue_policy_for(qarn, f"arn:aws:s3:::{bucket}", "s3.amazonaws.com")})
-s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
-    "QueueConfigurations": [{"Id": "raw-ingest", "QueueArn": qarn, "Events": ["s3:ObjectCreated:*"],
-                             "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw/"}]}}}]})
+sqs.set_queue_attributes(
+    QueueUrl=url, Attributes={"Policy": queue_policy_for(qarn, f"arn:aws:s3:::{bucket}", "s3.amazonaws.com")}
+)
+s3.put_bucket_notification_configuration(
+    Bucket=bucket,
+    NotificationConfiguration={
+        "QueueConfigurations": [
+            {
+                "Id": "raw-ingest",
+                "QueueArn": qarn,
+                "Events": ["s3:ObjectCreated:*"],
+                "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "raw/"}]}},
+            }
+        ]
+    },
+)
 
 # AWS sends an s3:TestEvent when the configuration is set
 first = receive_all(sqs, url, 1, timeout=3)

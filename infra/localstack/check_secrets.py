@@ -3,6 +3,7 @@
 
 Usage: python3 infra/localstack/check_secrets.py   (LocalStack must be up)
 """
+
 import json
 import os
 import sys
@@ -15,8 +16,10 @@ name = f"seia/check/db-{suffix()}"
 value = {"host": "127.0.0.1", "port": 5432, "username": "seia", "password": "p@ss w=rd", "dbname": "seia"}
 created = sm.create_secret(Name=name, SecretString=json.dumps(value), Description="check_secrets")
 print("ARN:", created["ARN"])
-check(created["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-"),
-      "ARN has AWS shape (name + '-' + 6 random chars)")
+check(
+    created["ARN"].startswith(f"arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-"),
+    "ARN has AWS shape (name + '-' + 6 random chars)",
+)
 got = sm.get_secret_value(SecretId=name)
 check(json.loads(got["SecretString"]) == value, "get_secret_value by name returns the JSON")
 check(sm.get_secret_value(SecretId=created["ARN"])["SecretString"] == got["SecretString"], "get by full ARN")

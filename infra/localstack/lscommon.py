@@ -1,4 +1,5 @@
 """Shared helpers for the infra/localstack/check_*.py scripts (boto3 against host LocalStack)."""
+
 import json
 import os
 import sys
@@ -53,14 +54,18 @@ def receive_all(sqs, url, want, timeout=20, **kw):
 
 def queue_policy_for(queue_arn, source_arn, principal_service):
     """The queue policy AWS requires for a service (s3/events) to SendMessage."""
-    return json.dumps({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "allow-" + principal_service.split(".")[0],
-            "Effect": "Allow",
-            "Principal": {"Service": principal_service},
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnLike": {"aws:SourceArn": source_arn}},
-        }],
-    })
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "allow-" + principal_service.split(".")[0],
+                    "Effect": "Allow",
+                    "Principal": {"Service": principal_service},
+                    "Action": "sqs:SendMessage",
+                    "Resource": queue_arn,
+                    "Condition": {"ArnLike": {"aws:SourceArn": source_arn}},
+                }
+            ],
+        }
+    )

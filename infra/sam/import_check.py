@@ -68,9 +68,11 @@ def check(build_dir: Path, runtime: str) -> int:
         props = res["Properties"]
         paths = [str(build_dir / props["CodeUri"])] + [
             str(build_dir / resources[layer]["Properties"]["ContentUri"] / "python")
-            for layer in global_layers + _layer_ids(props.get("Layers"))]
-        probe = PROBE.format(paths=paths, runtime=runtime, handler=props["Handler"],
-                             lazy=LAZY.get(props["Handler"], []))
+            for layer in global_layers + _layer_ids(props.get("Layers"))
+        ]
+        probe = PROBE.format(
+            paths=paths, runtime=runtime, handler=props["Handler"], lazy=LAZY.get(props["Handler"], [])
+        )
         result = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True)
         if result.returncode:
             failed += 1

@@ -68,8 +68,9 @@ def main(argv=None) -> int:
         verdict = "ok" if total <= LIMIT else "OVER THE LIMIT"
         print(f"{name:<22} {human(code):>9}  {parts:<36} {human(total):>9}  {100 * total / LIMIT:>3.0f}% {verdict}")
     if not ok:
-        print("A function and its layers exceed Lambda's 250 MB unzipped limit: Lambda would refuse it.",
-              file=sys.stderr)
+        print(
+            "A function and its layers exceed Lambda's 250 MB unzipped limit: Lambda would refuse it.", file=sys.stderr
+        )
     return 0 if ok else 1
 
 

@@ -13,13 +13,21 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_demo_finds_the_price_rise_and_blames_monthly_charges(localstack, settings):
     # Given this run's database prefix and keys (the session drops what the demo creates)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in (
-        "layers/shared/python", "functions/ingest", "functions/query", "functions/drift", "."))
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(ROOT / p) for p in ("layers/shared/python", "functions/ingest", "functions/query", "functions/drift", ".")
+    )
     env["DATABASE_URL"] = settings.database_url
     # When the demo runs with a stack of its own, as `make demo` does without `make up`
     began = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "infra.local.demo", "--standalone", "--no-wait"], cwd=ROOT,
-                            env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [sys.executable, "-m", "infra.local.demo", "--standalone", "--no-wait"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     seconds = time.monotonic() - began
     out = result.stdout
     # Then it tells the story to the end, within two minutes

@@ -17,8 +17,15 @@ def _rows(start, n):
     out = []
     for i in range(start, start + n):
         rec = data.prediction(i)
-        out.append({"prediction_id": rec["prediction_id"], "timestamp": rec["timestamp"],
-                    "prediction": rec["prediction"], "score": rec["score"], **rec["features"]})
+        out.append(
+            {
+                "prediction_id": rec["prediction_id"],
+                "timestamp": rec["timestamp"],
+                "prediction": rec["prediction"],
+                "score": rec["score"],
+                **rec["features"],
+            }
+        )
     return out
 
 
@@ -69,8 +76,9 @@ def test_one_file_of_each_format_is_loaded_with_its_result(local_stack, aws_env,
         assert (result["status"], result["rows"], result["duplicates"], result["errors"]) == ("loaded", 40, 0, []), name
     assert tenant.snapshot()["predictions"] == 5 * 40
     with tenant.connect() as conn:
-        assert conn.execute("SELECT num, cat, prediction_label FROM predictions WHERE prediction_id = 'p204'").fetchone() == (
-            [24.0, 24000.0], ["free"], "churn")
+        assert conn.execute(
+            "SELECT num, cat, prediction_label FROM predictions WHERE prediction_id = 'p204'"
+        ).fetchone() == ([24.0, 24000.0], ["free"], "churn")
 
 
 def test_a_bad_file_is_rejected_with_row_and_column_and_loads_nothing(local_stack, aws_env, api, tenant):
@@ -88,7 +96,9 @@ def test_a_bad_file_is_rejected_with_row_and_column_and_loads_nothing(local_stac
     assert tenant.snapshot() == before
 
 
-def test_seia_upload_puts_the_file_where_the_loader_finds_it(local_stack, aws_env, api, tenant, tmp_path, monkeypatch, capsys):
+def test_seia_upload_puts_the_file_where_the_loader_finds_it(
+    local_stack, aws_env, api, tenant, tmp_path, monkeypatch, capsys
+):
     from seia.cli import main
 
     plan, _ = local_stack
@@ -97,7 +107,9 @@ def test_seia_upload_puts_the_file_where_the_loader_finds_it(local_stack, aws_en
     api.post("/v1/models", tenant.api_key, json=data.model())
     path = tmp_path / "day.parquet"
     path.write_bytes(_parquet(_rows(0, 25)))
-    code = main(["upload", str(path), "--tenant", tenant.name, "--model", "churn", "--kind", "predictions", "--wait", "60"])
+    code = main(
+        ["upload", str(path), "--tenant", tenant.name, "--model", "churn", "--kind", "predictions", "--wait", "60"]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert '"loaded"' in out

@@ -24,7 +24,9 @@ def test_localstack_resources_have_the_names_and_wiring_of_the_template(local_st
     (bucket,) = plan.buckets
     assert bucket == f"{plan.stack}-files-000000000000-us-east-1"
     notes = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
-    assert [(n["QueueArn"].rsplit(":", 1)[-1], n["Events"]) for n in notes] == [(f"{plan.stack}-files", ["s3:ObjectCreated:*"])]
+    assert [(n["QueueArn"].rsplit(":", 1)[-1], n["Events"]) for n in notes] == [
+        (f"{plan.stack}-files", ["s3:ObjectCreated:*"])
+    ]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
     consumers = {(c.function, c.queue, c.handler) for c in plan.consumers}
@@ -34,8 +36,12 @@ def test_localstack_resources_have_the_names_and_wiring_of_the_template(local_st
 
 def test_visibility_timeouts_are_six_times_the_consuming_function_timeout():
     raw = load_template()["Resources"]
-    assert raw["FilesQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["FileIngestFunction"]["Properties"]["Timeout"]
-    assert raw["DriftQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["DriftWorkerFunction"]["Properties"]["Timeout"]
+    assert (
+        raw["FilesQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["FileIngestFunction"]["Properties"]["Timeout"]
+    )
+    assert (
+        raw["DriftQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["DriftWorkerFunction"]["Properties"]["Timeout"]
+    )
 
 
 def test_the_drift_schedule_and_queues_follow_the_template(local_stack, aws_env):

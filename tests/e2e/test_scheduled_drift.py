@@ -15,8 +15,9 @@ def test_a_scheduled_event_fans_out_to_the_worker_which_stores_results_and_alert
         scenarios.load(conn, "churn", data)
     (schedule,) = plan.schedules
     # What the EventBridge rule delivers to its target: the scheduled event, as the body.
-    stack.client("sqs", aws_env).send_message(QueueUrl=urls[schedule.queue],
-                                              MessageBody=json.dumps(load_event("eventbridge_drift_schedule")))
+    stack.client("sqs", aws_env).send_message(
+        QueueUrl=urls[schedule.queue], MessageBody=json.dumps(load_event("eventbridge_drift_schedule"))
+    )
     top = None
     deadline = time.time() + 120
     while time.time() < deadline and top is None:  # the causes step is the last to commit
@@ -30,5 +31,6 @@ def test_a_scheduled_event_fans_out_to_the_worker_which_stores_results_and_alert
     with tenant.connect() as conn:
         assert conn.execute("SELECT count(*) FROM drift_windows WHERE status = 'ok'").fetchone()[0] >= 1
     dlq = stack.client("sqs", aws_env).get_queue_attributes(
-        QueueUrl=urls[f"{plan.stack}-drift-dlq"], AttributeNames=["ApproximateNumberOfMessages"])
+        QueueUrl=urls[f"{plan.stack}-drift-dlq"], AttributeNames=["ApproximateNumberOfMessages"]
+    )
     assert dlq["Attributes"]["ApproximateNumberOfMessages"] == "0"

@@ -52,8 +52,12 @@ def test_ground_truths_join_whenever_the_prediction_exists(api, churn):
 
 def test_a_corrected_label_replaces_the_earlier_one(api, churn):
     api.post("/v1/models/churn/predictions", churn.api_key, json=data.predictions(1))
-    api.post("/v1/models/churn/ground-truths", churn.api_key, json={"records": [{"prediction_id": "p0", "label": "stay"}]})
-    api.post("/v1/models/churn/ground-truths", churn.api_key, json={"records": [{"prediction_id": "p0", "label": "churn"}]})
+    api.post(
+        "/v1/models/churn/ground-truths", churn.api_key, json={"records": [{"prediction_id": "p0", "label": "stay"}]}
+    )
+    api.post(
+        "/v1/models/churn/ground-truths", churn.api_key, json={"records": [{"prediction_id": "p0", "label": "churn"}]}
+    )
     with churn.connect() as conn:
         assert conn.execute("SELECT label FROM ground_truths").fetchall() == [("churn",)]
 
@@ -61,10 +65,14 @@ def test_a_corrected_label_replaces_the_earlier_one(api, churn):
 def test_stats_per_hour_and_day_within_a_range(api, churn):
     api.post("/v1/models/churn/predictions", churn.api_key, json=data.predictions(30, hour=10))
     api.post("/v1/models/churn/predictions", churn.api_key, json=data.predictions(20, start=100, hour=13))
-    api.post("/v1/models/churn/ground-truths", churn.api_key,
-             json={"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(100, 105)]})
-    hourly = api.get("/v1/models/churn/stats?granularity=hour&from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z",
-                     churn.api_key)
+    api.post(
+        "/v1/models/churn/ground-truths",
+        churn.api_key,
+        json={"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(100, 105)]},
+    )
+    hourly = api.get(
+        "/v1/models/churn/stats?granularity=hour&from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z", churn.api_key
+    )
     assert hourly.status == 200
     assert hourly.body["windows"] == [
         {"window_start": "2026-11-01T10:00:00+00:00", "predictions": 30, "labelled": 0},
@@ -99,25 +107,49 @@ def test_regression_and_multiclass_models(api, tenant):
     rec = data.prediction(1, prediction=12.5)
     del rec["score"]
     assert api.post("/v1/models/price/predictions", tenant.api_key, json={"records": [rec]}).status == 202
-    gt = api.post("/v1/models/price/ground-truths", tenant.api_key, json={"records": [{"prediction_id": "p1", "label": 11.0}]})
+    gt = api.post(
+        "/v1/models/price/ground-truths", tenant.api_key, json={"records": [{"prediction_id": "p1", "label": 11.0}]}
+    )
     assert gt.body == {"accepted": 1, "unmatched": 0}
 
-    api.post("/v1/models", tenant.api_key, json=data.model(name="tier", task="multiclass_classification", labels=["a", "b", 3]))
+    api.post(
+        "/v1/models",
+        tenant.api_key,
+        json=data.model(name="tier", task="multiclass_classification", labels=["a", "b", 3]),
+    )
     rec = data.prediction(2, prediction=3, score={"a": 0.1, "b": 0.2, "3": 0.7})
     assert api.post("/v1/models/tier/predictions", tenant.api_key, json={"records": [rec]}).status == 202
     with tenant.connect() as conn:
         assert conn.execute("SELECT prediction_label, scores FROM predictions WHERE prediction_id='p2'").fetchone() == (
-            "3", [0.1, 0.2, 0.7])
+            "3",
+            [0.1, 0.2, 0.7],
+        )
 
 
-@pytest.mark.parametrize("value", ['quote"d', "back\\slash", "tab\there", "new\nline", "{brace},comma", "NULL", "",
-                                   "ünïcödé ✓", "\\N", "'; DROP TABLE predictions;--"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        'quote"d',
+        "back\\slash",
+        "tab\there",
+        "new\nline",
+        "{brace},comma",
+        "NULL",
+        "",
+        "ünïcödé ✓",
+        "\\N",
+        "'; DROP TABLE predictions;--",
+    ],
+)
 def test_any_category_text_is_stored_exactly(api, churn, value):
     rec = data.prediction(1, prediction_id=f"id {value}", features={"age": 1.5e-7, "income": -2e300, "plan": value})
     assert api.post("/v1/models/churn/predictions", churn.api_key, json={"records": [rec]}).status == 202
     with churn.connect() as conn:
         assert conn.execute("SELECT prediction_id, num, cat FROM predictions").fetchone() == (
-            f"id {value}", [1.5e-7, -2e300], [value])
+            f"id {value}",
+            [1.5e-7, -2e300],
+            [value],
+        )
 
 
 def test_nul_characters_are_refused_not_a_server_error(api, churn):

@@ -50,7 +50,11 @@ def test_regression_model_rejects_labels_and_classification_needs_them(api, tena
 
 
 def test_model_definition_errors_are_all_listed(api, tenant):
-    bad = {"name": "Bad Name", "task": "ranking", "features": [{"name": "x", "type": "vector"}, {"name": "x", "type": "numeric"}]}
+    bad = {
+        "name": "Bad Name",
+        "task": "ranking",
+        "features": [{"name": "x", "type": "vector"}, {"name": "x", "type": "numeric"}],
+    }
     reply = api.post("/v1/models", tenant.api_key, json=bad)
     assert reply.status == 400
     assert {"name", "task", "features[0].type", "features[1].name"} <= reply.fields()

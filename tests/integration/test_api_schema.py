@@ -4,8 +4,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings as hsettings
 
-from schemathesis.checks import (content_type_conformance, not_a_server_error, response_schema_conformance,
-                                 status_code_conformance)
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from seia import openapi
 from tests.support import data
@@ -48,8 +52,7 @@ def test_generated_requests_get_documented_answers(live, path, method):
     operation = _operation(path, method)
     calls = []
 
-    @hsettings(max_examples=25, deadline=None, derandomize=True, database=None,
-               suppress_health_check=list(HealthCheck))
+    @hsettings(max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
     @given(case=operation.as_strategy())
     def run(case):
         calls.append(case)
@@ -60,7 +63,6 @@ def test_generated_requests_get_documented_answers(live, path, method):
             case.path_parameters["alert_id"] = "1"
         if "feature" in (case.path_parameters or {}) and len(calls) % 3 == 0:
             case.path_parameters["feature"] = "x1" if len(calls) % 2 else "c0"
-        case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {tenant.api_key}"},
-                             checks=CHECKS)
+        case.call_and_validate(base_url=base_url, headers={"Authorization": f"Bearer {tenant.api_key}"}, checks=CHECKS)
 
     run()

@@ -32,32 +32,45 @@ def _features(**kw):
 
 CASES = {
     "malformed json": dict(raw=b'{"records": [', status=400, field=None, text="not valid JSON"),
-    "wrong content type": dict(raw=json.dumps(data.predictions(1)).encode(), content_type="text/csv",
-                               status=415, field="Content-Type"),
-    "no content type": dict(raw=json.dumps(data.predictions(1)).encode(), content_type=None,
-                            status=415, field="Content-Type"),
-    "missing feature": dict(body=_with(features=_features(income=...)), status=400, field="features.income",
-                            index=1),
-    "unknown feature": dict(body=_with(features=_features(height=180)), status=400, field="features.height",
-                            index=1),
+    "wrong content type": dict(
+        raw=json.dumps(data.predictions(1)).encode(), content_type="text/csv", status=415, field="Content-Type"
+    ),
+    "no content type": dict(
+        raw=json.dumps(data.predictions(1)).encode(), content_type=None, status=415, field="Content-Type"
+    ),
+    "missing feature": dict(body=_with(features=_features(income=...)), status=400, field="features.income", index=1),
+    "unknown feature": dict(body=_with(features=_features(height=180)), status=400, field="features.height", index=1),
     "string for a number": dict(body=_with(features=_features(age="thirty")), status=400, field="features.age"),
-    "NaN": dict(raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
-                    b'"features": {"age": NaN, "income": 1, "plan": "a"}, "prediction": "stay"}]}',
-                status=400, field=None, text="NaN"),
-    "Infinity": dict(raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
-                         b'"features": {"age": 1, "income": -Infinity, "plan": "a"}, "prediction": "stay"}]}',
-                     status=400, field=None, text="Infinity"),
-    "number too large for a float": dict(raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
-                                         b'"features": {"age": 1e999, "income": 1, "plan": "a"}, "prediction": "stay"}]}',
-                                     status=400, field=None),
-    "timestamp without offset": dict(body=_with(timestamp="2026-11-01T10:00:00"), status=400, field="timestamp",
-                                     text="offset"),
+    "NaN": dict(
+        raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
+        b'"features": {"age": NaN, "income": 1, "plan": "a"}, "prediction": "stay"}]}',
+        status=400,
+        field=None,
+        text="NaN",
+    ),
+    "Infinity": dict(
+        raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
+        b'"features": {"age": 1, "income": -Infinity, "plan": "a"}, "prediction": "stay"}]}',
+        status=400,
+        field=None,
+        text="Infinity",
+    ),
+    "number too large for a float": dict(
+        raw=b'{"records": [{"prediction_id": "x", "timestamp": "2026-11-01T00:00:00Z", '
+        b'"features": {"age": 1e999, "income": 1, "plan": "a"}, "prediction": "stay"}]}',
+        status=400,
+        field=None,
+    ),
+    "timestamp without offset": dict(
+        body=_with(timestamp="2026-11-01T10:00:00"), status=400, field="timestamp", text="offset"
+    ),
     "timestamp not a date": dict(body=_with(timestamp="yesterday"), status=400, field="timestamp"),
     "empty records": dict(body={"records": []}, status=400, field="records"),
     "records not a list": dict(body={"records": {"a": 1}}, status=400, field="records"),
     "body not an object": dict(body=[1, 2], status=400, field="records"),
-    "duplicate prediction_id in the batch": dict(body={"records": [data.prediction(7), data.prediction(7)]},
-                                                 status=400, field="prediction_id", index=1),
+    "duplicate prediction_id in the batch": dict(
+        body={"records": [data.prediction(7), data.prediction(7)]}, status=400, field="prediction_id", index=1
+    ),
     "prediction not a label": dict(body=_with(prediction="maybe"), status=400, field="prediction"),
     "score out of range": dict(body=_with(score=1.5), status=400, field="score"),
     "unknown record field": dict(body=_with(colour="red"), status=400, field="colour"),
@@ -120,7 +133,9 @@ def test_hostile_model_names_are_rejected_on_create(api, churn, name):
     assert churn.snapshot() == before
 
 
-@pytest.mark.parametrize("path_name", ["churn%27%3B%20DROP%20TABLE%20models%3B--", "%22quoted%22", "mod%C3%A8le", "..%2F..%2Fadmin"])
+@pytest.mark.parametrize(
+    "path_name", ["churn%27%3B%20DROP%20TABLE%20models%3B--", "%22quoted%22", "mod%C3%A8le", "..%2F..%2Fadmin"]
+)
 def test_hostile_model_names_in_paths_are_404(api, churn, path_name):
     before = churn.snapshot()
     reply = api.post(f"/v1/models/{path_name}/predictions", churn.api_key, json=data.predictions(1))
@@ -130,12 +145,19 @@ def test_hostile_model_names_in_paths_are_404(api, churn, path_name):
 
 def test_bad_ground_truths_are_rejected_whole(api, churn):
     before = churn.snapshot()
-    records = [{"prediction_id": "p1", "label": "stay"}, {"prediction_id": "p2", "label": "unknown"},
-               {"prediction_id": "p1", "label": "churn"}, {"label": "stay"}]
+    records = [
+        {"prediction_id": "p1", "label": "stay"},
+        {"prediction_id": "p2", "label": "unknown"},
+        {"prediction_id": "p1", "label": "churn"},
+        {"label": "stay"},
+    ]
     reply = api.post("/v1/models/churn/ground-truths", churn.api_key, json={"records": records})
     assert reply.status == 400
     assert {(d["index"], d["field"]) for d in reply.error["details"]} == {
-        (1, "label"), (2, "prediction_id"), (3, "prediction_id")}
+        (1, "label"),
+        (2, "prediction_id"),
+        (3, "prediction_id"),
+    }
     assert churn.snapshot() == before
 
 

@@ -66,7 +66,9 @@ def test_predictions_send_reads_the_file_in_chunks(cli, churn, tmp_path, suffix)
 def test_ground_truths_are_sent_with_kind(cli, churn, tmp_path):
     cli("predictions", "send", str(_write(tmp_path, _frame(10))), "--model", "churn")
     labels = tmp_path / "labels.csv"
-    pd.DataFrame({"prediction_id": ["p1", "p2", "p404"], "label": ["stay", "churn", "stay"]}).to_csv(labels, index=False)
+    pd.DataFrame({"prediction_id": ["p1", "p2", "p404"], "label": ["stay", "churn", "stay"]}).to_csv(
+        labels, index=False
+    )
     code, out, _ = cli("predictions", "send", str(labels), "--model", "churn", "--kind", "ground-truths")
     assert code == 0 and out.strip() == "ground-truths for churn: accepted 3, unmatched 1 (1 requests)"
 
@@ -81,7 +83,9 @@ def test_a_bad_file_fails_with_the_servers_reasons_not_a_traceback(cli, churn, t
 
 
 def test_a_missing_column_is_named(cli, churn, tmp_path):
-    code, _, err = cli("predictions", "send", str(_write(tmp_path, _frame(3).drop(columns=["plan"]))), "--model", "churn")
+    code, _, err = cli(
+        "predictions", "send", str(_write(tmp_path, _frame(3).drop(columns=["plan"]))), "--model", "churn"
+    )
     assert code == 2 and err.strip() == "error: missing columns for predictions of model 'churn': plan"
 
 

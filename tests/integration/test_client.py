@@ -20,15 +20,17 @@ def seia(tenant):
 
 def _predictions(n, start=0):
     ids = range(start, start + n)
-    return pd.DataFrame({
-        "prediction_id": [f"p{i}" for i in ids],
-        "timestamp": pd.date_range("2026-11-01T10:00:00", periods=n, freq="7min", tz="UTC"),
-        "age": pd.array([20 + i % 50 for i in ids], dtype="int64"),
-        "income": [float("nan") if i % 10 == 0 else 1000.0 * i for i in ids],
-        "plan": [["free", "pro", "team"][i % 3] for i in ids],
-        "prediction": ["churn" if i % 4 == 0 else "stay" for i in ids],
-        "score": [(i % 100) / 100 for i in ids],
-    })
+    return pd.DataFrame(
+        {
+            "prediction_id": [f"p{i}" for i in ids],
+            "timestamp": pd.date_range("2026-11-01T10:00:00", periods=n, freq="7min", tz="UTC"),
+            "age": pd.array([20 + i % 50 for i in ids], dtype="int64"),
+            "income": [float("nan") if i % 10 == 0 else 1000.0 * i for i in ids],
+            "plan": [["free", "pro", "team"][i % 3] for i in ids],
+            "prediction": ["churn" if i % 4 == 0 else "stay" for i in ids],
+            "score": [(i % 100) / 100 for i in ids],
+        }
+    )
 
 
 def test_a_model_round_trip(seia):
@@ -115,7 +117,9 @@ def test_performance_and_alerts_then_acknowledge(seia, drifted):
 
 def test_settings_are_changed_by_keyword(seia, drifted):
     assert seia.update_settings("shift", window="hour", thresholds={"psi": 0.3}) == {
-        "window": "hour", "thresholds": {"psi": 0.3}}
+        "window": "hour",
+        "thresholds": {"psi": 0.3},
+    }
     with pytest.raises(SeiaAPIError) as caught:
         seia.update_settings("shift", window="week")
     assert caught.value.status == 400 and caught.value.details[0]["field"] == "window"

@@ -15,8 +15,16 @@ from tests.support.live import serving
 
 CHROMIUM = os.environ.get("SEIA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]' (playwright)")
 if not os.path.exists(CHROMIUM):
@@ -27,8 +35,12 @@ if not os.path.exists(CHROMIUM):
 def browser(tmp_path_factory):
     with sync_api.sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=FLAGS, viewport={"width": 1280, "height": 900})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1280, "height": 900},
+        )
         yield context
         context.close()
 
@@ -49,7 +61,10 @@ def seeded(tenant, api):
     assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
     assert api.post("/v1/models", tenant.api_key, json=data.model(name="fraud")).status == 201
     assert api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(20, hour=10)).status == 202
-    assert api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(10, start=20, hour=11)).status == 202
+    assert (
+        api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(10, start=20, hour=11)).status
+        == 202
+    )
     labels = {"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(12)]}
     assert api.post("/v1/models/churn/ground-truths", tenant.api_key, json=labels).status == 202
     with serving() as url:
@@ -117,7 +132,9 @@ def test_a_model_page_draws_predictions_per_window_and_empty_states_for_what_is_
     rows = page.locator("#volume-table tbody tr")
     # The chart's data table sits in a closed <details>: read its text, not its rendering.
     assert [rows.nth(i).locator("td").all_text_contents() for i in range(rows.count())] == [
-        ["2026-11-01 10:00", "20", "12"], ["2026-11-01 11:00", "10", "0"]]
+        ["2026-11-01 10:00", "20", "12"],
+        ["2026-11-01 11:00", "10", "0"],
+    ]
     assert "No drift results yet" in page.inner_text("#drift-empty")
     assert "No performance yet" in page.inner_text("#performance-empty")
     assert page.inner_text("#alerts-empty") == "No open alerts."
@@ -153,8 +170,12 @@ def test_the_assets_have_their_content_types_and_unknown_files_are_404(seeded):
     import urllib.request
 
     url, _ = seeded
-    for name, expected in [("", "text/html"), ("/app.js", "application/javascript"), ("/app.css", "text/css"),
-                           ("/echarts.min.js", "application/javascript")]:
+    for name, expected in [
+        ("", "text/html"),
+        ("/app.js", "application/javascript"),
+        ("/app.css", "text/css"),
+        ("/echarts.min.js", "application/javascript"),
+    ]:
         with urllib.request.urlopen(f"{url}/dashboard{name}", timeout=10) as resp:
             assert resp.headers["Content-Type"].startswith(expected), name
             assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
@@ -192,8 +213,10 @@ def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, 
     _shot(page, "model-with-drift")
     assert page.locator("#chart-drift canvas").count() == 1
     rows = page.locator("#drift-table tbody tr")
-    cells = {rows.nth(i).locator("td").all_text_contents()[1]: rows.nth(i).locator("td").all_text_contents()[2:4]
-             for i in range(rows.count())}
+    cells = {
+        rows.nth(i).locator("td").all_text_contents()[1]: rows.nth(i).locator("td").all_text_contents()[2:4]
+        for i in range(rows.count())
+    }
     assert cells[injected][0] == "drift" and cells[injected][1] in ("medium", "high")
     assert cells["x3"] == ["no_drift", "–"]
     assert page.locator("#chart-performance canvas").count() == 1
@@ -265,4 +288,7 @@ def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drif
     from seia.client import Client
 
     assert Client(url, tenant.api_key).model("shift")["settings"] == {
-        "window": "hour", "min_rows": 80, "thresholds": {"psi": 0.3}}
+        "window": "hour",
+        "min_rows": 80,
+        "thresholds": {"psi": 0.3},
+    }

@@ -34,8 +34,10 @@ def csv_rows(n: int, start: int = 0, bad: dict | None = None) -> str:
         if bad and row in bad:
             lines.append(bad[row])
             continue
-        lines.append(f"p{i},2026-11-01T10:{i % 60:02d}:00Z,{20 + i % 50},{1000.0 * (i % 90)},"
-                     f"{['free', 'pro', 'team'][i % 3]},{'churn' if i % 4 == 0 else 'stay'},{(i % 100) / 100}")
+        lines.append(
+            f"p{i},2026-11-01T10:{i % 60:02d}:00Z,{20 + i % 50},{1000.0 * (i % 90)},"
+            f"{['free', 'pro', 'team'][i % 3]},{'churn' if i % 4 == 0 else 'stay'},{(i % 100) / 100}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -48,16 +50,19 @@ class FileDrop:
         self.s3.create_bucket(Bucket=BUCKET)
         self.queue = self.sqs.create_queue(QueueName="seia-files")["QueueUrl"]
         arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        self.s3.put_bucket_notification_configuration(Bucket=BUCKET, NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+        self.s3.put_bucket_notification_configuration(
+            Bucket=BUCKET,
+            NotificationConfiguration={"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]},
+        )
         self.deliver()  # the s3:TestEvent S3 sends when notifications are configured
 
     def put(self, key: str, body: bytes | str) -> dict:
         return self.s3.put_object(Bucket=BUCKET, Key=key, Body=body.encode() if isinstance(body, str) else body)
 
     def receive(self) -> list[dict]:
-        return self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10,
-                                        AttributeNames=["All"]).get("Messages", [])
+        return self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+            "Messages", []
+        )
 
     def deliver(self, messages: list[dict] | None = None, delete: bool = True) -> dict:
         """Hand the queue's messages (or ``messages``) to the handler; delete those that succeeded."""
@@ -66,8 +71,11 @@ class FileDrop:
         messages = self.receive() if messages is None else messages
         if not messages:
             return {"batchItemFailures": []}
-        event = sqs_event([m["Body"] for m in messages], message_ids=[m["MessageId"] for m in messages],
-                          receive_counts=[int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages])
+        event = sqs_event(
+            [m["Body"] for m in messages],
+            message_ids=[m["MessageId"] for m in messages],
+            receive_counts=[int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages],
+        )
         response = file_ingest_app.handler(event, LambdaContext("file-ingest"))
         failed = {f["itemIdentifier"] for f in response["batchItemFailures"]}
         if delete:
@@ -125,15 +133,19 @@ def test_a_csv_file_is_loaded_and_its_result_written_next_to_it(files, churn):
     result = files.result(key)
     assert (result["status"], result["rows"], result["duplicates"], result["errors"]) == ("loaded", 50, 0, [])
     with churn.connect() as conn:
-        row = conn.execute("SELECT ts, num, cat, prediction_label, score FROM predictions WHERE prediction_id = 'p4'").fetchone()
+        row = conn.execute(
+            "SELECT ts, num, cat, prediction_label, score FROM predictions WHERE prediction_id = 'p4'"
+        ).fetchone()
     assert row[0].isoformat() == "2026-11-01T10:04:00+00:00"
     assert (row[1], row[2], row[3], row[4]) == ([24.0, 4000.0], ["pro"], "churn", 0.04)
 
 
 def test_values_round_trip_with_nulls_unicode_and_quotes(files, churn):
-    text = (HEADER + "\n"
-            'u1,2026-11-01T10:00:00.123456+02:00,,12.5,"été, ""quoted""",stay,\n'
-            'u2,2026-11-01 23:59:59-05:30,-1e-300,,,churn,1\n')
+    text = (
+        HEADER + "\n"
+        'u1,2026-11-01T10:00:00.123456+02:00,,12.5,"été, ""quoted""",stay,\n'
+        "u2,2026-11-01 23:59:59-05:30,-1e-300,,,churn,1\n"
+    )
     files.drop(f"{churn.name}/churn/predictions/u.csv", text)
     with churn.connect() as conn:
         rows = conn.execute("SELECT prediction_id, ts, num, cat, score FROM predictions ORDER BY 1").fetchall()
@@ -145,15 +157,17 @@ def test_values_round_trip_with_nulls_unicode_and_quotes(files, churn):
 
 
 def _table(n: int):
-    return pa.table({
-        "prediction_id": [f"p{i}" for i in range(n)],
-        "timestamp": pa.array([1_793_527_200_000_000 + i for i in range(n)], pa.timestamp("us", "UTC")),
-        "age": pa.array([20 + i % 50 for i in range(n)], pa.int32()),
-        "income": [float(i) for i in range(n)],
-        "plan": pa.array([["free", "pro"][i % 2] for i in range(n)]).dictionary_encode(),
-        "prediction": ["stay"] * n,
-        "score": [0.25] * n,
-    })
+    return pa.table(
+        {
+            "prediction_id": [f"p{i}" for i in range(n)],
+            "timestamp": pa.array([1_793_527_200_000_000 + i for i in range(n)], pa.timestamp("us", "UTC")),
+            "age": pa.array([20 + i % 50 for i in range(n)], pa.int32()),
+            "income": [float(i) for i in range(n)],
+            "plan": pa.array([["free", "pro"][i % 2] for i in range(n)]).dictionary_encode(),
+            "prediction": ["stay"] * n,
+            "score": [0.25] * n,
+        }
+    )
 
 
 def _encode(fmt: str, n: int) -> bytes:
@@ -225,19 +239,45 @@ def _gz_truncated() -> bytes:
 
 
 REJECTED = {
-    "unknown column": (f"{HEADER},height\np1,2026-11-01T00:00:00Z,1,2,pro,stay,0.5,180\n", "height", None, "unknown column"),
-    "missing column": ("prediction_id,timestamp,age,plan,prediction\np1,2026-11-01T00:00:00Z,1,pro,stay\n",
-                       "income", None, "missing column"),
-    "unparsable value in row 70,000": (csv_rows(80_000, bad={70_000: "x,2026-11-01T00:00:00Z,abc,1,pro,stay,0.5"}),
-                                       "age", 70_000, "'abc' is not a number"),
-    "timestamp without offset": (csv_rows(3, bad={2: "x,2026-11-01T00:00:00,1,1,pro,stay,0.5"}), "timestamp", 2, "offset"),
-    "label the model does not have": (csv_rows(3, bad={3: "x,2026-11-01T00:00:00Z,1,1,pro,maybe,0.5"}),
-                                      "prediction", 3, "not one of the model's labels"),
+    "unknown column": (
+        f"{HEADER},height\np1,2026-11-01T00:00:00Z,1,2,pro,stay,0.5,180\n",
+        "height",
+        None,
+        "unknown column",
+    ),
+    "missing column": (
+        "prediction_id,timestamp,age,plan,prediction\np1,2026-11-01T00:00:00Z,1,pro,stay\n",
+        "income",
+        None,
+        "missing column",
+    ),
+    "unparsable value in row 70,000": (
+        csv_rows(80_000, bad={70_000: "x,2026-11-01T00:00:00Z,abc,1,pro,stay,0.5"}),
+        "age",
+        70_000,
+        "'abc' is not a number",
+    ),
+    "timestamp without offset": (
+        csv_rows(3, bad={2: "x,2026-11-01T00:00:00,1,1,pro,stay,0.5"}),
+        "timestamp",
+        2,
+        "offset",
+    ),
+    "label the model does not have": (
+        csv_rows(3, bad={3: "x,2026-11-01T00:00:00Z,1,1,pro,maybe,0.5"}),
+        "prediction",
+        3,
+        "not one of the model's labels",
+    ),
     "score out of range": (csv_rows(3, bad={1: "x,2026-11-01T00:00:00Z,1,1,pro,stay,1.5"}), "score", 1, "[0, 1]"),
     "infinite number": (csv_rows(3, bad={1: "x,2026-11-01T00:00:00Z,inf,1,pro,stay,0.5"}), "age", 1, "finite"),
     "row with too many values": (csv_rows(3, bad={2: "x,2026-11-01T00:00:00Z,1,1,pro,stay,0.5,9"}), None, 2, "values"),
-    "duplicate prediction_id in the file": (csv_rows(50_000, bad={45_000: "p3,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"}),
-                                            "prediction_id", 45_000, "duplicate of row 4"),
+    "duplicate prediction_id in the file": (
+        csv_rows(50_000, bad={45_000: "p3,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"}),
+        "prediction_id",
+        45_000,
+        "duplicate of row 4",
+    ),
     "empty file": ("", None, None, "empty"),
     "header only": (HEADER + "\n", None, None, "no data rows"),
 }
@@ -258,12 +298,15 @@ def test_a_bad_csv_is_rejected_naming_row_and_column_and_changes_nothing(files, 
     assert churn.snapshot() == before
 
 
-@pytest.mark.parametrize("name, body, text", [
-    ("broken.csv.gz", _gz_truncated(), "cannot be read"),
-    ("fake.parquet", b"prediction_id,timestamp\n", "not a Parquet file"),
-    ("empty.parquet", b"", "empty"),
-    ("broken.jsonl", b'{"prediction_id": "a"}\n{"prediction_id": \n', "not valid JSON Lines"),
-])
+@pytest.mark.parametrize(
+    "name, body, text",
+    [
+        ("broken.csv.gz", _gz_truncated(), "cannot be read"),
+        ("fake.parquet", b"prediction_id,timestamp\n", "not a Parquet file"),
+        ("empty.parquet", b"", "empty"),
+        ("broken.jsonl", b'{"prediction_id": "a"}\n{"prediction_id": \n', "not valid JSON Lines"),
+    ],
+)
 def test_a_broken_file_is_rejected(files, churn, name, body, text):
     before = churn.snapshot()
     key = f"{churn.name}/churn/predictions/{name}"
@@ -273,12 +316,15 @@ def test_a_broken_file_is_rejected(files, churn, name, body, text):
     assert churn.snapshot() == before
 
 
-@pytest.mark.parametrize("path, text", [
-    ("{t}/nomodel/predictions/a.csv", "unknown model"),
-    ("{t}/churn/forecasts/a.csv", "unknown kind"),
-    ("{t}/churn/predictions/a.xlsx", "unsupported file name"),
-    ("nosuchtenant/churn/predictions/a.csv", "unknown tenant"),
-])
+@pytest.mark.parametrize(
+    "path, text",
+    [
+        ("{t}/nomodel/predictions/a.csv", "unknown model"),
+        ("{t}/churn/forecasts/a.csv", "unknown kind"),
+        ("{t}/churn/predictions/a.xlsx", "unsupported file name"),
+        ("nosuchtenant/churn/predictions/a.csv", "unknown tenant"),
+    ],
+)
 def test_a_key_that_names_nothing_known_is_rejected(files, churn, path, text):
     before = churn.snapshot()
     key = path.format(t=churn.name)
@@ -328,8 +374,9 @@ def test_database_down_leaves_the_message_for_redelivery_and_nothing_is_lost_or_
     assert stored(churn) == 0
     with tenant_admin.admin_connection() as admin:
         admin.execute("UPDATE tenants SET db_port = NULL WHERE name = %s", (churn.name,))
-    files.sqs.change_message_visibility(QueueUrl=files.queue, ReceiptHandle=message["ReceiptHandle"],
-                                        VisibilityTimeout=0)
+    files.sqs.change_message_visibility(
+        QueueUrl=files.queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
     [again] = files.receive()
     assert again["MessageId"] == message["MessageId"]
     assert files.deliver([again]) == {"batchItemFailures": []}
@@ -348,8 +395,13 @@ def test_s3_throttling_leaves_the_message_for_redelivery(files, churn):
     client = get_file_ingest_service().store.client
 
     def slow_down(**kwargs):
-        raise ClientError({"Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
-                           "ResponseMetadata": {"HTTPStatusCode": 503}}, "GetObject")
+        raise ClientError(
+            {
+                "Error": {"Code": "SlowDown", "Message": "Please reduce your request rate."},
+                "ResponseMetadata": {"HTTPStatusCode": 503},
+            },
+            "GetObject",
+        )
 
     client.meta.events.register("before-call.s3.GetObject", slow_down)
     try:
@@ -363,22 +415,33 @@ def test_s3_throttling_leaves_the_message_for_redelivery(files, churn):
 
 # --- other tasks -------------------------------------------------------------------------------
 def test_multiclass_scores_and_regression_values(files, api, tenant):
-    species = {"name": "species", "task": "multiclass_classification", "labels": ["a", "b", "c"],
-               "features": [{"name": "x", "type": "numeric"}]}
+    species = {
+        "name": "species",
+        "task": "multiclass_classification",
+        "labels": ["a", "b", "c"],
+        "features": [{"name": "x", "type": "numeric"}],
+    }
     price = {"name": "price", "task": "regression", "features": [{"name": "x", "type": "numeric"}]}
     for model in (species, price):
         assert api.post("/v1/models", tenant.api_key, json=model).status == 201
-    files.drop(f"{tenant.name}/species/predictions/s.csv",
-               "prediction_id,timestamp,x,prediction,score_a,score_b,score_c\n"
-               "m1,2026-11-01T00:00:00Z,1,b,0.2,0.5,0.3\nm2,2026-11-01T00:00:00Z,2,c,,,\n")
-    files.drop(f"{tenant.name}/price/predictions/p.csv", "prediction_id,timestamp,x,prediction\nr1,2026-11-01T00:00:00Z,1,99.5\n")
+    files.drop(
+        f"{tenant.name}/species/predictions/s.csv",
+        "prediction_id,timestamp,x,prediction,score_a,score_b,score_c\n"
+        "m1,2026-11-01T00:00:00Z,1,b,0.2,0.5,0.3\nm2,2026-11-01T00:00:00Z,2,c,,,\n",
+    )
+    files.drop(
+        f"{tenant.name}/price/predictions/p.csv",
+        "prediction_id,timestamp,x,prediction\nr1,2026-11-01T00:00:00Z,1,99.5\n",
+    )
     files.drop(f"{tenant.name}/price/ground-truths/g.csv", "prediction_id,label\nr1,101.25\n")
     with tenant.connect() as conn:
-        assert conn.execute("SELECT prediction_id, prediction_label, score, scores FROM predictions p "
-                            "JOIN models m ON m.id = p.model_id WHERE m.name = 'species' ORDER BY 1").fetchall() == [
-            ("m1", "b", None, [0.2, 0.5, 0.3]), ("m2", "c", None, None)]
-        assert conn.execute("SELECT prediction_value, label_value FROM predictions JOIN ground_truths "
-                            "USING (model_id, prediction_id)").fetchall() == [(99.5, 101.25)]
+        assert conn.execute(
+            "SELECT prediction_id, prediction_label, score, scores FROM predictions p "
+            "JOIN models m ON m.id = p.model_id WHERE m.name = 'species' ORDER BY 1"
+        ).fetchall() == [("m1", "b", None, [0.2, 0.5, 0.3]), ("m2", "c", None, None)]
+        assert conn.execute(
+            "SELECT prediction_value, label_value FROM predictions JOIN ground_truths USING (model_id, prediction_id)"
+        ).fetchall() == [(99.5, 101.25)]
 
 
 def test_a_ground_truth_file_with_a_repeated_id_is_rejected(files, churn):
@@ -387,5 +450,9 @@ def test_a_ground_truth_file_with_a_repeated_id_is_rejected(files, churn):
     files.drop(key, "prediction_id,label\n" + "".join(f"g{i},stay\n" for i in range(30_000)) + "g7,churn\n")
     result = files.result(key)
     assert result["status"] == "rejected"
-    assert result["errors"][0] == {"row": 30_001, "column": "prediction_id", "message": "duplicate of row 8 (prediction_id 'g7')"}
+    assert result["errors"][0] == {
+        "row": 30_001,
+        "column": "prediction_id",
+        "message": "duplicate of row 8 (prediction_id 'g7')",
+    }
     assert churn.snapshot() == before

@@ -7,24 +7,29 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from tests.support import data
 
-json_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                         st.text(max_size=20))
-json_values = st.recursive(json_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4),
-                                                                 st.dictionaries(st.text(max_size=10), inner, max_size=4)),
-                           max_leaves=12)
+json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=20)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=12,
+)
 
 
 def _record():
     base = data.prediction(0)
-    return st.fixed_dictionaries({
-        "prediction_id": st.one_of(st.text(max_size=12), st.integers(), json_values),
-        "timestamp": st.one_of(st.just(base["timestamp"]), st.text(max_size=30), json_scalars),
-        "features": st.one_of(
-            st.fixed_dictionaries({"age": json_scalars, "income": json_scalars, "plan": json_scalars}),
-            json_values),
-        "prediction": st.one_of(st.sampled_from(["stay", "churn"]), json_scalars),
-        "score": st.one_of(st.none(), st.floats(-1, 2), json_values),
-    })
+    return st.fixed_dictionaries(
+        {
+            "prediction_id": st.one_of(st.text(max_size=12), st.integers(), json_values),
+            "timestamp": st.one_of(st.just(base["timestamp"]), st.text(max_size=30), json_scalars),
+            "features": st.one_of(
+                st.fixed_dictionaries({"age": json_scalars, "income": json_scalars, "plan": json_scalars}), json_values
+            ),
+            "prediction": st.one_of(st.sampled_from(["stay", "churn"]), json_scalars),
+            "score": st.one_of(st.none(), st.floats(-1, 2), json_values),
+        }
+    )
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ def _call(method, url, key=None, body=None):
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    req = urllib.request.Request(url, method=method, headers=headers,
-                                 data=json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(
+        url, method=method, headers=headers, data=json.dumps(body).encode() if body is not None else None
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
@@ -38,10 +39,14 @@ def test_a_user_round_trip_over_http(base_url, tenant):
     assert _call("GET", f"{base_url}/health") == (200, {"status": "ok", "service": "ingest"})
     assert _call("POST", f"{base_url}/v1/models", tenant.api_key, data.model())[0] == 201
     assert _call("POST", f"{base_url}/v1/models/churn/predictions", tenant.api_key, data.predictions(25)) == (
-        202, {"accepted": 25, "duplicates": 0})
+        202,
+        {"accepted": 25, "duplicates": 0},
+    )
     labels = {"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(10)]}
     assert _call("POST", f"{base_url}/v1/models/churn/ground-truths", tenant.api_key, labels) == (
-        202, {"accepted": 10, "unmatched": 0})
+        202,
+        {"accepted": 10, "unmatched": 0},
+    )
     status, stats = _call("GET", f"{base_url}/v1/models/churn/stats?granularity=day", tenant.api_key)
     assert status == 200 and stats["windows"][0]["predictions"] == 25 and stats["windows"][0]["labelled"] == 10
 

@@ -29,7 +29,7 @@ def world(tenant_admin, settings):
 
     tenant = TenantHandle(tenant_admin, tenant_admin.create_tenant("q" + secrets.token_hex(4)))
     other = TenantHandle(tenant_admin, tenant_admin.create_tenant("q" + secrets.token_hex(4)))
-    shift = scenarios.generate("covariate_shift", 1)        # x1 shifted by one standard deviation
+    shift = scenarios.generate("covariate_shift", 1)  # x1 shifted by one standard deviation
     with tenant.connect() as conn:
         scenarios.load(conn, "shift", shift)
         scenarios.load(conn, "calm", scenarios.generate("stationary", 1))
@@ -82,15 +82,26 @@ def test_a_stationary_model_has_no_drift(api, world):
 def test_the_range_window_merges_the_hourly_sketches_to_the_stored_day(api, world):
     """range over the day recomputes (pure Python) what the engine stored (numpy): same verdicts and statistics."""
     day = _get(api, world, "/v1/models/shift/drift", granularity="day").body["windows"][0]
-    reply = _get(api, world, "/v1/models/shift/drift", granularity="range", **{"from": "2026-11-02T00:00:00Z",
-                                                                             "to": "2026-11-03T00:00:00Z"})
+    reply = _get(
+        api,
+        world,
+        "/v1/models/shift/drift",
+        granularity="range",
+        **{"from": "2026-11-02T00:00:00Z", "to": "2026-11-03T00:00:00Z"},
+    )
     (whole,) = reply.body["windows"]
     assert whole["computed_at"] is None and whole["rows"] == day["rows"]
     for stored in day["features"] + [day["prediction"], day["score"], day["label"]]:
-        computed = next(c for c in whole["features"] + [whole["prediction"], whole["score"], whole["label"]]
-                        if c["name"] == stored["name"])
-        assert (computed["verdict"], computed["severity"], computed["driver"]) == \
-            (stored["verdict"], stored["severity"], stored["driver"]), stored["name"]
+        computed = next(
+            c
+            for c in whole["features"] + [whole["prediction"], whole["score"], whole["label"]]
+            if c["name"] == stored["name"]
+        )
+        assert (computed["verdict"], computed["severity"], computed["driver"]) == (
+            stored["verdict"],
+            stored["severity"],
+            stored["driver"],
+        ), stored["name"]
         for stat, value in stored["statistics"].items():
             if value is not None and "pvalue" not in stat and "qvalue" not in stat:
                 assert computed["statistics"][stat] == pytest.approx(value, rel=1e-9, abs=1e-12), stat
@@ -102,32 +113,42 @@ def test_hour_windows_are_derived_and_paginated(api, world):
     assert first["windows"][0]["window_start"] == DAY
     # About 83 rows an hour, under min_rows 100: too few to judge.
     assert {c["verdict"] for c in first["windows"][0]["features"]} == {"insufficient_data"}
-    rest = _get(api, world, "/v1/models/shift/drift", granularity="hour", limit=1000,
-                cursor=first["next_cursor"].replace("+", "%2B")).body
+    rest = _get(
+        api,
+        world,
+        "/v1/models/shift/drift",
+        granularity="hour",
+        limit=1000,
+        cursor=first["next_cursor"].replace("+", "%2B"),
+    ).body
     assert len(rest["windows"]) == 14 and rest["next_cursor"] is None
     assert sum(w["rows"] for w in first["windows"] + rest["windows"]) == 2000
 
 
 def test_ranges_past_the_data_answer_empty(api, world):
     for granularity in ("hour", "day", "range"):
-        body = _get(api, world, "/v1/models/shift/drift", granularity=granularity,
-                    **{"from": "2030-01-01T00:00:00Z"}).body
+        body = _get(
+            api, world, "/v1/models/shift/drift", granularity=granularity, **{"from": "2030-01-01T00:00:00Z"}
+        ).body
         assert body["windows"] == [] and body["next_cursor"] is None, granularity
     assert _get(api, world, "/v1/models/shift/performance", **{"from": "2030-01-01T00:00:00Z"}).body["windows"] == []
     assert _get(api, world, "/v1/models/shift/alerts", **{"to": "2020-01-01T00:00:00Z"}).body["alerts"] == []
 
 
-@pytest.mark.parametrize(("path", "params", "field"), [
-    ("drift", {"granularity": "week"}, "granularity"),
-    ("drift", {"limit": "0"}, "limit"),
-    ("drift", {"limit": "1001"}, "limit"),
-    ("drift", {"from": "yesterday"}, "from"),
-    ("drift", {"from": "2026-11-03T00:00:00Z", "to": "2026-11-02T00:00:00Z"}, "to"),
-    ("drift", {"cursor": "nope"}, "cursor"),
-    ("performance", {"granularity": "month"}, "granularity"),
-    ("alerts", {"status": "closed"}, "status"),
-    ("alerts", {"cursor": "x"}, "cursor"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("drift", {"granularity": "week"}, "granularity"),
+        ("drift", {"limit": "0"}, "limit"),
+        ("drift", {"limit": "1001"}, "limit"),
+        ("drift", {"from": "yesterday"}, "from"),
+        ("drift", {"from": "2026-11-03T00:00:00Z", "to": "2026-11-02T00:00:00Z"}, "to"),
+        ("drift", {"cursor": "nope"}, "cursor"),
+        ("performance", {"granularity": "month"}, "granularity"),
+        ("alerts", {"status": "closed"}, "status"),
+        ("alerts", {"cursor": "x"}, "cursor"),
+    ],
+)
 def test_bad_parameters_are_400_naming_the_field(api, world, path, params, field):
     reply = _get(api, world, f"/v1/models/shift/{path}", **params)
     assert reply.status == 400 and field in reply.fields()
@@ -161,8 +182,12 @@ def test_an_unknown_feature_is_404(api, world):
 # -- performance ----------------------------------------------------------------------------------------
 def test_performance_has_metrics_coverage_and_the_provisional_flag(api, world):
     (full,) = _get(api, world, "/v1/models/shift/performance").body["windows"]
-    assert (full["predictions"], full["labelled"], full["label_coverage"], full["provisional"]) == \
-        (2000, 2000, 1.0, False)
+    assert (full["predictions"], full["labelled"], full["label_coverage"], full["provisional"]) == (
+        2000,
+        2000,
+        1.0,
+        False,
+    )
     assert 0.5 < full["metrics"]["accuracy"] < 1 and 0.5 < full["metrics"]["roc_auc"] < 1
     (partial,) = _get(api, world, "/v1/models/unlabelled/performance").body["windows"]
     assert (partial["labelled"], partial["label_coverage"], partial["provisional"]) == (400, 0.2, True)
@@ -257,9 +282,15 @@ def _put(api, world, model, body):
 def test_settings_round_trip_in_the_engines_own_keys(api, world):
     from seia_drift.settings import DriftSettings
 
-    body = {"window": "hour", "min_rows": 50, "thresholds": {"psi": 0.25, "alpha": 0.01},
-            "coverage_threshold": 0.8, "performance_drop": {"accuracy": 0.1}, "reference_policy": "uploaded",
-            "webhook_url": "https://hooks.example.com/seia"}
+    body = {
+        "window": "hour",
+        "min_rows": 50,
+        "thresholds": {"psi": 0.25, "alpha": 0.01},
+        "coverage_threshold": 0.8,
+        "performance_drop": {"accuracy": 0.1},
+        "reference_policy": "uploaded",
+        "webhook_url": "https://hooks.example.com/seia",
+    }
     reply = _put(api, world, "calm", body)
     assert reply.status == 200 and reply.body == {"model": "calm", "settings": body}
     parsed = DriftSettings.from_model(reply.body["settings"])
@@ -272,25 +303,42 @@ def test_settings_round_trip_in_the_engines_own_keys(api, world):
     # The drift route now derives the engine's day windows per hour, judged with the new min_rows.
     drift = _get(api, world, "/v1/models/calm/drift").body
     assert drift["granularity"] == "hour" and len(drift["windows"]) == 24
-    assert _put(api, world, "calm", {"window": None, "min_rows": None, "thresholds": None, "coverage_threshold": None,
-                                     "performance_drop": None, "reference_policy": None}).body["settings"] == {}
+    assert (
+        _put(
+            api,
+            world,
+            "calm",
+            {
+                "window": None,
+                "min_rows": None,
+                "thresholds": None,
+                "coverage_threshold": None,
+                "performance_drop": None,
+                "reference_policy": None,
+            },
+        ).body["settings"]
+        == {}
+    )
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"window": "week"}, "window"),
-    ({"min_rows": 0}, "min_rows"),
-    ({"min_rows": True}, "min_rows"),
-    ({"thresholds": {"psi": -1}}, "thresholds.psi"),
-    ({"thresholds": {"js_distance": 2}}, "thresholds.js_distance"),
-    ({"thresholds": {"alpha": 1}}, "thresholds.alpha"),
-    ({"thresholds": {"bogus": 1}}, "thresholds.bogus"),
-    ({"thresholds": {"medium_factor": 5}}, "thresholds.medium_factor"),
-    ({"coverage_threshold": 1.5}, "coverage_threshold"),
-    ({"performance_drop": {"accuracy": 0}}, "performance_drop.accuracy"),
-    ({"reference_policy": "rolling"}, "reference_policy"),
-    ({"webhook_url": "ftp://example.com"}, "webhook_url"),
-    ({"granularity": "day"}, "granularity"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"window": "week"}, "window"),
+        ({"min_rows": 0}, "min_rows"),
+        ({"min_rows": True}, "min_rows"),
+        ({"thresholds": {"psi": -1}}, "thresholds.psi"),
+        ({"thresholds": {"js_distance": 2}}, "thresholds.js_distance"),
+        ({"thresholds": {"alpha": 1}}, "thresholds.alpha"),
+        ({"thresholds": {"bogus": 1}}, "thresholds.bogus"),
+        ({"thresholds": {"medium_factor": 5}}, "thresholds.medium_factor"),
+        ({"coverage_threshold": 1.5}, "coverage_threshold"),
+        ({"performance_drop": {"accuracy": 0}}, "performance_drop.accuracy"),
+        ({"reference_policy": "rolling"}, "reference_policy"),
+        ({"webhook_url": "ftp://example.com"}, "webhook_url"),
+        ({"granularity": "day"}, "granularity"),
+    ],
+)
 def test_bad_settings_are_400_naming_the_field(api, world, body, field):
     reply = _put(api, world, "shift", body)
     assert reply.status == 400 and field in reply.fields()
@@ -303,8 +351,12 @@ def test_the_engine_honours_a_threshold_set_through_the_api(api, world, settings
 
     with world["tenant"].connect() as conn:
         scenarios.load(conn, "lenient", scenarios.generate("covariate_shift", 1))
-    reply = _put(api, world, "lenient", {"thresholds": {"psi": 50, "js_distance": 1, "wasserstein_normed": 50,
-                                                        "missing_rate_increase": 1}})
+    reply = _put(
+        api,
+        world,
+        "lenient",
+        {"thresholds": {"psi": 50, "js_distance": 1, "wasserstein_normed": 50, "missing_rate_increase": 1}},
+    )
     assert reply.status == 200
     databases = WorkerDatabases(settings)
     try:

@@ -41,7 +41,9 @@ def test_tenant_a_key_on_tenant_b_model_is_404_like_a_model_that_does_not_exist(
     nowhere = api.get("/v1/models/no-such-model", a.api_key)
     assert theirs.status == nowhere.status == 404
     assert theirs.body["error"]["code"] == nowhere.body["error"]["code"]
-    assert theirs.body["error"]["message"].replace("secret-model", "X") == nowhere.body["error"]["message"].replace("no-such-model", "X")
+    assert theirs.body["error"]["message"].replace("secret-model", "X") == nowhere.body["error"]["message"].replace(
+        "no-such-model", "X"
+    )
     assert api.post("/v1/models/secret-model/predictions", a.api_key, json=data.predictions(3, start=50)).status == 404
     assert api.get("/v1/models/secret-model/stats", a.api_key).status == 404
     assert api.get("/v1/models", a.api_key).body == {"models": []}
@@ -50,8 +52,9 @@ def test_tenant_a_key_on_tenant_b_model_is_404_like_a_model_that_does_not_exist(
 
 def _role_connect(settings, role, dbname):
     password = get_store(settings).password(role)
-    return psycopg.connect(host=settings.db_host, port=settings.db_port, user=role, password=password,
-                           dbname=dbname, connect_timeout=5)
+    return psycopg.connect(
+        host=settings.db_host, port=settings.db_port, user=role, password=password, dbname=dbname, connect_timeout=5
+    )
 
 
 def test_a_tenant_role_opens_its_own_database_only(make_tenant):
@@ -89,7 +92,8 @@ def test_the_admin_database_holds_no_api_key_in_clear(tenant, tenant_admin):
     secret_parts = [k.split("_", 2)[2] for k in (tenant.api_key, extra)]
     with tenant_admin.admin_connection() as conn:
         dump = "\n".join(
-            str(row) for table in ("tenants", "api_keys", "schema_migrations")
+            str(row)
+            for table in ("tenants", "api_keys", "schema_migrations")
             for row in conn.execute(psycopg.sql.SQL("SELECT * FROM {}").format(psycopg.sql.Identifier(table)))
         )
     for key, secret in zip((tenant.api_key, extra), secret_parts):
@@ -109,8 +113,13 @@ def test_no_key_or_password_in_logs(api, make_tenant, caplog, capsys, tenant_adm
     main(["key", "create", t.name])
     printed_key = capsys.readouterr().out
     settings = get_settings()
-    secrets_ = [t.api_key, t.api_key.split("_", 2)[2], get_store(settings).password(t.tenant.role_name),
-                get_store(settings).password(settings.api_role), settings.secret_key]
+    secrets_ = [
+        t.api_key,
+        t.api_key.split("_", 2)[2],
+        get_store(settings).password(t.tenant.role_name),
+        get_store(settings).password(settings.api_role),
+        settings.secret_key,
+    ]
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records)
     assert logged  # the run did log
     for secret in secrets_:

@@ -161,15 +161,30 @@ class PrivateLocalStack:
 
     def start(self) -> None:
         root = self.workdir / f"root{self.restarts}"
-        env = {**os.environ, "SERVICES": "s3,sqs,events", "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
-               "GATEWAY_SERVER": "hypercorn", "LOCALSTACK_HOST": f"127.0.0.1:{self.port}",
-               "SQS_ENDPOINT_STRATEGY": "path", "DNS_ADDRESS": "0", "DISABLE_EVENTS": "1",
-               "SKIP_SSL_CERT_DOWNLOAD": "1", "PERSISTENCE": "0", "FILESYSTEM_ROOT": str(root),
-               "LOCALSTACK_VOLUME_DIR": str(root / "var/lib/localstack")}
+        env = {
+            **os.environ,
+            "SERVICES": "s3,sqs,events",
+            "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
+            "GATEWAY_SERVER": "hypercorn",
+            "LOCALSTACK_HOST": f"127.0.0.1:{self.port}",
+            "SQS_ENDPOINT_STRATEGY": "path",
+            "DNS_ADDRESS": "0",
+            "DISABLE_EVENTS": "1",
+            "SKIP_SSL_CERT_DOWNLOAD": "1",
+            "PERSISTENCE": "0",
+            "FILESYSTEM_ROOT": str(root),
+            "LOCALSTACK_VOLUME_DIR": str(root / "var/lib/localstack"),
+        }
         log = open(self.workdir / f"localstack{self.restarts}.log", "wb")
-        self.proc = subprocess.Popen([str(LOCALSTACK_VENV / "bin" / "python"), "-m", "localstack.runtime.main"],
-                                     env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=self.workdir)
+        self.proc = subprocess.Popen(
+            [str(LOCALSTACK_VENV / "bin" / "python"), "-m", "localstack.runtime.main"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.workdir,
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 90) -> None:
@@ -221,8 +236,9 @@ def private_localstack(tmp_path_factory):
 def subprocess_env(extra: dict | None = None) -> dict:
     """The test run's environment (database prefix, secret key) for a child process, plus ``extra``."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(str(ROOT / p) for p in (
-        "layers/shared/python", "functions/ingest", "functions/query", "functions/drift", "."))
+    env["PYTHONPATH"] = os.pathsep.join(
+        str(ROOT / p) for p in ("layers/shared/python", "functions/ingest", "functions/query", "functions/drift", ".")
+    )
     env.update(extra or {})
     return env
 
@@ -238,7 +254,7 @@ def drift_matches_clean(api, tenant, settings, model: str, records: list[dict]) 
     clean = f"{model}-clean"
     assert api.post("/v1/models", tenant.api_key, json=data.model(name=clean)).status == 201
     for i in range(0, len(records), 5000):
-        reply = api.post(f"/v1/models/{clean}/predictions", tenant.api_key, json={"records": records[i:i + 5000]})
+        reply = api.post(f"/v1/models/{clean}/predictions", tenant.api_key, json={"records": records[i : i + 5000]})
         assert reply.status == 202, reply.raw
     databases = WorkerDatabases(settings)
     try:
@@ -251,10 +267,15 @@ def drift_matches_clean(api, tenant, settings, model: str, records: list[dict]) 
     faulted, reference = reader.snapshot(model), reader.snapshot(clean)
     inexact: list[str] = []
     same_up_to_float_order(faulted, reference, "", inexact)
-    say(f"drift of {model!r} equals a clean run: "
+    say(
+        f"drift of {model!r} equals a clean run: "
         + ", ".join(f"{t}={len(rows)}" for t, rows in sorted(faulted.items()))
-        + (f"; {len(inexact)} float sums differ in the last digits only (summation order), e.g. {inexact[0]}"
-           if inexact else "; bit for bit"))
+        + (
+            f"; {len(inexact)} float sums differ in the last digits only (summation order), e.g. {inexact[0]}"
+            if inexact
+            else "; bit for bit"
+        )
+    )
     return faulted
 
 

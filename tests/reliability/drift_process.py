@@ -30,10 +30,12 @@ def main() -> None:
     steps = []
     for cls in DEFAULT_STEPS:
         if cls.name == target and when == "during":
+
             class KillDuring(cls):
                 def run(self, ctx):
                     super().run(ctx)
                     die()  # the step's work is done but its transaction never commits
+
             steps.append(KillDuring)
         else:
             steps.append(cls)

@@ -27,7 +27,8 @@ def _records(batch: int) -> list[dict]:
 
 
 def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_everything_once(
-        api, churn_tenant, tenant_admin, db_proxy, settings):
+    api, churn_tenant, tenant_admin, db_proxy, settings
+):
     point_tenant_at(tenant_admin, churn_tenant, db_proxy.port)
     batches = [_records(b) for b in range(BATCHES)]
     statuses: dict[int, int] = {}
@@ -73,11 +74,15 @@ def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_every
         for th in threads:
             th.start()
         time.sleep(1.0)
-        say(f"db fault: tenant {churn_tenant.name} reached through a proxy on :{db_proxy.port}; "
-            f"{count(churn_tenant)} rows stored before the outage")
+        say(
+            f"db fault: tenant {churn_tenant.name} reached through a proxy on :{db_proxy.port}; "
+            f"{count(churn_tenant)} rows stored before the outage"
+        )
         db_proxy.stop()
         outage.set()
-        say("db fault: proxy stopped (every connection cut, new ones refused) for 12 s mid-ingest (longer than the pool wait of 10 s)")
+        say(
+            "db fault: proxy stopped (every connection cut, new ones refused) for 12 s mid-ingest (longer than the pool wait of 10 s)"
+        )
         time.sleep(12)
         in_outage = count(churn_tenant)
         db_proxy.start()
@@ -87,8 +92,10 @@ def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_every
 
     ids = stored_ids(churn_tenant)
     sent = [r["prediction_id"] for b in batches for r in b]
-    say(f"db fault: statuses {statuses}; accepted {accepted}, duplicates {duplicates} "
-        f"(batches committed whose answer was lost, then retried); rows stored {len(ids)} of {len(sent)} sent")
+    say(
+        f"db fault: statuses {statuses}; accepted {accepted}, duplicates {duplicates} "
+        f"(batches committed whose answer was lost, then retried); rows stored {len(ids)} of {len(sent)} sent"
+    )
     assert not bad, bad
     assert set(statuses) <= {202, 503} and statuses.get(503, 0) > 0
     assert sorted(ids) == sorted(sent)  # every record exactly once
@@ -97,8 +104,7 @@ def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_every
     drift_matches_clean(api, churn_tenant, settings, "churn", [r for b in batches for r in b])
 
 
-def test_a_batch_whose_answer_is_lost_after_commit_is_counted_as_duplicates_when_resent(
-        api, churn_tenant, monkeypatch):
+def test_a_batch_whose_answer_is_lost_after_commit_is_counted_as_duplicates_when_resent(api, churn_tenant, monkeypatch):
     """The write commits, then the function dies before answering (here: the response is lost)."""
     import seia.service as service_module
 
@@ -116,15 +122,18 @@ def test_a_batch_whose_answer_is_lost_after_commit_is_counted_as_duplicates_when
     body = {"records": _records(0)}
     first = api.post("/v1/models/churn/predictions", churn_tenant.api_key, json=body)
     again = api.post("/v1/models/churn/predictions", churn_tenant.api_key, json=body)
-    say(f"lost answer: first attempt -> {first.status}, retry -> {again.status} {again.body}; "
-        f"rows stored {count(churn_tenant)}")
+    say(
+        f"lost answer: first attempt -> {first.status}, retry -> {again.status} {again.body}; "
+        f"rows stored {count(churn_tenant)}"
+    )
     assert first.status == 500 and first.error["message"] == "internal error"
     assert again.status == 202 and again.body == {"accepted": 0, "duplicates": BATCH_ROWS}
     assert count(churn_tenant) == BATCH_ROWS
 
 
-def test_a_file_message_redelivered_after_the_load_committed_adds_no_rows(file_drop, churn_tenant, monkeypatch, api,
-                                                                          settings):
+def test_a_file_message_redelivered_after_the_load_committed_adds_no_rows(
+    file_drop, churn_tenant, monkeypatch, api, settings
+):
     """The handler commits the file's rows, then dies before writing the result and before the
     message is deleted; SQS delivers the message again."""
     from seia.files.storage import ObjectStore
@@ -143,15 +152,18 @@ def test_a_file_message_redelivered_after_the_load_committed_adds_no_rows(file_d
         file_drop.deliver([message], delete=False)
     after_crash = count(churn_tenant)
     monkeypatch.setattr(ObjectStore, "put_result", real_put)
-    file_drop.sqs.change_message_visibility(QueueUrl=file_drop.queue, ReceiptHandle=message["ReceiptHandle"],
-                                            VisibilityTimeout=0)
+    file_drop.sqs.change_message_visibility(
+        QueueUrl=file_drop.queue, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
     [again] = file_drop.receive()
     reply = file_drop.deliver([again])
     result = file_drop.result(key)
     with churn_tenant.connect() as conn:
         logged = conn.execute("SELECT count(*), sum(rows) FROM file_ingests").fetchone()
-    say(f"redelivery: rows after the crash {after_crash}; redelivered message -> {reply}; result {result['status']} "
-        f"rows={result['rows']}; rows stored {count(churn_tenant)}; file_ingests {logged}")
+    say(
+        f"redelivery: rows after the crash {after_crash}; redelivered message -> {reply}; result {result['status']} "
+        f"rows={result['rows']}; rows stored {count(churn_tenant)}; file_ingests {logged}"
+    )
     assert after_crash == 3000
     assert reply == {"batchItemFailures": []}
     assert result["status"] == "loaded" and result["rows"] == 3000

@@ -32,9 +32,18 @@ def drift_world(tenant_admin, settings):
     return tenant, data
 
 
-@pytest.mark.parametrize("step,when", [("reference", "after"), ("profile", "after"), ("drift", "after"),
-                                       ("alerts", "after"), ("causes", "after"), ("drift", "during"),
-                                       ("alerts", "during")])
+@pytest.mark.parametrize(
+    "step,when",
+    [
+        ("reference", "after"),
+        ("profile", "after"),
+        ("drift", "after"),
+        ("alerts", "after"),
+        ("causes", "after"),
+        ("drift", "during"),
+        ("alerts", "during"),
+    ],
+)
 def test_a_worker_killed_then_rerun_matches_a_clean_run(drift_world, settings, step, when):
     from seia_drift.db import WorkerDatabases
     from seia_drift.engine import DriftEngine
@@ -44,8 +53,14 @@ def test_a_worker_killed_then_rerun_matches_a_clean_run(drift_world, settings, s
     model = f"kill-{step}-{when}"
     with tenant.connect() as conn:
         scenarios.load(conn, model, data)
-    proc = subprocess.run([sys.executable, "-m", "tests.reliability.drift_process", tenant.name, model, step, when],
-                          env=subprocess_env(), cwd=ROOT, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.reliability.drift_process", tenant.name, model, step, when],
+        env=subprocess_env(),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     reader = Reader(tenant)
     partial = {t: len(rows) for t, rows in reader.snapshot(model).items()}
     say(f"drift kill: worker SIGKILLed {when} step {step!r} (exit {proc.returncode}); tables left: {partial}")
@@ -56,7 +71,9 @@ def test_a_worker_killed_then_rerun_matches_a_clean_run(drift_world, settings, s
     finally:
         databases.close()
     rerun, clean = reader.snapshot(model), reader.snapshot("clean")
-    say(f"drift kill: after a rerun: {({t: len(r) for t, r in rerun.items()})}; clean run has the same rows: "
-        f"{rerun == clean}")
+    say(
+        f"drift kill: after a rerun: { ({t: len(r) for t, r in rerun.items()}) }; clean run has the same rows: "
+        f"{rerun == clean}"
+    )
     assert rerun == clean
     assert rerun["drift_alerts"], "the scenario raises alerts"

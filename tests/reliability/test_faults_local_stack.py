@@ -34,8 +34,11 @@ def _records(prefix: str, n: int) -> list[dict]:
 
 
 def _csv(records: list[dict]) -> bytes:
-    lines = [HEADER] + [f"{r['prediction_id']},{r['timestamp']},{r['features']['age']},{r['features']['income']},"
-                        f"{r['features']['plan']},{r['prediction']},{r['score']}" for r in records]
+    lines = [HEADER] + [
+        f"{r['prediction_id']},{r['timestamp']},{r['features']['age']},{r['features']['income']},"
+        f"{r['features']['plan']},{r['prediction']},{r['score']}"
+        for r in records
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -49,8 +52,9 @@ class Host:
         self.proc = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE,
-                                     stderr=open(self.log_path, "ab"), text=True)
+        self.proc = subprocess.Popen(
+            self.args, env=self.env, cwd=ROOT, stdout=subprocess.PIPE, stderr=open(self.log_path, "ab"), text=True
+        )
         assert self.proc.stdout.readline().strip() == "host ready"
 
     def kill9(self) -> None:
@@ -72,13 +76,24 @@ def aws(private_localstack, settings, tmp_path, monkeypatch):
 
     name = "rel" + secrets.token_hex(3)
     plan, urls = deploy_plan(name, VISIBILITY, private_localstack.endpoint)
-    env = {**stack.aws_environment(private_localstack.endpoint), **plan.environment,
-           "SEIA_LOCAL_RETRY_SECONDS": "1", "SEIA_FILE_CHUNK_ROWS": "2000"}
+    env = {
+        **stack.aws_environment(private_localstack.endpoint),
+        **plan.environment,
+        "SEIA_LOCAL_RETRY_SECONDS": "1",
+        "SEIA_FILE_CHUNK_ROWS": "2000",
+    }
     host = Host(name, private_localstack.endpoint, env, tmp_path / "host.log")
     bucket = next(iter(plan.buckets))
     s3 = stack.client("s3", private_localstack.endpoint)
-    yield {"plan": plan, "host": host, "bucket": bucket, "s3": s3, "ls": private_localstack, "name": name,
-           "log": tmp_path / "host.log"}
+    yield {
+        "plan": plan,
+        "host": host,
+        "bucket": bucket,
+        "s3": s3,
+        "ls": private_localstack,
+        "name": name,
+        "log": tmp_path / "host.log",
+    }
     host.stop()
 
 
@@ -117,16 +132,20 @@ def test_the_function_host_killed_mid_batch_then_restarted_loads_every_file_once
     at_kill = count(churn_tenant)
     with churn_tenant.connect() as conn:
         files_at_kill = conn.execute("SELECT count(*) FROM file_ingests").fetchone()[0]
-    say(f"host kill: 6 files of 8,000 rows put; host killed with SIGKILL once the first file committed: "
-        f"{files_at_kill} file(s), {at_kill} rows stored, {len(_results(s3, bucket, list(files)))} result(s) written")
+    say(
+        f"host kill: 6 files of 8,000 rows put; host killed with SIGKILL once the first file committed: "
+        f"{files_at_kill} file(s), {at_kill} rows stored, {len(_results(s3, bucket, list(files)))} result(s) written"
+    )
     assert files_at_kill < len(files), "the kill came too late to be mid-batch"
     host.start()
     say(f"host kill: host restarted; in-flight messages come back after the queue's visibility ({VISIBILITY} s)")
     results = _wait_results(s3, bucket, list(files))
     with churn_tenant.connect() as conn:
         logged = conn.execute("SELECT count(*), sum(rows)::int FROM file_ingests").fetchone()
-    say(f"host kill: results {[r['status'] + ':' + str(r['rows']) for r in results.values()]}; "
-        f"rows stored {count(churn_tenant)}; file_ingests {tuple(logged)}")
+    say(
+        f"host kill: results {[r['status'] + ':' + str(r['rows']) for r in results.values()]}; "
+        f"rows stored {count(churn_tenant)}; file_ingests {tuple(logged)}"
+    )
     assert all(r["status"] == "loaded" for r in results.values())
     assert tuple(logged) == (6, 48000)
     assert count(churn_tenant) == 48000
@@ -150,21 +169,28 @@ def test_localstack_restarted_loses_its_state_and_a_redeployed_stack_ingests_aga
     ls.restart()
     with pytest.raises(s3.exceptions.NoSuchBucket):
         s3.list_objects_v2(Bucket=bucket)
-    say("localstack restart: LocalStack restarted (state in memory only): the bucket, its objects and the queue's "
+    say(
+        "localstack restart: LocalStack restarted (state in memory only): the bucket, its objects and the queue's "
         "messages are gone, so 'pending.csv' is lost. This is a property of the local stand-in: S3 and SQS in AWS keep "
-        "objects and messages; the client must upload again")
-    assert api.post("/v1/models/churn/predictions", churn_tenant.api_key,
-                    json={"records": _records("api", 10)}).status == 202  # the API needs no LocalStack
+        "objects and messages; the client must upload again"
+    )
+    assert (
+        api.post("/v1/models/churn/predictions", churn_tenant.api_key, json={"records": _records("api", 10)}).status
+        == 202
+    )  # the API needs no LocalStack
     stack.deploy(aws["plan"], ls.endpoint)
     s3 = stack.client("s3", ls.endpoint)
     host.start()
     s3.put_object(Bucket=bucket, Key=after, Body=_csv(recs[after]))
     s3.put_object(Bucket=bucket, Key=pending, Body=_csv(recs[pending]))
     results = _wait_results(s3, bucket, [after, pending])
-    say(f"localstack restart: stack re-deployed with stack.deploy, host restarted; after.csv -> "
+    say(
+        f"localstack restart: stack re-deployed with stack.deploy, host restarted; after.csv -> "
         f"{results[after]['status']}:{results[after]['rows']}, pending.csv uploaded again -> "
-        f"{results[pending]['status']}:{results[pending]['rows']}; rows stored {count(churn_tenant)}")
+        f"{results[pending]['status']}:{results[pending]['rows']}; rows stored {count(churn_tenant)}"
+    )
     assert all(r["status"] == "loaded" and r["rows"] == 500 for r in results.values())
     assert count(churn_tenant) == 1510
-    drift_matches_clean(api, churn_tenant, settings, "churn",
-                        [r for rs in recs.values() for r in rs] + _records("api", 10))
+    drift_matches_clean(
+        api, churn_tenant, settings, "churn", [r for rs in recs.values() for r in rs] + _records("api", 10)
+    )

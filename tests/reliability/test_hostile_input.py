@@ -15,9 +15,21 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from tests.reliability.conftest import count, say
 from tests.support import data
 
-HOSTILE = ["'; DROP TABLE predictions; --", "\" OR 1=1 --", "x'); DELETE FROM models; --", "../../etc/passwd",
-           "%2e%2e/%2e%2e/secret", "..\\..\\windows", "a/../../b", "\x00nul", "$(rm -rf /)", "{{7*7}}",
-           "<script>alert(1)</script>", "ü" * 300, "robert'); DROP TABLE students;--"]
+HOSTILE = [
+    "'; DROP TABLE predictions; --",
+    '" OR 1=1 --',
+    "x'); DELETE FROM models; --",
+    "../../etc/passwd",
+    "%2e%2e/%2e%2e/secret",
+    "..\\..\\windows",
+    "a/../../b",
+    "\x00nul",
+    "$(rm -rf /)",
+    "{{7*7}}",
+    "<script>alert(1)</script>",
+    "ü" * 300,
+    "robert'); DROP TABLE students;--",
+]
 FUZZ = hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -34,8 +46,13 @@ def test_deeply_nested_and_oversized_json_are_4xx(api, churn_tenant):
     cases = {
         "nesting depth 100,000": b"[" * 100_000 + b"]" * 100_000,
         "unclosed nesting 100,000": b'{"records": ' + b"[" * 100_000,
-        "depth 900 inside a feature": json.dumps({"records": [data.prediction(1, features={
-            "age": json.loads("[" * 900 + "]" * 900), "income": 1, "plan": "a"})]}).encode(),
+        "depth 900 inside a feature": json.dumps(
+            {
+                "records": [
+                    data.prediction(1, features={"age": json.loads("[" * 900 + "]" * 900), "income": 1, "plan": "a"})
+                ]
+            }
+        ).encode(),
         "7 MB body": json.dumps({"records": [data.prediction(1, prediction_id="x" * (7 << 20))]}).encode(),
         "10,001 records": json.dumps(data.predictions(10_001)).encode(),
     }
@@ -47,25 +64,56 @@ def test_deeply_nested_and_oversized_json_are_4xx(api, churn_tenant):
 
 
 @FUZZ
-@given(content_type=st.one_of(st.sampled_from(["application/json", "APPLICATION/JSON", "application/json; charset=utf-8",
-                                               "application/json;;;", "text/json", "application/jsonx", "*/*", "",
-                                               "multipart/form-data; boundary=x", "application/json\r\nX: y"]),
-                              st.text(max_size=100)),
-       auth=st.one_of(st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "Basic ", "Token ", "", "Bearer\t"]),
-                      st.text(max_size=20)),
-       key_change=st.sampled_from(["same", "upper", "truncate", "append", "huge", "other"]),
-       body=st.one_of(st.just(b'{"records": [{"prediction_id": "h1", "timestamp": "2026-11-01T10:00:00Z", '
-                                b'"features": {"age": 1, "income": 2, "plan": "x"}, "prediction": "stay"}]}'),
-                      st.binary(max_size=300)))
+@given(
+    content_type=st.one_of(
+        st.sampled_from(
+            [
+                "application/json",
+                "APPLICATION/JSON",
+                "application/json; charset=utf-8",
+                "application/json;;;",
+                "text/json",
+                "application/jsonx",
+                "*/*",
+                "",
+                "multipart/form-data; boundary=x",
+                "application/json\r\nX: y",
+            ]
+        ),
+        st.text(max_size=100),
+    ),
+    auth=st.one_of(
+        st.sampled_from(["Bearer ", "bearer ", "Bearer  ", "Basic ", "Token ", "", "Bearer\t"]), st.text(max_size=20)
+    ),
+    key_change=st.sampled_from(["same", "upper", "truncate", "append", "huge", "other"]),
+    body=st.one_of(
+        st.just(
+            b'{"records": [{"prediction_id": "h1", "timestamp": "2026-11-01T10:00:00Z", '
+            b'"features": {"age": 1, "income": 2, "plan": "x"}, "prediction": "stay"}]}'
+        ),
+        st.binary(max_size=300),
+    ),
+)
 def test_fuzzed_headers_and_bodies_are_answered_without_5xx(fuzz_tenant, content_type, auth, key_change, body):
     from tests.support.api import ApiClient
 
     key = fuzz_tenant.api_key
-    key = {"same": key, "upper": key.upper(), "truncate": key[:-1], "append": key + "x", "huge": key + "A" * 200_000,
-           "other": "seia_0000000000_" + "A" * 43}[key_change]
+    key = {
+        "same": key,
+        "upper": key.upper(),
+        "truncate": key[:-1],
+        "append": key + "x",
+        "huge": key + "A" * 200_000,
+        "other": "seia_0000000000_" + "A" * 43,
+    }[key_change]
     before = fuzz_tenant.snapshot()
-    reply = ApiClient().request("POST", "/v1/models/churn/predictions", raw=body, content_type=None,
-                                headers={"Content-Type": content_type, "Authorization": auth + key})
+    reply = ApiClient().request(
+        "POST",
+        "/v1/models/churn/predictions",
+        raw=body,
+        content_type=None,
+        headers={"Content-Type": content_type, "Authorization": auth + key},
+    )
     _no_5xx_and_nothing_written(reply, fuzz_tenant, before)
 
 
@@ -98,9 +146,11 @@ def test_injection_and_traversal_strings_in_every_name_field(api, churn_tenant, 
 
     statuses = {}
     for name in HOSTILE:
-        for field, body in (("model name", data.model(name=name)),
-                            ("feature name", data.model(name="m1", features=[{"name": name, "type": "numeric"}])),
-                            ("label", data.model(name="m2", labels=[name, "ok"]))):
+        for field, body in (
+            ("model name", data.model(name=name)),
+            ("feature name", data.model(name="m1", features=[{"name": name, "type": "numeric"}])),
+            ("label", data.model(name="m2", labels=[name, "ok"])),
+        ):
             reply = api.post("/v1/models", churn_tenant.api_key, json=body)
             statuses.setdefault(field, set()).add(reply.status)
             assert reply.status in (201, 400), reply.raw[:300]
@@ -114,17 +164,25 @@ def test_injection_and_traversal_strings_in_every_name_field(api, churn_tenant, 
             assert reply.status in (400, 404), (path, reply.status)
     say(f"hostile names: model/feature/label fields -> {statuses}; the same strings in URL paths -> 400/404")
 
-    records = [data.prediction(i, prediction_id=name, features={"age": 1, "income": 2, "plan": name})
-               for i, name in enumerate(HOSTILE) if "\x00" not in name and len(name) <= 200]
+    records = [
+        data.prediction(i, prediction_id=name, features={"age": 1, "income": 2, "plan": name})
+        for i, name in enumerate(HOSTILE)
+        if "\x00" not in name and len(name) <= 200
+    ]
     reply = api.post("/v1/models/churn/predictions", churn_tenant.api_key, json={"records": records})
     assert reply.status == 202 and reply.body["accepted"] == len(records)
     with churn_tenant.connect() as conn:
         stored = dict(conn.execute("SELECT prediction_id, cat[1] FROM predictions").fetchall())
     assert stored == {r["prediction_id"]: r["features"]["plan"] for r in records}
-    nul = api.post("/v1/models/churn/predictions", churn_tenant.api_key,
-                   json={"records": [data.prediction(99, prediction_id="a\x00b")]})
-    say(f"hostile names: {len(records)} injection/traversal prediction ids and category values stored verbatim; "
-        f"a NUL byte -> {nul.status}")
+    nul = api.post(
+        "/v1/models/churn/predictions",
+        churn_tenant.api_key,
+        json={"records": [data.prediction(99, prediction_id="a\x00b")]},
+    )
+    say(
+        f"hostile names: {len(records)} injection/traversal prediction ids and category values stored verbatim; "
+        f"a NUL byte -> {nul.status}"
+    )
     assert nul.status == 400
 
 
@@ -135,10 +193,15 @@ def test_traversal_in_s3_keys_reaches_no_other_tenant(file_drop, api, make_tenan
     for t in (a, b):
         assert api.post("/v1/models", t.api_key, json=data.model()).status == 201
     before = b.snapshot()
-    keys = [f"{a.name}/../{b.name}/churn/predictions/x.csv", f"{a.name}/%2e%2e/{b.name}/churn/predictions/x.csv",
-            f"{a.name}/churn/predictions/../../../{b.name}/churn/predictions/x.csv",
-            f"{a.name}/churn/../predictions/x.csv", f"../{b.name}/churn/predictions/x.csv",
-            f"{a.name}/churn/predictions/%2e%2e%2f{b.name}.csv", f"{a.name}/churn/predictions/'; DROP TABLE models;--.csv"]
+    keys = [
+        f"{a.name}/../{b.name}/churn/predictions/x.csv",
+        f"{a.name}/%2e%2e/{b.name}/churn/predictions/x.csv",
+        f"{a.name}/churn/predictions/../../../{b.name}/churn/predictions/x.csv",
+        f"{a.name}/churn/../predictions/x.csv",
+        f"../{b.name}/churn/predictions/x.csv",
+        f"{a.name}/churn/predictions/%2e%2e%2f{b.name}.csv",
+        f"{a.name}/churn/predictions/'; DROP TABLE models;--.csv",
+    ]
     for key in keys:
         assert file_drop.drop(key, csv_rows(3)) == {"batchItemFailures": []}
     results = [k for k in file_drop.keys() if "/_results/" in k]
@@ -157,9 +220,17 @@ def _valid_file(fmt: str) -> bytes:
     rows = []
     for i in range(20):
         rec = data.prediction(i)
-        rows.append({"prediction_id": rec["prediction_id"], "timestamp": rec["timestamp"], "age": rec["features"]["age"],
-                     "income": rec["features"]["income"], "plan": rec["features"]["plan"],
-                     "prediction": rec["prediction"], "score": rec["score"]})
+        rows.append(
+            {
+                "prediction_id": rec["prediction_id"],
+                "timestamp": rec["timestamp"],
+                "age": rec["features"]["age"],
+                "income": rec["features"]["income"],
+                "plan": rec["features"]["plan"],
+                "prediction": rec["prediction"],
+                "score": rec["score"],
+            }
+        )
     if fmt == "csv":
         return ("\n".join([",".join(rows[0])] + [",".join(str(v) for v in r.values()) for r in rows]) + "\n").encode()
     if fmt == "jsonl":
@@ -179,10 +250,25 @@ def _mutated(draw):
         if op == "flip" and raw:
             raw[pos] = draw(st.integers(0, 255))
         elif op == "delete":
-            del raw[pos:pos + draw(st.integers(1, 20))]
+            del raw[pos : pos + draw(st.integers(1, 20))]
         elif op == "insert":
-            raw[pos:pos] = draw(st.sampled_from([b",", b"\n", b'"', b"{", b"[" * 50_000, b"\x00", b"nan", b"1e999",
-                                                 b"\xff\xfe", b"p1", b"2026-13-45T99:00:00Z"]))
+            raw[pos:pos] = draw(
+                st.sampled_from(
+                    [
+                        b",",
+                        b"\n",
+                        b'"',
+                        b"{",
+                        b"[" * 50_000,
+                        b"\x00",
+                        b"nan",
+                        b"1e999",
+                        b"\xff\xfe",
+                        b"p1",
+                        b"2026-13-45T99:00:00Z",
+                    ]
+                )
+            )
         else:
             del raw[pos:]
     data_ = bytes(raw)
@@ -199,7 +285,7 @@ def test_mutated_files_are_loaded_consistently_or_rejected_whole(file_drop, api,
     def check(case):
         fmt, body = case
         before = t.snapshot()
-        key = f"{t.name}/churn/predictions/f{len(outcomes.get('n', [])) }-{abs(hash(body))}.{fmt}"
+        key = f"{t.name}/churn/predictions/f{len(outcomes.get('n', []))}-{abs(hash(body))}.{fmt}"
         outcomes.setdefault("n", []).append(1)
         assert file_drop.drop(key, body) == {"batchItemFailures": []}
         result = file_drop.result(key)
@@ -213,8 +299,10 @@ def test_mutated_files_are_loaded_consistently_or_rejected_whole(file_drop, api,
             assert after["file_ingests"] == before["file_ingests"] + 1
 
     check()
-    say(f"mutated files: {len(outcomes.pop('n'))} CSV/JSONL/Parquet/gzip files with flipped, deleted, inserted "
-        f"or truncated bytes -> {outcomes}; no retry, no crash, rejected files wrote nothing")
+    say(
+        f"mutated files: {len(outcomes.pop('n'))} CSV/JSONL/Parquet/gzip files with flipped, deleted, inserted "
+        f"or truncated bytes -> {outcomes}; no retry, no crash, rejected files wrote nothing"
+    )
 
 
 def test_a_jsonl_line_nested_100000_deep_is_rejected_not_a_crash(file_drop, churn_tenant):
@@ -222,6 +310,8 @@ def test_a_jsonl_line_nested_100000_deep_is_rejected_not_a_crash(file_drop, chur
     body = b'{"prediction_id": "p1", "age": ' + b"[" * 100_000 + b"]" * 100_000 + b"}\n"
     assert file_drop.drop(key, body) == {"batchItemFailures": []}
     result = file_drop.result(key)
-    say(f"hostile jsonl: a line nested 100,000 deep -> {result['status']}: {result['errors'][0]['message']} "
-        "(before the fix pyarrow's parser crashed the process with SIGSEGV)")
+    say(
+        f"hostile jsonl: a line nested 100,000 deep -> {result['status']}: {result['errors'][0]['message']} "
+        "(before the fix pyarrow's parser crashed the process with SIGSEGV)"
+    )
     assert result["status"] == "rejected" and count(churn_tenant) == 0

@@ -104,16 +104,22 @@ def test_sustained_batches_from_several_tenants(make_tenant, api):
     requests = len(latencies)
     q = statistics.quantiles(latencies, n=100)
     rows_sent = sum(s["records"] for s in sent.values())
-    say(f"load: {TENANTS} tenants x {THREADS_PER_TENANT} clients for {DURATION_S}s (wall {wall:.1f}s), "
-        f"batches of 200-1000, every {RESEND_EVERY}th request a re-sent batch")
-    say(f"load: {requests} requests ({requests / wall:.1f}/s), statuses {statuses}, "
-        f"{rows_sent} records sent ({rows_sent / wall:.0f}/s)")
+    say(
+        f"load: {TENANTS} tenants x {THREADS_PER_TENANT} clients for {DURATION_S}s (wall {wall:.1f}s), "
+        f"batches of 200-1000, every {RESEND_EVERY}th request a re-sent batch"
+    )
+    say(
+        f"load: {requests} requests ({requests / wall:.1f}/s), statuses {statuses}, "
+        f"{rows_sent} records sent ({rows_sent / wall:.0f}/s)"
+    )
     say(f"load: latency p50 {q[49] * 1000:.0f} ms, p95 {q[94] * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
     for t in tenants:
         s = sent[t.name]
         in_db = count(t)
-        say(f"load: tenant {t.name}: sent {s['records']} (re-sent {s['resent_records']}), accepted {s['accepted']}, "
-            f"duplicates {s['duplicates']}, rows in its database {in_db}")
+        say(
+            f"load: tenant {t.name}: sent {s['records']} (re-sent {s['resent_records']}), accepted {s['accepted']}, "
+            f"duplicates {s['duplicates']}, rows in its database {in_db}"
+        )
         assert in_db == s["accepted"], "lost or doubled rows"
         assert s["duplicates"] == s["resent_records"]
         assert s["accepted"] + s["duplicates"] == s["records"]

@@ -11,8 +11,15 @@ import pytest
 from tests.reliability.conftest import say
 from tests.support import data, scenarios
 
-QUERY_ROUTES = ["/v1/models", "/v1/models/churn", "/v1/models/churn/stats", "/v1/models/churn/drift",
-                "/v1/models/churn/features/x0/distribution", "/v1/models/churn/performance", "/v1/models/churn/alerts"]
+QUERY_ROUTES = [
+    "/v1/models",
+    "/v1/models/churn",
+    "/v1/models/churn/stats",
+    "/v1/models/churn/drift",
+    "/v1/models/churn/features/x0/distribution",
+    "/v1/models/churn/performance",
+    "/v1/models/churn/alerts",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +46,13 @@ def test_a_key_sees_only_its_own_drift_alerts_distributions_and_settings(api, tw
     assert b"data_quality" in b_alerts and b"data_quality" not in seen_a["/v1/models/churn/alerts"].raw
     with b.connect() as conn:
         b_alert_ids = [r[0] for r in conn.execute("SELECT id FROM drift_alerts")]
+
     def b_rows():
         with b.connect() as conn:
-            return (conn.execute("SELECT * FROM drift_alerts ORDER BY id").fetchall(),
-                    conn.execute("SELECT * FROM models ORDER BY id").fetchall())
+            return (
+                conn.execute("SELECT * FROM drift_alerts ORDER BY id").fetchall(),
+                conn.execute("SELECT * FROM models ORDER BY id").fetchall(),
+            )
 
     before, rows_before = b.snapshot(), b_rows()
     for alert_id in b_alert_ids:
@@ -50,9 +60,11 @@ def test_a_key_sees_only_its_own_drift_alerts_distributions_and_settings(api, tw
         assert api.post(f"/v1/models/churn/alerts/{alert_id}/acknowledge", a.api_key, json={}).status == 404
     put = api.request("PUT", "/v1/models/churn/settings", a.api_key, json_body={"webhook_url": "http://127.0.0.1:9/x"})
     assert b.snapshot() == before and b_rows() == rows_before  # no alert acknowledged, no setting changed
-    say(f"isolation: A and B both have 'churn'; A's key on every query route sees A's data only; B's "
+    say(
+        f"isolation: A and B both have 'churn'; A's key on every query route sees A's data only; B's "
         f"{len(b_alert_ids)} alert ids are 404 for A (read and acknowledge); A's settings PUT -> {put.status} "
-        "changed A's model only")
+        "changed A's model only"
+    )
 
 
 def test_a_file_under_a_prefix_naming_b_s_model_lands_in_a_only(file_drop, api, make_tenant):
@@ -67,8 +79,10 @@ def test_a_file_under_a_prefix_naming_b_s_model_lands_in_a_only(file_drop, api, 
     file_drop.drop(f"{a.name}/churn/predictions/y.csv", csv_rows(4))
     assert "unknown model" in file_drop.result(f"{a.name}/bonly/predictions/x.csv")["errors"][0]["message"]
     assert b.snapshot() == before and a.snapshot()["predictions"] == 4
-    say("isolation: a file under A's prefix naming B's model is 'unknown model'; one naming 'churn' "
-        "(a name both have) lands in A's database; B is untouched")
+    say(
+        "isolation: a file under A's prefix naming B's model is 'unknown model'; one naming 'churn' "
+        "(a name both have) lands in A's database; B is untouched"
+    )
 
 
 def test_a_revoked_key_stops_working_at_once_on_every_route(api, two_tenants, tenant_admin):
@@ -87,8 +101,9 @@ def test_a_revoked_key_stops_working_at_once_on_every_route(api, two_tenants, te
     assert api.get("/v1/models", a.api_key).status == 200  # the tenant's other key still works
 
 
-def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(api, two_tenants, tenant_admin,
-                                                                          monkeypatch):
+def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(
+    api, two_tenants, tenant_admin, monkeypatch
+):
     """No timing measurement: the implementation is checked to compare with hmac.compare_digest, on
     two 32-byte SHA-256 digests, whether the key is valid, wrong, unknown, revoked or malformed-but-shaped."""
     import pathlib
@@ -106,8 +121,12 @@ def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(api,
         return real(x, y)
 
     monkeypatch.setattr(auth.hmac, "compare_digest", spy)
-    keys = {"valid": a.api_key, "wrong secret": a.api_key[:-2] + ("AA" if not a.api_key.endswith("AA") else "BB"),
-            "unknown prefix": "seia_0123456789_" + "A" * 43, "revoked": revoked}
+    keys = {
+        "valid": a.api_key,
+        "wrong secret": a.api_key[:-2] + ("AA" if not a.api_key.endswith("AA") else "BB"),
+        "unknown prefix": "seia_0123456789_" + "A" * 43,
+        "revoked": revoked,
+    }
     for name, key in keys.items():
         calls.clear()
         status = api.get("/v1/models", key).status
@@ -178,14 +197,20 @@ def test_no_secret_reaches_the_logs_of_a_full_flow(api, file_drop, tenant_admin,
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
     store = get_store(settings)
-    secrets_ = {"api key": key, "api key secret part": key.split("_", 2)[2], "secret key": settings.secret_key,
-                "tenant role password": store.password(t.tenant.role_name),
-                "api role password": store.password(settings.api_role),
-                "worker role password": store.password(settings.worker_role)}
+    secrets_ = {
+        "api key": key,
+        "api key secret part": key.split("_", 2)[2],
+        "secret key": settings.secret_key,
+        "tenant role password": store.password(t.tenant.role_name),
+        "api role password": store.password(settings.api_role),
+        "worker role password": store.password(settings.worker_role),
+    }
     text = "\n".join(f"{r.name} {r.getMessage()} {r.exc_text or ''}" for r in records)
-    say(f"logs: full flow (tenant create, key create, API calls incl. 400/401/503 ({down.status}), a good and a bad "
+    say(
+        f"logs: full flow (tenant create, key create, API calls incl. 400/401/503 ({down.status}), a good and a bad "
         f"file, a drift run) logged {len(records)} records at DEBUG from "
-        f"{len({r.name for r in records})} loggers; searched for {sorted(secrets_)}")
+        f"{len({r.name for r in records})} loggers; searched for {sorted(secrets_)}"
+    )
     assert down.status == 503 and len(records) > 20
     for name, secret in secrets_.items():
         assert secret not in text, f"the {name} reached the logs"

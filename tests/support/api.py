@@ -37,9 +37,16 @@ class ApiClient:
             _HOST = ApiHost(default_functions())
         self.host = _HOST
 
-    def request(self, method: str, path: str, key: str | None = None, json_body: Any = _NO_BODY,
-                raw: bytes | None = None, content_type: str | None = "application/json",
-                headers: dict | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        key: str | None = None,
+        json_body: Any = _NO_BODY,
+        raw: bytes | None = None,
+        content_type: str | None = "application/json",
+        headers: dict | None = None,
+    ) -> Reply:
         hdrs = {k.lower(): v for k, v in (headers or {}).items()}
         if key is not None:
             hdrs["authorization"] = f"Bearer {key}"

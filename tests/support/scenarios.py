@@ -37,34 +37,51 @@ LABELS = ("no", "yes")
 REFERENCE_ROWS, WINDOW_ROWS = 4000, 2000
 REFERENCE_DAY = datetime(2026, 10, 1, tzinfo=timezone.utc)
 WINDOW_DAY = datetime(2026, 11, 2, tzinfo=timezone.utc)
-SCENARIOS = ("stationary", "covariate_shift", "concept_drift", "label_shift", "missing_spike", "unit_change",
-             "new_category")
+SCENARIOS = (
+    "stationary",
+    "covariate_shift",
+    "concept_drift",
+    "label_shift",
+    "missing_spike",
+    "unit_change",
+    "new_category",
+)
 # The kind of alert each injected cause should raise (None: no alert at all).
-EXPECTED_KIND = {"stationary": None, "covariate_shift": "prediction_drift", "concept_drift": "performance",
-                 "label_shift": "label_drift", "missing_spike": "data_quality", "unit_change": "data_quality",
-                 "new_category": "data_quality"}
+EXPECTED_KIND = {
+    "stationary": None,
+    "covariate_shift": "prediction_drift",
+    "concept_drift": "performance",
+    "label_shift": "label_drift",
+    "missing_spike": "data_quality",
+    "unit_change": "data_quality",
+    "new_category": "data_quality",
+}
 
 
 def model_definition(name: str) -> dict:
-    return {"name": name, "task": "binary_classification", "labels": list(LABELS),
-            "features": [{"name": f, "type": "numeric"} for f in NUMERIC]
-            + [{"name": c, "type": "categorical"} for c in CATEGORICAL]}
+    return {
+        "name": name,
+        "task": "binary_classification",
+        "labels": list(LABELS),
+        "features": [{"name": f, "type": "numeric"} for f in NUMERIC]
+        + [{"name": c, "type": "categorical"} for c in CATEGORICAL],
+    }
 
 
 @dataclass
 class Frame:
-    x: np.ndarray            # (n, 5), NaN for missing
-    c: list[list[str]]       # per row, [c0, c1]
-    y: np.ndarray            # 0/1
+    x: np.ndarray  # (n, 5), NaN for missing
+    c: list[list[str]]  # per row, [c0, c1]
+    y: np.ndarray  # 0/1
 
 
 @dataclass
 class ScenarioData:
     name: str
     seed: int
-    injected: str | None                  # the feature (or "__label__") that carries the cause
-    reference: list[tuple] = field(default_factory=list)     # reference rows (with label)
-    predictions: list[tuple] = field(default_factory=list)   # window rows
+    injected: str | None  # the feature (or "__label__") that carries the cause
+    reference: list[tuple] = field(default_factory=list)  # reference rows (with label)
+    predictions: list[tuple] = field(default_factory=list)  # window rows
     ground_truths: list[tuple] = field(default_factory=list)
 
     @property
@@ -170,9 +187,13 @@ def load(conn, model_name: str, data: ScenarioData, settings: dict | None = None
 
     body = model_definition(model_name)
     with conn.transaction():
-        model = ModelRepository(conn).insert(model_name, body["task"],
-                                             [Feature(f["name"], f["type"]) for f in body["features"]],
-                                             body["labels"], settings or {})
+        model = ModelRepository(conn).insert(
+            model_name,
+            body["task"],
+            [Feature(f["name"], f["type"]) for f in body["features"]],
+            body["labels"],
+            settings or {},
+        )
         ReferenceRepository(conn).add(model.id, data.reference, replace=False)
     with conn.transaction():
         PredictionRepository(conn).add(model.id, data.predictions)

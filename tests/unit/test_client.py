@@ -11,8 +11,12 @@ import pytest
 from seia import client as client_module
 from seia.client import Client, SeiaAPIError, SeiaConnectionError, frame_to_records, parse_since
 
-MODEL = {"name": "churn", "task": "binary_classification", "labels": ["stay", "churn"],
-         "features": [{"name": "age", "type": "numeric"}, {"name": "plan", "type": "categorical"}]}
+MODEL = {
+    "name": "churn",
+    "task": "binary_classification",
+    "labels": ["stay", "churn"],
+    "features": [{"name": "age", "type": "numeric"}, {"name": "plan", "type": "categorical"}],
+}
 
 
 class Stub:
@@ -65,24 +69,30 @@ def stub():
 
 
 def _client(url, sleeps=None, **kw):
-    return Client(url, "seia_0123456789_" + "x" * 43, sleep=(sleeps.append if sleeps is not None else lambda s: None), **kw)
+    return Client(
+        url, "seia_0123456789_" + "x" * 43, sleep=(sleeps.append if sleeps is not None else lambda s: None), **kw
+    )
 
 
 def _frame(n):
-    return pd.DataFrame({
-        "prediction_id": range(n),
-        "timestamp": pd.date_range("2026-11-01T10:00:00Z", periods=n, freq="min"),
-        "age": [float(i) for i in range(n)],
-        "plan": ["pro"] * n,
-        "prediction": ["stay"] * n,
-        "score": [0.5] * n,
-    })
+    return pd.DataFrame(
+        {
+            "prediction_id": range(n),
+            "timestamp": pd.date_range("2026-11-01T10:00:00Z", periods=n, freq="min"),
+            "age": [float(i) for i in range(n)],
+            "plan": ["pro"] * n,
+            "prediction": ["stay"] * n,
+            "score": [0.5] * n,
+        }
+    )
 
 
 def test_transient_failures_are_retried_with_growing_jittered_waits(stub):
-    server = stub((503, {"error": {"code": "service_unavailable", "message": "db", "details": []}}),
-                  (429, {"error": {"code": "too_many", "message": "slow down", "details": []}}),
-                  (200, {"models": []}))
+    server = stub(
+        (503, {"error": {"code": "service_unavailable", "message": "db", "details": []}}),
+        (429, {"error": {"code": "too_many", "message": "slow down", "details": []}}),
+        (200, {"models": []}),
+    )
     sleeps = []
     assert _client(server.url, sleeps, backoff=1.0).models() == []
     assert len(server.received) == 3
@@ -90,8 +100,13 @@ def test_transient_failures_are_retried_with_growing_jittered_waits(stub):
 
 
 def test_a_4xx_is_not_retried_and_carries_the_error_body(stub):
-    error = {"error": {"code": "validation_failed", "message": "1 of 1 records are invalid; nothing was stored",
-                       "details": [{"index": 0, "field": "timestamp", "message": "has no UTC offset"}]}}
+    error = {
+        "error": {
+            "code": "validation_failed",
+            "message": "1 of 1 records are invalid; nothing was stored",
+            "details": [{"index": 0, "field": "timestamp", "message": "has no UTC offset"}],
+        }
+    }
     server = stub((400, error))
     with pytest.raises(SeiaAPIError) as caught:
         _client(server.url).request("POST", "/v1/models/churn/predictions", {"records": [{}]})
@@ -124,8 +139,12 @@ def test_a_missing_route_is_recognisable(stub):
 
 
 def test_big_frames_go_in_batches_and_the_totals_add_up(stub):
-    server = stub((200, MODEL), (202, {"accepted": 10, "duplicates": 0}), (202, {"accepted": 8, "duplicates": 2}),
-                  (202, {"accepted": 5, "duplicates": 0}))
+    server = stub(
+        (200, MODEL),
+        (202, {"accepted": 10, "duplicates": 0}),
+        (202, {"accepted": 8, "duplicates": 2}),
+        (202, {"accepted": 5, "duplicates": 0}),
+    )
     totals = _client(server.url).log_predictions(_frame(25), "churn", batch_size=10, progress=False)
     assert totals == {"accepted": 23, "duplicates": 2, "batches": 3}
     sizes = [len(body["records"]) for method, path, body, _ in server.received if method == "POST"]
@@ -143,8 +162,10 @@ def test_batches_are_halved_until_under_the_byte_limit(stub, monkeypatch):
 
 
 def test_reference_replace_applies_to_the_first_batch_only(stub):
-    server = stub((200, MODEL), (202, {"accepted": 10, "duplicates": 0, "replaced": True, "reference_rows": 10,
-                                       "reference_version": 2}))
+    server = stub(
+        (200, MODEL),
+        (202, {"accepted": 10, "duplicates": 0, "replaced": True, "reference_rows": 10, "reference_version": 2}),
+    )
     totals = _client(server.url).log_reference(_frame(20), "churn", replace=True, batch_size=10, progress=False)
     paths = [path for method, path, _, _ in server.received if method == "POST"]
     assert paths == ["/v1/models/churn/reference?replace=true", "/v1/models/churn/reference"]
@@ -165,22 +186,33 @@ def test_the_progress_bar_shows_on_request_and_stays_quiet_otherwise(stub, monke
 
 
 def test_frames_become_json_ready_records():
-    df = pd.DataFrame({
-        "prediction_id": pd.Series([1, 2], dtype="int64"),
-        "timestamp": [pd.Timestamp("2026-11-01 12:00:00"), pd.Timestamp("2026-11-01T12:00:00+02:00")],
-        "age": [float("nan"), 31.0],
-        "plan": [None, "pro"],
-        "prediction": [1.0, 0.0],
-        "score": [float("nan"), 0.25],
-        "extra": ["ignored", "ignored"],
-    })
+    df = pd.DataFrame(
+        {
+            "prediction_id": pd.Series([1, 2], dtype="int64"),
+            "timestamp": [pd.Timestamp("2026-11-01 12:00:00"), pd.Timestamp("2026-11-01T12:00:00+02:00")],
+            "age": [float("nan"), 31.0],
+            "plan": [None, "pro"],
+            "prediction": [1.0, 0.0],
+            "score": [float("nan"), 0.25],
+            "extra": ["ignored", "ignored"],
+        }
+    )
     model = dict(MODEL, labels=["0", "1"])
     records = frame_to_records(df, model, "predictions")
     assert records == [
-        {"prediction_id": "1", "timestamp": "2026-11-01T12:00:00.000000Z", "features": {"age": None, "plan": None},
-         "prediction": 1},
-        {"prediction_id": "2", "timestamp": "2026-11-01T10:00:00.000000Z", "features": {"age": 31.0, "plan": "pro"},
-         "prediction": 0, "score": 0.25},
+        {
+            "prediction_id": "1",
+            "timestamp": "2026-11-01T12:00:00.000000Z",
+            "features": {"age": None, "plan": None},
+            "prediction": 1,
+        },
+        {
+            "prediction_id": "2",
+            "timestamp": "2026-11-01T10:00:00.000000Z",
+            "features": {"age": 31.0, "plan": "pro"},
+            "prediction": 0,
+            "score": 0.25,
+        },
     ]
     assert all(type(r["features"]["age"]) in (float, type(None)) for r in records)
     json.dumps(records, allow_nan=False)

@@ -11,8 +11,12 @@ from seia import openapi
 
 
 def _served() -> set:
-    return {(path, method) for app in default_functions().values()
-            for path, methods in app.routes.items() for method in methods}
+    return {
+        (path, method)
+        for app in default_functions().values()
+        for path, methods in app.routes.items()
+        for method in methods
+    }
 
 
 def test_the_document_is_valid_openapi_3():
@@ -32,10 +36,15 @@ def test_no_served_route_is_still_marked_planned():
 
 def test_the_drift_alert_and_settings_routes_are_served():
     served = _served()
-    for route in [("/v1/models/{model}/drift", "GET"), ("/v1/models/{model}/features/{feature}/distribution", "GET"),
-                  ("/v1/models/{model}/performance", "GET"), ("/v1/models/{model}/alerts", "GET"),
-                  ("/v1/models/{model}/alerts/{alert_id}", "GET"),
-                  ("/v1/models/{model}/alerts/{alert_id}/acknowledge", "POST"), ("/v1/models/{model}/settings", "PUT")]:
+    for route in [
+        ("/v1/models/{model}/drift", "GET"),
+        ("/v1/models/{model}/features/{feature}/distribution", "GET"),
+        ("/v1/models/{model}/performance", "GET"),
+        ("/v1/models/{model}/alerts", "GET"),
+        ("/v1/models/{model}/alerts/{alert_id}", "GET"),
+        ("/v1/models/{model}/alerts/{alert_id}/acknowledge", "POST"),
+        ("/v1/models/{model}/settings", "PUT"),
+    ]:
         assert route in served, route
 
 

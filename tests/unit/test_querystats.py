@@ -8,11 +8,20 @@ from scipy.stats import chi2, kstwo
 
 from seia import querystats as qs
 from seia_drift import performance
-from seia_drift.stats import (BinaryCounts, CategoricalSketch, NumericSketch, Thresholds, benjamini_hochberg,
-                              categorical_drift, fit_edges, judge_window, numeric_drift)
+from seia_drift.stats import (
+    BinaryCounts,
+    CategoricalSketch,
+    NumericSketch,
+    Thresholds,
+    benjamini_hochberg,
+    categorical_drift,
+    fit_edges,
+    judge_window,
+    numeric_drift,
+)
 
-STAT_TOL = 1e-9      # statistics read from the same counts: equal up to float summation order
-PVALUE_TOL = 5e-5    # p-values: scipy's exact small-n branches against Pelz–Good / asymptotic Smirnov
+STAT_TOL = 1e-9  # statistics read from the same counts: equal up to float summation order
+PVALUE_TOL = 5e-5  # p-values: scipy's exact small-n branches against Pelz–Good / asymptotic Smirnov
 
 
 def _close(a, b, tol):
@@ -34,12 +43,26 @@ def _numeric_pair(rng, n_ref, n_cur, shift, missing):
 @pytest.mark.parametrize("seed", range(40))
 def test_numeric_statistics_agree_on_random_sketches(seed):
     rng = np.random.default_rng(seed)
-    edges, ref, cur = _numeric_pair(rng, int(rng.integers(50, 20000)), int(rng.integers(20, 20000)),
-                                    float(rng.choice([0, 0.05, 0.3, 2.0, 20.0])), float(rng.choice([0, 0.1])))
+    edges, ref, cur = _numeric_pair(
+        rng,
+        int(rng.integers(50, 20000)),
+        int(rng.integers(20, 20000)),
+        float(rng.choice([0, 0.05, 0.3, 2.0, 20.0])),
+        float(rng.choice([0, 0.1])),
+    )
     expected = numeric_drift(ref, cur)
     got = qs.numeric_drift(ref.to_dict(include_edges=False), cur.to_dict(include_edges=False), list(edges))
-    for name in ("ks_statistic", "wasserstein", "wasserstein_normed", "psi", "js_distance", "mean_ref",
-                 "mean_cur", "std_ref", "std_cur"):
+    for name in (
+        "ks_statistic",
+        "wasserstein",
+        "wasserstein_normed",
+        "psi",
+        "js_distance",
+        "mean_ref",
+        "mean_cur",
+        "std_ref",
+        "std_cur",
+    ):
         assert _close(got.statistics[name], getattr(expected, name), STAT_TOL), name
     assert _close(got.statistics["ks_pvalue"], expected.ks_pvalue, PVALUE_TOL)
     assert _close(got.missing[3], expected.missing.pvalue, 1e-12)
@@ -90,11 +113,13 @@ def test_verdicts_agree_with_the_same_thresholds(seed):
     t = Thresholds(psi=float(rng.choice([0.1, 0.2])), min_rows=int(rng.choice([50, 100])))
     ours, theirs = {}, {}
     for i in range(6):
-        edges, ref, cur = _numeric_pair(rng, 5000, int(rng.integers(20, 3000)), float(rng.choice([0, 0.1, 0.5])),
-                                        float(rng.choice([0, 0.2])))
+        edges, ref, cur = _numeric_pair(
+            rng, 5000, int(rng.integers(20, 3000)), float(rng.choice([0, 0.1, 0.5])), float(rng.choice([0, 0.2]))
+        )
         theirs[f"n{i}"] = numeric_drift(ref, cur)
-        ours[f"n{i}"] = qs.numeric_drift(ref.to_dict(include_edges=False), cur.to_dict(include_edges=False),
-                                         list(edges))
+        ours[f"n{i}"] = qs.numeric_drift(
+            ref.to_dict(include_edges=False), cur.to_dict(include_edges=False), list(edges)
+        )
     expected = judge_window(theirs, t)
     got = qs.judge_window(ours, qs.Thresholds.from_settings({"thresholds": {"psi": t.psi}, "min_rows": t.min_rows}))
     for name, v in expected.items():
@@ -136,10 +161,14 @@ def test_binary_performance_metrics_agree_after_merging_hours():
 
 
 def test_regression_and_multiclass_metrics_agree():
-    reg = [{"kind": "regression", "n": 10, "sum_abs_error": 4.0, "sum_sq_error": 3.0, "sum_y": 20.0, "sum_y_sq": 70.0},
-           {"kind": "regression", "n": 5, "sum_abs_error": 1.0, "sum_sq_error": 0.5, "sum_y": 5.0, "sum_y_sq": 9.0}]
-    multi = [{"kind": "multiclass", "labels": ["a", "b", "c"], "matrix": [[5, 1, 0], [2, 7, 1], [0, 0, 0]]},
-             {"kind": "multiclass", "labels": ["a", "b", "c"], "matrix": [[1, 0, 0], [0, 3, 0], [0, 1, 0]]}]
+    reg = [
+        {"kind": "regression", "n": 10, "sum_abs_error": 4.0, "sum_sq_error": 3.0, "sum_y": 20.0, "sum_y_sq": 70.0},
+        {"kind": "regression", "n": 5, "sum_abs_error": 1.0, "sum_sq_error": 0.5, "sum_y": 5.0, "sum_y_sq": 9.0},
+    ]
+    multi = [
+        {"kind": "multiclass", "labels": ["a", "b", "c"], "matrix": [[5, 1, 0], [2, 7, 1], [0, 0, 0]]},
+        {"kind": "multiclass", "labels": ["a", "b", "c"], "matrix": [[1, 0, 0], [0, 3, 0], [0, 1, 0]]},
+    ]
     for hours in (reg, multi):
         theirs = ours = None
         for h in hours:

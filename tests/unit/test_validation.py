@@ -10,7 +10,12 @@ MODEL = Model(1, "m", "binary_classification", (Feature("x", "numeric"), Feature
 
 
 def rec(**kw):
-    r = {"prediction_id": "a", "timestamp": "2026-01-01T00:00:00+01:00", "features": {"x": 1, "c": "k"}, "prediction": 1}
+    r = {
+        "prediction_id": "a",
+        "timestamp": "2026-01-01T00:00:00+01:00",
+        "features": {"x": 1, "c": "k"},
+        "prediction": 1,
+    }
     r.update(kw)
     return r
 
@@ -27,16 +32,19 @@ def test_integer_and_boolean_categories_become_text():
     assert row[2:4] == ([None], ["true"])
 
 
-@pytest.mark.parametrize("bad, field", [
-    (rec(features={"x": True, "c": "k"}), "features.x"),
-    (rec(prediction_id=""), "prediction_id"),
-    (rec(prediction_id=["a"]), "prediction_id"),
-    (rec(timestamp="2026-01-01"), "timestamp"),
-    (rec(timestamp=1700000000), "timestamp"),
-    (rec(score={"0": 0.5}), "score"),
-    (rec(score="high"), "score"),
-    (rec(features={"x": 1, "c": {"nested": 1}}), "features.c"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        (rec(features={"x": True, "c": "k"}), "features.x"),
+        (rec(prediction_id=""), "prediction_id"),
+        (rec(prediction_id=["a"]), "prediction_id"),
+        (rec(timestamp="2026-01-01"), "timestamp"),
+        (rec(timestamp=1700000000), "timestamp"),
+        (rec(score={"0": 0.5}), "score"),
+        (rec(score="high"), "score"),
+        (rec(features={"x": 1, "c": {"nested": 1}}), "features.c"),
+    ],
+)
 def test_bad_fields_are_named(bad, field):
     with pytest.raises(ValidationFailed) as err:
         RecordValidator(MODEL).predictions([bad])

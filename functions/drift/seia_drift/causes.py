@@ -85,8 +85,9 @@ def _sum(stats: dict, keys, attr: str) -> float:
     return sum(getattr(stats[k], attr) for k in keys if k in stats)
 
 
-def rank_performance(features: list[FeatureSegments], metric: str, ref_value: float, cur_value: float,
-                     regression: bool) -> list[Cause]:
+def rank_performance(
+    features: list[FeatureSegments], metric: str, ref_value: float, cur_value: float, regression: bool
+) -> list[Cause]:
     causes = []
     for fs in features:
         l_r, l_w = _sum(fs.ref, fs.ref, "labeled"), _sum(fs.cur, fs.cur, "labeled")
@@ -114,12 +115,20 @@ def rank_performance(features: list[FeatureSegments], metric: str, ref_value: fl
         what = "mean absolute error" if regression else "error rate"
         err = (f"{_fmt(e_r)} → {_fmt(e_w)}") if regression else f"{_pct(e_r)} → {_pct(e_w)}"
         segment = describe(fs, group)
-        sentence = (f"{metric} {verb} {_fmt(ref_value)} → {_fmt(cur_value)}; {_pct(share)} of the "
-                    f"{'rise' if regression else 'drop'} comes from rows with {segment}, whose share went from "
-                    f"{_pct(p_r)} to {_pct(p_w)} ({what} {err})")
-        causes.append(Cause(fs.feature, segment, round(lift, 6), sentence,
-                            {"share_of_change": share, "ref_share": p_r, "cur_share": p_w,
-                             "ref_error": e_r, "cur_error": e_w}))
+        sentence = (
+            f"{metric} {verb} {_fmt(ref_value)} → {_fmt(cur_value)}; {_pct(share)} of the "
+            f"{'rise' if regression else 'drop'} comes from rows with {segment}, whose share went from "
+            f"{_pct(p_r)} to {_pct(p_w)} ({what} {err})"
+        )
+        causes.append(
+            Cause(
+                fs.feature,
+                segment,
+                round(lift, 6),
+                sentence,
+                {"share_of_change": share, "ref_share": p_r, "cur_share": p_w, "ref_error": e_r, "cur_error": e_w},
+            )
+        )
     return _top(causes)
 
 
@@ -142,8 +151,15 @@ def _explained(fs: FeatureSegments, attr_sum: str, attr_n: str) -> tuple[float, 
     return explained, best[1], best[2], best[3], best[4]
 
 
-def rank_shift(features: list[FeatureSegments], what: str, ref_value: float, cur_value: float,
-               attr_sum: str, attr_n: str, label_candidate: str | None = None) -> list[Cause]:
+def rank_shift(
+    features: list[FeatureSegments],
+    what: str,
+    ref_value: float,
+    cur_value: float,
+    attr_sum: str,
+    attr_n: str,
+    label_candidate: str | None = None,
+) -> list[Cause]:
     """Prediction drift (``attr_sum='pred_sum'``) or label drift (``'y_sum'``)."""
     delta = cur_value - ref_value
     causes = []
@@ -153,17 +169,29 @@ def rank_shift(features: list[FeatureSegments], what: str, ref_value: float, cur
             continue
         share = explained / delta
         segment = describe(fs, group)
-        sentence = (f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)}; the shift of {fs.feature} explains "
-                    f"{_pct(max(share, 0))} of it: rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} "
-                    f"of the window (in the reference their {what} is {_fmt(mean_r)})")
-        causes.append(Cause(fs.feature, segment, round(max(share, 0.0), 6), sentence,
-                            {"explained_share": share, "ref_share": p_r, "cur_share": p_w}))
+        sentence = (
+            f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)}; the shift of {fs.feature} explains "
+            f"{_pct(max(share, 0))} of it: rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} "
+            f"of the window (in the reference their {what} is {_fmt(mean_r)})"
+        )
+        causes.append(
+            Cause(
+                fs.feature,
+                segment,
+                round(max(share, 0.0), 6),
+                sentence,
+                {"explained_share": share, "ref_share": p_r, "cur_share": p_w},
+            )
+        )
     if label_candidate is not None and delta:
         best = max((c.score for c in causes), default=0.0)
-        sentence = (f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)} and no feature's shift explains more than "
-                    f"{_pct(best)} of it: the label prior changed (label shift)")
-        causes.append(Cause(LABEL, label_candidate, round(max(0.0, 1.0 - best), 6), sentence,
-                            {"unexplained_share": 1.0 - best}))
+        sentence = (
+            f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)} and no feature's shift explains more than "
+            f"{_pct(best)} of it: the label prior changed (label shift)"
+        )
+        causes.append(
+            Cause(LABEL, label_candidate, round(max(0.0, 1.0 - best), 6), sentence, {"unexplained_share": 1.0 - best})
+        )
     return _top(causes)
 
 
@@ -184,8 +212,9 @@ def rank_within_feature(fs: FeatureSegments, headline: str | None = None) -> lis
             segment = describe(fs, group)
             new = " (never seen in the reference)" if fs.kind == "categorical" and p_r == 0 and group[1] else ""
             sentence = f"rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} of the window{new}"
-            causes.append(Cause(fs.feature, segment, round(p_w - p_r, 6), sentence,
-                                {"ref_share": p_r, "cur_share": p_w}))
+            causes.append(
+                Cause(fs.feature, segment, round(p_w - p_r, 6), sentence, {"ref_share": p_r, "cur_share": p_w})
+            )
     return _top(causes)
 
 

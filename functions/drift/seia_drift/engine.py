@@ -43,8 +43,14 @@ class DriftEngine:
                         done = step.run(ctx)
                     ms = 1000 * (time.perf_counter() - started)
                     report[step.name] = done | {"ms": round(ms, 1)}
-                    log.info("drift %s/%s %s: %s (%.0f ms)", tenant.name, model.name, step.name,
-                             ", ".join(f"{k}={v}" for k, v in done.items()), ms)
+                    log.info(
+                        "drift %s/%s %s: %s (%.0f ms)",
+                        tenant.name,
+                        model.name,
+                        step.name,
+                        ", ".join(f"{k}={v}" for k, v in done.items()),
+                        ms,
+                    )
             finally:
                 conn.autocommit = False
         return report

@@ -18,9 +18,9 @@ PREDICTION, SCORE, LABEL = "__prediction__", "__score__", "__label__"
 @dataclass(frozen=True)
 class Slot:
     feature: str
-    kind: str        # numeric | categorical
-    source: str      # feature | prediction | score | label
-    position: int    # 1-based position in the profiled num[] or cat[] array
+    kind: str  # numeric | categorical
+    source: str  # feature | prediction | score | label
+    position: int  # 1-based position in the profiled num[] or cat[] array
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,11 @@ class Layout:
 
     @property
     def extra_numeric_columns(self) -> tuple[str, ...]:
-        return tuple({"score": "score", "prediction": "prediction_value"}[s.source]
-                     for s in self.numeric if s.source != "feature")
+        return tuple(
+            {"score": "score", "prediction": "prediction_value"}[s.source]
+            for s in self.numeric
+            if s.source != "feature"
+        )
 
     @property
     def extra_categorical_columns(self) -> tuple[str, ...]:

@@ -9,8 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
-from seia_drift.stats import (BinaryCounts, MulticlassCounts, RegressionSums, binary_metrics,
-                              multiclass_metrics, regression_metrics, score_edges)
+from seia_drift.stats import (
+    BinaryCounts,
+    MulticlassCounts,
+    RegressionSums,
+    binary_metrics,
+    multiclass_metrics,
+    regression_metrics,
+    score_edges,
+)
 
 SCORE_BINS = 1000
 SCORE_EDGES = score_edges(SCORE_BINS)
@@ -19,7 +26,8 @@ _CONFUSION = ("tp", "fp", "tn", "fn")
 
 def _confusion_key(actual_positive: bool, predicted_positive: bool) -> str:
     return {(True, True): "tp", (False, True): "fp", (False, False): "tn", (True, False): "fn"}[
-        (actual_positive, predicted_positive)]
+        (actual_positive, predicted_positive)
+    ]
 
 
 def binary_stats(groups: Iterable[tuple], positive: str) -> dict:
@@ -51,8 +59,9 @@ def multiclass_stats(groups: Iterable[tuple], labels: tuple[str, ...]) -> dict:
 
 def regression_stats(row: tuple) -> dict:
     n, sae, sse, sy, syy = row
-    return RegressionSums(n=n or 0, sum_abs_error=sae or 0.0, sum_sq_error=sse or 0.0,
-                          sum_y=sy or 0.0, sum_y_sq=syy or 0.0).to_dict()
+    return RegressionSums(
+        n=n or 0, sum_abs_error=sae or 0.0, sum_sq_error=sse or 0.0, sum_y=sy or 0.0, sum_y_sq=syy or 0.0
+    ).to_dict()
 
 
 def merge(a: dict | None, b: dict | None) -> dict | None:
@@ -61,8 +70,11 @@ def merge(a: dict | None, b: dict | None) -> dict | None:
     kind = a["kind"]
     if kind == "binary":
         scored = BinaryCounts.from_dict(a["scored"]).merge(BinaryCounts.from_dict(b["scored"]))
-        return {"kind": kind, "scored": scored.to_dict(),
-                "unscored": {k: a["unscored"][k] + b["unscored"][k] for k in _CONFUSION}}
+        return {
+            "kind": kind,
+            "scored": scored.to_dict(),
+            "unscored": {k: a["unscored"][k] + b["unscored"][k] for k in _CONFUSION},
+        }
     if kind == "multiclass":
         return MulticlassCounts.from_dict(a).merge(MulticlassCounts.from_dict(b)).to_dict()
     return RegressionSums.from_dict(a).merge(RegressionSums.from_dict(b)).to_dict()

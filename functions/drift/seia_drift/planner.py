@@ -26,7 +26,11 @@ class DriftMessage:
     @classmethod
     def from_json(cls, body: str) -> "DriftMessage":
         data = json.loads(body)
-        if not isinstance(data, dict) or not isinstance(data.get("tenant"), str) or not isinstance(data.get("model"), str):
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("tenant"), str)
+            or not isinstance(data.get("model"), str)
+        ):
             raise ValueError('a drift message is {"tenant": str, "model": str}')
         return cls(data["tenant"], data["model"])
 
@@ -51,9 +55,10 @@ def send(sqs, queue_url: str, messages: list[DriftMessage]) -> int:
     """Send the messages in batches of ten; raises if SQS rejects any."""
     sent = 0
     for i in range(0, len(messages), SQS_BATCH):
-        batch = messages[i:i + SQS_BATCH]
-        reply = sqs.send_message_batch(QueueUrl=queue_url, Entries=[
-            {"Id": str(k), "MessageBody": m.to_json()} for k, m in enumerate(batch)])
+        batch = messages[i : i + SQS_BATCH]
+        reply = sqs.send_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": str(k), "MessageBody": m.to_json()} for k, m in enumerate(batch)]
+        )
         if reply.get("Failed"):
             raise RuntimeError(f"SQS rejected {len(reply['Failed'])} drift messages")
         sent += len(batch)

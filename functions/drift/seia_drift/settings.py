@@ -23,8 +23,16 @@ from seia_drift.stats import Thresholds
 
 WINDOWS = ("hour", "day")
 POLICIES = ("uploaded_or_first_window", "uploaded")
-_THRESHOLD_KEYS = ("wasserstein_normed", "js_distance", "psi", "unseen_share", "missing_rate_increase",
-                   "alpha", "medium_factor", "high_factor")
+_THRESHOLD_KEYS = (
+    "wasserstein_normed",
+    "js_distance",
+    "psi",
+    "unseen_share",
+    "missing_rate_increase",
+    "alpha",
+    "medium_factor",
+    "high_factor",
+)
 
 
 @dataclass(frozen=True)

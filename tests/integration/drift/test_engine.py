@@ -28,6 +28,7 @@ def _load(tenant, name, scenario="covariate_shift", seed=3, settings=None, label
 
 # -- statistics from rows in PostgreSQL -------------------------------------------------------
 
+
 def test_sketch_ks_matches_scipy_from_rows_sent_through_the_api(api, tenant, engine, settings):
     """Given rows sent through the HTTP API, the stored KS is within 0.01 of scipy's on the raw values."""
     rng = np.random.default_rng(7)
@@ -38,19 +39,27 @@ def test_sketch_ks_matches_scipy_from_rows_sent_through_the_api(api, tenant, eng
     def records(values, prefix, label):
         out = []
         for i, v in enumerate(values):
-            rec = {"prediction_id": f"{prefix}{i}", "features": {"amount": float(v)}, "prediction": float(v) * 2,
-                   "timestamp": (DAY + timedelta(seconds=int(i * 86400 / len(values)))).isoformat()}
+            rec = {
+                "prediction_id": f"{prefix}{i}",
+                "features": {"amount": float(v)},
+                "prediction": float(v) * 2,
+                "timestamp": (DAY + timedelta(seconds=int(i * 86400 / len(values)))).isoformat(),
+            }
             if label:
                 rec["label"] = float(v) * 2
             out.append(rec)
         return out
 
     assert api.post("/v1/models/ks/reference", tenant.api_key, json={"records": records(ref, "r", True)}).status == 202
-    assert api.post("/v1/models/ks/predictions", tenant.api_key, json={"records": records(cur, "p", False)}).status == 202
+    assert (
+        api.post("/v1/models/ks/predictions", tenant.api_key, json={"records": records(cur, "p", False)}).status == 202
+    )
     engine.run(tenant.tenant, "ks")
 
     with tenant.connect() as conn:
-        stored = conn.execute("SELECT statistics->>'ks_statistic' FROM drift_results WHERE feature = 'amount'").fetchone()
+        stored = conn.execute(
+            "SELECT statistics->>'ks_statistic' FROM drift_results WHERE feature = 'amount'"
+        ).fetchone()
     assert abs(float(stored[0]) - ks_2samp(ref, cur).statistic) <= 0.01
 
     # and once labels come in, the regression metrics of the window
@@ -70,16 +79,25 @@ def test_merged_hourly_sketches_equal_the_daily_sketch(drift_tenant, engine, rea
     _load(drift_tenant, "merge-day", "stationary", 1)
     engine.run(drift_tenant.tenant, "merge-day")
     mid = reader.model_id("merge-day")
-    edges = tuple(reader.query("SELECT edges FROM drift_features WHERE model_id = %s AND feature = 'x2'",
-                               (mid,))[0]["edges"])
-    hourly = [NumericSketch.from_dict(r["sketch"], edges) for r in reader.query(
-        "SELECT sketch FROM drift_sketches WHERE model_id = %s AND feature = 'x2' ORDER BY hour", (mid,))]
+    edges = tuple(
+        reader.query("SELECT edges FROM drift_features WHERE model_id = %s AND feature = 'x2'", (mid,))[0]["edges"]
+    )
+    hourly = [
+        NumericSketch.from_dict(r["sketch"], edges)
+        for r in reader.query(
+            "SELECT sketch FROM drift_sketches WHERE model_id = %s AND feature = 'x2' ORDER BY hour", (mid,)
+        )
+    ]
     values = [r["v"] for r in reader.query("SELECT num[3] AS v FROM predictions WHERE model_id = %s", (mid,))]
     daily = NumericSketch.from_values([math.nan if v is None else v for v in values], edges)
     merged = merge_all(hourly)
     assert len(hourly) == 24
-    assert (merged.counts, merged.missing, merged.min, merged.max) == (daily.counts, daily.missing, daily.min,
-                                                                        daily.max)
+    assert (merged.counts, merged.missing, merged.min, merged.max) == (
+        daily.counts,
+        daily.missing,
+        daily.min,
+        daily.max,
+    )
     assert merged.total == pytest.approx(daily.total, rel=1e-12)
     day = reader.results("merge-day", "x2")[0]
     assert (day["rows"], day["statistics"]["n_cur"]) == (2000, daily.n)
@@ -95,6 +113,7 @@ def test_hourly_windows_add_up_to_the_day(drift_tenant, engine, reader):
 
 # -- exactly once -----------------------------------------------------------------------------
 
+
 def test_a_redelivered_message_changes_nothing(drift_tenant, engine, reader):
     _load(drift_tenant, "redelivered", "concept_drift", 4)
     engine.run(drift_tenant.tenant, "redelivered")
@@ -109,8 +128,7 @@ class Crash(RuntimeError):
 
 
 @pytest.mark.parametrize("crash_after", ["profile", "labels", "drift", "alerts"])
-def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, databases, engine, reader,
-                                                                  crash_after):
+def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, databases, engine, reader, crash_after):
     """Given a worker that dies right after step k commits, the next run completes the work and the
     results equal those of a run that never crashed."""
     from seia_drift.engine import DriftEngine
@@ -124,7 +142,11 @@ def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, 
             raise Crash(f"killed after {crash_after}")
 
     names = [s.name for s in DEFAULT_STEPS]
-    crashing = list(DEFAULT_STEPS[: names.index(crash_after) + 1]) + [Die] + list(DEFAULT_STEPS[names.index(crash_after) + 1:])
+    crashing = (
+        list(DEFAULT_STEPS[: names.index(crash_after) + 1])
+        + [Die]
+        + list(DEFAULT_STEPS[names.index(crash_after) + 1 :])
+    )
     crashed, clean = f"crash-{crash_after}", f"clean-{crash_after}"
     _load(drift_tenant, crashed, "covariate_shift", 5)
     _load(drift_tenant, clean, "covariate_shift", 5)
@@ -135,9 +157,16 @@ def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, 
     engine.run(drift_tenant.tenant, clean)
 
     assert reader.snapshot(crashed) == reader.snapshot(clean)
-    assert sum(r["rows"] for r in reader.query(
-        "SELECT rows FROM drift_sketches s JOIN models m ON m.id = s.model_id WHERE m.name = %s AND feature = 'x0'",
-        (crashed,))) == 2000
+    assert (
+        sum(
+            r["rows"]
+            for r in reader.query(
+                "SELECT rows FROM drift_sketches s JOIN models m ON m.id = s.model_id WHERE m.name = %s AND feature = 'x0'",
+                (crashed,),
+            )
+        )
+        == 2000
+    )
 
 
 def test_a_transaction_that_commits_late_is_counted_once(drift_tenant, engine, reader):
@@ -154,7 +183,9 @@ def test_a_transaction_that_commits_late_is_counted_once(drift_tenant, engine, r
             engine.run(drift_tenant.tenant, "late-commit")
             # a later, faster writer commits meanwhile
             with drift_tenant.connect() as fast, fast.transaction():
-                PredictionRepository(fast).add(mid, [(f"fast{i}",) + row[1:] for i, row in enumerate(data.predictions[:5])])
+                PredictionRepository(fast).add(
+                    mid, [(f"fast{i}",) + row[1:] for i, row in enumerate(data.predictions[:5])]
+                )
             engine.run(drift_tenant.tenant, "late-commit")
             assert reader.windows("late-commit")[0]["rows"] == 2000
     engine.run(drift_tenant.tenant, "late-commit")
@@ -163,6 +194,7 @@ def test_a_transaction_that_commits_late_is_counted_once(drift_tenant, engine, r
 
 
 # -- labels and performance -------------------------------------------------------------------
+
 
 def test_labels_weeks_late_update_their_old_window(drift_tenant, engine, reader):
     from seia.repositories.records import GroundTruthRepository
@@ -203,14 +235,16 @@ def test_a_corrected_label_replaces_the_old_one(drift_tenant, engine, reader):
 
 # -- reference --------------------------------------------------------------------------------
 
+
 def test_without_a_reference_the_first_window_with_enough_rows_becomes_it(drift_tenant, engine, reader):
     data = scenarios.generate("stationary", 9)
     data.reference = []
     with drift_tenant.connect() as conn:
         scenarios.load(conn, "first-window", data, {"reference_min_rows": 1500})
     engine.run(drift_tenant.tenant, "first-window")
-    ref = reader.query("SELECT * FROM drift_references r JOIN models m ON m.id = r.model_id WHERE m.name = %s",
-                       ("first-window",))[0]
+    ref = reader.query(
+        "SELECT * FROM drift_references r JOIN models m ON m.id = r.model_id WHERE m.name = %s", ("first-window",)
+    )[0]
     assert (ref["source"], ref["rows"], ref["window_start"]) == ("first_window", 2000, DAY)
     assert [r["verdict"] for r in reader.results("first-window")] == ["no_drift"] * len(reader.results("first-window"))
 
@@ -226,13 +260,15 @@ def test_a_new_reference_version_rebuilds_bins_and_results(drift_tenant, engine,
     with drift_tenant.connect() as conn, conn.transaction():
         ReferenceRepository(conn).add(reader.model_id("rebuilt"), new_reference, replace=True)
     engine.run(drift_tenant.tenant, "rebuilt")
-    ref = reader.query("SELECT r.* FROM drift_references r JOIN models m ON m.id = r.model_id WHERE m.name = %s",
-                       ("rebuilt",))[0]
+    ref = reader.query(
+        "SELECT r.* FROM drift_references r JOIN models m ON m.id = r.model_id WHERE m.name = %s", ("rebuilt",)
+    )[0]
     assert ref["reference_key"] == "uploaded:2"
     assert {r["verdict"] for r in reader.results("rebuilt")} == {"no_drift"}
 
 
 # -- findings, not crashes --------------------------------------------------------------------
+
 
 def test_a_feature_suddenly_all_missing_is_a_data_quality_alert(drift_tenant, engine, reader):
     data = scenarios.generate("stationary", 11)
@@ -278,15 +314,27 @@ def test_a_multiclass_model_gets_accuracy_macro_f1_and_prediction_drift(drift_te
         for i in range(n):
             label = classes[int(rng.choice(3, p=skew))]
             predicted = label if rng.random() < 0.8 else classes[int(rng.integers(3))]
-            row = (f"{prefix}{i}", DAY + timedelta(seconds=i * 40), [float(rng.normal())], [predicted[0]],
-                   predicted, None, None, None)
+            row = (
+                f"{prefix}{i}",
+                DAY + timedelta(seconds=i * 40),
+                [float(rng.normal())],
+                [predicted[0]],
+                predicted,
+                None,
+                None,
+                None,
+            )
             out.append(row + (label, None) if with_label else (row, label))
         return out
 
     with drift_tenant.connect() as conn, conn.transaction():
-        model = ModelRepository(conn).insert("animals", "multiclass_classification",
-                                             [Feature("weight", "numeric"), Feature("initial", "categorical")],
-                                             list(classes), {})
+        model = ModelRepository(conn).insert(
+            "animals",
+            "multiclass_classification",
+            [Feature("weight", "numeric"), Feature("initial", "categorical")],
+            list(classes),
+            {},
+        )
         ReferenceRepository(conn).add(model.id, rows(1500, "r", [0.6, 0.3, 0.1], True), replace=False)
         current = rows(1500, "p", [0.2, 0.3, 0.5], False)
         PredictionRepository(conn).add(model.id, [r for r, _ in current])

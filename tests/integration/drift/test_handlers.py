@@ -55,13 +55,13 @@ def test_the_planner_sends_one_message_per_model_with_new_rows(drift_app, drift_
     assert {"tenant": drift_tenant.name, "model": "planned"} in bodies
 
     # once the worker has run, the model has nothing left to do
-    reply = drift_app.worker(sqs_event([json.dumps({"tenant": drift_tenant.name, "model": "planned"})]),
-                             LambdaContext())
+    reply = drift_app.worker(
+        sqs_event([json.dumps({"tenant": drift_tenant.name, "model": "planned"})]), LambdaContext()
+    )
     assert reply == {"batchItemFailures": []}
     from seia_drift.planner import pending
 
-    assert ("planned" not in [m.model for m in pending(drift_app.get_databases())
-                               if m.tenant == drift_tenant.name])
+    assert "planned" not in [m.model for m in pending(drift_app.get_databases()) if m.tenant == drift_tenant.name]
 
 
 def test_the_worker_takes_the_queue_s_message_shape(drift_app, make_tenant, reader):
@@ -75,10 +75,14 @@ def test_the_worker_takes_the_queue_s_message_shape(drift_app, make_tenant, read
 
 def test_the_worker_reports_only_the_failed_messages(drift_app, drift_tenant, reader):
     _load(drift_tenant, "worked", "unit_change", 1)
-    event = sqs_event([json.dumps({"tenant": drift_tenant.name, "model": "worked"}),
-                       json.dumps({"tenant": "no-such-tenant", "model": "worked"}),
-                       "not json"],
-                      message_ids=["good", "unknown-tenant", "garbage"])
+    event = sqs_event(
+        [
+            json.dumps({"tenant": drift_tenant.name, "model": "worked"}),
+            json.dumps({"tenant": "no-such-tenant", "model": "worked"}),
+            "not json",
+        ],
+        message_ids=["good", "unknown-tenant", "garbage"],
+    )
     reply = drift_app.worker(event, LambdaContext())
     assert reply == {"batchItemFailures": [{"itemIdentifier": "unknown-tenant"}, {"itemIdentifier": "garbage"}]}
     assert any(a["condition"] == "unit_change" for a in reader.alerts("worked"))
@@ -120,7 +124,10 @@ def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, read
     assert sorted(p["alert_id"] for p in _Hook.received) == [a["id"] for a in alerts]
     quality = next(p for p in _Hook.received if p["condition"] == "new_category")
     assert quality["model"] == "hooked" and quality["subject"] == "c0"
-    assert quality["causes"][0]["sentence"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    assert (
+        quality["causes"][0]["sentence"]
+        == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    )
     assert all(a["notified_at"] is not None for a in alerts)
 
 
@@ -146,4 +153,5 @@ def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):
     report = json.loads(capsys.readouterr().out)
     assert report[drift_tenant.name]["by-cli"]["profile"]["rows"] == 2000
     assert [(a["kind"], a["subject"]) for a in reader.alerts("by-cli") if a["kind"] == "data_quality"] == [
-        ("data_quality", "x3")]
+        ("data_quality", "x3")
+    ]

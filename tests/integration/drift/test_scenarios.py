@@ -31,13 +31,21 @@ def test_injected_cause_ranks_first(drift_tenant, engine, reader, scenario):
         name = _run(drift_tenant, engine, scenario, seed)
         injected = scenarios.generate(scenario, seed).injected
         alert, cause = reader.top_cause(name, scenarios.EXPECTED_KIND[scenario])
-        outcomes.append((seed, alert["message"] if alert else None, cause["feature"] if cause else None,
-                         cause["sentence"] if cause else None, injected))
+        outcomes.append(
+            (
+                seed,
+                alert["message"] if alert else None,
+                cause["feature"] if cause else None,
+                cause["sentence"] if cause else None,
+                injected,
+            )
+        )
     hits = [o for o in outcomes if o[2] == o[4]]
     rate = len(hits) / len(outcomes)
     print(f"\n{scenario}: rank-1 rate {rate:.0%} over seeds {SEEDS.start}..{SEEDS.stop - 1}")
-    misses = "\n".join(f"  seed {s}: expected {inj}, got {got!r} ({msg!r})" for s, msg, got, _, inj in outcomes
-                       if got != inj)
+    misses = "\n".join(
+        f"  seed {s}: expected {inj}, got {got!r} ({msg!r})" for s, msg, got, _, inj in outcomes if got != inj
+    )
     assert rate >= RANK1_GOAL, f"{scenario}: injected cause first in {rate:.0%} of runs\n{misses}"
 
 

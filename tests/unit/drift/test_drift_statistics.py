@@ -37,7 +37,9 @@ def test_psi_and_js_match_hand_computed_values():
 
 
 def test_psi_uses_epsilon_for_empty_bins():
-    assert psi([100, 0], [50, 50], eps=1e-4) == pytest.approx(-0.5 * math.log(0.5) + (0.5 - 1e-4) * math.log(0.5 / 1e-4))
+    assert psi([100, 0], [50, 50], eps=1e-4) == pytest.approx(
+        -0.5 * math.log(0.5) + (0.5 - 1e-4) * math.log(0.5 / 1e-4)
+    )
 
 
 @pytest.mark.parametrize("bad", [([], []), ([1, 2], [1]), ([-1, 2], [1, 2]), ([0, 0], [1, 1])])
@@ -131,7 +133,11 @@ def test_chi2_is_not_significant_for_reference_proportions():
     ref = CategoricalSketch({"a": 5_000, "b": 3_000, "c": 2_000})
     result = chi2_test(ref, CategoricalSketch({"a": 500, "b": 300, "c": 200}))
     assert (result.statistic, result.pvalue, result.dof, result.pooled) == (
-        pytest.approx(0.0, abs=1e-4), pytest.approx(1.0, abs=1e-4), 2, 0)
+        pytest.approx(0.0, abs=1e-4),
+        pytest.approx(1.0, abs=1e-4),
+        2,
+        0,
+    )
 
 
 def test_chi2_pools_rare_and_unseen_categories():
@@ -149,7 +155,9 @@ def test_chi2_with_a_single_bin_is_not_informative():
 
 
 def test_categorical_drift_reports_every_statistic():
-    d = categorical_drift(CategoricalSketch({"a": 900, "b": 100}, missing=0), CategoricalSketch({"a": 50, "c": 50}, missing=100))
+    d = categorical_drift(
+        CategoricalSketch({"a": 900, "b": 100}, missing=0), CategoricalSketch({"a": 50, "c": 50}, missing=100)
+    )
     assert d.unseen_share == 0.5
     assert d.js_distance == pytest.approx(jensenshannon([0.9, 0.1, 0], [0.5, 0, 0.5], base=2))
     assert d.missing.rate_cur == 0.5 and d.missing.change == 0.5

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from seia_drift.stats import NumericSketch, bucketize, fit_edges, ks_test, merge_all, sketch_from_dict, wasserstein_distance
+from seia_drift.stats import (
+    NumericSketch,
+    bucketize,
+    fit_edges,
+    ks_test,
+    merge_all,
+    sketch_from_dict,
+    wasserstein_distance,
+)
 
 SIZES = [(20_000, 5_000), (3_000, 20_000), (50_000, 800)]
 
@@ -41,8 +49,17 @@ def samples(shape, rng, n, m):
 
 
 SHAPES = [
-    "normal", "shifted_normal", "lognormal", "bimodal", "integers", "integers_then_floats",
-    "rounded", "unit_change_x1000", "above_reference", "below_reference", "collapsed",
+    "normal",
+    "shifted_normal",
+    "lognormal",
+    "bimodal",
+    "integers",
+    "integers_then_floats",
+    "rounded",
+    "unit_change_x1000",
+    "above_reference",
+    "below_reference",
+    "collapsed",
 ]
 
 
@@ -115,7 +132,9 @@ def test_ks_pvalue_matches_scipy_asymptotic_when_the_sketch_is_exact():
     assert result.pvalue == pytest.approx(expected.pvalue, rel=1e-9)
 
 
-@pytest.mark.parametrize("shape", ["normal", "bimodal", "integers", "rounded", "above_reference", "below_reference", "collapsed"])
+@pytest.mark.parametrize(
+    "shape", ["normal", "bimodal", "integers", "rounded", "above_reference", "below_reference", "collapsed"]
+)
 def test_wasserstein_is_close_to_exact_for_light_tails(shape):
     for seed in range(4):
         rng = np.random.default_rng(seed)
@@ -173,7 +192,12 @@ def test_merging_continuous_hours_matches_day_with_float_tolerance():
     edges = fit_edges(rng.lognormal(0, 1, 5_000))
     merged = merge_all(NumericSketch.from_values(h, edges) for h in np.array_split(day, 24))
     whole = NumericSketch.from_values(day, edges)
-    assert (merged.counts, merged.missing, merged.min, merged.max) == (whole.counts, whole.missing, whole.min, whole.max)
+    assert (merged.counts, merged.missing, merged.min, merged.max) == (
+        whole.counts,
+        whole.missing,
+        whole.min,
+        whole.max,
+    )
     assert merged.total == pytest.approx(whole.total, rel=1e-12)
     assert merged.total_sq == pytest.approx(whole.total_sq, rel=1e-12)
 

@@ -74,7 +74,9 @@ def test_undefined_binary_metrics_are_nan():
     assert math.isnan(m.precision) and math.isnan(m.recall) and math.isnan(m.roc_auc) and m.accuracy == 1.0
 
 
-@pytest.mark.parametrize("bad", [dict(y_true=[2], y_score=[0.5]), dict(y_true=[1], y_score=[1.5]), dict(y_true=[1, 0], y_score=[0.5])])
+@pytest.mark.parametrize(
+    "bad", [dict(y_true=[2], y_score=[0.5]), dict(y_true=[1], y_score=[1.5]), dict(y_true=[1, 0], y_score=[0.5])]
+)
 def test_binary_counts_reject_bad_input(bad):
     with pytest.raises(ValueError):
         BinaryCounts.from_arrays(**bad)
@@ -119,7 +121,9 @@ def test_regression_metrics_match_direct_computation_after_merging():
     rng = np.random.default_rng(8)
     y = rng.normal(50, 10, 6_000)
     pred = y + rng.normal(1, 3, y.size)
-    merged = merge_all(RegressionSums.from_arrays(a, b) for a, b in zip(np.array_split(y, 24), np.array_split(pred, 24)))
+    merged = merge_all(
+        RegressionSums.from_arrays(a, b) for a, b in zip(np.array_split(y, 24), np.array_split(pred, 24))
+    )
     m = regression_metrics(merged)
     e = pred - y
     assert m.n == y.size

@@ -46,8 +46,17 @@ def test_bh_rejects_invalid_pvalues():
 
 @pytest.mark.parametrize(
     "bad",
-    [dict(psi=0), dict(js_distance=1.5), dict(alpha=1.0), dict(min_rows=0), dict(min_rows=2.5),
-     dict(medium_factor=5.0), dict(high_factor=1.5), dict(unseen_share=float("nan")), dict(psi="0.2")],
+    [
+        dict(psi=0),
+        dict(js_distance=1.5),
+        dict(alpha=1.0),
+        dict(min_rows=0),
+        dict(min_rows=2.5),
+        dict(medium_factor=5.0),
+        dict(high_factor=1.5),
+        dict(unseen_share=float("nan")),
+        dict(psi="0.2"),
+    ],
 )
 def test_thresholds_reject_bad_values(bad):
     with pytest.raises(ValueError):
@@ -112,7 +121,9 @@ def test_min_rows_setting_decides_insufficient_data(window):
 
 def test_large_effect_on_few_rows_needs_a_significant_test():
     ref = CategoricalSketch({"a": 5_000, "b": 5_000})
-    verdict = judge_window({"f": categorical_drift(ref, CategoricalSketch({"a": 8, "b": 2}))}, Thresholds(min_rows=5))["f"]
+    verdict = judge_window({"f": categorical_drift(ref, CategoricalSketch({"a": 8, "b": 2}))}, Thresholds(min_rows=5))[
+        "f"
+    ]
     assert verdict.effect_ratio >= 1 and verdict.verdict == "no_drift"
 
 

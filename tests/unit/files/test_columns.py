@@ -7,8 +7,9 @@ from seia.files.columns import NO_TIMESTAMP, PG_EPOCH_US, ChunkValidator, FileCo
 from seia.files.errors import FileRejected
 from seia.schema import Feature, Model
 
-CHURN = Model(1, "churn", "binary_classification",
-              (Feature("age", "numeric"), Feature("plan", "categorical")), ("stay", "churn"))
+CHURN = Model(
+    1, "churn", "binary_classification", (Feature("age", "numeric"), Feature("plan", "categorical")), ("stay", "churn")
+)
 SPECIES = Model(2, "species", "multiclass_classification", (Feature("x", "numeric"),), ("a", "b", "c"))
 PRICE = Model(3, "price", "regression", (Feature("x", "numeric"),), None)
 
@@ -18,9 +19,14 @@ def chunk(**columns):
 
 
 def good(n=3, **changes):
-    cols = dict(prediction_id=[f"p{i}" for i in range(n)], timestamp=["2026-11-01T10:00:00Z"] * n,
-                age=[str(30 + i) for i in range(n)], plan=["pro"] * n, prediction=["stay"] * n,
-                score=["0.5"] * n)
+    cols = dict(
+        prediction_id=[f"p{i}" for i in range(n)],
+        timestamp=["2026-11-01T10:00:00Z"] * n,
+        age=[str(30 + i) for i in range(n)],
+        plan=["pro"] * n,
+        prediction=["stay"] * n,
+        score=["0.5"] * n,
+    )
     cols.update(changes)
     return chunk(**cols)
 
@@ -50,15 +56,18 @@ def test_row_numbers_of_bad_values_count_from_the_chunks_first_row():
     assert errors == [(70_002, "age", "'x' is not a number"), (70_004, "age", "must be a finite number")]
 
 
-@pytest.mark.parametrize("column, values, message", [
-    ("timestamp", ["2026-11-01T10:00:00Z", "2026-11-01T10:00:00", "2026-11-01T10:00:00Z"], "with an offset"),
-    ("prediction", ["stay", "maybe", "stay"], "'maybe' is not one of the model's labels"),
-    ("prediction", ["stay", None, "stay"], "missing"),
-    ("score", ["0.5", "1.01", "0.5"], "must be a probability in [0, 1]"),
-    ("prediction_id", ["p0", "", "p2"], "must be 1 to 200 characters"),
-    ("prediction_id", ["p0", "x" * 201, "p2"], "must be 1 to 200 characters"),
-    ("plan", ["pro", "a\x00b", "pro"], "no NUL character"),
-])
+@pytest.mark.parametrize(
+    "column, values, message",
+    [
+        ("timestamp", ["2026-11-01T10:00:00Z", "2026-11-01T10:00:00", "2026-11-01T10:00:00Z"], "with an offset"),
+        ("prediction", ["stay", "maybe", "stay"], "'maybe' is not one of the model's labels"),
+        ("prediction", ["stay", None, "stay"], "missing"),
+        ("score", ["0.5", "1.01", "0.5"], "must be a probability in [0, 1]"),
+        ("prediction_id", ["p0", "", "p2"], "must be 1 to 200 characters"),
+        ("prediction_id", ["p0", "x" * 201, "p2"], "must be 1 to 200 characters"),
+        ("plan", ["pro", "a\x00b", "pro"], "no NUL character"),
+    ],
+)
 def test_each_rule_names_row_and_column(column, values, message):
     [(row, col, text)] = rejected(CHURN, "predictions", good(**{column: values}))
     assert (row, col) == (2, column) and message in text
@@ -79,8 +88,15 @@ def test_header_problems_are_all_listed():
 
 
 def test_multiclass_files_give_one_score_column_per_class_or_none():
-    table = chunk(prediction_id=["p"], timestamp=["2026-11-01T00:00:00Z"], x=[1.0], prediction=["b"],
-                  score_a=[0.2], score_b=[0.5], score_c=[0.3])
+    table = chunk(
+        prediction_id=["p"],
+        timestamp=["2026-11-01T00:00:00Z"],
+        x=[1.0],
+        prediction=["b"],
+        score_a=[0.2],
+        score_b=[0.5],
+        score_c=[0.3],
+    )
     out = validate(SPECIES, "predictions", table)
     assert [out[s][0].as_py() for s in ("s0", "s1", "s2")] == [0.2, 0.5, 0.3]
     with pytest.raises(FileRejected) as caught:
@@ -98,22 +114,27 @@ def test_regression_predictions_are_numbers_and_take_no_score():
 
 
 def test_ground_truths_need_id_and_label_and_may_have_a_timestamp():
-    out = validate(CHURN, "ground-truths", chunk(prediction_id=["a", "b"], label=["churn", "stay"],
-                                                   timestamp=[None, "2026-11-01T00:00:00+01:00"]))
+    out = validate(
+        CHURN,
+        "ground-truths",
+        chunk(prediction_id=["a", "b"], label=["churn", "stay"], timestamp=[None, "2026-11-01T00:00:00+01:00"]),
+    )
     assert out["ts"][0].as_py() == NO_TIMESTAMP
     errors = rejected(CHURN, "ground-truths", chunk(prediction_id=["a"], label=[None]))
     assert errors == [(1, "label", "missing")]
 
 
 def test_typed_columns_from_parquet():
-    table = pa.table({
-        "prediction_id": pa.array([1, 2], pa.int64()),
-        "timestamp": pa.array([0, 1_000_000], pa.timestamp("us", "Europe/Paris")),
-        "age": pa.array([1, None], pa.int16()),
-        "plan": pa.array(["a", "b"]).dictionary_encode(),
-        "prediction": ["stay", "churn"],
-        "score": pa.array([0.1, 0.9], pa.float32()),
-    })
+    table = pa.table(
+        {
+            "prediction_id": pa.array([1, 2], pa.int64()),
+            "timestamp": pa.array([0, 1_000_000], pa.timestamp("us", "Europe/Paris")),
+            "age": pa.array([1, None], pa.int16()),
+            "plan": pa.array(["a", "b"]).dictionary_encode(),
+            "prediction": ["stay", "churn"],
+            "score": pa.array([0.1, 0.9], pa.float32()),
+        }
+    )
     out = validate(CHURN, "predictions", table)
     assert out["prediction_id"].to_pylist() == ["1", "2"]
     assert out["ts"].to_pylist() == [-PG_EPOCH_US, 1_000_000 - PG_EPOCH_US]

@@ -10,16 +10,20 @@ from tests.events import load
 
 def test_an_sqs_event_becomes_messages_and_object_created_records():
     messages = sqs_messages(load("sqs_s3_notifications"))
-    assert [m.message_id for m in messages] == ["059f36b4-87a3-44ab-83d2-661975830a7d",
-                                               "2e1424d4-f796-459a-8184-9c92662be6da"]
-    assert objects_created(messages[0].body) == [ObjectCreated(
-        bucket="seia-files",
-        key="acme/churn/predictions/nov 1, 2026 été.csv",  # '+' is a space, %-escapes decoded
-        etag="d41d8cd98f00b204e9800998ecf8427e",
-        version_id="096fKKXTRTtl3on89fVO.nfljtsv6qko",
-        size=1024,
-        event_name="ObjectCreated:Put",
-    )]
+    assert [m.message_id for m in messages] == [
+        "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "2e1424d4-f796-459a-8184-9c92662be6da",
+    ]
+    assert objects_created(messages[0].body) == [
+        ObjectCreated(
+            bucket="seia-files",
+            key="acme/churn/predictions/nov 1, 2026 été.csv",  # '+' is a space, %-escapes decoded
+            etag="d41d8cd98f00b204e9800998ecf8427e",
+            version_id="096fKKXTRTtl3on89fVO.nfljtsv6qko",
+            size=1024,
+            event_name="ObjectCreated:Put",
+        )
+    ]
 
 
 def test_the_test_event_s3_sends_on_configuration_has_no_objects():
@@ -38,8 +42,15 @@ def test_a_literal_plus_arrives_escaped():
     assert objects_created(json.dumps(body))[0].key == "acme/churn/predictions/a+b.csv"
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"Records": "x"}', '{"Records": [{"eventSource": "aws:s3", '
-                                  '"eventName": "ObjectCreated:Put", "s3": {}}]}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        '{"Records": "x"}',
+        '{"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {}}]}',
+    ],
+)
 def test_a_body_that_is_not_an_s3_notification_is_malformed(body):
     with pytest.raises(MalformedMessage):
         objects_created(body)

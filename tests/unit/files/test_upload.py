@@ -31,8 +31,23 @@ def s3(monkeypatch, tmp_path):
 def test_a_large_file_is_uploaded_in_parts_with_progress(s3, tmp_path, capsys):
     path = tmp_path / "big.csv"
     path.write_bytes(b"prediction_id\n" + b"x" * (20 << 20))
-    assert cli.main(["upload", str(path), "--tenant", "acme", "--model", "churn", "--kind", "predictions",
-                     "--name", "2026/11/big.csv"]) == 0
+    assert (
+        cli.main(
+            [
+                "upload",
+                str(path),
+                "--tenant",
+                "acme",
+                "--model",
+                "churn",
+                "--kind",
+                "predictions",
+                "--name",
+                "2026/11/big.csv",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["key"] == "acme/churn/predictions/2026/11/big.csv"
     assert out["result_key"] == "acme/churn/_results/predictions/2026/11/big.csv.json"
@@ -49,8 +64,9 @@ def test_progress_reaches_100_percent_on_stderr(s3, tmp_path, capsys):
     assert "seia upload:" in err and "(100%" in err and err.endswith("\n")
 
 
-@pytest.mark.parametrize("kind, name, text", [("predictions", "a.xlsx", "unsupported file name"),
-                                              ("predictions", "a.csv", None)])
+@pytest.mark.parametrize(
+    "kind, name, text", [("predictions", "a.xlsx", "unsupported file name"), ("predictions", "a.csv", None)]
+)
 def test_a_name_the_function_would_refuse_is_not_uploaded(s3, tmp_path, capsys, kind, name, text):
     path = tmp_path / "a.xlsx"
     path.write_text("x")

@@ -76,9 +76,21 @@ class AlertRepository:
     def insert(self, model_id: int, reference_key: str, alert: NewAlert) -> int | None:
         """The new alert's id, or None when this condition was already raised for the window."""
         a = alert
-        row = self.conn.execute(self.INSERT, (model_id, a.granularity, a.window_start, a.kind, a.subject,
-                                              a.condition, a.severity, a.message, Jsonb(a.details),
-                                              reference_key)).fetchone()
+        row = self.conn.execute(
+            self.INSERT,
+            (
+                model_id,
+                a.granularity,
+                a.window_start,
+                a.kind,
+                a.subject,
+                a.condition,
+                a.severity,
+                a.message,
+                Jsonb(a.details),
+                reference_key,
+            ),
+        ).fetchone()
         return row[0] if row else None
 
     def after(self, model_id: int, alert_id: int) -> list[AlertRow]:
@@ -100,8 +112,13 @@ class AlertRepository:
 
     def save_causes(self, alert_id: int, causes: list[Cause]) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(self.INSERT_CAUSE, [(alert_id, rank, c.feature, c.segment, c.score, c.sentence,
-                                                 Jsonb(c.details)) for rank, c in enumerate(causes, start=1)])
+            cur.executemany(
+                self.INSERT_CAUSE,
+                [
+                    (alert_id, rank, c.feature, c.segment, c.score, c.sentence, Jsonb(c.details))
+                    for rank, c in enumerate(causes, start=1)
+                ],
+            )
 
     def causes(self, alert_id: int) -> list[Cause]:
         with self.conn.cursor(row_factory=class_row(Cause)) as cur:

@@ -69,8 +69,11 @@ class PerformanceRepository:
         counted = self.conn.execute(cte + sql.SQL(self.ROWS), source.params)
         out = {h: [rows, labeled, None, []] for h, rows, labeled in counted}
         if model.task == "binary_classification":
-            params = source.params | {"score_edges": list(performance.SCORE_EDGES),
-                                      "positive": model.positive_label, "eps": LOG_LOSS_EPS}
+            params = source.params | {
+                "score_edges": list(performance.SCORE_EDGES),
+                "positive": model.positive_label,
+                "eps": LOG_LOSS_EPS,
+            }
             groups: dict = {}
             for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
                 groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
@@ -92,9 +95,13 @@ class PerformanceRepository:
     def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
         with self.conn.cursor() as cur:
-            cur.executemany(self.UPSERT_HOURLY, [
-                (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
-                for h, (rows, labeled, stats, _) in sorted(values.items())])
+            cur.executemany(
+                self.UPSERT_HOURLY,
+                [
+                    (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
+                    for h, (rows, labeled, stats, _) in sorted(values.items())
+                ],
+            )
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]

@@ -21,8 +21,10 @@ def slot_expression(slot: Slot) -> sql.Composable:
         column = "num" if slot.kind == "numeric" else "cat"
         return sql.SQL("src.{}[{}]").format(sql.Identifier(column), sql.Literal(slot.position))
     column = {
-        ("numeric", "score"): "score", ("numeric", "prediction"): "prediction_value",
-        ("numeric", "label"): "label_value", ("categorical", "prediction"): "prediction_label",
+        ("numeric", "score"): "score",
+        ("numeric", "prediction"): "prediction_value",
+        ("numeric", "label"): "label_value",
+        ("categorical", "prediction"): "prediction_label",
         ("categorical", "label"): "label",
     }[(slot.kind, slot.source)]
     return sql.SQL("src.{}").format(sql.Identifier(column))
@@ -92,8 +94,10 @@ class ReferenceRepository:
         return row[0] if row else None
 
     def first_window(self, model_id: int, granularity: str, min_rows: int, horizon: int) -> datetime | None:
-        row = self.conn.execute(self.FIRST_WINDOW, {"granularity": granularity, "model": model_id,
-                                                    "horizon": str(horizon), "min_rows": min_rows}).fetchone()
+        row = self.conn.execute(
+            self.FIRST_WINDOW,
+            {"granularity": granularity, "model": model_id, "horizon": str(horizon), "min_rows": min_rows},
+        ).fetchone()
         return row[0] if row else None
 
     def stored(self, model_id: int) -> StoredReference | None:
@@ -130,10 +134,25 @@ class ReferenceRepository:
             self.conn.execute(sql.SQL("DELETE FROM {} WHERE model_id = %s").format(sql.Identifier(table)), (model_id,))
         self.conn.execute(self.DELETE_FEATURES, (model_id,))
         r = reference
-        self.conn.execute(self.SAVE, (model_id, r.reference_key, r.source, r.window_start, r.window_end, r.rows,
-                                      r.labeled, Jsonb(r.performance) if r.performance else None,
-                                      Jsonb(r.metrics) if r.metrics else None))
+        self.conn.execute(
+            self.SAVE,
+            (
+                model_id,
+                r.reference_key,
+                r.source,
+                r.window_start,
+                r.window_end,
+                r.rows,
+                r.labeled,
+                Jsonb(r.performance) if r.performance else None,
+                Jsonb(r.metrics) if r.metrics else None,
+            ),
+        )
         with self.conn.cursor() as cur:
-            cur.executemany(self.SAVE_FEATURE, [
-                (model_id, f.feature, f.kind, f.source, f.position, f.edges, f.segments, Jsonb(f.reference))
-                for f in features])
+            cur.executemany(
+                self.SAVE_FEATURE,
+                [
+                    (model_id, f.feature, f.kind, f.source, f.position, f.edges, f.segments, Jsonb(f.reference))
+                    for f in features
+                ],
+            )

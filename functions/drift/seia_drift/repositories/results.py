@@ -73,19 +73,55 @@ class ResultRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def save_window(self, model_id: int, granularity: str, start: datetime, end: datetime, rows: int,
-                    status: str, results: list[FeatureResult]) -> None:
+    def save_window(
+        self,
+        model_id: int,
+        granularity: str,
+        start: datetime,
+        end: datetime,
+        rows: int,
+        status: str,
+        results: list[FeatureResult],
+    ) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(self.UPSERT_RESULT, [
-                (model_id, granularity, start, r.feature, r.kind, r.rows, r.missing_rate, r.verdict, r.severity,
-                 r.signals, r.driver, r.effect_ratio, Jsonb(r.statistics)) for r in results])
+            cur.executemany(
+                self.UPSERT_RESULT,
+                [
+                    (
+                        model_id,
+                        granularity,
+                        start,
+                        r.feature,
+                        r.kind,
+                        r.rows,
+                        r.missing_rate,
+                        r.verdict,
+                        r.severity,
+                        r.signals,
+                        r.driver,
+                        r.effect_ratio,
+                        Jsonb(r.statistics),
+                    )
+                    for r in results
+                ],
+            )
         drifted = sum(r.verdict == "drift" for r in results)
         self.conn.execute(self.UPSERT_DRIFT_SUMMARY, (model_id, granularity, start, end, rows, status, drifted))
 
-    def save_performance(self, model_id: int, granularity: str, start: datetime, end: datetime, labeled: int,
-                         coverage: float | None, provisional: bool, metrics: dict) -> None:
-        self.conn.execute(self.UPSERT_PERFORMANCE, (model_id, granularity, start, end, labeled, coverage,
-                                                    provisional, Jsonb(metrics)))
+    def save_performance(
+        self,
+        model_id: int,
+        granularity: str,
+        start: datetime,
+        end: datetime,
+        labeled: int,
+        coverage: float | None,
+        provisional: bool,
+        metrics: dict,
+    ) -> None:
+        self.conn.execute(
+            self.UPSERT_PERFORMANCE, (model_id, granularity, start, end, labeled, coverage, provisional, Jsonb(metrics))
+        )
 
     def results(self, model_id: int, granularity: str, start: datetime) -> list[FeatureResult]:
         with self.conn.cursor(row_factory=class_row(FeatureResult)) as cur:

@@ -64,21 +64,27 @@ class SegmentRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def stats(self, model: Model, source: Source, segments: dict[int, list[float]],
-              focus: str | None) -> dict[tuple[str, int, str | None], SegmentStats]:
+    def stats(
+        self, model: Model, source: Source, segments: dict[int, list[float]], focus: str | None
+    ) -> dict[tuple[str, int, str | None], SegmentStats]:
         """{(kind, position, segment): stats} over the source; ``focus`` is the class of interest."""
         e = _EXPRESSIONS[model.task]
         if segments:
-            case = sql.SQL("CASE u.i {} END").format(sql.SQL(" ").join(
-                sql.SQL("WHEN {} THEN {}::float8[]").format(sql.Literal(pos), sql.Placeholder(f"s{pos}"))
-                for pos in sorted(segments)))
+            case = sql.SQL("CASE u.i {} END").format(
+                sql.SQL(" ").join(
+                    sql.SQL("WHEN {} THEN {}::float8[]").format(sql.Literal(pos), sql.Placeholder(f"s{pos}"))
+                    for pos in sorted(segments)
+                )
+            )
         else:
             case = sql.SQL("ARRAY[0]::float8[]")
-        query = source.cte() + sql.SQL(SEGMENT_STATS).format(
-            segments=case, **{k: sql.SQL(v) for k, v in e.items()})
+        query = source.cte() + sql.SQL(SEGMENT_STATS).format(segments=case, **{k: sql.SQL(v) for k, v in e.items()})
         params = source.params | {"focus": focus} | {f"s{pos}": s for pos, s in segments.items()}
         out = {}
-        for kind, position, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(query, params):
-            out[(kind, position, segment)] = SegmentStats(rows, float(pred_sum or 0), pred_n, labeled or 0,
-                                                          float(err_sum or 0), float(y_sum or 0))
+        for kind, position, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(
+            query, params
+        ):
+            out[(kind, position, segment)] = SegmentStats(
+                rows, float(pred_sum or 0), pred_n, labeled or 0, float(err_sum or 0), float(y_sum or 0)
+            )
         return out

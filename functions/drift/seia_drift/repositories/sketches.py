@@ -30,12 +30,20 @@ _NEW_ROWS = """
       AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s"""
 
 # The values of every numeric slot of one chunk, with the epoch hour, as fixed-width binary rows.
-NUMERIC_VALUES = """
+NUMERIC_VALUES = (
+    """
     COPY (SELECT (floor(extract(epoch FROM p.ts) / 3600))::int8, {values}
-          FROM predictions p """ + _NEW_ROWS + """) TO STDOUT (FORMAT binary)"""
-CATEGORICAL_VALUES = """
+          FROM predictions p """
+    + _NEW_ROWS
+    + """) TO STDOUT (FORMAT binary)"""
+)
+CATEGORICAL_VALUES = (
+    """
     COPY (SELECT (floor(extract(epoch FROM p.ts) / 3600))::int8, {values}
-          FROM predictions p """ + _NEW_ROWS + """) TO STDOUT"""
+          FROM predictions p """
+    + _NEW_ROWS
+    + """) TO STDOUT"""
+)
 _COPY_TEXT_ESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r", "\\b": "\b", "\\f": "\f", "\\v": "\v"}
 
 
@@ -124,8 +132,9 @@ class SketchRepository:
         columns = []
         for slot in layout.numeric:
             # the slot's column: built from an int position or a fixed column name, never from input
-            text = (f"p.num[{int(slot.position)}]" if slot.source == "feature"
-                    else "p." + PREDICTION_COLUMNS[slot.source])
+            text = (
+                f"p.num[{int(slot.position)}]" if slot.source == "feature" else "p." + PREDICTION_COLUMNS[slot.source]
+            )
             columns.append(f"coalesce({text}, 'NaN')::float8")
         query = sql.SQL(NUMERIC_VALUES).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
@@ -136,7 +145,7 @@ class SketchRepository:
         fields = [("n", ">i2"), ("hl", ">i4"), ("hour", ">i8")]
         for k in range(width):
             fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
-        body = memoryview(raw)[_COPY_HEADER:len(raw) - _COPY_TRAILER]
+        body = memoryview(raw)[_COPY_HEADER : len(raw) - _COPY_TRAILER]
         records = np.frombuffer(body, dtype=np.dtype(fields))
         if not len(records):
             return []
@@ -164,10 +173,19 @@ class SketchRepository:
             for i in range(n_hours):
                 nz = np.flatnonzero(counts[i])
                 has = bool(len(nz))
-                out.append((_hour(hour_values[i]), slot.position, nz.tolist() or None,
-                            counts[i, nz].tolist() or None, int(missing[i]),
-                            float(sums[i]) if has else None, float(sums_sq[i]) if has else None,
-                            float(lows[i]) if has else None, float(highs[i]) if has else None))
+                out.append(
+                    (
+                        _hour(hour_values[i]),
+                        slot.position,
+                        nz.tolist() or None,
+                        counts[i, nz].tolist() or None,
+                        int(missing[i]),
+                        float(sums[i]) if has else None,
+                        float(sums_sq[i]) if has else None,
+                        float(lows[i]) if has else None,
+                        float(highs[i]) if has else None,
+                    )
+                )
         return out
 
     def categorical_counts(self, layout: Layout, params: dict) -> list[tuple]:
@@ -182,8 +200,10 @@ class SketchRepository:
         import numpy as np
         import pandas as pd
 
-        columns = [f"p.cat[{int(slot.position)}]" if slot.source == "feature" else "p.prediction_label"
-                   for slot in layout.categorical]
+        columns = [
+            f"p.cat[{int(slot.position)}]" if slot.source == "feature" else "p.prediction_label"
+            for slot in layout.categorical
+        ]
         query = sql.SQL(CATEGORICAL_VALUES).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -192,8 +212,16 @@ class SketchRepository:
         if not buf.tell():
             return []
         buf.seek(0)
-        frame = pd.read_csv(buf, sep="\t", header=None, quoting=csv.QUOTE_NONE, dtype=str, na_values=["\\N"],
-                            keep_default_na=False, engine="c")
+        frame = pd.read_csv(
+            buf,
+            sep="\t",
+            header=None,
+            quoting=csv.QUOTE_NONE,
+            dtype=str,
+            na_values=["\\N"],
+            keep_default_na=False,
+            engine="c",
+        )
         hour_values, hour_index = np.unique(frame[0].to_numpy(dtype=np.int64), return_inverse=True)
         n_hours = len(hour_values)
         out = []
@@ -205,8 +233,15 @@ class SketchRepository:
             order = sorted(range(len(names)), key=names.__getitem__)
             for i in range(n_hours):
                 present = [(names[c], int(counts[i, c + 1])) for c in order if counts[i, c + 1]]
-                out.append((_hour(hour_values[i]), slot.position, [c for c, _ in present] or None,
-                            [n for _, n in present] or None, int(counts[i, 0])))
+                out.append(
+                    (
+                        _hour(hour_values[i]),
+                        slot.position,
+                        [c for c, _ in present] or None,
+                        [n for _, n in present] or None,
+                        int(counts[i, 0]),
+                    )
+                )
         return out
 
     def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple]:
@@ -219,8 +254,9 @@ class SketchRepository:
 
     def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict]]) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(self.UPSERT, [(model_id, h, f, rows, missing, Jsonb(s))
-                                          for h, f, rows, missing, s in items])
+            cur.executemany(
+                self.UPSERT, [(model_id, h, f, rows, missing, Jsonb(s)) for h, f, rows, missing, s in items]
+            )
 
     def delete(self, model_id: int, feature: str, hours: list[datetime]) -> None:
         self.conn.execute(self.DELETE, (model_id, feature, hours))

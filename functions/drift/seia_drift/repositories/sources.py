@@ -27,8 +27,11 @@ PREDICTIONS_RANGE = """
       AND p.xid < %(horizon)s::text::xid8"""
 
 # The same, restricted to some hours (the hours new rows or labels touched).
-PREDICTIONS_HOURS = PREDICTIONS_RANGE + """
+PREDICTIONS_HOURS = (
+    PREDICTIONS_RANGE
+    + """
       AND date_trunc('hour', p.ts, 'UTC') = ANY(%(hours)s)"""
+)
 
 UNBOUNDED = 2**62  # a horizon above every transaction id: everything committed
 
@@ -48,8 +51,9 @@ def uploaded_reference(model_id: int) -> Source:
     return Source(UPLOADED_REFERENCE, {"model": model_id})
 
 
-def predictions(model_id: int, start: datetime, end: datetime, horizon: int = UNBOUNDED,
-                hours: list[datetime] | None = None) -> Source:
+def predictions(
+    model_id: int, start: datetime, end: datetime, horizon: int = UNBOUNDED, hours: list[datetime] | None = None
+) -> Source:
     params = {"model": model_id, "start": start, "end": end, "horizon": str(horizon)}
     if hours is None:
         return Source(PREDICTIONS_RANGE, params)

@@ -354,7 +354,9 @@ class MulticlassCounts:
                 return np.zeros(0, dtype=np.int64)
             pos = np.clip(np.searchsorted(sorted_labels, values), 0, len(labels) - 1)
             if not np.all(sorted_labels[pos] == values):
-                raise ValueError(f"labels outside the model's labels: {sorted(set(values[sorted_labels[pos] != values]))}")
+                raise ValueError(
+                    f"labels outside the model's labels: {sorted(set(values[sorted_labels[pos] != values]))}"
+                )
             return order[pos]
 
         k = len(labels)

@@ -11,5 +11,14 @@ from seia_drift.steps.reference import ReferenceStep
 
 DEFAULT_STEPS = (ReferenceStep, ProfileStep, LabelStep, DriftStep, PerformanceStep, AlertStep, CauseStep, NotifyStep)
 
-__all__ = ["DEFAULT_STEPS", "AlertStep", "CauseStep", "DriftStep", "LabelStep", "NotifyStep", "PerformanceStep",
-           "ProfileStep", "ReferenceStep"]
+__all__ = [
+    "DEFAULT_STEPS",
+    "AlertStep",
+    "CauseStep",
+    "DriftStep",
+    "LabelStep",
+    "NotifyStep",
+    "PerformanceStep",
+    "ProfileStep",
+    "ReferenceStep",
+]

@@ -47,11 +47,15 @@ class CauseStep(Step):
         if key not in self._cache:
             ctx, stored = self._ctx, self._stored
             slots = [s for s in ctx.layout.numeric + ctx.layout.categorical if s.source == "feature"]
-            segments = {s.position: self._bins[s.feature].segments or [] for s in ctx.layout.numeric
-                        if s.source == "feature"}
+            segments = {
+                s.position: self._bins[s.feature].segments or [] for s in ctx.layout.numeric if s.source == "feature"
+            }
             repo = SegmentRepository(ctx.conn)
-            reference = (uploaded_reference(ctx.model.id) if stored.source == "uploaded"
-                         else predictions(ctx.model.id, stored.window_start, stored.window_end))
+            reference = (
+                uploaded_reference(ctx.model.id)
+                if stored.source == "uploaded"
+                else predictions(ctx.model.id, stored.window_start, stored.window_end)
+            )
             window = predictions(ctx.model.id, alert.window_start, ctx.window_end(alert.window_start))
             ref, cur = (repo.stats(ctx.model, src, segments, focus) for src in (reference, window))
             features = []
@@ -82,8 +86,10 @@ class CauseStep(Step):
             features = self._features(alert, focus)
             label = alert.kind == "label_drift"
             attr_sum, attr_n = ("y_sum", "labeled") if label else ("pred_sum", "pred_n")
-            totals = [(sum(getattr(s, attr_sum) for s in side.values()), sum(getattr(s, attr_n) for s in side.values()))
-                      for side in ((features[0].ref, features[0].cur) if features else ())]
+            totals = [
+                (sum(getattr(s, attr_sum) for s in side.values()), sum(getattr(s, attr_n) for s in side.values()))
+                for side in ((features[0].ref, features[0].cur) if features else ())
+            ]
             if len(totals) != 2 or not totals[0][1] or not totals[1][1]:
                 return [Cause(alert.subject, None, 1.0, alert.message, {})]
             ref_value, cur_value = (s / n for s, n in totals)
@@ -93,11 +99,21 @@ class CauseStep(Step):
                 what = "mean score"
             else:
                 what = f"share of {'label' if label else 'predicted'} {focus!r}"
-            return ranking.rank_shift(features, what, ref_value, cur_value, attr_sum, attr_n,
-                                      label_candidate=(focus or "mean") if label else None)
+            return ranking.rank_shift(
+                features,
+                what,
+                ref_value,
+                cur_value,
+                attr_sum,
+                attr_n,
+                label_candidate=(focus or "mean") if label else None,
+            )
         # feature drift and data quality: segments of the feature itself
-        if alert.subject in (PREDICTION, LABEL) or alert.subject not in self._bins \
-                or self._bins[alert.subject].source != "feature":
+        if (
+            alert.subject in (PREDICTION, LABEL)
+            or alert.subject not in self._bins
+            or self._bins[alert.subject].source != "feature"
+        ):
             return [Cause(alert.subject, None, 1.0, alert.message, {})]
         fs = next(f for f in self._features(alert, focus) if f.feature == alert.subject)
         headline = alert.message if alert.condition == "unit_change" else None

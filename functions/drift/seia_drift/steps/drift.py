@@ -7,8 +7,14 @@ import math
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
-from seia_drift.stats import (CategoricalDrift, CategoricalSketch, NumericSketch, categorical_drift, judge_window,
-                              numeric_drift)
+from seia_drift.stats import (
+    CategoricalDrift,
+    CategoricalSketch,
+    NumericSketch,
+    categorical_drift,
+    judge_window,
+    numeric_drift,
+)
 from seia_drift.steps.base import Context, Step
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
@@ -28,31 +34,59 @@ def merge_window(rows, bins) -> dict:
         if feature not in bins:
             continue
         b = bins[feature]
-        sketch = (NumericSketch.from_dict(data, edges=tuple(b.edges)) if b.kind == "numeric"
-                  else CategoricalSketch.from_dict(data))
+        sketch = (
+            NumericSketch.from_dict(data, edges=tuple(b.edges))
+            if b.kind == "numeric"
+            else CategoricalSketch.from_dict(data)
+        )
         merged[feature] = merged[feature].merge(sketch) if feature in merged else sketch
     return merged
 
 
 def statistics(drift, ref, cur) -> dict:
     m = drift.missing
-    out = {"n_ref": drift.n_ref, "n_cur": drift.n_cur, "rows_ref": drift.rows_ref, "rows_cur": drift.rows_cur,
-           "missing_rate_ref": clean(m.rate_ref), "missing_rate_cur": clean(m.rate_cur)}
+    out = {
+        "n_ref": drift.n_ref,
+        "n_cur": drift.n_cur,
+        "rows_ref": drift.rows_ref,
+        "rows_cur": drift.rows_cur,
+        "missing_rate_ref": clean(m.rate_ref),
+        "missing_rate_cur": clean(m.rate_cur),
+    }
     if isinstance(drift, CategoricalDrift):
-        out.update(chi2_statistic=clean(drift.chi2_statistic), chi2_pvalue=clean(drift.chi2_pvalue),
-                   js_distance=clean(drift.js_distance), psi=clean(drift.psi),
-                   unseen_share=clean(drift.unseen_share))
+        out.update(
+            chi2_statistic=clean(drift.chi2_statistic),
+            chi2_pvalue=clean(drift.chi2_pvalue),
+            js_distance=clean(drift.js_distance),
+            psi=clean(drift.psi),
+            unseen_share=clean(drift.unseen_share),
+        )
         if cur.n and ref.n:
-            shifts = {k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n
-                      for k in set(cur.counts) | set(ref.counts)}
+            shifts = {
+                k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n
+                for k in set(cur.counts) | set(ref.counts)
+            }
             top = max(sorted(shifts), key=lambda k: shifts[k])
-            out["top_increase"] = {"category": top, "ref_share": ref.counts.get(top, 0) / ref.n,
-                                   "cur_share": cur.counts.get(top, 0) / cur.n}
+            out["top_increase"] = {
+                "category": top,
+                "ref_share": ref.counts.get(top, 0) / ref.n,
+                "cur_share": cur.counts.get(top, 0) / cur.n,
+            }
             unseen = sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
             out["new_categories"] = [{"category": k, "share": cur.counts[k] / cur.n} for k in unseen[:5]]
     else:
-        for name in ("ks_statistic", "ks_pvalue", "wasserstein", "wasserstein_normed", "psi", "js_distance",
-                     "mean_ref", "mean_cur", "std_ref", "std_cur"):
+        for name in (
+            "ks_statistic",
+            "ks_pvalue",
+            "wasserstein",
+            "wasserstein_normed",
+            "psi",
+            "js_distance",
+            "mean_ref",
+            "mean_cur",
+            "std_ref",
+            "std_cur",
+        ):
             out[name] = clean(getattr(drift, name))
         out["min_cur"], out["max_cur"] = cur.min, cur.max
         out["min_ref"], out["max_ref"] = ref.min, ref.max
@@ -92,9 +126,20 @@ class DriftStep(Step):
                 d = drifts[feature]
                 stats = statistics(d, refs[feature], merged[feature])
                 stats.update(distribution_qvalue=clean(v.distribution_qvalue), missing_qvalue=clean(v.missing_qvalue))
-                out.append(FeatureResult(feature, bins[feature].kind, d.rows_cur, clean(d.missing.rate_cur),
-                                         v.verdict, v.severity, list(v.signals), v.driver, clean(v.effect_ratio),
-                                         stats))
+                out.append(
+                    FeatureResult(
+                        feature,
+                        bins[feature].kind,
+                        d.rows_cur,
+                        clean(d.missing.rate_cur),
+                        v.verdict,
+                        v.severity,
+                        list(v.signals),
+                        v.driver,
+                        clean(v.effect_ratio),
+                        stats,
+                    )
+                )
             rows = max((s.rows for f, s in merged.items() if bins[f].source != "label"), default=0)
             status = OK if rows >= ctx.settings.min_rows else INSUFFICIENT
             results.save_window(ctx.model.id, gran, start, end, rows, status, out)

@@ -39,15 +39,25 @@ class LabelStep(Step):
         hours = perf.touched_hours(ctx.model.id, mark.xid, horizon)
         labeled = 0
         for i in range(0, len(hours), HOURS_PER_QUERY):
-            chunk = hours[i:i + HOURS_PER_QUERY]
+            chunk = hours[i : i + HOURS_PER_QUERY]
             source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
             values = perf.compute(ctx.model, source)
             perf.replace_hours(ctx.model.id, chunk, values)
             label_sketches = self._label_sketches(ctx, sketches, source, values, bins)
             sketches.delete(ctx.model.id, LABEL, [h for h in chunk if h not in label_sketches])
-            sketches.upsert(ctx.model.id, [(h, LABEL, s.rows, s.missing, s.to_dict(include_edges=False)
-                                            if isinstance(s, NumericSketch) else s.to_dict())
-                                           for h, s in sorted(label_sketches.items())])
+            sketches.upsert(
+                ctx.model.id,
+                [
+                    (
+                        h,
+                        LABEL,
+                        s.rows,
+                        s.missing,
+                        s.to_dict(include_edges=False) if isinstance(s, NumericSketch) else s.to_dict(),
+                    )
+                    for h, s in sorted(label_sketches.items())
+                ],
+            )
             labeled += sum(v[1] for v in values.values())
             if len(hours) > HOURS_PER_QUERY:
                 log.info("labels %s: %d/%d hours", ctx.model.name, min(i + HOURS_PER_QUERY, len(hours)), len(hours))

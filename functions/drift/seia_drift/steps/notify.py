@@ -13,9 +13,9 @@ from seia_drift.repositories.alerts import AlertRepository
 from seia_drift.steps.base import Context, Step
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5           # over runs; then the alert stays unnotified (notify_error says why)
+MAX_ATTEMPTS = 5  # over runs; then the alert stays unnotified (notify_error says why)
 TRIES_PER_RUN = 3
-BACKOFF_S = (0.2, 0.5)     # between tries within a run
+BACKOFF_S = (0.2, 0.5)  # between tries within a run
 TIMEOUT_S = 3.0
 MAX_ALERTS_PER_RUN = 50
 
@@ -25,8 +25,9 @@ def post_json(url: str, payload: dict, tries: int = TRIES_PER_RUN, backoff=BACKO
     body = json.dumps(payload, default=str).encode()
     error = None
     for attempt in range(tries):
-        request = urllib.request.Request(url, data=body, method="POST",
-                                         headers={"Content-Type": "application/json", "User-Agent": "seia-drift"})
+        request = urllib.request.Request(
+            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "seia-drift"}
+        )
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
                 if 200 <= response.status < 300:
@@ -56,12 +57,21 @@ class NotifyStep(Step):
         sent = failed = 0
         for alert in alerts.unnotified(ctx.model.id, MAX_ATTEMPTS)[:MAX_ALERTS_PER_RUN]:
             payload = {
-                "alert_id": alert.id, "model": ctx.model.name, "kind": alert.kind, "subject": alert.subject,
-                "condition": alert.condition, "severity": alert.severity, "message": alert.message,
-                "granularity": alert.granularity, "window_start": alert.window_start.isoformat(),
-                "status": alert.status, "reference": alert.reference_key,
-                "causes": [{"rank": i, "feature": c.feature, "segment": c.segment, "score": c.score,
-                            "sentence": c.sentence} for i, c in enumerate(alerts.causes(alert.id), start=1)],
+                "alert_id": alert.id,
+                "model": ctx.model.name,
+                "kind": alert.kind,
+                "subject": alert.subject,
+                "condition": alert.condition,
+                "severity": alert.severity,
+                "message": alert.message,
+                "granularity": alert.granularity,
+                "window_start": alert.window_start.isoformat(),
+                "status": alert.status,
+                "reference": alert.reference_key,
+                "causes": [
+                    {"rank": i, "feature": c.feature, "segment": c.segment, "score": c.score, "sentence": c.sentence}
+                    for i, c in enumerate(alerts.causes(alert.id), start=1)
+                ],
             }
             error = post_json(url, payload)
             if error is None:

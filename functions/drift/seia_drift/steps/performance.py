@@ -29,7 +29,8 @@ class PerformanceStep(Step):
             coverage = labeled / rows if rows else None
             provisional = coverage is None or coverage < ctx.settings.coverage_threshold
             provisional_windows += provisional
-            results.save_performance(ctx.model.id, gran, start, end, labeled, coverage, provisional,
-                                     performance.metrics(stats))
+            results.save_performance(
+                ctx.model.id, gran, start, end, labeled, coverage, provisional, performance.metrics(stats)
+            )
         ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
         return {"windows": len(windows), "provisional": provisional_windows}

@@ -44,23 +44,37 @@ class ProfileStep(Step):
             span = math.ceil((last - first + 1) / chunks)
             for k in range(chunks):
                 started = time.perf_counter()
-                params = {"model": ctx.model.id, "lo": str(mark.xid), "hi": str(horizon),
-                          "seq_lo": first + k * span, "seq_hi": first + (k + 1) * span}
+                params = {
+                    "model": ctx.model.id,
+                    "lo": str(mark.xid),
+                    "hi": str(horizon),
+                    "seq_lo": first + k * span,
+                    "seq_hi": first + (k + 1) * span,
+                }
                 new = {}
                 for hour, pos, buckets, counts, missing, total, total_sq, lo, hi in repo.numeric_counts(
-                        ctx.layout, edges, params):
+                    ctx.layout, edges, params
+                ):
                     dense = [0] * (len(edges[pos]) + 1)
                     for b, c in zip(buckets or (), counts or ()):
                         dense[b] = c
                     new[(hour, numeric[pos].feature)] = NumericSketch(
-                        tuple(edges[pos]), tuple(dense), missing, total or 0.0, total_sq or 0.0, lo, hi)
+                        tuple(edges[pos]), tuple(dense), missing, total or 0.0, total_sq or 0.0, lo, hi
+                    )
                 for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params):
-                    new[(hour, categorical[pos].feature)] = CategoricalSketch(dict(zip(cats or (), counts or ())),
-                                                                              missing)
+                    new[(hour, categorical[pos].feature)] = CategoricalSketch(
+                        dict(zip(cats or (), counts or ())), missing
+                    )
                 written += self._merge(repo, ctx, new)
                 hours.update(h for h, _ in new)
-                log.info("profile %s: chunk %d/%d, %d sketches, %.0f ms", ctx.model.name, k + 1, chunks, len(new),
-                         1000 * (time.perf_counter() - started))
+                log.info(
+                    "profile %s: chunk %d/%d, %d sketches, %.0f ms",
+                    ctx.model.name,
+                    k + 1,
+                    chunks,
+                    len(new),
+                    1000 * (time.perf_counter() - started),
+                )
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         return {"rows": n, "hours": len(hours), "sketches": written}
 
@@ -75,8 +89,9 @@ class ProfileStep(Step):
             old = existing.get((hour, feature))
             if old is not None:
                 edges = sketch.edges if isinstance(sketch, NumericSketch) else None
-                old_sketch = (NumericSketch.from_dict(old, edges=edges) if edges is not None
-                              else CategoricalSketch.from_dict(old))
+                old_sketch = (
+                    NumericSketch.from_dict(old, edges=edges) if edges is not None else CategoricalSketch.from_dict(old)
+                )
                 sketch = old_sketch.merge(sketch)
             data = sketch.to_dict(include_edges=False) if isinstance(sketch, NumericSketch) else sketch.to_dict()
             items.append((hour, feature, sketch.rows, sketch.missing, data))

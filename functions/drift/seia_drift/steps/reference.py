@@ -49,12 +49,18 @@ class ReferenceStep(Step):
         features = [self._bins(repo, source, slot) for slot in ctx.layout.slots]
         perf = PerformanceRepository(ctx.conn).compute(ctx.model, source)
         stats = next(iter(perf.values()))[2] if perf else None
-        reference = StoredReference(key, kind, start, end, rows, labeled, stats,
-                                    performance.metrics(stats) if stats else None)
+        reference = StoredReference(
+            key, kind, start, end, rows, labeled, stats, performance.metrics(stats) if stats else None
+        )
         repo.replace(ctx.model.id, reference, features)
         ctx.state.reset_all_but(ctx.model.id, [])
-        return {"reference": key, "rebuilt": True, "rows": rows, "labeled": labeled,
-                "previous": stored.reference_key if stored else None}
+        return {
+            "reference": key,
+            "rebuilt": True,
+            "rows": rows,
+            "labeled": labeled,
+            "previous": stored.reference_key if stored else None,
+        }
 
     def _bins(self, repo: ReferenceRepository, source: Source, slot) -> FeatureBins:
         if slot.kind == "categorical":
@@ -62,16 +68,19 @@ class ReferenceStep(Step):
             if slot.source == "label":
                 missing = 0  # only labelled rows count for the label
             sketch = CategoricalSketch(counts, missing)
-            return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None,
-                               sketch.to_dict())
+            return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None, sketch.to_dict())
         values = repo.numeric_values(source, slot)
         values[~(np.abs(values) < MAX_ABS)] = np.nan  # as the SQL side: beyond 1e150 is missing
         finite = values[np.isfinite(values)]
         if slot.source == "label":
             values = finite
         edges = list(fit_edges(finite)) if finite.size else EMPTY_EDGES
-        segments = (np.unique(np.quantile(finite, DECILES, method="inverted_cdf")).tolist()
-                    if finite.size and slot.source == "feature" else [])
+        segments = (
+            np.unique(np.quantile(finite, DECILES, method="inverted_cdf")).tolist()
+            if finite.size and slot.source == "feature"
+            else []
+        )
         sketch = NumericSketch.from_values(values, tuple(edges))
-        return FeatureBins(slot.feature, "numeric", slot.source, slot.position, edges, segments,
-                           sketch.to_dict(include_edges=False))
+        return FeatureBins(
+            slot.feature, "numeric", slot.source, slot.position, edges, segments, sketch.to_dict(include_edges=False)
+        )

@@ -27,8 +27,17 @@ def cmd_tenant_list(args) -> int:
     from seia.tenancy import TenantAdmin
 
     rows = TenantAdmin(get_settings()).list_tenants()
-    _print([{"tenant": r.name, "database": r.db_name, "created_at": r.created_at.isoformat(),
-             "active_keys": r.active_keys} for r in rows])
+    _print(
+        [
+            {
+                "tenant": r.name,
+                "database": r.db_name,
+                "created_at": r.created_at.isoformat(),
+                "active_keys": r.active_keys,
+            }
+            for r in rows
+        ]
+    )
     return 0
 
 

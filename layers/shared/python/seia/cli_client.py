@@ -34,14 +34,19 @@ def _cell(value) -> str:
 def table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     """Rows as a text table with a header; numbers right-aligned. ``columns``: (key, heading)."""
     cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
-    numeric = [all(isinstance(row.get(key), (int, float)) and not isinstance(row.get(key), bool)
-                   for row in rows if row.get(key) is not None) and any(row.get(key) is not None for row in rows)
-               for key, _ in columns]
+    numeric = [
+        all(
+            isinstance(row.get(key), (int, float)) and not isinstance(row.get(key), bool)
+            for row in rows
+            if row.get(key) is not None
+        )
+        and any(row.get(key) is not None for row in rows)
+        for key, _ in columns
+    ]
     widths = [max([len(h)] + [len(c[i]) for c in cells]) for i, (_, h) in enumerate(columns)]
 
     def line(values):
-        return "  ".join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric)).rstrip()
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
 
     out = [line([h for _, h in columns]), line(["-" * w for w in widths])]
     out += [line(c) for c in cells]
@@ -84,8 +89,11 @@ def _one_line_errors(fn):
             return 1
         except SeiaAPIError as exc:
             if exc.route_missing:
-                print(f"error: this Seia server does not serve {exc.method} {exc.path} yet "
-                      f"(HTTP {exc.status}); drift results and alerts need a newer deployment", file=sys.stderr)
+                print(
+                    f"error: this Seia server does not serve {exc.method} {exc.path} yet "
+                    f"(HTTP {exc.status}); drift results and alerts need a newer deployment",
+                    file=sys.stderr,
+                )
                 return 2
             print(f"error: {exc.message} (HTTP {exc.status} {exc.code})", file=sys.stderr)
             for d in exc.details[:20]:
@@ -103,10 +111,29 @@ def _one_line_errors(fn):
 @_one_line_errors
 def cmd_models(args) -> int:
     models = _client(args).models()
-    rows = [{"name": m["name"], "task": m["task"], "features": len(m["features"]),
-             "labels": m.get("labels"), "created_at": (m.get("created_at") or "")[:19]} for m in models]
-    _emit(args, models, rows, [("name", "MODEL"), ("task", "TASK"), ("features", "FEATURES"),
-                               ("labels", "LABELS"), ("created_at", "CREATED (UTC)")], "no models yet")
+    rows = [
+        {
+            "name": m["name"],
+            "task": m["task"],
+            "features": len(m["features"]),
+            "labels": m.get("labels"),
+            "created_at": (m.get("created_at") or "")[:19],
+        }
+        for m in models
+    ]
+    _emit(
+        args,
+        models,
+        rows,
+        [
+            ("name", "MODEL"),
+            ("task", "TASK"),
+            ("features", "FEATURES"),
+            ("labels", "LABELS"),
+            ("created_at", "CREATED (UTC)"),
+        ],
+        "no models yet",
+    )
     return 0
 
 
@@ -128,8 +155,7 @@ def cmd_predictions_send(args) -> int:
     else:
         extra = {k: v for k, v in totals.items() if k not in ("accepted", "batches")}
         rest = ", ".join(f"{k.replace('_', ' ')} {_cell(v)}" for k, v in extra.items())
-        print(f"{kind} for {args.model}: accepted {_cell(totals['accepted'])}, {rest} "
-              f"({totals['batches']} requests)")
+        print(f"{kind} for {args.model}: accepted {_cell(totals['accepted'])}, {rest} ({totals['batches']} requests)")
     return 0
 
 
@@ -143,10 +169,22 @@ def cmd_drift_show(args) -> int:
         rows = [r for r in rows if r.get("verdict") == "drift"]
     for r in rows:
         r["window"] = (r.get("window_start") or "")[:16].replace("T", " ")
-    _emit(args, report, rows,
-          [("window", "WINDOW (UTC)"), ("kind", "KIND"), ("name", "COLUMN"), ("verdict", "VERDICT"),
-           ("severity", "SEVERITY"), ("driver", "DRIVER"), ("effect_ratio", "EFFECT/THRESHOLD"), ("rows", "ROWS")],
-          f"no drift results for {args.model} since {args.since}")
+    _emit(
+        args,
+        report,
+        rows,
+        [
+            ("window", "WINDOW (UTC)"),
+            ("kind", "KIND"),
+            ("name", "COLUMN"),
+            ("verdict", "VERDICT"),
+            ("severity", "SEVERITY"),
+            ("driver", "DRIVER"),
+            ("effect_ratio", "EFFECT/THRESHOLD"),
+            ("rows", "ROWS"),
+        ],
+        f"no drift results for {args.model} since {args.since}",
+    )
     return 0
 
 
@@ -155,10 +193,20 @@ def cmd_alerts(args) -> int:
     client = _client(args)
     alerts = client.alert_list(args.model, status=args.status, since=args.since, limit=args.limit)
     rows = [{**a, "opened": (a.get("opened_at") or "")[:16].replace("T", " ")} for a in alerts]
-    _emit(args, alerts, rows,
-          [("id", "ID"), ("opened", "OPENED (UTC)"), ("severity", "SEVERITY"), ("kind", "KIND"),
-           ("status", "STATUS"), ("summary", "SUMMARY")],
-          f"no {args.status if args.status != 'all' else ''} alerts for {args.model}".replace("  ", " "))
+    _emit(
+        args,
+        alerts,
+        rows,
+        [
+            ("id", "ID"),
+            ("opened", "OPENED (UTC)"),
+            ("severity", "SEVERITY"),
+            ("kind", "KIND"),
+            ("status", "STATUS"),
+            ("summary", "SUMMARY"),
+        ],
+        f"no {args.status if args.status != 'all' else ''} alerts for {args.model}".replace("  ", " "),
+    )
     return 0
 
 
@@ -212,10 +260,12 @@ def _count_lines(path: Path) -> int | None:
 # -- wiring --------------------------------------------------------------------------------------
 def _connection_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--url", default=os.environ.get("SEIA_URL") or DEFAULT_URL,
-                        help="the API's base URL (env SEIA_URL; default %(default)s)")
-    common.add_argument("--api-key", default=os.environ.get("SEIA_API_KEY"),
-                        help="API key (env SEIA_API_KEY)")
+    common.add_argument(
+        "--url",
+        default=os.environ.get("SEIA_URL") or DEFAULT_URL,
+        help="the API's base URL (env SEIA_URL; default %(default)s)",
+    )
+    common.add_argument("--api-key", default=os.environ.get("SEIA_API_KEY"), help="API key (env SEIA_API_KEY)")
     common.add_argument("--timeout", type=float, default=30, help="seconds per request")
     common.add_argument("--json", action="store_true", help="print JSON for scripts instead of a table")
     return common

@@ -33,8 +33,9 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class SeiaAPIError(Exception):
     """The API refused a request: its HTTP status and the error body's code, message and details."""
 
-    def __init__(self, status: int, code: str, message: str, details: list | None = None,
-                 method: str = "", path: str = ""):
+    def __init__(
+        self, status: int, code: str, message: str, details: list | None = None, method: str = "", path: str = ""
+    ):
         self.status, self.code, self.message = status, code, message
         self.details = details or []
         self.method, self.path = method, path
@@ -44,7 +45,8 @@ class SeiaAPIError(Exception):
     def route_missing(self) -> bool:
         """True when the server has no such route (an older server, or a route not deployed yet)."""
         return (self.status == 404 and self.message.startswith("no route")) or (
-            self.status == 403 and "Missing Authentication Token" in self.message)
+            self.status == 403 and "Missing Authentication Token" in self.message
+        )
 
 
 class SeiaConnectionError(SeiaAPIError):
@@ -130,9 +132,17 @@ class Client:
         Tries per request on 429, 5xx and connection errors, with exponential backoff and jitter.
     """
 
-    def __init__(self, url: str, api_key: str, timeout: float = 30, *, max_attempts: int = 5,
-                 backoff: float = 0.5, max_backoff: float = 20.0,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        url: str,
+        api_key: str,
+        timeout: float = 30,
+        *,
+        max_attempts: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 20.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.url = url.rstrip("/")
@@ -148,14 +158,18 @@ class Client:
         return f"Client({self.url!r})"
 
     # -- HTTP -----------------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: Any = None, params: dict | None = None,
-                raw: bytes | None = None) -> Any:
+    def request(
+        self, method: str, path: str, body: Any = None, params: dict | None = None, raw: bytes | None = None
+    ) -> Any:
         """Send one request (retrying transient failures) and return the decoded JSON body."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = raw if raw is not None else (json.dumps(body, allow_nan=False).encode() if body is not None else None)
-        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json",
-                   "User-Agent": "seia-client/0.1"}
+        headers = {
+            "Authorization": f"Bearer {self.api_key}",
+            "Accept": "application/json",
+            "User-Agent": "seia-client/0.1",
+        }
         if data is not None:
             headers["Content-Type"] = "application/json"
         for attempt in range(1, self.max_attempts + 1):
@@ -174,7 +188,8 @@ class Client:
                 if attempt == self.max_attempts:
                     reason = getattr(err, "reason", err)
                     raise SeiaConnectionError(
-                        f"cannot reach {self.url} after {attempt} attempts: {reason}", method, path) from None
+                        f"cannot reach {self.url} after {attempt} attempts: {reason}", method, path
+                    ) from None
                 self._sleep(self._delay(attempt, None))
         raise AssertionError("unreachable")
 
@@ -186,8 +201,9 @@ class Client:
         return delay
 
     # -- models ---------------------------------------------------------------------------------
-    def create_model(self, name: str, task: str, features, labels: list | None = None,
-                     settings: dict | None = None) -> dict:
+    def create_model(
+        self, name: str, task: str, features, labels: list | None = None, settings: dict | None = None
+    ) -> dict:
         """Register a model. ``features``: ``{"age": "numeric", ...}`` or ``[{"name", "type"}, ...]``."""
         if isinstance(features, dict):
             features = [{"name": n, "type": t} for n, t in features.items()]
@@ -212,8 +228,9 @@ class Client:
         return self._models.get(name) or self.model(name)
 
     # -- writes ---------------------------------------------------------------------------------
-    def log_predictions(self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None,
-                        total: int | None = None) -> dict:
+    def log_predictions(
+        self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None, total: int | None = None
+    ) -> dict:
         """Send predictions from a DataFrame (or an iterable of DataFrames, e.g. CSV chunks).
 
         Columns: ``prediction_id``, ``timestamp``, ``prediction``, optional ``score`` and one per
@@ -223,16 +240,25 @@ class Client:
         """
         return self._send(df, model, "predictions", batch_size, progress, total)
 
-    def log_ground_truths(self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None,
-                          total: int | None = None) -> dict:
+    def log_ground_truths(
+        self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None, total: int | None = None
+    ) -> dict:
         """Send ground truths: columns ``prediction_id``, ``label`` and optional ``timestamp``.
 
         Returns ``{"accepted", "unmatched", "batches"}``.
         """
         return self._send(df, model, "ground-truths", batch_size, progress, total)
 
-    def log_reference(self, df, model: str, replace: bool = False, *, batch_size: int = MAX_RECORDS,
-                      progress: bool | None = None, total: int | None = None) -> dict:
+    def log_reference(
+        self,
+        df,
+        model: str,
+        replace: bool = False,
+        *,
+        batch_size: int = MAX_RECORDS,
+        progress: bool | None = None,
+        total: int | None = None,
+    ) -> dict:
         """Send reference rows (prediction columns plus an optional ``label``).
 
         ``replace=True`` removes the old reference with the first batch. Returns
@@ -240,8 +266,16 @@ class Client:
         """
         return self._send(df, model, "reference", batch_size, progress, total, replace=replace)
 
-    def _send(self, frames, model: str, kind: str, batch_size: int, progress: bool | None,
-              total: int | None, replace: bool = False) -> dict:
+    def _send(
+        self,
+        frames,
+        model: str,
+        kind: str,
+        batch_size: int,
+        progress: bool | None,
+        total: int | None,
+        replace: bool = False,
+    ) -> dict:
         if not 1 <= batch_size <= MAX_RECORDS:
             raise ValueError(f"batch_size must be between 1 and {MAX_RECORDS}")
         import pandas as pd
@@ -252,13 +286,16 @@ class Client:
         definition = self._definition(model)
         path = f"/v1/models/{_quote(model)}/{kind}"
         totals = {"accepted": 0, ("unmatched" if kind == "ground-truths" else "duplicates"): 0, "batches": 0}
-        bar = _Progress(f"{kind} → {model}", total,
-                        progress if progress is not None else (None if (total or 0) > batch_size else False))
+        bar = _Progress(
+            f"{kind} → {model}",
+            total,
+            progress if progress is not None else (None if (total or 0) > batch_size else False),
+        )
         first = True
         try:
             for frame in frames:
                 for start in range(0, len(frame), batch_size):
-                    records = frame_to_records(frame.iloc[start:start + batch_size], definition, kind)
+                    records = frame_to_records(frame.iloc[start : start + batch_size], definition, kind)
                     for batch in _fit(records):
                         params = {"replace": "true"} if (kind == "reference" and replace and first) else None
                         reply = self.request("POST", path, raw=batch.body, params=params)
@@ -303,10 +340,8 @@ class Client:
     # -- reads ----------------------------------------------------------------------------------
     def stats(self, model: str, *, start=None, end=None, since=None, granularity: str = "hour"):
         """Predictions and labelled predictions per UTC window, as a DataFrame."""
-        body = self.request("GET", f"/v1/models/{_quote(model)}/stats",
-                            params=_range(start, end, since, granularity))
-        return _frame(body["windows"], ["window_start", "predictions", "labelled"],
-                      times=["window_start"])
+        body = self.request("GET", f"/v1/models/{_quote(model)}/stats", params=_range(start, end, since, granularity))
+        return _frame(body["windows"], ["window_start", "predictions", "labelled"], times=["window_start"])
 
     def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
         """Drift results, one row per window and column (feature, prediction, score or label)."""
@@ -325,8 +360,11 @@ class Client:
             row = {k: v for k, v in w.items() if k != "metrics"}
             row.update(w.get("metrics") or {})
             rows.append(row)
-        return _frame(rows, ["window_start", "window_end", "predictions", "labelled", "label_coverage",
-                             "provisional"], times=["window_start", "window_end"])
+        return _frame(
+            rows,
+            ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional"],
+            times=["window_start", "window_end"],
+        )
 
     def _windows(self, path: str, params: dict) -> dict:
         body = self.request("GET", path, params={**params, "limit": 1000})
@@ -336,22 +374,23 @@ class Client:
             body["next_cursor"] = page.get("next_cursor")
         return body
 
-    def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None,
-               limit: int | None = None):
+    def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None):
         """Alerts (following every page unless ``limit``), newest first, as a DataFrame."""
         rows = self.alert_list(model, status=status, start=start, end=end, since=since, limit=limit)
         return _frame(rows, ALERT_COLUMNS, times=["window_start", "window_end", "opened_at", "acknowledged_at"])
 
-    def alert_list(self, model: str, *, status: str = "open", start=None, end=None, since=None,
-                   limit: int | None = None) -> list[dict]:
+    def alert_list(
+        self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None
+    ) -> list[dict]:
         params = _range(start, end, since, None)
         params["status"] = status
         alerts: list[dict] = []
         cursor = None
         while True:
             page_size = min(1000, limit - len(alerts)) if limit else 1000
-            page = self.request("GET", f"/v1/models/{_quote(model)}/alerts",
-                                params={**params, "limit": page_size, "cursor": cursor})
+            page = self.request(
+                "GET", f"/v1/models/{_quote(model)}/alerts", params={**params, "limit": page_size, "cursor": cursor}
+            )
             alerts.extend(page["alerts"])
             cursor = page.get("next_cursor")
             if not cursor or (limit and len(alerts) >= limit):
@@ -361,8 +400,9 @@ class Client:
         return self.request("GET", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}")
 
     def acknowledge(self, model: str, alert_id: str, note: str | None = None) -> dict:
-        return self.request("POST", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}/acknowledge",
-                            {"note": note} if note else {})
+        return self.request(
+            "POST", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}/acknowledge", {"note": note} if note else {}
+        )
 
     def update_settings(self, model: str, **settings) -> dict:
         """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
@@ -372,10 +412,31 @@ class Client:
         return self.request("GET", "/v1/openapi.json")
 
 
-DRIFT_COLUMNS = ["window_start", "window_end", "kind", "name", "type", "rows", "rows_reference", "verdict",
-                 "severity", "driver", "effect_ratio"]
-ALERT_COLUMNS = ["id", "kind", "status", "severity", "window_start", "window_end", "opened_at",
-                 "acknowledged_at", "summary", "causes"]
+DRIFT_COLUMNS = [
+    "window_start",
+    "window_end",
+    "kind",
+    "name",
+    "type",
+    "rows",
+    "rows_reference",
+    "verdict",
+    "severity",
+    "driver",
+    "effect_ratio",
+]
+ALERT_COLUMNS = [
+    "id",
+    "kind",
+    "status",
+    "severity",
+    "window_start",
+    "window_end",
+    "opened_at",
+    "acknowledged_at",
+    "summary",
+    "causes",
+]
 
 
 def drift_rows(report: dict) -> list[dict]:
@@ -428,8 +489,14 @@ def _api_error(status: int, payload: bytes, method: str, path: str) -> SeiaAPIEr
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
-        return SeiaAPIError(status, str(err.get("code", f"http_{status}")), str(err.get("message", "")),
-                            list(err.get("details") or []), method, path)
+        return SeiaAPIError(
+            status,
+            str(err.get("code", f"http_{status}")),
+            str(err.get("message", "")),
+            list(err.get("details") or []),
+            method,
+            path,
+        )
     if isinstance(body, dict) and "message" in body:  # API Gateway's own answers
         return SeiaAPIError(status, f"http_{status}", str(body["message"]), [], method, path)
     text = payload.decode("utf-8", "replace").strip().splitlines()

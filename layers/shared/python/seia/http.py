@@ -51,9 +51,7 @@ def api_view(fn):
             return json_response(exc.as_body(), exc.status)
         except Exception:
             log.exception("unhandled error in %s", fn.__name__)
-            return json_response(
-                {"error": {"code": "internal", "message": "internal error", "details": []}}, 500
-            )
+            return json_response({"error": {"code": "internal", "message": "internal error", "details": []}}, 500)
         return json_response(body, status)
 
     return wrapper

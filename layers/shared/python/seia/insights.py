@@ -25,8 +25,11 @@ MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 DISTRIBUTION_BINS = 20
 MAX_CATEGORIES = 50
 ALERT_CAUSES_IN_LIST = 3
-VIRTUAL = {"__prediction__": ("prediction", "prediction"), "__score__": ("score", "prediction"),
-           "__label__": ("label", "label")}
+VIRTUAL = {
+    "__prediction__": ("prediction", "prediction"),
+    "__score__": ("score", "prediction"),
+    "__label__": ("label", "label"),
+}
 STATUSES = ("open", "acknowledged", "all")
 
 
@@ -34,8 +37,9 @@ STATUSES = ("open", "acknowledged", "all")
 def _granularity(params: dict, model: Model, allowed: tuple[str, ...]) -> str:
     value = params.get("granularity") or model.settings.get("window", "day")
     if value not in allowed:
-        raise ValidationFailed("invalid granularity",
-                               [Detail(None, "granularity", f"must be one of {', '.join(allowed)}")])
+        raise ValidationFailed(
+            "invalid granularity", [Detail(None, "granularity", f"must be one of {', '.join(allowed)}")]
+        )
     return value
 
 
@@ -62,8 +66,9 @@ def _time_cursor(params: dict) -> datetime:
     try:
         return parse_rfc3339(raw)
     except ValueError:
-        raise ValidationFailed("invalid cursor",
-                               [Detail(None, "cursor", "pass next_cursor of the previous page")]) from None
+        raise ValidationFailed(
+            "invalid cursor", [Detail(None, "cursor", "pass next_cursor of the previous page")]
+        ) from None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -87,8 +92,11 @@ def _clean(value):
 
 def _numbers(stats: dict) -> dict:
     """The statistics the API shows: numbers only, NaN and infinities as null."""
-    return {k: None if v is None else _clean(float(v)) for k, v in stats.items()
-            if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))}
+    return {
+        k: None if v is None else _clean(float(v))
+        for k, v in stats.items()
+        if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    }
 
 
 def _page(items: list, limit: int, key) -> tuple[list, str | None]:
@@ -99,23 +107,48 @@ def _page(items: list, limit: int, key) -> tuple[list, str | None]:
 
 
 # -- drift ----------------------------------------------------------------------------------------------
-def _column(feature: str, kind: str, source: str | None, rows: int, verdict: str, severity, signals, driver,
-            effect_ratio, stats: dict) -> tuple[str, dict]:
+def _column(
+    feature: str,
+    kind: str,
+    source: str | None,
+    rows: int,
+    verdict: str,
+    severity,
+    signals,
+    driver,
+    effect_ratio,
+    stats: dict,
+) -> tuple[str, dict]:
     name, role = VIRTUAL.get(feature, (feature, "feature"))
     if source in ("prediction", "score", "label") and feature not in VIRTUAL:
         role = "label" if source == "label" else "prediction"
     slot = {"__prediction__": "prediction", "__score__": "score", "__label__": "label"}.get(feature, "features")
     return slot, {
-        "name": name, "kind": role, "type": kind, "rows": int(rows),
-        "rows_reference": int(stats.get("rows_ref") or 0), "verdict": verdict, "severity": severity,
-        "signals": list(signals or ()), "driver": driver, "effect_ratio": _clean(effect_ratio),
+        "name": name,
+        "kind": role,
+        "type": kind,
+        "rows": int(rows),
+        "rows_reference": int(stats.get("rows_ref") or 0),
+        "verdict": verdict,
+        "severity": severity,
+        "signals": list(signals or ()),
+        "driver": driver,
+        "effect_ratio": _clean(effect_ratio),
         "statistics": _numbers(stats),
     }
 
 
 def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, dict]], computed_at=None) -> dict:
-    out = {"window_start": _iso(start), "window_end": _iso(end), "rows": int(rows), "features": [],
-           "prediction": None, "score": None, "label": None, "computed_at": _iso(computed_at)}
+    out = {
+        "window_start": _iso(start),
+        "window_end": _iso(end),
+        "rows": int(rows),
+        "features": [],
+        "prediction": None,
+        "score": None,
+        "label": None,
+        "computed_at": _iso(computed_at),
+    }
     for slot, column in columns:
         if slot == "features":
             out["features"].append(column)
@@ -135,8 +168,20 @@ def _judge(merged: dict[str, dict], bins: dict, thresholds: qs.Thresholds) -> tu
     for feature, v in verdicts.items():
         d = drifts[feature]
         stats = d.statistics | {"distribution_qvalue": v.distribution_qvalue, "missing_qvalue": v.missing_qvalue}
-        columns.append(_column(feature, bins[feature].kind, bins[feature].source, d.rows_cur, v.verdict, v.severity,
-                               v.signals, v.driver, v.effect_ratio, stats))
+        columns.append(
+            _column(
+                feature,
+                bins[feature].kind,
+                bins[feature].source,
+                d.rows_cur,
+                v.verdict,
+                v.severity,
+                v.signals,
+                v.driver,
+                v.effect_ratio,
+                stats,
+            )
+        )
     rows = max((d.rows_cur for f, d in drifts.items() if bins[f].source != "label"), default=0)
     return rows, columns
 
@@ -171,14 +216,22 @@ def drift(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     reference = repo.reference(model.id)
-    body = {"model": model.name, "granularity": granularity, "from": _iso(start), "to": _iso(end),
-            "reference": _reference(reference), "windows": [], "next_cursor": None}
+    body = {
+        "model": model.name,
+        "granularity": granularity,
+        "from": _iso(start),
+        "to": _iso(end),
+        "reference": _reference(reference),
+        "windows": [],
+        "next_cursor": None,
+    }
     if reference is None:
         return body
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if granularity != "range" and _stored(repo, model, granularity):
-        windows, body["next_cursor"] = _page(repo.stored_windows_json(model.id, granularity, lo, hi, after, limit + 1),
-                                             limit, lambda w: _iso(w[0]))
+        windows, body["next_cursor"] = _page(
+            repo.stored_windows_json(model.id, granularity, lo, hi, after, limit + 1), limit, lambda w: _iso(w[0])
+        )
         body["windows"] = RawJSON("[" + ",".join(text for _, text in windows) + "]")
         return body
     bins = repo.features(model.id)
@@ -193,12 +246,16 @@ def drift(conn, model: Model, params: dict) -> dict:
             body["windows"] = [_window(lo, hi, rows, columns)]
         body["from"], body["to"] = _iso(lo), _iso(hi)
         return body
-    starts, body["next_cursor"] = _page(repo.sketch_windows(model.id, granularity, lo, hi, after, limit + 1),
-                                        limit, _iso)
+    starts, body["next_cursor"] = _page(
+        repo.sketch_windows(model.id, granularity, lo, hi, after, limit + 1), limit, _iso
+    )
     if not starts:
         return body
-    merged = _merge_by_window(repo.sketches(model.id, starts[0], _window_end(starts[-1], granularity)), bins,
-                              lambda h: _window_start(h, granularity))
+    merged = _merge_by_window(
+        repo.sketches(model.id, starts[0], _window_end(starts[-1], granularity)),
+        bins,
+        lambda h: _window_start(h, granularity),
+    )
     for w in starts:
         rows, columns = _judge(merged.get(w, {}), bins, thresholds)
         body["windows"].append(_window(w, _window_end(w, granularity), rows, columns))
@@ -209,8 +266,11 @@ def _reference(row) -> dict | None:
     if row is None:
         return None
     version = row.reference_key.split(":", 1)[1] if row.reference_key.startswith("uploaded:") else None
-    return {"version": int(version) if version and version.isdigit() else None, "source": row.source,
-            "rows": int(row.rows)}
+    return {
+        "version": int(version) if version and version.isdigit() else None,
+        "source": row.source,
+        "rows": int(row.rows),
+    }
 
 
 # -- distribution ---------------------------------------------------------------------------------------
@@ -224,9 +284,17 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     bins = repo.features(model.id)
     b = bins.get(feature)
     kind = b.kind if b else names.get(feature, "categorical")
-    body = {"model": model.name, "feature": feature, "type": kind, "from": _iso(start), "to": _iso(end),
-            "reference": {"rows": 0, "missing": 0, "version": None}, "current": {"rows": 0, "missing": 0},
-            "bins": [], "categories": []}
+    body = {
+        "model": model.name,
+        "feature": feature,
+        "type": kind,
+        "from": _iso(start),
+        "to": _iso(end),
+        "reference": {"rows": 0, "missing": 0, "version": None},
+        "current": {"rows": 0, "missing": 0},
+        "bins": [],
+        "categories": [],
+    }
     if b is None or reference is None:
         return body
     lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
@@ -238,8 +306,11 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     ref = b.reference
     cur = cur or (qs.empty_numeric(len(b.edges)) if kind == "numeric" else qs.empty_categorical())
     n_ref, n_cur = qs._n(ref), qs._n(cur)
-    body["reference"] = {"rows": n_ref + ref.get("missing", 0), "missing": ref.get("missing", 0),
-                         "version": _reference(reference)["version"]}
+    body["reference"] = {
+        "rows": n_ref + ref.get("missing", 0),
+        "missing": ref.get("missing", 0),
+        "version": _reference(reference)["version"],
+    }
     body["current"] = {"rows": n_cur + cur.get("missing", 0), "missing": cur.get("missing", 0)}
     share = lambda c, n: c / n if n else None  # noqa: E731
     if kind == "numeric":
@@ -251,29 +322,54 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
             for i, (r, c) in enumerate(zip(rc, cc)):
                 lower = edges[bounds[i] - 1] if i > 0 else None
                 upper = edges[bounds[i + 1] - 1] if i < len(rc) - 1 else None
-                body["bins"].append({"lower": lower, "upper": upper, "reference_share": share(r, n_ref),
-                                     "current_share": share(c, n_cur)})
+                body["bins"].append(
+                    {
+                        "lower": lower,
+                        "upper": upper,
+                        "reference_share": share(r, n_ref),
+                        "current_share": share(c, n_cur),
+                    }
+                )
     else:
         rcounts, ccounts = ref["counts"], cur["counts"]
         order = sorted(set(rcounts) | set(ccounts), key=lambda k: (-rcounts.get(k, 0), -ccounts.get(k, 0), k))
         shown, rest = order[:MAX_CATEGORIES], order[MAX_CATEGORIES:]
         for k in shown:
-            body["categories"].append({"category": k, "reference_share": share(rcounts.get(k, 0), n_ref),
-                                       "current_share": share(ccounts.get(k, 0), n_cur), "unseen": k not in rcounts})
+            body["categories"].append(
+                {
+                    "category": k,
+                    "reference_share": share(rcounts.get(k, 0), n_ref),
+                    "current_share": share(ccounts.get(k, 0), n_cur),
+                    "unseen": k not in rcounts,
+                }
+            )
         if rest:
-            body["categories"].append({
-                "category": f"(other: {len(rest)})", "unseen": all(k not in rcounts for k in rest),
-                "reference_share": share(sum(rcounts.get(k, 0) for k in rest), n_ref),
-                "current_share": share(sum(ccounts.get(k, 0) for k in rest), n_cur)})
+            body["categories"].append(
+                {
+                    "category": f"(other: {len(rest)})",
+                    "unseen": all(k not in rcounts for k in rest),
+                    "reference_share": share(sum(rcounts.get(k, 0) for k in rest), n_ref),
+                    "current_share": share(sum(ccounts.get(k, 0) for k in rest), n_cur),
+                }
+            )
     return body
 
 
 # -- performance ----------------------------------------------------------------------------------------
 def _performance_window(start, end, predictions, labeled, coverage, provisional, metrics) -> dict:
-    return {"window_start": _iso(start), "window_end": _iso(end), "predictions": int(predictions),
-            "labelled": int(labeled), "label_coverage": _clean(coverage), "provisional": bool(provisional),
-            "metrics": {k: _clean(v) for k, v in (metrics or {}).items()
-                        if k not in ("n", "scored") and (isinstance(v, (int, float)) or v is None)}}
+    return {
+        "window_start": _iso(start),
+        "window_end": _iso(end),
+        "predictions": int(predictions),
+        "labelled": int(labeled),
+        "label_coverage": _clean(coverage),
+        "provisional": bool(provisional),
+        "metrics": {
+            k: _clean(v)
+            for k, v in (metrics or {}).items()
+            if k not in ("n", "scored") and (isinstance(v, (int, float)) or v is None)
+        },
+    }
 
 
 def performance(conn, model: Model, params: dict) -> dict:
@@ -282,14 +378,28 @@ def performance(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     coverage_threshold = float(model.settings.get("coverage_threshold", 0.5))
-    body = {"model": model.name, "task": model.task, "granularity": granularity, "from": _iso(start),
-            "to": _iso(end), "windows": [], "next_cursor": None}
+    body = {
+        "model": model.name,
+        "task": model.task,
+        "granularity": granularity,
+        "from": _iso(start),
+        "to": _iso(end),
+        "windows": [],
+        "next_cursor": None,
+    }
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if _stored(repo, model, granularity):
-        rows, body["next_cursor"] = _page(repo.stored_performance(model.id, granularity, lo, hi, after, limit + 1),
-                                          limit, lambda w: _iso(w.window_start))
-        body["windows"] = [_performance_window(w.window_start, w.window_end, w.predictions, w.labeled, w.coverage,
-                                               w.provisional, w.metrics) for w in rows]
+        rows, body["next_cursor"] = _page(
+            repo.stored_performance(model.id, granularity, lo, hi, after, limit + 1),
+            limit,
+            lambda w: _iso(w.window_start),
+        )
+        body["windows"] = [
+            _performance_window(
+                w.window_start, w.window_end, w.predictions, w.labeled, w.coverage, w.provisional, w.metrics
+            )
+            for w in rows
+        ]
         return body
     if granularity == "range":
         lo, hi = _extent(start, end, *repo.performance_extent(model.id))
@@ -298,8 +408,9 @@ def performance(conn, model: Model, params: dict) -> dict:
         starts, window_of = [lo], (lambda h: lo)
         body["from"], body["to"] = _iso(lo), _iso(hi)
     else:
-        starts, body["next_cursor"] = _page(repo.performance_windows(model.id, granularity, lo, hi, after, limit + 1),
-                                            limit, _iso)
+        starts, body["next_cursor"] = _page(
+            repo.performance_windows(model.id, granularity, lo, hi, after, limit + 1), limit, _iso
+        )
         if not starts:
             return body
         lo, hi = starts[0], _window_end(starts[-1], granularity)
@@ -314,9 +425,17 @@ def performance(conn, model: Model, params: dict) -> dict:
         rows, labeled, stats = sums[w]
         coverage = labeled / rows if rows else None
         end_w = hi if granularity == "range" else _window_end(w, granularity)
-        body["windows"].append(_performance_window(w, end_w, rows, labeled, coverage,
-                                                   coverage is None or coverage < coverage_threshold,
-                                                   qs.performance_metrics(stats)))
+        body["windows"].append(
+            _performance_window(
+                w,
+                end_w,
+                rows,
+                labeled,
+                coverage,
+                coverage is None or coverage < coverage_threshold,
+                qs.performance_metrics(stats),
+            )
+        )
     return body
 
 
@@ -329,8 +448,14 @@ def _alert_id(raw) -> int:
 
 def _cause(c) -> dict:
     name, role = VIRTUAL.get(c.feature, (c.feature, "feature"))
-    return {"rank": c.rank, "kind": role, "name": name, "segment": c.segment, "score": _clean(c.score),
-            "message": c.sentence}
+    return {
+        "rank": c.rank,
+        "kind": role,
+        "name": name,
+        "segment": c.segment,
+        "score": _clean(c.score),
+        "message": c.sentence,
+    }
 
 
 def _alert(model: Model, a: AlertRow, causes) -> dict:
@@ -338,13 +463,21 @@ def _alert(model: Model, a: AlertRow, causes) -> dict:
     window_end = a.details.get("window_end")
     end = parse_rfc3339(window_end) if window_end else _window_end(a.window_start, a.granularity)
     return {
-        "id": str(a.id), "model": model.name, "kind": a.kind, "subject": a.subject, "condition": a.condition,
-        "status": a.status, "severity": a.severity, "granularity": a.granularity,
+        "id": str(a.id),
+        "model": model.name,
+        "kind": a.kind,
+        "subject": a.subject,
+        "condition": a.condition,
+        "status": a.status,
+        "severity": a.severity,
+        "granularity": a.granularity,
         "window_start": _iso(a.window_start),
         "window_end": _iso(end),
         "opened_at": _iso(a.created_at),
         "acknowledged_at": _iso(parse_rfc3339(ack["at"])) if ack.get("at") else None,
-        "note": ack.get("note"), "summary": a.message, "causes": [_cause(c) for c in causes],
+        "note": ack.get("note"),
+        "summary": a.message,
+        "causes": [_cause(c) for c in causes],
     }
 
 
@@ -359,8 +492,13 @@ def alerts(conn, model: Model, params: dict) -> dict:
         raise ValidationFailed("invalid cursor", [Detail(None, "cursor", "pass next_cursor of the previous page")])
     before = int(raw_cursor) if raw_cursor not in (None, "") else 2**62
     repo = AlertReadRepository(conn)
-    rows, next_cursor = _page(repo.page(model.id, None if status == "all" else status, start or BEGINNING,
-                                        end or END_OF_TIME, before, limit + 1), limit, lambda a: str(a.id))
+    rows, next_cursor = _page(
+        repo.page(
+            model.id, None if status == "all" else status, start or BEGINNING, end or END_OF_TIME, before, limit + 1
+        ),
+        limit,
+        lambda a: str(a.id),
+    )
     causes = repo.causes([a.id for a in rows], ALERT_CAUSES_IN_LIST) if rows else {}
     return {"alerts": [_alert(model, a, causes.get(a.id, [])) for a in rows], "next_cursor": next_cursor}
 
@@ -377,9 +515,14 @@ def acknowledge(conn, model: Model, alert_id, body) -> dict:
     if body is None:
         body = {}
     if not isinstance(body, dict) or set(body) - {"note"}:
-        raise ValidationFailed("the body takes only a note", [Detail(None, str(k)[:64], "unknown field")
-                                                              for k in (body if isinstance(body, dict) else [None])
-                                                              if k != "note"])
+        raise ValidationFailed(
+            "the body takes only a note",
+            [
+                Detail(None, str(k)[:64], "unknown field")
+                for k in (body if isinstance(body, dict) else [None])
+                if k != "note"
+            ],
+        )
     note = body.get("note")
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         raise ValidationFailed("invalid note", [Detail(None, "note", "must be a string of at most 500 characters")])

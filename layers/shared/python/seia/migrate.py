@@ -57,9 +57,7 @@ def apply(conn: psycopg.Connection, kind: str, role: str | None = None) -> list[
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role)))
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
             conn.execute(_CREATE_TABLE)
-            done = conn.execute(
-                "SELECT 1 FROM schema_migrations WHERE version = %s", (migration.version,)
-            ).fetchone()
+            done = conn.execute("SELECT 1 FROM schema_migrations WHERE version = %s", (migration.version,)).fetchone()
             if done:
                 continue
             conn.execute(migration.sql)

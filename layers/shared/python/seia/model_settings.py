@@ -14,10 +14,26 @@ from seia.errors import Detail, ValidationFailed
 
 WINDOWS = ("hour", "day")
 POLICIES = ("uploaded_or_first_window", "uploaded")
-THRESHOLD_DEFAULTS = {"wasserstein_normed": 0.1, "js_distance": 0.1, "psi": 0.2, "unseen_share": 0.05,
-                      "missing_rate_increase": 0.05, "alpha": 0.05, "medium_factor": 2.0, "high_factor": 4.0}
-KEYS = ("window", "min_rows", "thresholds", "coverage_threshold", "performance_drop", "reference_policy",
-        "reference_min_rows", "webhook_url")
+THRESHOLD_DEFAULTS = {
+    "wasserstein_normed": 0.1,
+    "js_distance": 0.1,
+    "psi": 0.2,
+    "unseen_share": 0.05,
+    "missing_rate_increase": 0.05,
+    "alpha": 0.05,
+    "medium_factor": 2.0,
+    "high_factor": 4.0,
+}
+KEYS = (
+    "window",
+    "min_rows",
+    "thresholds",
+    "coverage_threshold",
+    "performance_drop",
+    "reference_policy",
+    "reference_min_rows",
+    "webhook_url",
+)
 
 
 def _number(value) -> bool:
@@ -33,8 +49,9 @@ def _check_thresholds(raw, problems: list[Detail]) -> None:
         problems.append(Detail(None, "thresholds", "must be an object"))
         return
     for key in sorted(set(raw) - set(THRESHOLD_DEFAULTS)):
-        problems.append(Detail(None, f"thresholds.{str(key)[:64]}",
-                               f"unknown threshold; use {', '.join(THRESHOLD_DEFAULTS)}"))
+        problems.append(
+            Detail(None, f"thresholds.{str(key)[:64]}", f"unknown threshold; use {', '.join(THRESHOLD_DEFAULTS)}")
+        )
     for key in THRESHOLD_DEFAULTS:
         if key not in raw:
             continue
@@ -83,8 +100,11 @@ def updated(current: dict, body) -> dict:
     """The settings after applying `body`: each key sent replaces the stored one, null removes it."""
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", [Detail(None, None, "expected an object")])
-    problems = [Detail(None, str(k)[:64], f"unknown setting; use {', '.join(KEYS)}") for k in sorted(map(str, body))
-                if k not in KEYS]
+    problems = [
+        Detail(None, str(k)[:64], f"unknown setting; use {', '.join(KEYS)}")
+        for k in sorted(map(str, body))
+        if k not in KEYS
+    ]
     for key in KEYS:
         if key in body and body[key] is not None:
             _check(key, body[key], problems)

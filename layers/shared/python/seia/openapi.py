@@ -37,243 +37,490 @@ _NEXT_CURSOR = {"type": ["string", "null"], "description": "pass as cursor for t
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
 SCHEMAS: dict = {
-    "Error": _obj({"error": _obj({
-        "code": {"type": "string", "description": "stable machine-readable code, e.g. validation_failed"},
-        "message": {"type": "string"},
-        "details": {"type": "array", "items": _obj({
-            "index": {"type": ["integer", "null"], "description": "which record of the batch"},
-            "field": {"type": ["string", "null"]},
-            "message": {"type": "string"},
-        }, ["index", "field", "message"])},
-    }, ["code", "message", "details"])}, ["error"]),
-    "Health": _obj({"status": {"type": "string", "enum": ["ok"]}, "service": {"type": "string"}},
-                   ["status", "service"]),
-    "Feature": _obj({"name": {"type": "string", "pattern": _FEATURE_NAME},
-                     "type": {"type": "string", "enum": ["numeric", "categorical"]}}, ["name", "type"]),
-    "ModelDefinition": _obj({
-        "name": {"type": "string", "pattern": _MODEL_NAME},
-        "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
-        "features": {"type": "array", "minItems": 1, "maxItems": 500, "items": _ref("Feature")},
-        "labels": {"type": "array", "minItems": 2, "maxItems": 1000,
-                   "items": {"type": ["string", "integer"]},
-                   "description": "classification only; for binary, [negative, positive]"},
-        "settings": {"type": "object"},
-    }, ["name", "task", "features"]),
-    "Model": _obj({
-        "name": {"type": "string"},
-        "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
-        "features": {"type": "array", "items": _ref("Feature")},
-        "labels": {"type": "array", "items": {"type": "string"}},
-        "created_at": _nullable(_TIME),
-        "settings": {"type": "object", "description": "drift settings in force (see ModelSettings); {} for defaults"},
-    }, ["name", "task", "features", "created_at"]),
+    "Error": _obj(
+        {
+            "error": _obj(
+                {
+                    "code": {"type": "string", "description": "stable machine-readable code, e.g. validation_failed"},
+                    "message": {"type": "string"},
+                    "details": {
+                        "type": "array",
+                        "items": _obj(
+                            {
+                                "index": {"type": ["integer", "null"], "description": "which record of the batch"},
+                                "field": {"type": ["string", "null"]},
+                                "message": {"type": "string"},
+                            },
+                            ["index", "field", "message"],
+                        ),
+                    },
+                },
+                ["code", "message", "details"],
+            )
+        },
+        ["error"],
+    ),
+    "Health": _obj(
+        {"status": {"type": "string", "enum": ["ok"]}, "service": {"type": "string"}}, ["status", "service"]
+    ),
+    "Feature": _obj(
+        {
+            "name": {"type": "string", "pattern": _FEATURE_NAME},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+        },
+        ["name", "type"],
+    ),
+    "ModelDefinition": _obj(
+        {
+            "name": {"type": "string", "pattern": _MODEL_NAME},
+            "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
+            "features": {"type": "array", "minItems": 1, "maxItems": 500, "items": _ref("Feature")},
+            "labels": {
+                "type": "array",
+                "minItems": 2,
+                "maxItems": 1000,
+                "items": {"type": ["string", "integer"]},
+                "description": "classification only; for binary, [negative, positive]",
+            },
+            "settings": {"type": "object"},
+        },
+        ["name", "task", "features"],
+    ),
+    "Model": _obj(
+        {
+            "name": {"type": "string"},
+            "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
+            "features": {"type": "array", "items": _ref("Feature")},
+            "labels": {"type": "array", "items": {"type": "string"}},
+            "created_at": _nullable(_TIME),
+            "settings": {
+                "type": "object",
+                "description": "drift settings in force (see ModelSettings); {} for defaults",
+            },
+        },
+        ["name", "task", "features", "created_at"],
+    ),
     "ModelList": _obj({"models": {"type": "array", "items": _ref("Model")}}, ["models"]),
-    "FeatureValues": {"type": "object", "description": "feature name -> number, string or null",
-                      "additionalProperties": {"type": ["number", "string", "boolean", "null"]}},
-    "Score": {"description": "probability of the positive class, or a map class -> probability",
-              "anyOf": [{"type": "number", "minimum": 0, "maximum": 1},
-                        {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
-                        {"type": "null"}]},
-    "PredictionRecord": _obj({
-        "prediction_id": {"type": ["string", "integer"]},
-        "timestamp": {**_TIME, "description": "RFC 3339 with an offset"},
-        "features": _ref("FeatureValues"),
-        "prediction": {"type": ["string", "integer", "number"]},
-        "score": _ref("Score"),
-    }, ["prediction_id", "timestamp", "features", "prediction"]),
-    "ReferenceRecord": _obj({
-        "prediction_id": {"type": ["string", "integer"]},
-        "timestamp": _TIME,
-        "features": _ref("FeatureValues"),
-        "prediction": {"type": ["string", "integer", "number"]},
-        "score": _ref("Score"),
-        "label": {"type": ["string", "integer", "number", "null"]},
-    }, ["prediction_id", "timestamp", "features", "prediction"]),
-    "GroundTruthRecord": _obj({
-        "prediction_id": {"type": ["string", "integer"]},
-        "label": {"type": ["string", "integer", "number"]},
-        "timestamp": _nullable(_TIME),
-    }, ["prediction_id", "label"]),
-    "PredictionBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
-                                         "items": _ref("PredictionRecord")}}, ["records"]),
-    "ReferenceBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
-                                        "items": _ref("ReferenceRecord")}}, ["records"]),
-    "GroundTruthBatch": _obj({"records": {"type": "array", "minItems": 1, "maxItems": 10000,
-                                          "items": _ref("GroundTruthRecord")}}, ["records"]),
+    "FeatureValues": {
+        "type": "object",
+        "description": "feature name -> number, string or null",
+        "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
+    },
+    "Score": {
+        "description": "probability of the positive class, or a map class -> probability",
+        "anyOf": [
+            {"type": "number", "minimum": 0, "maximum": 1},
+            {"type": "object", "additionalProperties": {"type": "number", "minimum": 0, "maximum": 1}},
+            {"type": "null"},
+        ],
+    },
+    "PredictionRecord": _obj(
+        {
+            "prediction_id": {"type": ["string", "integer"]},
+            "timestamp": {**_TIME, "description": "RFC 3339 with an offset"},
+            "features": _ref("FeatureValues"),
+            "prediction": {"type": ["string", "integer", "number"]},
+            "score": _ref("Score"),
+        },
+        ["prediction_id", "timestamp", "features", "prediction"],
+    ),
+    "ReferenceRecord": _obj(
+        {
+            "prediction_id": {"type": ["string", "integer"]},
+            "timestamp": _TIME,
+            "features": _ref("FeatureValues"),
+            "prediction": {"type": ["string", "integer", "number"]},
+            "score": _ref("Score"),
+            "label": {"type": ["string", "integer", "number", "null"]},
+        },
+        ["prediction_id", "timestamp", "features", "prediction"],
+    ),
+    "GroundTruthRecord": _obj(
+        {
+            "prediction_id": {"type": ["string", "integer"]},
+            "label": {"type": ["string", "integer", "number"]},
+            "timestamp": _nullable(_TIME),
+        },
+        ["prediction_id", "label"],
+    ),
+    "PredictionBatch": _obj(
+        {"records": {"type": "array", "minItems": 1, "maxItems": 10000, "items": _ref("PredictionRecord")}}, ["records"]
+    ),
+    "ReferenceBatch": _obj(
+        {"records": {"type": "array", "minItems": 1, "maxItems": 10000, "items": _ref("ReferenceRecord")}}, ["records"]
+    ),
+    "GroundTruthBatch": _obj(
+        {"records": {"type": "array", "minItems": 1, "maxItems": 10000, "items": _ref("GroundTruthRecord")}},
+        ["records"],
+    ),
     "PredictionsAccepted": _obj({"accepted": _COUNT, "duplicates": _COUNT}, ["accepted", "duplicates"]),
     "GroundTruthsAccepted": _obj({"accepted": _COUNT, "unmatched": _COUNT}, ["accepted", "unmatched"]),
-    "ReferenceAccepted": _obj({
-        "accepted": _COUNT, "duplicates": _COUNT, "replaced": {"type": "boolean"},
-        "reference_rows": _COUNT, "reference_version": {"type": "integer"},
-    }, ["accepted", "duplicates", "replaced", "reference_rows", "reference_version"]),
-    "Stats": _obj({
-        "model": {"type": "string"},
-        "granularity": {"type": "string", "enum": ["hour", "day"]},
-        "from": _nullable(_TIME),
-        "to": _nullable(_TIME),
-        "windows": {"type": "array", "items": _obj({
-            "window_start": _TIME, "predictions": _COUNT, "labelled": _COUNT,
-        }, ["window_start", "predictions", "labelled"])},
-    }, ["model", "granularity", "from", "to", "windows"]),
+    "ReferenceAccepted": _obj(
+        {
+            "accepted": _COUNT,
+            "duplicates": _COUNT,
+            "replaced": {"type": "boolean"},
+            "reference_rows": _COUNT,
+            "reference_version": {"type": "integer"},
+        },
+        ["accepted", "duplicates", "replaced", "reference_rows", "reference_version"],
+    ),
+    "Stats": _obj(
+        {
+            "model": {"type": "string"},
+            "granularity": {"type": "string", "enum": ["hour", "day"]},
+            "from": _nullable(_TIME),
+            "to": _nullable(_TIME),
+            "windows": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "window_start": _TIME,
+                        "predictions": _COUNT,
+                        "labelled": _COUNT,
+                    },
+                    ["window_start", "predictions", "labelled"],
+                ),
+            },
+        },
+        ["model", "granularity", "from", "to", "windows"],
+    ),
     # --- drift, distributions, performance, alerts, settings --------------------------------
     "DriftStatistics": {
         "type": "object",
         "description": "every statistic computed for the column (_ref: reference, _cur: the window); "
-                       "NaN and infinities are sent as null",
-        "properties": {name: _NUMBER_OR_NULL for name in (
-            "n_ref", "n_cur", "rows_ref", "rows_cur", "missing_rate_ref", "missing_rate_cur",
-            "ks_statistic", "ks_pvalue", "wasserstein", "wasserstein_normed", "psi", "js_distance",
-            "mean_ref", "mean_cur", "std_ref", "std_cur", "min_ref", "max_ref", "min_cur", "max_cur",
-            "chi2_statistic", "chi2_pvalue", "unseen_share", "distribution_qvalue", "missing_qvalue")},
+        "NaN and infinities are sent as null",
+        "properties": {
+            name: _NUMBER_OR_NULL
+            for name in (
+                "n_ref",
+                "n_cur",
+                "rows_ref",
+                "rows_cur",
+                "missing_rate_ref",
+                "missing_rate_cur",
+                "ks_statistic",
+                "ks_pvalue",
+                "wasserstein",
+                "wasserstein_normed",
+                "psi",
+                "js_distance",
+                "mean_ref",
+                "mean_cur",
+                "std_ref",
+                "std_cur",
+                "min_ref",
+                "max_ref",
+                "min_cur",
+                "max_cur",
+                "chi2_statistic",
+                "chi2_pvalue",
+                "unseen_share",
+                "distribution_qvalue",
+                "missing_qvalue",
+            )
+        },
         "additionalProperties": _NUMBER_OR_NULL,
     },
-    "DriftColumn": _obj({
-        "name": {"type": "string", "description": "feature name, or 'prediction' / 'score' / 'label'"},
-        "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
-        "type": {"type": "string", "enum": ["numeric", "categorical"]},
-        "rows": _COUNT,
-        "rows_reference": _COUNT,
-        "verdict": {"type": "string", "enum": ["drift", "no_drift", "insufficient_data"]},
-        "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", None]},
-        "signals": {"type": "array", "items": {"type": "string", "enum": ["distribution", "missing_rate"]}},
-        "driver": {"type": ["string", "null"], "description": "statistic with the largest effect ratio, e.g. psi"},
-        "effect_ratio": {**_NUMBER_OR_NULL, "description": "largest effect / its threshold; >= 1 is a drift-sized effect"},
-        "statistics": _ref("DriftStatistics"),
-    }, ["name", "kind", "type", "rows", "rows_reference", "verdict", "severity", "signals", "driver",
-        "effect_ratio", "statistics"]),
-    "DriftWindow": _obj({
-        "window_start": _TIME,
-        "window_end": _TIME,
-        "rows": _COUNT,
-        "features": {"type": "array", "items": _ref("DriftColumn")},
-        "prediction": _nullable(_ref("DriftColumn")),
-        "score": {**_nullable(_ref("DriftColumn")), "description": "binary models: the positive-class score"},
-        "label": _nullable(_ref("DriftColumn")),
-        "computed_at": {**_nullable(_TIME), "description": "when the engine stored it; null when computed "
-                                                           "for this request from hourly sketches"},
-    }, ["window_start", "window_end", "rows", "features", "prediction", "label"]),
-    "DriftReport": _obj({
-        "model": {"type": "string"},
-        "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
-        "from": _nullable(_TIME),
-        "to": _nullable(_TIME),
-        "reference": _nullable(_obj({
-            "version": {"type": ["integer", "null"], "description": "uploaded reference version"},
-            "source": {"type": "string", "enum": ["uploaded", "first_window"]},
-            "rows": _COUNT}, ["version", "source", "rows"])),
-        "windows": {"type": "array", "items": _ref("DriftWindow")},
-        "next_cursor": _NEXT_CURSOR,
-    }, ["model", "granularity", "from", "to", "reference", "windows", "next_cursor"]),
-    "FeatureDistribution": _obj({
-        "model": {"type": "string"},
-        "feature": {"type": "string"},
-        "type": {"type": "string", "enum": ["numeric", "categorical"]},
-        "from": _nullable(_TIME),
-        "to": _nullable(_TIME),
-        "reference": _obj({"rows": _COUNT, "missing": _COUNT, "version": {"type": ["integer", "null"]}},
-                          ["rows", "missing"]),
-        "current": _obj({"rows": _COUNT, "missing": _COUNT}, ["rows", "missing"]),
-        "bins": {"type": "array", "description": "numeric: reference-quantile bins; open ends have null bounds",
-                 "items": _obj({"lower": _NUMBER_OR_NULL, "upper": _NUMBER_OR_NULL,
-                                "reference_share": _SHARE, "current_share": _SHARE},
-                               ["lower", "upper", "reference_share", "current_share"])},
-        "categories": {"type": "array", "description": "categorical: share of each category on each side",
-                       "items": _obj({"category": {"type": "string"}, "reference_share": _SHARE,
-                                      "current_share": _SHARE, "unseen": {"type": "boolean"}},
-                                     ["category", "reference_share", "current_share"])},
-    }, ["model", "feature", "type", "from", "to", "reference", "current"]),
-    "PerformanceWindow": _obj({
-        "window_start": _TIME,
-        "window_end": _TIME,
-        "predictions": _COUNT,
-        "labelled": _COUNT,
-        "label_coverage": _SHARE,
-        "provisional": {"type": "boolean", "description": "labels are still expected for this window"},
-        "metrics": {"type": "object", "additionalProperties": _NUMBER_OR_NULL,
-                    "description": "classification: accuracy, precision, recall, f1, roc_auc, log_loss "
-                                   "(multiclass: accuracy, macro_f1); regression: mae, rmse, r2; null when undefined",
-                    "properties": {m: _NUMBER_OR_NULL for m in (
-                        "accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "macro_f1",
-                        "mae", "rmse", "r2")}},
-    }, ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional", "metrics"]),
-    "Performance": _obj({
-        "model": {"type": "string"},
-        "task": {"type": "string"},
-        "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
-        "from": _nullable(_TIME),
-        "to": _nullable(_TIME),
-        "windows": {"type": "array", "items": _ref("PerformanceWindow")},
-        "next_cursor": _NEXT_CURSOR,
-    }, ["model", "task", "granularity", "from", "to", "windows", "next_cursor"]),
-    "AlertCause": _obj({
-        "rank": {"type": "integer", "minimum": 1},
-        "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
-        "name": {"type": "string", "description": "the feature (or prediction, score, label)"},
-        "segment": {"type": ["string", "null"], "description": "the rows concerned, e.g. 'x1 in [0.84, 1.28)'"},
-        "score": {**_NUMBER_OR_NULL, "description": "contribution used for the ranking"},
-        "message": {"type": "string", "description": "the cause in words"},
-    }, ["rank", "kind", "name", "segment", "score", "message"]),
-    "Alert": _obj({
-        "id": {"type": "string"},
-        "model": {"type": "string"},
-        "kind": {"type": "string", "enum": ["feature_drift", "prediction_drift", "label_drift", "performance",
-                                            "data_quality"]},
-        "subject": {"type": "string", "description": "the feature or the metric"},
-        "condition": {"type": "string", "description": "distribution, missing_rate, new_category, unit_change, "
-                                                       "accuracy or rmse"},
-        "granularity": {"type": "string", "enum": ["hour", "day"]},
-        "status": {"type": "string", "enum": ["open", "acknowledged"]},
-        "severity": {"type": "string", "enum": ["low", "medium", "high"]},
-        "window_start": _TIME,
-        "window_end": _TIME,
-        "opened_at": _TIME,
-        "acknowledged_at": _nullable(_TIME),
-        "note": {"type": ["string", "null"]},
-        "summary": {"type": "string", "description": "one sentence a person can read"},
-        "causes": {"type": "array", "items": _ref("AlertCause"),
-                   "description": "ranked, most important first; the list route returns at most 3"},
-    }, ["id", "model", "kind", "subject", "condition", "status", "severity", "window_start", "window_end",
-        "opened_at", "acknowledged_at", "note", "summary", "causes"]),
-    "AlertPage": _obj({
-        "alerts": {"type": "array", "items": _ref("Alert")},
-        "next_cursor": _NEXT_CURSOR,
-    }, ["alerts", "next_cursor"]),
+    "DriftColumn": _obj(
+        {
+            "name": {"type": "string", "description": "feature name, or 'prediction' / 'score' / 'label'"},
+            "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "rows": _COUNT,
+            "rows_reference": _COUNT,
+            "verdict": {"type": "string", "enum": ["drift", "no_drift", "insufficient_data"]},
+            "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", None]},
+            "signals": {"type": "array", "items": {"type": "string", "enum": ["distribution", "missing_rate"]}},
+            "driver": {"type": ["string", "null"], "description": "statistic with the largest effect ratio, e.g. psi"},
+            "effect_ratio": {
+                **_NUMBER_OR_NULL,
+                "description": "largest effect / its threshold; >= 1 is a drift-sized effect",
+            },
+            "statistics": _ref("DriftStatistics"),
+        },
+        [
+            "name",
+            "kind",
+            "type",
+            "rows",
+            "rows_reference",
+            "verdict",
+            "severity",
+            "signals",
+            "driver",
+            "effect_ratio",
+            "statistics",
+        ],
+    ),
+    "DriftWindow": _obj(
+        {
+            "window_start": _TIME,
+            "window_end": _TIME,
+            "rows": _COUNT,
+            "features": {"type": "array", "items": _ref("DriftColumn")},
+            "prediction": _nullable(_ref("DriftColumn")),
+            "score": {**_nullable(_ref("DriftColumn")), "description": "binary models: the positive-class score"},
+            "label": _nullable(_ref("DriftColumn")),
+            "computed_at": {
+                **_nullable(_TIME),
+                "description": "when the engine stored it; null when computed for this request from hourly sketches",
+            },
+        },
+        ["window_start", "window_end", "rows", "features", "prediction", "label"],
+    ),
+    "DriftReport": _obj(
+        {
+            "model": {"type": "string"},
+            "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
+            "from": _nullable(_TIME),
+            "to": _nullable(_TIME),
+            "reference": _nullable(
+                _obj(
+                    {
+                        "version": {"type": ["integer", "null"], "description": "uploaded reference version"},
+                        "source": {"type": "string", "enum": ["uploaded", "first_window"]},
+                        "rows": _COUNT,
+                    },
+                    ["version", "source", "rows"],
+                )
+            ),
+            "windows": {"type": "array", "items": _ref("DriftWindow")},
+            "next_cursor": _NEXT_CURSOR,
+        },
+        ["model", "granularity", "from", "to", "reference", "windows", "next_cursor"],
+    ),
+    "FeatureDistribution": _obj(
+        {
+            "model": {"type": "string"},
+            "feature": {"type": "string"},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "from": _nullable(_TIME),
+            "to": _nullable(_TIME),
+            "reference": _obj(
+                {"rows": _COUNT, "missing": _COUNT, "version": {"type": ["integer", "null"]}}, ["rows", "missing"]
+            ),
+            "current": _obj({"rows": _COUNT, "missing": _COUNT}, ["rows", "missing"]),
+            "bins": {
+                "type": "array",
+                "description": "numeric: reference-quantile bins; open ends have null bounds",
+                "items": _obj(
+                    {
+                        "lower": _NUMBER_OR_NULL,
+                        "upper": _NUMBER_OR_NULL,
+                        "reference_share": _SHARE,
+                        "current_share": _SHARE,
+                    },
+                    ["lower", "upper", "reference_share", "current_share"],
+                ),
+            },
+            "categories": {
+                "type": "array",
+                "description": "categorical: share of each category on each side",
+                "items": _obj(
+                    {
+                        "category": {"type": "string"},
+                        "reference_share": _SHARE,
+                        "current_share": _SHARE,
+                        "unseen": {"type": "boolean"},
+                    },
+                    ["category", "reference_share", "current_share"],
+                ),
+            },
+        },
+        ["model", "feature", "type", "from", "to", "reference", "current"],
+    ),
+    "PerformanceWindow": _obj(
+        {
+            "window_start": _TIME,
+            "window_end": _TIME,
+            "predictions": _COUNT,
+            "labelled": _COUNT,
+            "label_coverage": _SHARE,
+            "provisional": {"type": "boolean", "description": "labels are still expected for this window"},
+            "metrics": {
+                "type": "object",
+                "additionalProperties": _NUMBER_OR_NULL,
+                "description": "classification: accuracy, precision, recall, f1, roc_auc, log_loss "
+                "(multiclass: accuracy, macro_f1); regression: mae, rmse, r2; null when undefined",
+                "properties": {
+                    m: _NUMBER_OR_NULL
+                    for m in (
+                        "accuracy",
+                        "precision",
+                        "recall",
+                        "f1",
+                        "roc_auc",
+                        "log_loss",
+                        "macro_f1",
+                        "mae",
+                        "rmse",
+                        "r2",
+                    )
+                },
+            },
+        },
+        ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional", "metrics"],
+    ),
+    "Performance": _obj(
+        {
+            "model": {"type": "string"},
+            "task": {"type": "string"},
+            "granularity": {"type": "string", "enum": ["hour", "day", "range"]},
+            "from": _nullable(_TIME),
+            "to": _nullable(_TIME),
+            "windows": {"type": "array", "items": _ref("PerformanceWindow")},
+            "next_cursor": _NEXT_CURSOR,
+        },
+        ["model", "task", "granularity", "from", "to", "windows", "next_cursor"],
+    ),
+    "AlertCause": _obj(
+        {
+            "rank": {"type": "integer", "minimum": 1},
+            "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
+            "name": {"type": "string", "description": "the feature (or prediction, score, label)"},
+            "segment": {"type": ["string", "null"], "description": "the rows concerned, e.g. 'x1 in [0.84, 1.28)'"},
+            "score": {**_NUMBER_OR_NULL, "description": "contribution used for the ranking"},
+            "message": {"type": "string", "description": "the cause in words"},
+        },
+        ["rank", "kind", "name", "segment", "score", "message"],
+    ),
+    "Alert": _obj(
+        {
+            "id": {"type": "string"},
+            "model": {"type": "string"},
+            "kind": {
+                "type": "string",
+                "enum": ["feature_drift", "prediction_drift", "label_drift", "performance", "data_quality"],
+            },
+            "subject": {"type": "string", "description": "the feature or the metric"},
+            "condition": {
+                "type": "string",
+                "description": "distribution, missing_rate, new_category, unit_change, accuracy or rmse",
+            },
+            "granularity": {"type": "string", "enum": ["hour", "day"]},
+            "status": {"type": "string", "enum": ["open", "acknowledged"]},
+            "severity": {"type": "string", "enum": ["low", "medium", "high"]},
+            "window_start": _TIME,
+            "window_end": _TIME,
+            "opened_at": _TIME,
+            "acknowledged_at": _nullable(_TIME),
+            "note": {"type": ["string", "null"]},
+            "summary": {"type": "string", "description": "one sentence a person can read"},
+            "causes": {
+                "type": "array",
+                "items": _ref("AlertCause"),
+                "description": "ranked, most important first; the list route returns at most 3",
+            },
+        },
+        [
+            "id",
+            "model",
+            "kind",
+            "subject",
+            "condition",
+            "status",
+            "severity",
+            "window_start",
+            "window_end",
+            "opened_at",
+            "acknowledged_at",
+            "note",
+            "summary",
+            "causes",
+        ],
+    ),
+    "AlertPage": _obj(
+        {
+            "alerts": {"type": "array", "items": _ref("Alert")},
+            "next_cursor": _NEXT_CURSOR,
+        },
+        ["alerts", "next_cursor"],
+    ),
     "Acknowledge": _obj({"note": {"type": "string", "maxLength": 500}}),
-    "Thresholds": _obj({
-        "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.1"},
-        "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.1"},
-        "psi": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.2"},
-        "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.05"},
-        "missing_rate_increase": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                                  "description": "default 0.05"},
-        "alpha": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1,
-                  "description": "false discovery rate; default 0.05"},
-        "medium_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 2"},
-        "high_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 4; above medium_factor"},
-    }),
-    "ModelSettings": _obj({
-        "window": {"type": ["string", "null"], "enum": ["hour", "day", None],
-                   "description": "evaluation window of the drift engine; default day"},
-        "min_rows": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000000,
-                     "description": "fewer rows give insufficient_data; default 100"},
-        "thresholds": _nullable(_ref("Thresholds")),
-        "coverage_threshold": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
-                               "description": "label coverage below which performance is provisional; default 0.5"},
-        "performance_drop": _nullable(_obj({
-            "accuracy": {"type": "number", "exclusiveMinimum": 0, "maximum": 1,
-                         "description": "absolute accuracy drop that raises an alert; default 0.05"},
-            "rmse": {"type": "number", "exclusiveMinimum": 0,
-                     "description": "relative RMSE rise that raises an alert; default 0.2"}})),
-        "reference_policy": {"type": ["string", "null"], "enum": ["uploaded_or_first_window", "uploaded", None],
-                             "description": "uploaded_or_first_window (default): the uploaded reference set, "
-                                            "else the first full window"},
-        "reference_min_rows": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000000,
-                               "description": "rows a window needs to become the reference; default 1000"},
-        "webhook_url": {"type": ["string", "null"], "format": "uri", "maxLength": 2000,
-                        "description": "each new alert is POSTed there as JSON"},
-    }, description="keys sent replace the stored ones; null removes a key (back to its default)"),
-    "ModelSettingsResponse": _obj({"model": {"type": "string"}, "settings": _ref("ModelSettings")},
-                                  ["model", "settings"]),
+    "Thresholds": _obj(
+        {
+            "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.1"},
+            "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.1"},
+            "psi": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.2"},
+            "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.05"},
+            "missing_rate_increase": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "maximum": 1,
+                "description": "default 0.05",
+            },
+            "alpha": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "exclusiveMaximum": 1,
+                "description": "false discovery rate; default 0.05",
+            },
+            "medium_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 2"},
+            "high_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 4; above medium_factor"},
+        }
+    ),
+    "ModelSettings": _obj(
+        {
+            "window": {
+                "type": ["string", "null"],
+                "enum": ["hour", "day", None],
+                "description": "evaluation window of the drift engine; default day",
+            },
+            "min_rows": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 1000000000,
+                "description": "fewer rows give insufficient_data; default 100",
+            },
+            "thresholds": _nullable(_ref("Thresholds")),
+            "coverage_threshold": {
+                "type": ["number", "null"],
+                "minimum": 0,
+                "maximum": 1,
+                "description": "label coverage below which performance is provisional; default 0.5",
+            },
+            "performance_drop": _nullable(
+                _obj(
+                    {
+                        "accuracy": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "maximum": 1,
+                            "description": "absolute accuracy drop that raises an alert; default 0.05",
+                        },
+                        "rmse": {
+                            "type": "number",
+                            "exclusiveMinimum": 0,
+                            "description": "relative RMSE rise that raises an alert; default 0.2",
+                        },
+                    }
+                )
+            ),
+            "reference_policy": {
+                "type": ["string", "null"],
+                "enum": ["uploaded_or_first_window", "uploaded", None],
+                "description": "uploaded_or_first_window (default): the uploaded reference set, "
+                "else the first full window",
+            },
+            "reference_min_rows": {
+                "type": ["integer", "null"],
+                "minimum": 1,
+                "maximum": 1000000000,
+                "description": "rows a window needs to become the reference; default 1000",
+            },
+            "webhook_url": {
+                "type": ["string", "null"],
+                "format": "uri",
+                "maxLength": 2000,
+                "description": "each new alert is POSTed there as JSON",
+            },
+        },
+        description="keys sent replace the stored ones; null removes a key (back to its default)",
+    ),
+    "ModelSettingsResponse": _obj(
+        {"model": {"type": "string"}, "settings": _ref("ModelSettings")}, ["model", "settings"]
+    ),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
 }
 
@@ -306,26 +553,49 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
 _MODEL = _param("model", "path", {"type": "string"}, "the model's name")
 _FROM = _param("from", "query", _TIME, "start (inclusive), RFC 3339 with an offset")
 _TO = _param("to", "query", _TIME, "end (exclusive), RFC 3339 with an offset")
-_LIMIT = _param("limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                "windows (or alerts) per page")
+_LIMIT = _param(
+    "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "windows (or alerts) per page"
+)
 _CURSOR = _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")
-_WINDOWS = _param("granularity", "query", {"type": "string", "enum": ["hour", "day", "range"]},
-                  "UTC windows; range: one window over [from, to), a missing bound being the extent of the data. "
-                  "Default: the model's evaluation window (settings.window)")
+_WINDOWS = _param(
+    "granularity",
+    "query",
+    {"type": "string", "enum": ["hour", "day", "range"]},
+    "UTC windows; range: one window over [from, to), a missing bound being the extent of the data. "
+    "Default: the model's evaluation window (settings.window)",
+)
 
 
 def _granularity(values: list[str]) -> dict:
-    return _param("granularity", "query", {"type": "string", "enum": values, "default": values[0]},
-                  "UTC windows (range: one window over [from, to))")
+    return _param(
+        "granularity",
+        "query",
+        {"type": "string", "enum": values, "default": values[0]},
+        "UTC windows (range: one window over [from, to))",
+    )
 
 
-def _op(summary: str, responses: dict, *, tag: str, params=(), body: str | None = None, auth=True,
-        planned=False, body_required=True, operation_id: str) -> dict:
-    op = {"summary": summary, "operationId": operation_id, "tags": [tag], "parameters": list(params),
-          "responses": responses}
+def _op(
+    summary: str,
+    responses: dict,
+    *,
+    tag: str,
+    params=(),
+    body: str | None = None,
+    auth=True,
+    planned=False,
+    body_required=True,
+    operation_id: str,
+) -> dict:
+    op = {
+        "summary": summary,
+        "operationId": operation_id,
+        "tags": [tag],
+        "parameters": list(params),
+        "responses": responses,
+    }
     if body:
-        op["requestBody"] = {"required": body_required,
-                             "content": {"application/json": {"schema": _ref(body)}}}
+        op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": _ref(body)}}}
     if not auth:
         op["security"] = []
     if planned:
@@ -334,104 +604,207 @@ def _op(summary: str, responses: dict, *, tag: str, params=(), body: str | None 
 
 
 PATHS: dict = {
-    "/health": {"get": _op("Liveness of the ingest function", {"200": _json("Health", "the function answers")},
-                           tag="meta", auth=False, operation_id="health")},
-    "/v1/openapi.json": {"get": {
-        **_op("This document", {"200": _json("OpenAPIDocument", "the OpenAPI 3 document")},
-              tag="meta", auth=False, operation_id="openapi")}},
+    "/health": {
+        "get": _op(
+            "Liveness of the ingest function",
+            {"200": _json("Health", "the function answers")},
+            tag="meta",
+            auth=False,
+            operation_id="health",
+        )
+    },
+    "/v1/openapi.json": {
+        "get": {
+            **_op(
+                "This document",
+                {"200": _json("OpenAPIDocument", "the OpenAPI 3 document")},
+                tag="meta",
+                auth=False,
+                operation_id="openapi",
+            )
+        }
+    },
     "/v1/models": {
-        "post": _op("Register a model", {"201": _json("Model", "created"), **_errors(400, 401, 409, 413, 415, 503)},
-                    tag="models", body="ModelDefinition", operation_id="create_model"),
-        "get": _op("The tenant's models", {"200": _json("ModelList", "every model"), **_errors(401, 503)},
-                   tag="models", operation_id="list_models"),
+        "post": _op(
+            "Register a model",
+            {"201": _json("Model", "created"), **_errors(400, 401, 409, 413, 415, 503)},
+            tag="models",
+            body="ModelDefinition",
+            operation_id="create_model",
+        ),
+        "get": _op(
+            "The tenant's models",
+            {"200": _json("ModelList", "every model"), **_errors(401, 503)},
+            tag="models",
+            operation_id="list_models",
+        ),
     },
     "/v1/models/{model}": {
-        "get": _op("One model", {"200": _json("Model", "the model"), **_errors(401, 404, 503)},
-                   tag="models", params=[_MODEL], operation_id="get_model"),
+        "get": _op(
+            "One model",
+            {"200": _json("Model", "the model"), **_errors(401, 404, 503)},
+            tag="models",
+            params=[_MODEL],
+            operation_id="get_model",
+        ),
     },
     "/v1/models/{model}/predictions": {
-        "post": _op("Log predictions (up to 10,000 records, 6 MB)",
-                    {"202": _json("PredictionsAccepted", "stored; a prediction_id already stored counts as a duplicate"),
-                     **_errors(400, 401, 404, 413, 415, 503)},
-                    tag="ingest", params=[_MODEL], body="PredictionBatch", operation_id="log_predictions"),
+        "post": _op(
+            "Log predictions (up to 10,000 records, 6 MB)",
+            {
+                "202": _json("PredictionsAccepted", "stored; a prediction_id already stored counts as a duplicate"),
+                **_errors(400, 401, 404, 413, 415, 503),
+            },
+            tag="ingest",
+            params=[_MODEL],
+            body="PredictionBatch",
+            operation_id="log_predictions",
+        ),
     },
     "/v1/models/{model}/ground-truths": {
-        "post": _op("Log ground truths; they join their prediction whenever it exists",
-                    {"202": _json("GroundTruthsAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
-                    tag="ingest", params=[_MODEL], body="GroundTruthBatch", operation_id="log_ground_truths"),
+        "post": _op(
+            "Log ground truths; they join their prediction whenever it exists",
+            {"202": _json("GroundTruthsAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
+            tag="ingest",
+            params=[_MODEL],
+            body="GroundTruthBatch",
+            operation_id="log_ground_truths",
+        ),
     },
     "/v1/models/{model}/reference": {
-        "post": _op("Add rows to the reference (baseline) set",
-                    {"202": _json("ReferenceAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
-                    tag="ingest", body="ReferenceBatch", operation_id="log_reference",
-                    params=[_MODEL, _param("replace", "query", {"type": "boolean", "default": False},
-                                           "remove the old reference first")]),
+        "post": _op(
+            "Add rows to the reference (baseline) set",
+            {"202": _json("ReferenceAccepted", "stored"), **_errors(400, 401, 404, 413, 415, 503)},
+            tag="ingest",
+            body="ReferenceBatch",
+            operation_id="log_reference",
+            params=[
+                _MODEL,
+                _param("replace", "query", {"type": "boolean", "default": False}, "remove the old reference first"),
+            ],
+        ),
     },
     "/v1/models/{model}/stats": {
-        "get": _op("Predictions received and labelled per UTC window",
-                   {"200": _json("Stats", "windows holding predictions"), **_errors(400, 401, 404, 503)},
-                   tag="query", params=[_MODEL, _FROM, _TO, _granularity(["hour", "day"])], operation_id="stats"),
+        "get": _op(
+            "Predictions received and labelled per UTC window",
+            {"200": _json("Stats", "windows holding predictions"), **_errors(400, 401, 404, 503)},
+            tag="query",
+            params=[_MODEL, _FROM, _TO, _granularity(["hour", "day"])],
+            operation_id="stats",
+        ),
     },
     # --- drift results, performance, alerts, settings -----------------------------------------
     "/v1/models/{model}/drift": {
-        "get": _op("Drift per window and column: statistics, verdict, rows; prediction and label drift",
-                   {"200": _json("DriftReport", "windows with drift results (empty before the first drift run)"),
-                    **_errors(400, 401, 404, 503)},
-                   tag="drift", operation_id="drift", params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR]),
+        "get": _op(
+            "Drift per window and column: statistics, verdict, rows; prediction and label drift",
+            {
+                "200": _json("DriftReport", "windows with drift results (empty before the first drift run)"),
+                **_errors(400, 401, 404, 503),
+            },
+            tag="drift",
+            operation_id="drift",
+            params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+        ),
     },
     "/v1/models/{model}/features/{feature}/distribution": {
-        "get": _op("Reference and current distribution of one feature",
-                   {"200": _json("FeatureDistribution", "histograms (numeric) or category shares (categorical)"),
-                    **_errors(400, 401, 404, 503)},
-                   tag="drift", operation_id="feature_distribution",
-                   params=[_MODEL, _param("feature", "path", {"type": "string"}), _FROM, _TO]),
+        "get": _op(
+            "Reference and current distribution of one feature",
+            {
+                "200": _json("FeatureDistribution", "histograms (numeric) or category shares (categorical)"),
+                **_errors(400, 401, 404, 503),
+            },
+            tag="drift",
+            operation_id="feature_distribution",
+            params=[_MODEL, _param("feature", "path", {"type": "string"}), _FROM, _TO],
+        ),
     },
     "/v1/models/{model}/performance": {
-        "get": _op("Realized performance per window, with label coverage",
-                   {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
-                   tag="drift", operation_id="performance", params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR]),
+        "get": _op(
+            "Realized performance per window, with label coverage",
+            {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
+            tag="drift",
+            operation_id="performance",
+            params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+        ),
     },
     "/v1/models/{model}/alerts": {
-        "get": _op("Alerts, newest first, a page at a time",
-                   {"200": _json("AlertPage", "a page of alerts"), **_errors(400, 401, 404, 503)},
-                   tag="alerts", operation_id="alerts",
-                   params=[_MODEL,
-                           _param("status", "query", {"type": "string", "enum": ["open", "acknowledged", "all"],
-                                                      "default": "open"}),
-                           _FROM, _TO, _LIMIT, _CURSOR]),
+        "get": _op(
+            "Alerts, newest first, a page at a time",
+            {"200": _json("AlertPage", "a page of alerts"), **_errors(400, 401, 404, 503)},
+            tag="alerts",
+            operation_id="alerts",
+            params=[
+                _MODEL,
+                _param(
+                    "status", "query", {"type": "string", "enum": ["open", "acknowledged", "all"], "default": "open"}
+                ),
+                _FROM,
+                _TO,
+                _LIMIT,
+                _CURSOR,
+            ],
+        ),
     },
     "/v1/models/{model}/alerts/{alert_id}": {
-        "get": _op("One alert with its ranked causes",
-                   {"200": _json("Alert", "the alert"), **_errors(401, 404, 503)},
-                   tag="alerts", operation_id="get_alert",
-                   params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
+        "get": _op(
+            "One alert with its ranked causes",
+            {"200": _json("Alert", "the alert"), **_errors(401, 404, 503)},
+            tag="alerts",
+            operation_id="get_alert",
+            params=[_MODEL, _param("alert_id", "path", {"type": "string"})],
+        ),
     },
     "/v1/models/{model}/alerts/{alert_id}/acknowledge": {
-        "post": _op("Acknowledge an alert (idempotent)",
-                    {"200": _json("Alert", "the alert, acknowledged"), **_errors(400, 401, 404, 415, 503)},
-                    tag="alerts", operation_id="acknowledge_alert", body="Acknowledge",
-                    body_required=False, params=[_MODEL, _param("alert_id", "path", {"type": "string"})]),
+        "post": _op(
+            "Acknowledge an alert (idempotent)",
+            {"200": _json("Alert", "the alert, acknowledged"), **_errors(400, 401, 404, 415, 503)},
+            tag="alerts",
+            operation_id="acknowledge_alert",
+            body="Acknowledge",
+            body_required=False,
+            params=[_MODEL, _param("alert_id", "path", {"type": "string"})],
+        ),
     },
     "/v1/models/{model}/settings": {
-        "put": _op("Window granularity, drift thresholds, webhook URL and reference policy (keys sent are replaced)",
-                   {"200": _json("ModelSettingsResponse", "the settings now in force"),
-                    **_errors(400, 401, 404, 415, 503)},
-                   tag="models", operation_id="put_settings", body="ModelSettings",
-                   params=[_MODEL]),
+        "put": _op(
+            "Window granularity, drift thresholds, webhook URL and reference policy (keys sent are replaced)",
+            {"200": _json("ModelSettingsResponse", "the settings now in force"), **_errors(400, 401, 404, 415, 503)},
+            tag="models",
+            operation_id="put_settings",
+            body="ModelSettings",
+            params=[_MODEL],
+        ),
     },
     # --- the dashboard (HTML; no key in the URL, the page asks for it) ---------------------------
-    "/dashboard": {"get": _op("The dashboard page", {"200": {"description": "HTML page",
-                                                             "content": {"text/html": {"schema": {"type": "string"}}}}},
-                              tag="dashboard", auth=False, operation_id="dashboard")},
-    "/dashboard/{file}": {"get": _op(
-        "The dashboard's static assets",
-        {"200": {"description": "the asset", "content": {
-            "application/javascript": {"schema": {"type": "string"}},
-            "text/css": {"schema": {"type": "string"}},
-            "text/plain": {"schema": {"type": "string"}}}},
-         "404": {"$ref": "#/components/responses/E404"}},
-        tag="dashboard", auth=False, operation_id="dashboard_asset",
-        params=[_param("file", "path", {"type": "string"})])},
+    "/dashboard": {
+        "get": _op(
+            "The dashboard page",
+            {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}},
+            tag="dashboard",
+            auth=False,
+            operation_id="dashboard",
+        )
+    },
+    "/dashboard/{file}": {
+        "get": _op(
+            "The dashboard's static assets",
+            {
+                "200": {
+                    "description": "the asset",
+                    "content": {
+                        "application/javascript": {"schema": {"type": "string"}},
+                        "text/css": {"schema": {"type": "string"}},
+                        "text/plain": {"schema": {"type": "string"}},
+                    },
+                },
+                "404": {"$ref": "#/components/responses/E404"},
+            },
+            tag="dashboard",
+            auth=False,
+            operation_id="dashboard_asset",
+            params=[_param("file", "path", {"type": "string"})],
+        )
+    },
 }
 
 DOCUMENT: dict = {
@@ -440,8 +813,8 @@ DOCUMENT: dict = {
         "title": "Seia",
         "version": "0.1.0",
         "description": "ML model monitoring. JSON in and out; `Authorization: Bearer <api key>` on every "
-                       "route but /health, /v1/openapi.json and the dashboard. Operations marked "
-                       "`x-seia-status: planned` are designed but not served yet.",
+        "route but /health, /v1/openapi.json and the dashboard. Operations marked "
+        "`x-seia-status: planned` are designed but not served yet.",
         "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
     },
     "servers": [{"url": "/"}],
@@ -449,8 +822,13 @@ DOCUMENT: dict = {
     "tags": [{"name": t} for t in ("meta", "models", "ingest", "query", "drift", "alerts", "dashboard")],
     "paths": PATHS,
     "components": {
-        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
-                                       "description": "seia_<prefix>_<secret>, from `seia tenant create`"}},
+        "securitySchemes": {
+            "apiKey": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "seia_<prefix>_<secret>, from `seia tenant create`",
+            }
+        },
         "schemas": SCHEMAS,
         "responses": {f"E{s}": _json("Error", text) for s, text in _ERROR_TEXT.items()},
     },

@@ -29,8 +29,15 @@ SMIRNOV_EXACT_TERMS = 1_000
 
 # -- sketches ---------------------------------------------------------------------------------------
 def empty_numeric(n_edges: int) -> dict:
-    return {"kind": "numeric", "counts": [0] * (n_edges + 1), "missing": 0, "total": 0.0, "total_sq": 0.0,
-            "min": None, "max": None}
+    return {
+        "kind": "numeric",
+        "counts": [0] * (n_edges + 1),
+        "missing": 0,
+        "total": 0.0,
+        "total_sq": 0.0,
+        "min": None,
+        "max": None,
+    }
 
 
 def merge_numeric(into: dict, other: dict) -> dict:
@@ -61,7 +68,7 @@ def empty_categorical() -> dict:
 def merge(into: dict | None, other: dict) -> dict:
     """Merge a sketch into an accumulator (created on first use from `other`'s kind)."""
     if into is None:
-        into = (empty_numeric(len(other["counts"]) - 1) if other["kind"] == "numeric" else empty_categorical())
+        into = empty_numeric(len(other["counts"]) - 1) if other["kind"] == "numeric" else empty_categorical()
     return merge_numeric(into, other) if other["kind"] == "numeric" else merge_categorical(into, other)
 
 
@@ -152,8 +159,13 @@ def _smirnov(n: int, x: float) -> float:
         a = 1.0 - x - j / n
         if a <= 0:
             continue
-        logs.append(log_n_fact - math.lgamma(j + 1.0) - math.lgamma(n - j + 1.0)
-                    + (n - j) * math.log(a) + (j - 1) * math.log(x + j / n))
+        logs.append(
+            log_n_fact
+            - math.lgamma(j + 1.0)
+            - math.lgamma(n - j + 1.0)
+            + (n - j) * math.log(a)
+            + (j - 1) * math.log(x + j / n)
+        )
     if not logs:
         return 0.0
     top = max(logs)
@@ -163,8 +175,8 @@ def _smirnov(n: int, x: float) -> float:
 def _pelz_good_cdf(n: int, x: float) -> float:
     """Pelz–Good approximation of P(D_n <= x) (scipy.stats._ksstats._kolmogn_PelzGood)."""
     z = math.sqrt(n) * x
-    z2, z3, z4, z6 = z * z, z ** 3, z ** 4, z ** 6
-    pi2, pi4, pi6 = math.pi ** 2, math.pi ** 4, math.pi ** 6
+    z2, z3, z4, z6 = z * z, z**3, z**4, z**6
+    pi2, pi4, pi6 = math.pi**2, math.pi**4, math.pi**6
     qlog = -pi2 / 8.0 / z2
     if qlog < -708:
         return 0.0
@@ -174,17 +186,17 @@ def _pelz_good_cdf(n: int, x: float) -> float:
     k3d = pi6 * (5 - 30 * z2) / 64.0
     k3c = pi4 * (-60 * z2 + 212 * z4) / 16.0
     k3b = pi2 * (135 * z4 - 96 * z6) / 4.0
-    k3a = -30 * z6 - 90 * z ** 8
+    k3a = -30 * z6 - 90 * z**8
     k = [0.0, 0.0, 0.0, 0.0]
     maxk = int(math.ceil(16 * z / math.pi))
     for i in range(maxk, 0, -1):
         m = 2 * i - 1
-        m2, m4, m6 = m * m, m ** 4, m ** 6
+        m2, m4, m6 = m * m, m**4, m**6
         qpower = q ** (8 * i)
         coeffs = (1.0, k1a + k1b * m2, k2a + k2b * m2 + k2c * m4, k3a + k3b * m2 + k3c * m4 + k3d * m6)
         k = [v * qpower + c for v, c in zip(k, coeffs)]
     sqrt2pi = math.sqrt(2 * math.pi)
-    k = [v * q * sqrt2pi / d for v, d in zip(k, (z, 6 * z4, 72 * z ** 7, 6480 * z ** 10))]
+    k = [v * q * sqrt2pi / d for v, d in zip(k, (z, 6 * z4, 72 * z**7, 6480 * z**10))]
     q = math.exp(-pi2 / 2.0 / z2)
     sqrt3z = math.sqrt(3.0) * z
     k2extra = k3extra = 0.0
@@ -369,10 +381,10 @@ class Drift:
     n_cur: int
     rows_ref: int
     rows_cur: int
-    pvalue: float           # KS (numeric) or χ² (categorical)
-    effects: dict           # statistic -> value, for the effect ratios
-    missing: tuple          # (rate_ref, rate_cur, change, pvalue)
-    statistics: dict        # what the API shows (NaN as None later)
+    pvalue: float  # KS (numeric) or χ² (categorical)
+    effects: dict  # statistic -> value, for the effect ratios
+    missing: tuple  # (rate_ref, rate_cur, change, pvalue)
+    statistics: dict  # what the API shows (NaN as None later)
 
 
 def numeric_drift(ref: dict, cur: dict, edges) -> Drift:
@@ -391,22 +403,48 @@ def numeric_drift(ref: dict, cur: dict, edges) -> Drift:
         rc, cc = group_counts(ref["counts"], starts), group_counts(cur["counts"], starts)
         psi_value, js_value = psi(rc, cc), js_distance(rc, cc)
     missing = missing_change(ref, cur)
-    stats = {"n_ref": n_ref, "n_cur": n_cur, "rows_ref": n_ref + ref["missing"], "rows_cur": n_cur + cur["missing"],
-             "missing_rate_ref": missing[0], "missing_rate_cur": missing[1],
-             "ks_statistic": ks_d, "ks_pvalue": ks_p, "wasserstein": w, "wasserstein_normed": w_normed,
-             "psi": psi_value, "js_distance": js_value, "mean_ref": _mean(ref), "mean_cur": _mean(cur),
-             "std_ref": std_ref, "std_cur": _std(cur), "min_cur": cur["min"], "max_cur": cur["max"],
-             "min_ref": ref["min"], "max_ref": ref["max"]}
-    return Drift("numeric", n_ref, n_cur, stats["rows_ref"], stats["rows_cur"], ks_p,
-                 {"wasserstein_normed": w_normed, "js_distance": js_value, "psi": psi_value}, missing, stats)
+    stats = {
+        "n_ref": n_ref,
+        "n_cur": n_cur,
+        "rows_ref": n_ref + ref["missing"],
+        "rows_cur": n_cur + cur["missing"],
+        "missing_rate_ref": missing[0],
+        "missing_rate_cur": missing[1],
+        "ks_statistic": ks_d,
+        "ks_pvalue": ks_p,
+        "wasserstein": w,
+        "wasserstein_normed": w_normed,
+        "psi": psi_value,
+        "js_distance": js_value,
+        "mean_ref": _mean(ref),
+        "mean_cur": _mean(cur),
+        "std_ref": std_ref,
+        "std_cur": _std(cur),
+        "min_cur": cur["min"],
+        "max_cur": cur["max"],
+        "min_ref": ref["min"],
+        "max_ref": ref["max"],
+    }
+    return Drift(
+        "numeric",
+        n_ref,
+        n_cur,
+        stats["rows_ref"],
+        stats["rows_cur"],
+        ks_p,
+        {"wasserstein_normed": w_normed, "js_distance": js_value, "psi": psi_value},
+        missing,
+        stats,
+    )
 
 
 def chi2_test(ref_counts: dict, cur_counts: dict) -> tuple[float, float]:
     n_ref, n_cur = sum(ref_counts.values()), sum(cur_counts.values())
     categories = sorted(set(ref_counts) | set(cur_counts))
     k = len(categories)
-    expected = [n_cur * (ref_counts.get(c, 0) + REFERENCE_PSEUDOCOUNT) / (n_ref + k * REFERENCE_PSEUDOCOUNT)
-                for c in categories]
+    expected = [
+        n_cur * (ref_counts.get(c, 0) + REFERENCE_PSEUDOCOUNT) / (n_ref + k * REFERENCE_PSEUDOCOUNT) for c in categories
+    ]
     order = sorted(range(k), key=lambda i: expected[i])
     expected = [expected[i] for i in order]
     observed = [float(cur_counts.get(categories[i], 0)) for i in order]
@@ -434,11 +472,30 @@ def categorical_drift(ref: dict, cur: dict) -> Drift:
         js_value, psi_value = js_distance(r, c), psi(r, c)
     unseen = (sum(v for k, v in cur["counts"].items() if k not in ref["counts"]) / n_cur) if n_cur else NAN
     missing = missing_change(ref, cur)
-    stats = {"n_ref": n_ref, "n_cur": n_cur, "rows_ref": n_ref + ref["missing"], "rows_cur": n_cur + cur["missing"],
-             "missing_rate_ref": missing[0], "missing_rate_cur": missing[1], "chi2_statistic": chi_s,
-             "chi2_pvalue": chi_p, "js_distance": js_value, "psi": psi_value, "unseen_share": unseen}
-    return Drift("categorical", n_ref, n_cur, stats["rows_ref"], stats["rows_cur"], chi_p,
-                 {"js_distance": js_value, "psi": psi_value, "unseen_share": unseen}, missing, stats)
+    stats = {
+        "n_ref": n_ref,
+        "n_cur": n_cur,
+        "rows_ref": n_ref + ref["missing"],
+        "rows_cur": n_cur + cur["missing"],
+        "missing_rate_ref": missing[0],
+        "missing_rate_cur": missing[1],
+        "chi2_statistic": chi_s,
+        "chi2_pvalue": chi_p,
+        "js_distance": js_value,
+        "psi": psi_value,
+        "unseen_share": unseen,
+    }
+    return Drift(
+        "categorical",
+        n_ref,
+        n_cur,
+        stats["rows_ref"],
+        stats["rows_cur"],
+        chi_p,
+        {"js_distance": js_value, "psi": psi_value, "unseen_share": unseen},
+        missing,
+        stats,
+    )
 
 
 def column_drift(ref: dict, cur: dict, edges=None) -> Drift:
@@ -502,8 +559,12 @@ def judge_window(drifts: dict[str, Drift], t: Thresholds) -> dict[str, Verdict]:
         if not math.isnan(d.missing[3]):
             family.append((name, "missing_rate", d.missing[3]))
     qvalues = dict(zip(((n, s) for n, s, _ in family), benjamini_hochberg([p for _, _, p in family])))
-    thresholds = {"wasserstein_normed": t.wasserstein_normed, "js_distance": t.js_distance, "psi": t.psi,
-                  "unseen_share": t.unseen_share}
+    thresholds = {
+        "wasserstein_normed": t.wasserstein_normed,
+        "js_distance": t.js_distance,
+        "psi": t.psi,
+        "unseen_share": t.unseen_share,
+    }
     out = {}
     for name, d in drifts.items():
         if d.rows_cur < t.min_rows or d.rows_ref < t.min_rows:
@@ -547,14 +608,20 @@ def merge_performance(a: dict | None, b: dict | None) -> dict | None:
     if kind == "binary":
         sa, sb = a["scored"], b["scored"]
         scored = {k: sa[k] + sb[k] for k in _CONFUSION}
-        scored.update(kind="binary", log_loss_sum=sa["log_loss_sum"] + sb["log_loss_sum"],
-                      positive_hist=[x + y for x, y in zip(sa["positive_hist"], sb["positive_hist"])],
-                      negative_hist=[x + y for x, y in zip(sa["negative_hist"], sb["negative_hist"])])
+        scored.update(
+            kind="binary",
+            log_loss_sum=sa["log_loss_sum"] + sb["log_loss_sum"],
+            positive_hist=[x + y for x, y in zip(sa["positive_hist"], sb["positive_hist"])],
+            negative_hist=[x + y for x, y in zip(sa["negative_hist"], sb["negative_hist"])],
+        )
         unscored = {k: a["unscored"][k] + b["unscored"][k] for k in _CONFUSION}
         return {"kind": kind, "scored": scored, "unscored": unscored}
     if kind == "multiclass":
-        return {"kind": kind, "labels": a["labels"],
-                "matrix": [[x + y for x, y in zip(r1, r2)] for r1, r2 in zip(a["matrix"], b["matrix"])]}
+        return {
+            "kind": kind,
+            "labels": a["labels"],
+            "matrix": [[x + y for x, y in zip(r1, r2)] for r1, r2 in zip(a["matrix"], b["matrix"])],
+        }
     return {"kind": kind, **{k: a[k] + b[k] for k in ("n", "sum_abs_error", "sum_sq_error", "sum_y", "sum_y_sq")}}
 
 
@@ -579,11 +646,16 @@ def performance_metrics(stats: dict | None) -> dict:
         for p, q in zip(pos, neg):
             auc_sum += p * (below + 0.5 * q)
             below += q
-        return {"n": n, "accuracy": ratio(c["tp"] + c["tn"], n), "precision": ratio(c["tp"], c["tp"] + c["fp"]),
-                "recall": ratio(c["tp"], c["tp"] + c["fn"]),
-                "f1": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
-                "roc_auc": _finite(auc_sum / pairs) if scored_n and pairs else None,
-                "log_loss": _finite(s["log_loss_sum"] / scored_n) if scored_n else None, "scored": scored_n}
+        return {
+            "n": n,
+            "accuracy": ratio(c["tp"] + c["tn"], n),
+            "precision": ratio(c["tp"], c["tp"] + c["fp"]),
+            "recall": ratio(c["tp"], c["tp"] + c["fn"]),
+            "f1": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
+            "roc_auc": _finite(auc_sum / pairs) if scored_n and pairs else None,
+            "log_loss": _finite(s["log_loss_sum"] / scored_n) if scored_n else None,
+            "scored": scored_n,
+        }
     if kind == "multiclass":
         m = stats["matrix"]
         n = sum(map(sum, m))
@@ -592,11 +664,18 @@ def performance_metrics(stats: dict | None) -> dict:
             den = sum(m[i]) + sum(row[i] for row in m)
             if den > 0:
                 f1s.append(2 * m[i][i] / den)
-        return {"n": n, "accuracy": ratio(sum(m[i][i] for i in range(len(m))), n),
-                "macro_f1": sum(f1s) / len(f1s) if f1s else None}
+        return {
+            "n": n,
+            "accuracy": ratio(sum(m[i][i] for i in range(len(m))), n),
+            "macro_f1": sum(f1s) / len(f1s) if f1s else None,
+        }
     n = stats["n"]
     if not n:
         return {"n": 0, "mae": None, "rmse": None, "r2": None}
     s_yy = stats["sum_y_sq"] - stats["sum_y"] * stats["sum_y"] / n
-    return {"n": n, "mae": stats["sum_abs_error"] / n, "rmse": math.sqrt(stats["sum_sq_error"] / n),
-            "r2": 1.0 - stats["sum_sq_error"] / s_yy if s_yy > 0 else None}
+    return {
+        "n": n,
+        "mae": stats["sum_abs_error"] / n,
+        "rmse": math.sqrt(stats["sum_sq_error"] / n),
+        "r2": 1.0 - stats["sum_sq_error"] / s_yy if s_yy > 0 else None,
+    }

@@ -125,7 +125,6 @@ class Service:
             ],
         }
 
-
     # -- drift results, performance, alerts and settings (read from the drift engine's tables) --
     def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
@@ -167,7 +166,9 @@ def _records(body) -> list:
         raise ValidationFailed("the body must be an object with a records list", [Detail(None, "records", "missing")])
     extra = set(body) - {"records"}
     if extra:
-        raise ValidationFailed("unknown fields in the body", [Detail(None, str(k)[:64], "unknown field") for k in extra])
+        raise ValidationFailed(
+            "unknown fields in the body", [Detail(None, str(k)[:64], "unknown field") for k in extra]
+        )
     return body["records"]
 
 

@@ -42,9 +42,7 @@ class TenantAdmin:
         exists = _role_exists(conn, role)
         password = self.store.password(role) if exists else self.store.create(role)
         verb = "ALTER" if exists else "CREATE"
-        conn.execute(
-            sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
-        )
+        conn.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
 
     def _ensure_database(self, conn: psycopg.Connection, db: str, owner: str | None) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
@@ -63,7 +61,9 @@ class TenantAdmin:
             for role in (s.api_role, s.worker_role):
                 self._ensure_role(server, role)
                 server.execute(
-                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(sql.Identifier(s.admin_db), sql.Identifier(role))
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(s.admin_db), sql.Identifier(role)
+                    )
                 )
         with superuser_connect(s, s.admin_db) as admin:
             applied = migrate.apply(admin, "admin")
@@ -74,7 +74,9 @@ class TenantAdmin:
             ]
             for role, privilege, table in grants:
                 admin.execute(
-                    sql.SQL("GRANT {} ON {} TO {}").format(sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role))
+                    sql.SQL("GRANT {} ON {} TO {}").format(
+                        sql.SQL(privilege), sql.Identifier(table), sql.Identifier(role)
+                    )
                 )
         return applied
 
@@ -96,9 +98,10 @@ class TenantAdmin:
             if TenantRepository(admin).get(name):
                 raise Conflict(f"tenant {name!r} already exists")
         with self._server() as server:
-            if _role_exists(server, role) or server.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)
-            ).fetchone():
+            if (
+                _role_exists(server, role)
+                or server.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)).fetchone()
+            ):
                 raise Conflict(f"database objects for tenant {name!r} already exist; drop them or pick another name")
             self._ensure_role(server, role)
             try:

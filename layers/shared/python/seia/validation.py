@@ -73,7 +73,9 @@ def model_definition(body: Any) -> dict:
             elif len(set(label_texts)) != len(label_texts):
                 errors.append(Detail(None, "labels", "labels must be distinct"))
             elif task == "binary_classification" and len(label_texts) != 2:
-                errors.append(Detail(None, "labels", "binary classification needs exactly 2 labels [negative, positive]"))
+                errors.append(
+                    Detail(None, "labels", "binary classification needs exactly 2 labels [negative, positive]")
+                )
             elif not 2 <= len(label_texts) <= MAX_LABELS:
                 errors.append(Detail(None, "labels", f"multiclass classification needs 2 to {MAX_LABELS} labels"))
     elif task == "regression" and labels is not None:
@@ -192,8 +194,9 @@ class RecordValidator:
             t = type(v)
             if t is str:
                 if len(v) > MAX_CATEGORY_LENGTH or "\x00" in v:
-                    errors.append(Detail(index, f"features.{name}",
-                                         f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character"))
+                    errors.append(
+                        Detail(index, f"features.{name}", f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character")
+                    )
                 cat.append(v)
             elif v is None:
                 cat.append(None)

@@ -28,8 +28,8 @@ _MIN_US, _MAX_US = -62_135_596_800_000_000, 253_402_300_799_999_999  # years 1 t
 
 @dataclass(frozen=True)
 class StagingColumn:
-    name: str      # column of the staging table (never a user-chosen name)
-    pg_type: str   # int8, timestamptz, float8 or text
+    name: str  # column of the staging table (never a user-chosen name)
+    pg_type: str  # int8, timestamptz, float8 or text
     source: str | None = None  # the file's column, for messages
 
 
@@ -40,7 +40,7 @@ class StagingLayout:
     kind: str
     model: Model
     columns: tuple[StagingColumn, ...]
-    numeric: tuple[str, ...]   # staging names of the numeric features, in the model's order
+    numeric: tuple[str, ...]  # staging names of the numeric features, in the model's order
     categorical: tuple[str, ...]
     class_scores: tuple[str, ...]  # staging names of score_<label>, in the model's label order
 
@@ -104,8 +104,11 @@ class FileColumns:
         for name in self.required:
             if name not in seen:
                 errors.append(RowError(None, name, "missing column"))
-        class_scores = [SCORE_PREFIX + label for label in self.model.labels or ()] \
-            if self.model.task == "multiclass_classification" else []
+        class_scores = (
+            [SCORE_PREFIX + label for label in self.model.labels or ()]
+            if self.model.task == "multiclass_classification"
+            else []
+        )
         present = [c for c in class_scores if c in seen]
         if present and len(present) != len(class_scores):
             for c in class_scores:
@@ -139,8 +142,9 @@ class FileColumns:
                 fixed.append(StagingColumn("score", "float8", "score"))
             if model.task == "multiclass_classification" and SCORE_PREFIX + model.labels[0] in present:
                 class_scores = tuple(f"s{i}" for i in range(len(model.labels)))
-                fixed += [StagingColumn(s, "float8", SCORE_PREFIX + label)
-                          for s, label in zip(class_scores, model.labels)]
+                fixed += [
+                    StagingColumn(s, "float8", SCORE_PREFIX + label) for s, label in zip(class_scores, model.labels)
+                ]
         if "label" in present:
             if self.classification:
                 text.append(StagingColumn("label", "text", "label"))
@@ -291,14 +295,23 @@ class ChunkValidator:
         target = pa.timestamp("us", "UTC")
         if pa.types.is_timestamp(t):
             if t.tz is None:
-                self.errors.append(RowError(None, name, "timestamps have no UTC offset: store them as UTC "
-                                                        "(timestamp with time zone) or as RFC 3339 text"))
+                self.errors.append(
+                    RowError(
+                        None,
+                        name,
+                        "timestamps have no UTC offset: store them as UTC "
+                        "(timestamp with time zone) or as RFC 3339 text",
+                    )
+                )
                 return None
             stamps = pc.cast(values, target, safe=False)
         elif pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t):
-            stamps = self._cast_or_report(values.cast(pa.string()), target, name,
-                                          lambda v: f"{_show(v)} is not an RFC 3339 timestamp with an offset "
-                                                    "(e.g. 2026-01-02T03:04:05Z)")
+            stamps = self._cast_or_report(
+                values.cast(pa.string()),
+                target,
+                name,
+                lambda v: f"{_show(v)} is not an RFC 3339 timestamp with an offset (e.g. 2026-01-02T03:04:05Z)",
+            )
             if stamps is None:
                 return None
         else:
@@ -318,8 +331,13 @@ class ChunkValidator:
         t = values.type
         if pa.types.is_dictionary(t):
             values, t = values.dictionary_decode(), t.value_type
-        if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_integer(t) or pa.types.is_null(t) \
-                or (allow_bool and pa.types.is_boolean(t)):
+        if (
+            pa.types.is_string(t)
+            or pa.types.is_large_string(t)
+            or pa.types.is_integer(t)
+            or pa.types.is_null(t)
+            or (allow_bool and pa.types.is_boolean(t))
+        ):
             return values.cast(pa.string())
         self.errors.append(RowError(None, name, f"must be text{' or integers' if not allow_bool else ''}, not {t}"))
         return None
@@ -333,8 +351,9 @@ class ChunkValidator:
         if pa.types.is_dictionary(t):
             return self._float(values.dictionary_decode(), name)
         if pa.types.is_string(t) or pa.types.is_large_string(t):
-            return self._cast_or_report(values.cast(pa.string()), pa.float64(), name,
-                                        lambda v: f"{_show(v)} is not a number")
+            return self._cast_or_report(
+                values.cast(pa.string()), pa.float64(), name, lambda v: f"{_show(v)} is not a number"
+            )
         self.errors.append(RowError(None, name, f"must be numbers, not {t}"))
         return None
 

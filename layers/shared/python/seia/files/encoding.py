@@ -51,7 +51,7 @@ class CopyEncoder:
         else:
             rows = pc.binary_join_element_wise(*parts, b"", null_handling="replace", null_replacement=b"")
         offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32, count=n + 1, offset=rows.offset * 4)
-        return [HEADER, memoryview(rows.buffers()[2])[offsets[0]:offsets[n]], TRAILER]
+        return [HEADER, memoryview(rows.buffers()[2])[offsets[0] : offsets[n]], TRAILER]
 
 
 def _binary(width: int, n: int, data):

@@ -38,11 +38,13 @@ def sqs_messages(event: dict) -> list[SqsMessage]:
     messages = []
     for record in (event or {}).get("Records") or []:
         attributes = record.get("attributes") or {}
-        messages.append(SqsMessage(
-            message_id=record["messageId"],
-            body=record.get("body") or "",
-            receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
-        ))
+        messages.append(
+            SqsMessage(
+                message_id=record["messageId"],
+                body=record.get("body") or "",
+                receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
+            )
+        )
     return messages
 
 
@@ -68,14 +70,16 @@ def objects_created(body: str) -> list[ObjectCreated]:
             s3 = record["s3"]
             obj = s3["object"]
             etag = obj.get("eTag") or obj.get("etag")
-            found.append(ObjectCreated(
-                bucket=s3["bucket"]["name"],
-                key=unquote_plus(obj["key"]),
-                etag=etag.strip('"') if etag else None,
-                version_id=obj.get("versionId") or None,
-                size=obj.get("size"),
-                event_name=record["eventName"],
-            ))
+            found.append(
+                ObjectCreated(
+                    bucket=s3["bucket"]["name"],
+                    key=unquote_plus(obj["key"]),
+                    etag=etag.strip('"') if etag else None,
+                    version_id=obj.get("versionId") or None,
+                    size=obj.get("size"),
+                    event_name=record["eventName"],
+                )
+            )
         except (KeyError, TypeError, AttributeError):
             raise MalformedMessage("an S3 record lacks its bucket or object") from None
     return found

@@ -76,7 +76,9 @@ class CsvChunks:
                 parse_options=pcsv.ParseOptions(invalid_row_handler=self._invalid_row),
                 convert_options=pcsv.ConvertOptions(
                     column_types={name: pa.string() for name in expected},
-                    strings_can_be_null=True, null_values=[""], quoted_strings_can_be_null=False,
+                    strings_can_be_null=True,
+                    null_values=[""],
+                    quoted_strings_can_be_null=False,
                 ),
             )
         except pa.ArrowInvalid as exc:
@@ -117,8 +119,8 @@ class JsonlChunks:
 
         # The JSON reader would turn date-like strings into timestamps (and drop their offset).
         self.parse_options = pj.ParseOptions(
-            explicit_schema=pa.schema([(name, pa.string()) for name in text_columns]),
-            unexpected_field_behavior="infer")
+            explicit_schema=pa.schema([(name, pa.string()) for name in text_columns]), unexpected_field_behavior="infer"
+        )
         self.source = _decompressed(stream, compression)
         self.rows_read = 0
         self.columns: list[str] | None = None
@@ -153,11 +155,20 @@ class JsonlChunks:
             if not block.strip():
                 continue
             if _too_deep(block):
-                raise FileRejected(RowError(None, None, "not valid JSON Lines: values nested deeper than "
-                                                        f"{JSONL_MAX_DEPTH} levels, or brackets that do not balance"))
+                raise FileRejected(
+                    RowError(
+                        None,
+                        None,
+                        "not valid JSON Lines: values nested deeper than "
+                        f"{JSONL_MAX_DEPTH} levels, or brackets that do not balance",
+                    )
+                )
             try:
-                table = pj.read_json(pa.BufferReader(block), parse_options=self.parse_options,
-                                     read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1))
+                table = pj.read_json(
+                    pa.BufferReader(block),
+                    parse_options=self.parse_options,
+                    read_options=pj.ReadOptions(use_threads=False, block_size=len(block) + 1),
+                )
             except pa.ArrowInvalid as exc:
                 found = _JSON_ROW.search(str(exc))
                 row = self.rows_read + int(found.group(1)) + 1 if found else None
@@ -201,8 +212,9 @@ class ParquetChunks:
             first += batch.num_rows
 
 
-def open_chunks(fmt: str, compression: str | None, source, expected: list[str], chunk_rows: int,
-                text_columns: list[str] = ()):
+def open_chunks(
+    fmt: str, compression: str | None, source, expected: list[str], chunk_rows: int, text_columns: list[str] = ()
+):
     """A chunk iterable with ``.columns`` (the file's column names) and ``.rows_read``.
 
     ``source`` is a binary stream for CSV and JSONL, a local path for Parquet. ``expected`` are the

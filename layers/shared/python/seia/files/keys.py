@@ -70,8 +70,7 @@ def parse(key: str) -> FileLocation:
     """The meaning of a data key, or ``FileRejected`` saying what is wrong with it."""
     parts = key.split("/")
     if len(parts) < 4 or not all(parts):
-        raise FileRejected.file(
-            "the key must be <tenant>/<model>/<kind>/<name> with kind one of " + ", ".join(KINDS))
+        raise FileRejected.file("the key must be <tenant>/<model>/<kind>/<name> with kind one of " + ", ".join(KINDS))
     tenant, model, kind, name = parts[0], parts[1], parts[2], "/".join(parts[3:])
     if not naming.is_tenant_name(tenant):
         raise FileRejected.file(f"unknown tenant {tenant[:64]!r}")
@@ -81,6 +80,5 @@ def parse(key: str) -> FileLocation:
         raise FileRejected.file(f"unknown kind {kind[:64]!r}: use one of {', '.join(KINDS)}")
     fmt = split_extension(name)
     if fmt is None:
-        raise FileRejected.file(
-            f"unsupported file name {name[-64:]!r}: it must end in " + ", ".join(EXTENSIONS))
+        raise FileRejected.file(f"unsupported file name {name[-64:]!r}: it must end in " + ", ".join(EXTENSIONS))
     return FileLocation(key, tenant, model, kind, name, fmt[0], fmt[1])

@@ -34,15 +34,14 @@ QUEUE_CHUNKS = 2
 
 @dataclass(frozen=True)
 class LoadResult:
-    rows: int                 # stored now
-    duplicates: int           # already stored (predictions, reference)
-    unmatched: int | None     # ground truths without a stored prediction
-    read: int                 # data rows in the file
+    rows: int  # stored now
+    duplicates: int  # already stored (predictions, reference)
+    unmatched: int | None  # ground truths without a stored prediction
+    read: int  # data rows in the file
 
 
 class FileLoader:
-    def __init__(self, conn: psycopg.Connection, model: Model, location: FileLocation,
-                 chunk_rows: int = CHUNK_ROWS):
+    def __init__(self, conn: psycopg.Connection, model: Model, location: FileLocation, chunk_rows: int = CHUNK_ROWS):
         self.conn = conn
         self.model = model
         self.location = location
@@ -58,9 +57,14 @@ class FileLoader:
         """
         started = time.monotonic()
         try:
-            reader = formats.open_chunks(self.location.format, self.location.compression, source,
-                                         self.columns.required + self.columns.optional, self.chunk_rows,
-                                         self.columns.text_columns)
+            reader = formats.open_chunks(
+                self.location.format,
+                self.location.compression,
+                source,
+                self.columns.required + self.columns.optional,
+                self.chunk_rows,
+                self.columns.text_columns,
+            )
         except FileRejected:
             raise
         except Exception as exc:
@@ -86,8 +90,13 @@ class FileLoader:
                     chunks += 1
                     if chunks > 1 or rows >= self.chunk_rows:
                         elapsed = time.monotonic() - started
-                        log.info("file %s: %d rows read, %d stored (%.0f rows/s)", self.location.key, read,
-                                 stored, read / elapsed if elapsed else 0.0)
+                        log.info(
+                            "file %s: %d rows read, %d stored (%.0f rows/s)",
+                            self.location.key,
+                            read,
+                            stored,
+                            read / elapsed if elapsed else 0.0,
+                        )
             if read == 0:
                 raise FileRejected.file("the file has no data rows")
             if conflicts:

@@ -121,7 +121,8 @@ class FileStagingRepository:
 
     def create(self) -> None:
         columns = sql.SQL(", ").join(
-            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in self.layout.columns)
+            sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.pg_type)) for c in self.layout.columns
+        )
         self.conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(STAGE), columns))
         self.conn.execute(self._q(self.CREATE_IDS_UNIQUE if self.ground_truths else self.CREATE_IDS))
 
@@ -153,15 +154,19 @@ class FileStagingRepository:
         if layout.class_scores:
             scores = array([ident(s) for s in layout.class_scores], "float8[]")
             targets["scores"] = sql.SQL("CASE WHEN {} = 'NaN' THEN NULL ELSE {} END").format(
-                ident(layout.class_scores[0]), scores)
+                ident(layout.class_scores[0]), scores
+            )
         if layout.has("label"):
             targets["label"] = ident("label")
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
         table = "reference_rows" if layout.kind == REFERENCE else "predictions"
-        return self._q(self.INSERT, table=ident(table),
-                       columns=sql.SQL(", ").join(ident(c) for c in targets),
-                       values=sql.SQL(", ").join(targets.values()))
+        return self._q(
+            self.INSERT,
+            table=ident(table),
+            columns=sql.SQL(", ").join(ident(c) for c in targets),
+            values=sql.SQL(", ").join(targets.values()),
+        )
 
     def _upsert_sql(self) -> sql.Composed:
         layout, ident = self.layout, sql.Identifier
@@ -202,8 +207,9 @@ class FileStagingRepository:
         errors = []
         for prediction_id, first_row, again in self.conn.execute(query, (MAX_ERRORS,)).fetchall():
             shown = prediction_id if len(prediction_id) <= 60 else prediction_id[:57] + "..."
-            errors += [RowError(r, "prediction_id", f"duplicate of row {first_row} (prediction_id {shown!r})")
-                       for r in again]
+            errors += [
+                RowError(r, "prediction_id", f"duplicate of row {first_row} (prediction_id {shown!r})") for r in again
+            ]
         if errors:
             raise FileRejected(errors)
 

@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 
 
 class FileIngestService:
-    def __init__(self, settings: Settings, store: ObjectStore, databases: Databases | None = None,
-                 chunk_rows: int = CHUNK_ROWS):
+    def __init__(
+        self, settings: Settings, store: ObjectStore, databases: Databases | None = None, chunk_rows: int = CHUNK_ROWS
+    ):
         self.settings = settings
         self.store = store
         self.db = databases or Databases(settings)
@@ -53,8 +54,9 @@ class FileIngestService:
                 for obj in objects:
                     self.ingest(obj)
             except TransientFailure as exc:
-                log.warning("message %s will be retried (receive %d): %s", message.message_id,
-                            message.receive_count, exc)
+                log.warning(
+                    "message %s will be retried (receive %d): %s", message.message_id, message.receive_count, exc
+                )
                 retry.append(message.message_id)
             except Exception:
                 # A bug or an unforeseen failure: retried, then parked in the DLQ with its file intact.
@@ -83,10 +85,18 @@ class FileIngestService:
         result_key = location.result_key if location else keys.result_key_for(obj.key)
         if result_key is not None:
             self.store.put_result(obj.bucket, result_key, result.document(obj))
-        log.info("file tenant=%s model=%s kind=%s rows=%d duplicates=%d status=%s errors=%d seconds=%.2f key=%s",
-                 location.tenant if location else "-", location.model if location else "-",
-                 location.kind if location else "-", result.rows, result.duplicates, result.status,
-                 len(result.errors), time.monotonic() - started, obj.key)
+        log.info(
+            "file tenant=%s model=%s kind=%s rows=%d duplicates=%d status=%s errors=%d seconds=%.2f key=%s",
+            location.tenant if location else "-",
+            location.model if location else "-",
+            location.kind if location else "-",
+            result.rows,
+            result.duplicates,
+            result.status,
+            len(result.errors),
+            time.monotonic() - started,
+            obj.key,
+        )
         return result
 
     def _tenant(self, name: str) -> Tenant:

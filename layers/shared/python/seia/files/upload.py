@@ -27,8 +27,13 @@ class Uploaded:
     version_id: str | None
 
     def as_dict(self) -> dict:
-        return {"bucket": self.bucket, "key": self.key, "result_key": self.result_key,
-                "etag": self.etag, "version_id": self.version_id}
+        return {
+            "bucket": self.bucket,
+            "key": self.key,
+            "result_key": self.result_key,
+            "etag": self.etag,
+            "version_id": self.version_id,
+        }
 
 
 class Progress:
@@ -53,8 +58,10 @@ class Progress:
     def _print(self, now: float) -> None:
         mib = 1024 * 1024
         rate = self.done / max(now - self._started, 1e-6) / mib
-        self.stream.write(f"\rseia upload: {self.done / mib:,.1f} of {self.total / mib:,.1f} MiB "
-                          f"({100 * self.done / max(self.total, 1):.0f}%, {rate:,.1f} MiB/s)")
+        self.stream.write(
+            f"\rseia upload: {self.done / mib:,.1f} of {self.total / mib:,.1f} MiB "
+            f"({100 * self.done / max(self.total, 1):.0f}%, {rate:,.1f} MiB/s)"
+        )
         if self.done >= self.total:
             self.stream.write("\n")
         self.stream.flush()
@@ -70,8 +77,13 @@ def upload(client, path: str, bucket: str, location: keys.FileLocation, progress
 
     size = os.path.getsize(path)
     callback = Progress(size) if progress and size >= PROGRESS_FROM_BYTES else None
-    client.upload_file(path, bucket, location.key, Callback=callback,
-                       Config=TransferConfig(multipart_threshold=PROGRESS_FROM_BYTES, multipart_chunksize=16 << 20))
+    client.upload_file(
+        path,
+        bucket,
+        location.key,
+        Callback=callback,
+        Config=TransferConfig(multipart_threshold=PROGRESS_FROM_BYTES, multipart_chunksize=16 << 20),
+    )
     head = client.head_object(Bucket=bucket, Key=location.key)
     return Uploaded(bucket, location.key, location.result_key, head["ETag"].strip('"'), head.get("VersionId"))
 

@@ -153,15 +153,20 @@ class DriftReadRepository:
     def has_stored(self, model_id: int, granularity: str) -> bool:
         return self.conn.execute(self.HAS_STORED, (model_id, granularity)).fetchone()[0]
 
-    def stored_windows_json(self, model_id: int, granularity: str, start, end, after,
-                            limit: int) -> list[tuple[datetime, str]]:
+    def stored_windows_json(
+        self, model_id: int, granularity: str, start, end, after, limit: int
+    ) -> list[tuple[datetime, str]]:
         """(window_start, the window as DriftWindow JSON text) of the stored windows, in time order."""
-        return self.conn.execute(self.STORED_WINDOWS_JSON, {"model": model_id, "g": granularity, "from": start,
-                                                            "to": end, "after": after, "limit": limit}).fetchall()
+        return self.conn.execute(
+            self.STORED_WINDOWS_JSON,
+            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
+        ).fetchall()
 
     def sketch_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
-        rows = self.conn.execute(self.SKETCH_WINDOWS, {"model": model_id, "g": granularity, "from": start,
-                                                       "to": end, "after": after, "limit": limit}).fetchall()
+        rows = self.conn.execute(
+            self.SKETCH_WINDOWS,
+            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
+        ).fetchall()
         return [r[0] for r in rows]
 
     def sketches(self, model_id: int, start, end, feature: str | None = None):
@@ -171,15 +176,20 @@ class DriftReadRepository:
     def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
         return self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
 
-    def stored_performance(self, model_id: int, granularity: str, start, end, after,
-                           limit: int) -> list[PerformanceRow]:
+    def stored_performance(
+        self, model_id: int, granularity: str, start, end, after, limit: int
+    ) -> list[PerformanceRow]:
         with self.conn.cursor(row_factory=class_row(PerformanceRow)) as cur:
-            return cur.execute(self.STORED_PERFORMANCE, {"model": model_id, "g": granularity, "from": start,
-                                                         "to": end, "after": after, "limit": limit}).fetchall()
+            return cur.execute(
+                self.STORED_PERFORMANCE,
+                {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
+            ).fetchall()
 
     def performance_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
-        rows = self.conn.execute(self.PERFORMANCE_WINDOWS, {"model": model_id, "g": granularity, "from": start,
-                                                            "to": end, "after": after, "limit": limit}).fetchall()
+        rows = self.conn.execute(
+            self.PERFORMANCE_WINDOWS,
+            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
+        ).fetchall()
         return [r[0] for r in rows]
 
     def performance_hours(self, model_id: int, start, end):
@@ -214,8 +224,10 @@ class AlertReadRepository:
 
     def page(self, model_id: int, status: str | None, start, end, before: int, limit: int) -> list[AlertRow]:
         with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
-            return cur.execute(self.PAGE, {"model": model_id, "status": status, "from": start, "to": end,
-                                           "before": before, "limit": limit}).fetchall()
+            return cur.execute(
+                self.PAGE,
+                {"model": model_id, "status": status, "from": start, "to": end, "before": before, "limit": limit},
+            ).fetchall()
 
     def get(self, model_id: int, alert_id: int) -> AlertRow | None:
         with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:

@@ -13,14 +13,28 @@ from typing import Iterable
 import psycopg
 
 PREDICTION_COLUMNS = (
-    "prediction_id", "ts", "num", "cat", "prediction_label", "prediction_value", "score", "scores",
+    "prediction_id",
+    "ts",
+    "num",
+    "cat",
+    "prediction_label",
+    "prediction_value",
+    "score",
+    "scores",
 )
 REFERENCE_COLUMNS = PREDICTION_COLUMNS + ("label", "label_value")
 GROUND_TRUTH_COLUMNS = ("prediction_id", "label", "label_value", "ts")
 _TYPES = {
-    "prediction_id": "text", "ts": "timestamptz", "num": "float8[]", "cat": "text[]",
-    "prediction_label": "text", "prediction_value": "float8", "score": "float8", "scores": "float8[]",
-    "label": "text", "label_value": "float8",
+    "prediction_id": "text",
+    "ts": "timestamptz",
+    "num": "float8[]",
+    "cat": "text[]",
+    "prediction_label": "text",
+    "prediction_value": "float8",
+    "score": "float8",
+    "scores": "float8[]",
+    "label": "text",
+    "label_value": "float8",
 }
 
 
@@ -60,7 +74,13 @@ def _timestamp(value) -> str:
     return "\\N" if value is None else value.isoformat()
 
 
-_ENCODERS = {"text": _text, "timestamptz": _timestamp, "float8": _float, "float8[]": _float_array, "text[]": _text_array}
+_ENCODERS = {
+    "text": _text,
+    "timestamptz": _timestamp,
+    "float8": _float,
+    "float8[]": _float_array,
+    "text[]": _text_array,
+}
 
 
 def _stage(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:

@@ -33,8 +33,9 @@ class StatsRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def counts(self, model_id: int, unit: str, start: datetime | None, end: datetime | None,
-               limit: int = 10_000) -> list[WindowCount]:
+    def counts(
+        self, model_id: int, unit: str, start: datetime | None, end: datetime | None, limit: int = 10_000
+    ) -> list[WindowCount]:
         with self.conn.cursor(row_factory=class_row(WindowCount)) as cur:
             return cur.execute(
                 self.COUNTS, {"unit": unit, "model": model_id, "from": start, "to": end, "limit": limit}
