@@ -33,9 +33,10 @@ def _records(start: int, n: int) -> list[dict]:
 
 
 def handler_time(settings, rounds: int = 30) -> None:
-    from seia.tenancy import TenantAdmin
-    from infra.local.events import LambdaContext, api_gateway_event
     import ingest_app
+
+    from infra.local.events import LambdaContext, api_gateway_event
+    from seia.tenancy import TenantAdmin
 
     created = TenantAdmin(settings).create_tenant("bench")
     headers = {"authorization": f"Bearer {created.api_key}", "content-type": "application/json"}

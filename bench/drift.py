@@ -183,23 +183,23 @@ def measure(settings, n_rows: int = DEFAULT_ROWS, floor: bool = True) -> dict:
     seconds, report = result["seconds"], result["report"]
     label = f"{n_rows / 1e6:g}M rows"
     row(f"drift run, 100k reference vs {label}: rows in Postgres → stored results", f"{seconds:.1f} s")
-    row(f"  of which: profile (hourly sketches in SQL)", f"{report['profile']['ms'] / 1000:.1f} s")
+    row("  of which: profile (hourly sketches in SQL)", f"{report['profile']['ms'] / 1000:.1f} s")
     row(
-        f"  of which: labels, reference, drift, alerts, causes",
+        "  of which: labels, reference, drift, alerts, causes",
         f"{(seconds * 1000 - report['profile']['ms']) / 1000:.1f} s",
     )
     row(f"rows/s ({label})", f"{n_rows / seconds:,.0f}")
-    row(f"alerts raised (the new rows are drawn like the reference)", f"{report['alerts']['new_alerts']}")
+    row("alerts raised (the new rows are drawn like the reference)", f"{report['alerts']['new_alerts']}")
     row(f"peak RSS of the worker process ({label})", f"{result['max_rss_mib']:.0f} MiB", "goal < 1 GiB")
     out = {"seconds": seconds, "rss_mib": result["max_rss_mib"]}
     if floor:
         floor_s, fetch_s = _numpy_floor(settings, tenant, model.id)
         row(
-            f"numpy floor: same hourly histograms from rows in memory",
+            "numpy floor: same hourly histograms from rows in memory",
             f"{floor_s:.1f} s",
             f"(fetching them took {fetch_s:.0f} s)",
         )
-        row(f"ratio: drift run / numpy floor", f"{seconds / floor_s:.1f}×", "goal ≤ 3×")
+        row("ratio: drift run / numpy floor", f"{seconds / floor_s:.1f}×", "goal ≤ 3×")
         out["floor"] = floor_s
     return out
 

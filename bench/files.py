@@ -224,6 +224,7 @@ def _notification(key: str, etag: str, size: int) -> str:
 
 def _parse_only(key: str, etag: str) -> int:
     """Read, check and encode every chunk as the loader does, without a database."""
+    from seia.config import get_settings
     from seia.db import Databases
     from seia.files import formats, keys
     from seia.files.columns import ChunkValidator, FileColumns
@@ -232,7 +233,6 @@ def _parse_only(key: str, etag: str) -> int:
     from seia.files.storage import ObjectStore, s3_client
     from seia.repositories.admin import TenantRepository
     from seia.repositories.models import ModelRepository
-    from seia.config import get_settings
 
     location = keys.parse(key)
     db = Databases(get_settings())
@@ -275,6 +275,7 @@ def child(argv: list[str]) -> None:
         rows, status = _parse_only(key, etag), "parsed"
     else:
         import file_ingest_app
+
         from infra.local.events import LambdaContext, sqs_event
 
         response = file_ingest_app.handler(sqs_event([_notification(key, etag, int(size))]), LambdaContext("bench"))

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from bench.common import Timer, median, percentile, row
 
 DAYS = 90
 NUMERIC, CATEGORICAL = 20, 6
-START = datetime(2026, 8, 1, tzinfo=timezone.utc)
+START = datetime(2026, 8, 1, tzinfo=UTC)
 CATEGORIES = [f"v{i}" for i in range(12)]
 
 
@@ -156,9 +156,9 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
 
 
 def _time(app, headers, model: str, query: str, rounds: int) -> tuple[list[float], dict]:
-    from infra.local.events import LambdaContext, api_gateway_event
-
     from urllib.parse import quote
+
+    from infra.local.events import LambdaContext, api_gateway_event
 
     url = f"/v1/models/{model}/drift?" + "&".join(
         f"{k}={quote(v, safe='')}" for k, v in (p.split("=", 1) for p in query.split("&"))
@@ -179,11 +179,12 @@ def _time(app, headers, model: str, query: str, rounds: int) -> tuple[list[float
 
 
 def query(settings) -> None:
+    import ingest_app
+    import query_app
+
+    from infra.local.events import LambdaContext, api_gateway_event
     from seia.db import superuser_connect
     from seia.tenancy import TenantAdmin
-    from infra.local.events import LambdaContext, api_gateway_event
-    import query_app
-    import ingest_app
 
     created = TenantAdmin(settings).create_tenant("benchq")
     headers = {"authorization": f"Bearer {created.api_key}", "content-type": "application/json"}

@@ -25,7 +25,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -320,7 +320,7 @@ def tell(stack: Stack, seed: int) -> str:
 
     began = time.monotonic()
     rng = np.random.default_rng(seed)
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     start = today - timedelta(days=DAYS)
     print(f"  Stack      {stack.description}")
 

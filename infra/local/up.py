@@ -100,7 +100,7 @@ def main() -> None:
         raise SystemExit(
             f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Seia already up? "
             "Stop it, or pick another port with SEIA_PORT=8001 make up"
-        )
+        ) from None
     print(f"\nSeia API: http://127.0.0.1:{port}   (Ctrl-C stops everything)", flush=True)
     print("Create a tenant in another terminal:  .venv/bin/seia tenant create acme\n", flush=True)
     try:

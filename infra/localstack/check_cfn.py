@@ -12,7 +12,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lscommon import check, client, dump, receive_all, suffix  # noqa: E402
+from lscommon import check, client, dump, receive_all, suffix
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 cfn, s3, sqs, events, sm = (client(s) for s in ("cloudformation", "s3", "sqs", "events", "secretsmanager"))
@@ -24,7 +24,7 @@ t0 = time.time()
 cfn.create_stack(StackName=stack, TemplateBody=body, Parameters=[{"ParameterKey": "Suffix", "ParameterValue": sfx}])
 try:
     cfn.get_waiter("stack_create_complete").wait(StackName=stack, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
-except Exception as e:
+except Exception as e:  # noqa: BLE001 - any failure: print the stack events
     for ev in cfn.describe_stack_events(StackName=stack)["StackEvents"]:
         print(ev["LogicalResourceId"], ev["ResourceStatus"], ev.get("ResourceStatusReason", ""))
     check(False, f"stack create: {e}")

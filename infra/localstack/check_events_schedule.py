@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lscommon import check, client, dump, queue_policy_for, suffix  # noqa: E402
+from lscommon import check, client, dump, queue_policy_for, suffix
 
 rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 timeout = float(sys.argv[2]) if len(sys.argv) > 2 else 60 * rounds + 30

@@ -11,7 +11,7 @@ import sys
 from urllib.parse import unquote_plus
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lscommon import check, client, dump, queue_policy_for, receive_all, suffix  # noqa: E402
+from lscommon import check, client, dump, queue_policy_for, receive_all, suffix
 
 s3, sqs = client("s3"), client("sqs")
 sfx = suffix()

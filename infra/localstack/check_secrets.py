@@ -9,7 +9,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lscommon import check, client, suffix  # noqa: E402
+from lscommon import check, client, suffix
 
 sm = client("secretsmanager")
 name = f"seia/check/db-{suffix()}"

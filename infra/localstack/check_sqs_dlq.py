@@ -13,7 +13,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from lscommon import check, client, suffix  # noqa: E402
+from lscommon import check, client, suffix
 
 MAX_RECEIVES = 5
 VT = int(sys.argv[1]) if len(sys.argv) > 1 else 0

@@ -7,7 +7,6 @@ import time
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from infra.local import stack
 from tests.support import data

@@ -2,8 +2,8 @@
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hsettings
-
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,

@@ -387,6 +387,7 @@ def test_database_down_leaves_the_message_for_redelivery_and_nothing_is_lost_or_
 
 def test_s3_throttling_leaves_the_message_for_redelivery(files, churn):
     from botocore.exceptions import ClientError
+
     from seia.files.service import get_file_ingest_service
 
     key = f"{churn.name}/churn/predictions/slow.csv"

@@ -1,9 +1,9 @@
 """Property-based: whatever body arrives, the API answers 2xx or 4xx, never 5xx, and a 4xx writes nothing."""
 
-import json
-
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from tests.support import data
 

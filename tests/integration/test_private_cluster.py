@@ -1,6 +1,5 @@
 """`make up` on a machine with no server on :5432 starts a private cluster under .local/."""
 
-import os
 import shutil
 import socket
 import tempfile

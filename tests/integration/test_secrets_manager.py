@@ -5,7 +5,6 @@ import psycopg
 import pytest
 from moto import mock_aws
 
-from seia.config import Settings
 from seia.credentials import SecretsManagerCredentials
 from seia.tenancy import TenantAdmin
 

@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from seia.cli import main
 
 

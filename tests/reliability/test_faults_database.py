@@ -46,7 +46,7 @@ def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_every
             headers = {"Authorization": f"Bearer {churn_tenant.api_key}", "Content-Type": "application/json"}
             for records in mine:
                 body = json.dumps({"records": records}).encode()
-                for attempt in range(60):
+                for _attempt in range(60):
                     conn.request("POST", "/v1/models/churn/predictions", body=body, headers=headers)
                     reply = conn.getresponse()
                     payload = json.loads(reply.read())

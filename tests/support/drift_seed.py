@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from tests.support import scenarios
 
 
 def recent(data: scenarios.ScenarioData, days_ago: int = 2) -> scenarios.ScenarioData:
     """The scenario with its window moved to the UTC day `days_ago` before today (for --since 7d)."""
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     delta = today - timedelta(days=days_ago) - scenarios.WINDOW_DAY
     moved = [(row[0], row[1] + delta, *row[2:]) for row in data.predictions]
     return dataclasses.replace(data, predictions=moved)

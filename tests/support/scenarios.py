@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -35,8 +35,8 @@ C0_EFFECT = {"a": 0.3, "b": 0.0, "c": -0.2, "d": 0.1, "e": -0.1}
 INTERCEPT = -1.0
 LABELS = ("no", "yes")
 REFERENCE_ROWS, WINDOW_ROWS = 4000, 2000
-REFERENCE_DAY = datetime(2026, 10, 1, tzinfo=timezone.utc)
-WINDOW_DAY = datetime(2026, 11, 2, tzinfo=timezone.utc)
+REFERENCE_DAY = datetime(2026, 10, 1, tzinfo=UTC)
+WINDOW_DAY = datetime(2026, 11, 2, tzinfo=UTC)
 SCENARIOS = (
     "stationary",
     "covariate_shift",

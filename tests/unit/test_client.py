@@ -3,6 +3,7 @@
 import io
 import json
 import threading
+from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
@@ -224,11 +225,11 @@ def test_a_frame_without_a_feature_column_is_refused_before_sending():
 
 
 def test_since_reads_like_a_duration():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime(2026, 11, 8, tzinfo=timezone.utc)
-    assert parse_since("7d", now) == datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert parse_since("12h", now) == datetime(2026, 11, 7, 12, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 8, tzinfo=UTC)
+    assert parse_since("7d", now) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert parse_since("12h", now) == datetime(2026, 11, 7, 12, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_since("a week", now)
 

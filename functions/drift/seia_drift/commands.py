@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from seia.config import Settings
-from seia.errors import ValidationFailed, Detail
+from seia.errors import Detail, ValidationFailed
 from seia_drift.db import WorkerDatabases
 from seia_drift.engine import DriftEngine
 

@@ -24,7 +24,7 @@ class DriftMessage:
         return json.dumps({"tenant": self.tenant, "model": self.model}, sort_keys=True)
 
     @classmethod
-    def from_json(cls, body: str) -> "DriftMessage":
+    def from_json(cls, body: str) -> DriftMessage:
         data = json.loads(body)
         if (
             not isinstance(data, dict)

@@ -51,7 +51,7 @@ class DriftSettings:
         return self.thresholds.min_rows
 
     @classmethod
-    def from_model(cls, settings: dict | None) -> "DriftSettings":
+    def from_model(cls, settings: dict | None) -> DriftSettings:
         """Parse a model's settings; raises ValueError naming the bad key."""
         s = dict(settings or {})
         window = s.get("window", "day")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from scipy.stats import ks_2samp
 
 from tests.support import scenarios
 
-DAY = datetime(2026, 11, 2, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
 
 def _load(tenant, name, scenario="covariate_shift", seed=3, settings=None, labels=True):

@@ -100,7 +100,7 @@ def test_the_same_message_delivered_twice_raises_each_alert_once(drift_app, drif
 class _Hook(BaseHTTPRequestHandler):
     received: list = []
 
-    def do_POST(self):  # noqa: N802 - http.server's name
+    def do_POST(self):
         self.received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
         self.send_response(204)
         self.end_headers()

@@ -15,7 +15,6 @@ from seia_drift.repositories.segments import SegmentStats
 from seia_drift.settings import DriftSettings
 from seia_drift.steps.alerts import unit_change_factor
 
-
 # -- settings ---------------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -60,7 +60,7 @@ _TINY = float(TINY)
 
 
 def _hour(epoch_hour) -> datetime:
-    return datetime.fromtimestamp(int(epoch_hour) * 3600, tz=timezone.utc)
+    return datetime.fromtimestamp(int(epoch_hour) * 3600, tz=UTC)
 
 
 PREDICTION_COLUMNS = {"score": "score", "prediction": "prediction_value"}

@@ -159,7 +159,7 @@ def main(argv=None) -> int:
         for d in exc.details:
             print(f"  {d.field}: {d.message}", file=sys.stderr)
         return 2
-    except Exception as exc:  # psycopg connection errors and the like: one line, no DSN
+    except Exception as exc:  # noqa: BLE001 - psycopg connection errors and the like: one line, no DSN
         print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
         return 1
 

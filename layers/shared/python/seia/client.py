@@ -20,8 +20,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 MAX_RECORDS = 10_000
 # The API's limit is 6 MiB per request; stay well under it (JSON grows when re-encoded by proxies).
@@ -97,7 +98,7 @@ def parse_since(value: str | timedelta, now: datetime | None = None) -> datetime
     >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
     '2026-01-01T00:00:00+00:00'
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if isinstance(value, timedelta):
         return now - value
     match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", str(value))
@@ -111,7 +112,7 @@ def _time_param(value) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
     if hasattr(value, "isoformat"):  # pandas.Timestamp is a datetime; date-like objects too
         return value.isoformat()
     return str(value)
@@ -329,7 +330,7 @@ class Client:
 
         try:
             parse(key)
-        except Exception as exc:  # FileRejected: bad extension or name
+        except Exception as exc:  # noqa: BLE001 - FileRejected: bad extension or name
             raise ValueError(f"{os.path.basename(path)}: {exc}") from None
         import boto3
 

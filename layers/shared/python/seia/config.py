@@ -54,7 +54,7 @@ class Settings:
         return naming.worker_role(self.db_prefix)
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> "Settings":
+    def from_env(cls, env: dict | None = None) -> Settings:
         env = os.environ if env is None else env
         from psycopg.conninfo import conninfo_to_dict
 

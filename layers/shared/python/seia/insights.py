@@ -8,7 +8,7 @@ sketches and performance statistics with :mod:`seia.querystats`. No raw row is e
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from seia import querystats as qs
 from seia.errors import Detail, NotFound, ValidationFailed
@@ -17,7 +17,7 @@ from seia.repositories.drift import AlertReadRepository, AlertRow, DriftReadRepo
 from seia.schema import Model
 from seia.timeutil import parse_query_time, parse_rfc3339
 
-UTC = timezone.utc
+UTC = UTC
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)

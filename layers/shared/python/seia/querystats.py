@@ -518,7 +518,7 @@ class Thresholds:
     high_factor: float = 4.0
 
     @classmethod
-    def from_settings(cls, settings: dict | None) -> "Thresholds":
+    def from_settings(cls, settings: dict | None) -> Thresholds:
         s = settings or {}
         return cls(**(s.get("thresholds") or {}), min_rows=int(s.get("min_rows", 100)))
 

@@ -17,7 +17,7 @@ from seia import auth, migrate, naming
 from seia.config import Settings
 from seia.credentials import get_store
 from seia.db import Tenant, superuser_connect
-from seia.errors import Conflict, NotFound, ValidationFailed, Detail
+from seia.errors import Conflict, Detail, NotFound, ValidationFailed
 from seia.repositories.admin import ApiKeyRepository, TenantRepository
 
 log = logging.getLogger(__name__)

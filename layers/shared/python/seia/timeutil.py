@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def parse_rfc3339(value: object) -> datetime:
@@ -36,4 +36,4 @@ def parse_query_time(value: str | None, field: str) -> datetime | None:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

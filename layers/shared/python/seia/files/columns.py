@@ -11,8 +11,8 @@ numbers, -infinity for timestamps); the final INSERT turns them back into NULL.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from seia.files.errors import MAX_ERRORS, FileRejected, RowError
 from seia.schema import Model

@@ -28,7 +28,7 @@ class FileRejected(Exception):
         self.errors = sorted(errors, key=lambda e: (e.row is not None, e.row or 0, e.column or ""))[:MAX_ERRORS]
 
     @classmethod
-    def file(cls, message: str, column: str | None = None) -> "FileRejected":
+    def file(cls, message: str, column: str | None = None) -> FileRejected:
         return cls(RowError(None, column, message))
 
 

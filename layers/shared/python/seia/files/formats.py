@@ -13,7 +13,7 @@ first row, tables of about ``chunk_rows`` rows. Problems with the file itself ra
 from __future__ import annotations
 
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from seia.files.errors import FileRejected, RowError
 

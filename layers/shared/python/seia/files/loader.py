@@ -11,9 +11,9 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
-from typing import Callable
 
 import psycopg
 
@@ -67,7 +67,7 @@ class FileLoader:
             )
         except FileRejected:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any reader failure becomes a classified error
             raise _reading_error(exc, source_failure, 0) from None
         names = self.columns.check_header(reader.columns)
         layout = self.columns.layout(names)
@@ -150,7 +150,7 @@ def _pipeline(reader, names, validator: ChunkValidator, encoder: CopyEncoder, so
                 if not put((table.num_rows, encoder.encode(arrays))):
                     return
             put(None)
-        except BaseException as exc:  # handed to the consumer, which decides what it means
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which decides what it means
             put(exc)
 
     thread = threading.Thread(target=produce, name="seia-file-reader", daemon=True)

@@ -26,7 +26,7 @@ class FileResult:
     loaded_at: datetime | None = None
 
     @classmethod
-    def rejected(cls, errors) -> "FileResult":
+    def rejected(cls, errors) -> FileResult:
         return cls(REJECTED, errors=tuple(errors))
 
     def document(self, obj: ObjectCreated) -> dict:

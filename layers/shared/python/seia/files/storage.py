@@ -12,8 +12,8 @@ import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from seia.files.errors import FileRejected, ObjectGone, TransientFailure
 from seia.files.events import ObjectCreated
@@ -57,7 +57,7 @@ class S3Stream:
     def read(self, size: int = -1) -> bytes:
         try:
             data = self._body.read(None if size is None or size < 0 else size)
-        except Exception as exc:  # botocore/urllib3 read errors: the connection, never the file
+        except Exception as exc:  # noqa: BLE001 - botocore/urllib3 read errors: the connection, never the file
             self.failure = classify(exc)
             raise self.failure from None
         self._position += len(data)
@@ -91,7 +91,7 @@ class ObjectStore:
             kwargs["IfMatch"] = f'"{obj.etag}"'
         try:
             return self.client.get_object(**kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classify() sorts botocore's errors
             raise classify(exc) from None
 
     def etag(self, obj: ObjectCreated) -> str:
@@ -101,7 +101,7 @@ class ObjectStore:
             kwargs["VersionId"] = obj.version_id
         try:
             return self.client.head_object(**kwargs)["ETag"].strip('"')
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classify() sorts botocore's errors
             raise classify(exc) from None
 
     @contextmanager
@@ -129,7 +129,7 @@ class ObjectStore:
         body = json.dumps(document, indent=2, default=str).encode()
         try:
             self.client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - classify() sorts botocore's errors
             raise classify(exc) from None
 
 

@@ -7,8 +7,8 @@ all, and a prediction_id already stored is counted as a duplicate, never stored 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import psycopg
 
