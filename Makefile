@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The layer package and the function modules, importable as Lambda sees them.
-export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/drift:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/files:$(CURDIR)/functions/drift:$(CURDIR)/admin:$(CURDIR)/client:$(CURDIR)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up test test-unit bench demo lint-template sam-build clean
@@ -13,10 +13,10 @@ export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q 'pip<26.3'  # chalice 1.34 requires pip<26.3
-	$(PY) -m pip install -q -e '.[drift,dev]'
+	$(PY) -m pip install -q -e './client[pandas,parquet,s3]' -e '.[drift,dev]'
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv and install Seia with everything the tests need

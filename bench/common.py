@@ -32,17 +32,22 @@ def bench_environment():
     os.environ["SEIA_DB_PREFIX"] = prefix
     os.environ["SEIA_SECRET_KEY"] = secrets.token_urlsafe(32)
     os.environ["SEIA_CREDENTIALS"] = "derived"
-    from seia import config, credentials, service
+    from seia import config, credentials
+    from seia_ingest import service as ingest_service
+    from seia_query import service as query_service
 
+    services = (ingest_service.get_service, query_service.get_service)
     config.get_settings.cache_clear()
     credentials._store_for.cache_clear()
-    service.get_service.cache_clear()
+    for getter in services:
+        getter.cache_clear()
     settings = config.get_settings()
     try:
         yield settings
     finally:
-        if service.get_service.cache_info().currsize:
-            service.get_service().db.close()
+        for getter in services:
+            if getter.cache_info().currsize:
+                getter().db.close()
         with psycopg.connect(settings.database_url, autocommit=True) as conn:
             for (db,) in conn.execute(
                 "SELECT datname FROM pg_database WHERE datname LIKE %s", (prefix + "%",)

@@ -117,11 +117,11 @@ def _peak_rss_kib() -> int:
 def files(settings) -> None:
     import boto3
 
-    from seia.service import Service
+    from seia_ingest.service import IngestService
     from seia.tenancy import TenantAdmin
 
     created = TenantAdmin(settings).create_tenant("bfiles")
-    Service(settings).create_model(
+    IngestService(settings).create_model(
         created.tenant, {"name": "m", "task": "binary_classification", "features": FEATURES, "labels": ["no", "yes"]}
     )
     endpoint, what, server = _s3_endpoint()
@@ -226,11 +226,11 @@ def _parse_only(key: str, etag: str) -> int:
     """Read, check and encode every chunk as the loader does, without a database."""
     from seia.config import get_settings
     from seia.db import Databases
-    from seia.files import formats, keys
-    from seia.files.columns import ChunkValidator, FileColumns
-    from seia.files.encoding import CopyEncoder
-    from seia.files.events import ObjectCreated
-    from seia.files.storage import ObjectStore, s3_client
+    from seia_files import formats, keys
+    from seia_files.columns import ChunkValidator, FileColumns
+    from seia_files.encoding import CopyEncoder
+    from seia_files.events import ObjectCreated
+    from seia_files.storage import ObjectStore, s3_client
     from seia.repositories.admin import TenantRepository
     from seia.repositories.models import ModelRepository
 
@@ -280,7 +280,7 @@ def child(argv: list[str]) -> None:
 
         response = file_ingest_app.handler(sqs_event([_notification(key, etag, int(size))]), LambdaContext("bench"))
         assert response == {"batchItemFailures": []}, response
-        from seia.files.service import get_file_ingest_service
+        from seia_files.service import get_file_ingest_service
 
         service = get_file_ingest_service()
         tenant, model, kind, name = key.split("/", 3)

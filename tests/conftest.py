@@ -33,10 +33,12 @@ _configure_env()
 
 def reset_process_caches() -> None:
     """Forget cached settings, credential stores and services (after changing the environment)."""
-    from seia import config, credentials, service
-    from seia.files import service as files_service
+    from seia import config, credentials
+    from seia_files import service as files_service
+    from seia_ingest import service as ingest_service
+    from seia_query import service as query_service
 
-    for getter in (service.get_service, files_service.get_file_ingest_service):
+    for getter in (ingest_service.get_service, query_service.get_service, files_service.get_file_ingest_service):
         if getter.cache_info().currsize:
             getter().db.close()
         getter.cache_clear()

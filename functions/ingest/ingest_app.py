@@ -3,7 +3,7 @@
 from chalice import Chalice
 
 from seia.http import ANY_CONTENT_TYPE, api_view, json_body, query_params
-from seia.service import get_service
+from seia_ingest.service import get_service
 
 app = Chalice(app_name="seia-ingest")
 

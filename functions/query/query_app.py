@@ -7,7 +7,7 @@ from chalice import Chalice, Response
 
 from seia.errors import SeiaError
 from seia.http import ANY_CONTENT_TYPE, api_view, json_body, json_response, query_params
-from seia.service import get_service
+from seia_query.service import get_service
 
 app = Chalice(app_name="seia-query")
 
@@ -108,20 +108,20 @@ def put_settings(model):
 @app.route("/v1/openapi.json", **_READ)
 @api_view
 def openapi():
-    from seia.openapi import document
+    from seia_query.openapi import document
 
     return 200, document()
 
 
 @functools.lru_cache(maxsize=1)
 def _dashboard_files():
-    from seia.static import StaticFiles
+    from seia_query.static import StaticFiles
 
     return StaticFiles(Path(__file__).resolve().parent / "dashboard")
 
 
 def _static(name: str) -> Response:
-    from seia.static import SECURITY_HEADERS
+    from seia_query.static import SECURITY_HEADERS
 
     try:
         content_type, text = _dashboard_files().get(name)

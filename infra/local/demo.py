@@ -314,7 +314,7 @@ def _days(numbers: list[int]) -> str:
 
 def tell(stack: Stack, seed: int) -> str:
     """Tell the story on stdout; return the dashboard URL."""
-    from seia.client import Client
+    from seia_client.client import Client
     from seia.config import get_settings
     from seia.tenancy import TenantAdmin
 

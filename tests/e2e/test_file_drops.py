@@ -98,7 +98,7 @@ def test_a_bad_file_is_rejected_with_row_and_column_and_loads_nothing(local_stac
 def test_seia_upload_puts_the_file_where_the_loader_finds_it(
     local_stack, aws_env, api, tenant, tmp_path, monkeypatch, capsys
 ):
-    from seia.cli import main
+    from seia_admin.cli import main
 
     plan, _ = local_stack
     (bucket,) = plan.buckets

@@ -11,7 +11,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from seia import openapi
+from seia_query import openapi
 from tests.support import data
 from tests.support.live import serving
 

@@ -5,7 +5,7 @@ import json
 import pandas as pd
 import pytest
 
-from seia.cli import main
+from seia_admin.cli import main
 from tests.support import data
 from tests.support.live import serving
 

@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 from moto import mock_aws
 
-from seia import Client
-from seia.client import SeiaAPIError
+from seia_client import Client
+from seia_client.client import SeiaAPIError
 from tests.support.live import serving
 
 FEATURES = {"age": "numeric", "income": "numeric", "plan": "categorical"}
@@ -126,7 +126,7 @@ def test_settings_are_changed_by_keyword(seia, drifted):
 
 
 def test_the_document_is_served_to_the_client(seia):
-    assert seia.openapi()["info"]["title"] == "Seia"
+    assert seia_query.openapi()["info"]["title"] == "Seia"
 
 
 def test_upload_file_drops_the_file_under_tenant_model_kind(tmp_path, monkeypatch):

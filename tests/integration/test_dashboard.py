@@ -254,7 +254,7 @@ def test_acknowledging_an_alert_takes_it_off_the_page(page, drifted):
             break
         page.wait_for_timeout(50)
     assert alerts.count() == before - 1
-    from seia.client import Client
+    from seia_client.client import Client
 
     acknowledged = Client(url, tenant.api_key).alert_list("shift", status="acknowledged")
     assert [a["subject"] for a in acknowledged] == [injected]
@@ -285,7 +285,7 @@ def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drif
     page.click("#settings-form button[type=submit]")
     page.wait_for_selector("#settings-status:has-text('Saved')")
     _shot(page, "model-settings")
-    from seia.client import Client
+    from seia_client.client import Client
 
     assert Client(url, tenant.api_key).model("shift")["settings"] == {
         "window": "hour",

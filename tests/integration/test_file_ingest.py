@@ -100,7 +100,7 @@ class FileDrop:
 
 @pytest.fixture
 def files(settings, monkeypatch):
-    from seia.files.service import get_file_ingest_service
+    from seia_files.service import get_file_ingest_service
 
     monkeypatch.setenv("SEIA_BUCKET", BUCKET)
     monkeypatch.setenv("SEIA_FILE_CHUNK_ROWS", "20000")  # several chunks for files of a few 10,000 rows
@@ -388,7 +388,7 @@ def test_database_down_leaves_the_message_for_redelivery_and_nothing_is_lost_or_
 def test_s3_throttling_leaves_the_message_for_redelivery(files, churn):
     from botocore.exceptions import ClientError
 
-    from seia.files.service import get_file_ingest_service
+    from seia_files.service import get_file_ingest_service
 
     key = f"{churn.name}/churn/predictions/slow.csv"
     files.put(key, csv_rows(5))

@@ -108,7 +108,7 @@ def test_no_key_or_password_in_logs(api, make_tenant, caplog, capsys, tenant_adm
     api.post("/v1/models/churn/predictions", t.api_key, json={"records": [{"bad": 1}]})
     api.get("/v1/models", t.api_key + "x")
     api.get("/v1/models/churn/stats", t.api_key)
-    from seia.cli import main
+    from seia_admin.cli import main
 
     main(["key", "create", t.name])
     printed_key = capsys.readouterr().out

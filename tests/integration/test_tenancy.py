@@ -2,7 +2,7 @@
 
 import json
 
-from seia.cli import main
+from seia_admin.cli import main
 
 
 def _run(capsys, *argv):

@@ -307,7 +307,7 @@ def same_up_to_float_order(a, b, path: str, inexact: list[str]) -> None:
 def file_drop(settings, monkeypatch):
     from moto import mock_aws
 
-    from seia.files.service import get_file_ingest_service
+    from seia_files.service import get_file_ingest_service
     from tests.conftest import reset_process_caches
     from tests.integration.test_file_ingest import BUCKET, FileDrop
 

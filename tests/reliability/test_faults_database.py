@@ -106,9 +106,9 @@ def test_database_unreachable_mid_ingest_is_503_and_retrying_clients_store_every
 
 def test_a_batch_whose_answer_is_lost_after_commit_is_counted_as_duplicates_when_resent(api, churn_tenant, monkeypatch):
     """The write commits, then the function dies before answering (here: the response is lost)."""
-    import seia.service as service_module
+    import seia_ingest.service as service_module
 
-    real = service_module.Service.add_predictions
+    real = service_module.IngestService.add_predictions
     calls = {"n": 0}
 
     def commit_then_crash(self, tenant, model_name, body):
@@ -136,7 +136,7 @@ def test_a_file_message_redelivered_after_the_load_committed_adds_no_rows(
 ):
     """The handler commits the file's rows, then dies before writing the result and before the
     message is deleted; SQS delivers the message again."""
-    from seia.files.storage import ObjectStore
+    from seia_files.storage import ObjectStore
     from tests.integration.test_file_ingest import csv_rows
 
     key = f"{churn_tenant.name}/churn/predictions/partial.csv"

@@ -89,7 +89,7 @@ def test_a_revoked_key_stops_working_at_once_on_every_route(api, two_tenants, te
     a, _ = two_tenants
     key = tenant_admin.create_key(a.name)
     assert all(api.get(p, key).status == 200 for p in QUERY_ROUTES)  # warm pools, as a warm Lambda
-    from seia.cli import main
+    from seia_admin.cli import main
 
     assert main(["key", "revoke", key.split("_")[1]]) == 0
     statuses = {p: api.get(p, key).status for p in QUERY_ROUTES}
@@ -143,7 +143,7 @@ def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(
 
 
 def test_no_secret_reaches_the_logs_of_a_full_flow(api, file_drop, tenant_admin, settings, db_proxy):
-    from seia.cli import main
+    from seia_admin.cli import main
     from seia.credentials import get_store
     from seia_drift.db import WorkerDatabases
     from seia_drift.engine import DriftEngine

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pandas as pd
 import pytest
 
-from seia import client as client_module
-from seia.client import Client, SeiaAPIError, SeiaConnectionError, frame_to_records, parse_since
+from seia_client import client as client_module
+from seia_client.client import Client, SeiaAPIError, SeiaConnectionError, frame_to_records, parse_since
 
 MODEL = {
     "name": "churn",

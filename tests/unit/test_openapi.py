@@ -7,7 +7,7 @@ import sys
 from openapi_spec_validator import validate
 
 from infra.local.apihost import default_functions
-from seia import openapi
+from seia_query import openapi
 
 
 def _served() -> set:
@@ -73,7 +73,7 @@ def test_the_query_function_serves_the_document_without_a_key(api):
 
 
 def test_importing_the_client_imports_no_pandas():
-    code = "import sys, seia.client, seia.openapi, seia.cli_client; print(','.join(m for m in ('pandas', 'numpy') if m in sys.modules))"
+    code = "import sys, seia_client.client, seia_query.openapi, seia_client.cli; print(','.join(m for m in ('pandas', 'numpy') if m in sys.modules))"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == ""

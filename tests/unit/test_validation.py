@@ -4,7 +4,7 @@ import pytest
 
 from seia.errors import PayloadTooLarge, ValidationFailed
 from seia.schema import Feature, Model
-from seia.validation import RecordValidator, model_definition
+from seia_ingest.validation import RecordValidator, model_definition
 
 MODEL = Model(1, "m", "binary_classification", (Feature("x", "numeric"), Feature("c", "categorical")), ("0", "1"))
 

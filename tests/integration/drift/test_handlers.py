@@ -146,7 +146,7 @@ def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
 
 
 def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):
-    from seia import cli
+    from seia_admin import cli
 
     _load(drift_tenant, "by-cli", "missing_spike", 3)
     assert cli.main(["drift", "run", "--tenant", drift_tenant.name, "--model", "by-cli"]) == 0

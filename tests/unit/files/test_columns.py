@@ -3,8 +3,8 @@
 import pyarrow as pa
 import pytest
 
-from seia.files.columns import NO_TIMESTAMP, PG_EPOCH_US, ChunkValidator, FileColumns
-from seia.files.errors import FileRejected
+from seia_files.columns import NO_TIMESTAMP, PG_EPOCH_US, ChunkValidator, FileColumns
+from seia_files.errors import FileRejected
 from seia.schema import Feature, Model
 
 CHURN = Model(

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seia.files.events import MalformedMessage, ObjectCreated, objects_created, sqs_messages
+from seia_files.events import MalformedMessage, ObjectCreated, objects_created, sqs_messages
 from tests.events import load
 
 

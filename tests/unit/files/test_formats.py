@@ -7,8 +7,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from seia.files import formats
-from seia.files.errors import FileRejected
+from seia_files import formats
+from seia_files.errors import FileRejected
 
 
 def csv(n: int) -> bytes:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from seia.files import keys
-from seia.files.errors import FileRejected
+from seia_files import keys
+from seia_files.errors import FileRejected
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from seia import cli
-from seia.files import upload
+from seia_admin import cli
+from seia_client import upload
 
 BUCKET = "seia-files"
 

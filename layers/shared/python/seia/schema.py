@@ -9,6 +9,9 @@ TASKS = ("binary_classification", "multiclass_classification", "regression")
 FEATURE_TYPES = ("numeric", "categorical")
 # Column names of bulk files and record fields: a feature may not take one of them.
 RESERVED = frozenset({"prediction_id", "timestamp", "prediction", "score", "label", "features"})
+# Longest id and category string accepted by the API and in files alike.
+MAX_ID_LENGTH = 200
+MAX_CATEGORY_LENGTH = 200
 
 
 @dataclass(frozen=True)

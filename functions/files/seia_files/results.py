@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from seia.files.errors import RowError
-from seia.files.events import ObjectCreated
+from seia_files.errors import RowError
+from seia_files.events import ObjectCreated
 from seia.timeutil import utcnow
 
 LOADED, REJECTED = "loaded", "rejected"

@@ -1,6 +1,6 @@
 """The Python client of Seia's HTTP API.
 
->>> from seia import Client                                    # doctest: +SKIP
+>>> from seia_client import Client                                    # doctest: +SKIP
 >>> seia = Client("http://127.0.0.1:8000", api_key)            # doctest: +SKIP
 >>> seia.log_predictions(df, "churn")                          # doctest: +SKIP
 {'accepted': 50000, 'duplicates': 0, 'batches': 5}
@@ -326,11 +326,11 @@ class Client:
             raise ValueError("no bucket: set SEIA_BUCKET or pass bucket=")
         key = f"{tenant}/{model}/{kind}/{os.path.basename(path)}"
         # The file ingest function's own reading of keys: refuse here what it would refuse there.
-        from seia.files.keys import parse
+        from seia_client.keys import BadKey, parse
 
         try:
             parse(key)
-        except Exception as exc:  # noqa: BLE001 - FileRejected: bad extension or name
+        except BadKey as exc:
             raise ValueError(f"{os.path.basename(path)}: {exc}") from None
         import boto3
 

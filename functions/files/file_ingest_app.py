@@ -9,11 +9,11 @@ the service when a file is parsed, not here.
 import logging
 import os
 
-from seia.files.events import sqs_messages
-from seia.files.service import get_file_ingest_service
+from seia_files.events import sqs_messages
+from seia_files.service import get_file_ingest_service
 
 # One line per file (and per chunk of long loads) at INFO; Lambda's root logger defaults to WARNING.
-logging.getLogger("seia.files").setLevel(os.environ.get("SEIA_LOG_LEVEL", "INFO"))
+logging.getLogger("seia_files").setLevel(os.environ.get("SEIA_LOG_LEVEL", "INFO"))
 
 
 def handler(event, context):

@@ -9,7 +9,7 @@ and is one numpy structured array. Text fields are appended with ``binary_join_e
 
 from __future__ import annotations
 
-from seia.files.columns import StagingLayout
+from seia_files.columns import StagingLayout
 
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00\x00\x00\x00" + b"\x00\x00\x00\x00"
 TRAILER = b"\xff\xff"

@@ -15,8 +15,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from seia.files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
-from seia.files.errors import MAX_ERRORS, FileRejected, RowError
+from seia_files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
+from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 from seia.repositories.records import ReferenceRepository
 
 STAGE = "file_stage"

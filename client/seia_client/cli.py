@@ -1,6 +1,9 @@
-"""``seia`` commands that talk to the HTTP API with an API key: models, predictions, drift, alerts.
+"""The ``seia`` command: the commands that talk to the HTTP API with an API key (models, predictions,
+drift, alerts) and ``seia upload``.
 
-They print aligned tables for people and ``--json`` for scripts. Registered by ``seia.cli``.
+They print aligned tables for people and ``--json`` for scripts. Packages installed beside the client
+add commands through the ``seia.cli`` entry point group: an object (a module) with ``register(sub)``
+and optionally ``setup()``; the server's operator commands (``seia tenant``, ``seia drift run``) come so.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def _emit(args, value, rows: list[dict], columns, empty: str) -> None:
 
 # -- the client and its errors ---------------------------------------------------------------------
 def _client(args):
-    from seia.client import Client
+    from seia_client.client import Client
 
     if not args.api_key:
         raise _Usage("no API key: pass --api-key or set SEIA_API_KEY")
@@ -80,7 +83,7 @@ def _one_line_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(args) -> int:
-        from seia.client import SeiaAPIError, SeiaConnectionError
+        from seia_client.client import SeiaAPIError, SeiaConnectionError
 
         try:
             return fn(args)
@@ -161,7 +164,7 @@ def cmd_predictions_send(args) -> int:
 
 @_one_line_errors
 def cmd_drift_show(args) -> int:
-    from seia.client import drift_rows
+    from seia_client.client import drift_rows
 
     report = _client(args).drift_report(args.model, since=args.since, granularity=args.granularity)
     rows = drift_rows(report)
@@ -211,7 +214,7 @@ def cmd_alerts(args) -> int:
 
 
 def _q(segment: str) -> str:
-    from seia.client import _quote
+    from seia_client.client import _quote
 
     return _quote(segment)
 
@@ -257,6 +260,36 @@ def _count_lines(path: Path) -> int | None:
     return count + (last != b"\n")
 
 
+def cmd_upload(args) -> int:
+    from seia_client import upload
+    from seia_client.keys import BadKey
+
+    bucket = args.bucket or os.environ.get("SEIA_BUCKET")
+    if not bucket:
+        print("error: no bucket: set SEIA_BUCKET or pass --bucket", file=sys.stderr)
+        return 2
+    try:
+        location = upload.target_key(args.file, args.tenant, args.model, args.kind, args.name)
+    except BadKey as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    client = upload.s3_client()
+    uploaded = upload.upload(client, args.file, bucket, location)
+    _print_json(uploaded.as_dict())
+    if args.wait is None:
+        return 0
+    result = upload.wait_for_result(client, uploaded, args.wait)
+    if result is None:
+        print(f"error: no result at s3://{bucket}/{uploaded.result_key} after {args.wait:g} s", file=sys.stderr)
+        return 1
+    _print_json(result)
+    return 0 if result["status"] == "loaded" else 1
+
+
+def _print_json(value) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
 # -- wiring --------------------------------------------------------------------------------------
 def _connection_options() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -271,7 +304,7 @@ def _connection_options() -> argparse.ArgumentParser:
     return common
 
 
-def _group(sub, name: str, help_text: str):
+def group(sub, name: str, help_text: str):
     """The sub-commands of ``seia <name>``, sharing the group with commands other modules add."""
     parser = sub.choices.get(name)
     if parser is None:
@@ -288,7 +321,7 @@ def add_client_commands(sub) -> None:
 
     sub.add_parser("models", parents=[common], help="the tenant's models (HTTP API)").set_defaults(func=cmd_models)
 
-    predictions = _group(sub, "predictions", "send predictions, ground truths or reference rows (HTTP API)")
+    predictions = group(sub, "predictions", "send predictions, ground truths or reference rows (HTTP API)")
     p = predictions.add_parser("send", parents=[common], help="send a CSV, JSONL or Parquet file in batches")
     p.add_argument("file")
     p.add_argument("--model", required=True)
@@ -298,7 +331,7 @@ def add_client_commands(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predictions_send)
 
-    drift = _group(sub, "drift", "drift results")
+    drift = group(sub, "drift", "drift results")
     p = drift.add_parser("show", parents=[common], help="drift per window and column (HTTP API)")
     p.add_argument("model")
     p.add_argument("--since", default="7d", help="how far back: 30m, 12h, 7d, 2w (default %(default)s)")
@@ -312,3 +345,52 @@ def add_client_commands(sub) -> None:
     p.add_argument("--since", default=None, help="only alerts of windows since: 30m, 12h, 7d, 2w")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("upload", help="upload a file to s3://$SEIA_BUCKET/<tenant>/<model>/<kind>/<name>")
+    p.add_argument("file")
+    p.add_argument("--tenant", required=True)
+    p.add_argument("--model", required=True)
+    p.add_argument("--kind", required=True, choices=["predictions", "ground-truths", "reference"])
+    p.add_argument("--name", help="object name (default: the file's name); may contain / for folders")
+    p.add_argument("--bucket", help="default: SEIA_BUCKET")
+    p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the result object and print it")
+    p.set_defaults(func=cmd_upload)
+
+
+def _plugins() -> list:
+    from importlib.metadata import entry_points
+
+    found = []
+    for entry in entry_points(group="seia.cli"):
+        try:
+            found.append(entry.load())
+        except ImportError as exc:  # a broken install must not take the client's own commands down
+            print(f"warning: seia command plugin {entry.name!r} not loaded: {exc}", file=sys.stderr)
+    return found
+
+
+def build_parser(plugins=None) -> argparse.ArgumentParser:
+    """``seia`` with the client's commands and those of every plugin (entry point group ``seia.cli``)."""
+    plugins = list(plugins or [])
+    for found in _plugins():
+        if all(found is not p for p in plugins):
+            plugins.append(found)
+    for plugin in plugins:
+        if hasattr(plugin, "setup"):
+            plugin.setup()
+    parser = argparse.ArgumentParser(prog="seia", description="Seia: ML model monitoring")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for plugin in plugins:
+        plugin.register(sub)
+    # Last, so that client commands join the `seia drift` / `seia predictions` groups plugins made.
+    add_client_commands(sub)
+    return parser
+
+
+def main(argv=None, plugins=None) -> int:
+    args = build_parser(plugins).parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

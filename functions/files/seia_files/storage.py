@@ -15,8 +15,8 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from seia.files.errors import FileRejected, ObjectGone, TransientFailure
-from seia.files.events import ObjectCreated
+from seia_files.errors import FileRejected, ObjectGone, TransientFailure
+from seia_files.events import ObjectCreated
 
 log = logging.getLogger(__name__)
 

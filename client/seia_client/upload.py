@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from seia.files import keys
+from seia_client import keys
 
 PROGRESS_FROM_BYTES = 8 << 20  # smaller files go up in one request, without a progress line
 
@@ -67,8 +67,24 @@ class Progress:
         self.stream.flush()
 
 
+def s3_client():
+    """An S3 client (boto3 is needed for uploads only: ``pip install seia-client[s3]``);
+    ``AWS_ENDPOINT_URL`` (LocalStack, moto server) is honoured by boto3 itself."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=5,
+        read_timeout=60,
+        # Path-style addressing for local endpoints (LocalStack, moto server), virtual-hosted in AWS.
+        s3={"addressing_style": "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"},
+    )
+    return boto3.client("s3", config=config)
+
+
 def target_key(path: str, tenant: str, model: str, kind: str, name: str | None = None) -> keys.FileLocation:
-    """The key the file goes to; ``FileRejected`` when the function would refuse it anyway."""
+    """The key the file goes to; ``keys.BadKey`` when the function would refuse it anyway."""
     return keys.parse(f"{tenant}/{model}/{kind}/{name or os.path.basename(path)}")
 
 

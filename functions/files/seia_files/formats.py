@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from seia.files.errors import FileRejected, RowError
+from seia_files.errors import FileRejected, RowError
 
 CSV_BLOCK_BYTES = 1 << 20
 JSONL_BLOCK_BYTES = 4 << 20

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from seia import naming
-from seia.files.errors import FileRejected
+from seia_files.errors import FileRejected
 
 RESULTS = "_results"
 KINDS = ("predictions", "ground-truths", "reference")

@@ -12,11 +12,9 @@ from typing import Any
 
 from seia import naming
 from seia.errors import Detail, ValidationFailed
-from seia.schema import FEATURE_TYPES, RESERVED, TASKS, Feature, Model
+from seia.schema import FEATURE_TYPES, MAX_CATEGORY_LENGTH, MAX_ID_LENGTH, RESERVED, TASKS, Feature, Model
 from seia.timeutil import parse_rfc3339
 
-MAX_ID_LENGTH = 200
-MAX_CATEGORY_LENGTH = 200
 MAX_FEATURES = 500
 MAX_LABELS = 1000
 MAX_ERRORS = 100  # listed in one response; the count says how many there were in all

@@ -1,6 +1,6 @@
 """A file's columns checked against the model, a chunk at a time and column-wise (pyarrow.compute).
 
-Same rules as the HTTP API's records (``seia.validation``): finite numbers, labels the model has,
+Same rules as the HTTP API's records (the ingest function's ``seia_ingest.validation``): finite numbers, labels the model has,
 RFC 3339 timestamps with an offset, ids of 1 to 200 characters. A chunk with any bad value is
 reported with the 1-based data row and the column of its first problems; the caller then rejects
 the whole file. Valid chunks come out as the staging table's columns (``StagingLayout``).
@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from seia.files.errors import MAX_ERRORS, FileRejected, RowError
+from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 from seia.schema import Model
-from seia.validation import MAX_CATEGORY_LENGTH, MAX_ID_LENGTH
+from seia.schema import MAX_CATEGORY_LENGTH, MAX_ID_LENGTH
 
 PREDICTIONS, GROUND_TRUTHS, REFERENCE = "predictions", "ground-truths", "reference"
 SCORE_PREFIX = "score_"

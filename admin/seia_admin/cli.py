@@ -1,0 +1,145 @@
+"""The operator's ``seia`` commands: tenants, keys, migrations and drift runs.
+
+The ``seia`` command itself belongs to the client (``seia_client.cli``); this module plugs into it
+through the ``seia.cli`` entry point group when the server package is installed.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+
+from seia.config import get_settings
+from seia.errors import SeiaError
+
+
+def _print(value) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def cmd_tenant_create(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    created = TenantAdmin(get_settings()).create_tenant(args.name)
+    _print({"tenant": created.tenant.name, "api_key": created.api_key})
+    print("Keep this key: it is shown only now.", file=sys.stderr)
+    return 0
+
+
+def cmd_tenant_list(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    rows = TenantAdmin(get_settings()).list_tenants()
+    _print(
+        [
+            {
+                "tenant": r.name,
+                "database": r.db_name,
+                "created_at": r.created_at.isoformat(),
+                "active_keys": r.active_keys,
+            }
+            for r in rows
+        ]
+    )
+    return 0
+
+
+def cmd_key_create(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    key = TenantAdmin(get_settings()).create_key(args.tenant)
+    _print({"tenant": args.tenant, "api_key": key})
+    print("Keep this key: it is shown only now.", file=sys.stderr)
+    return 0
+
+
+def cmd_key_revoke(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    if TenantAdmin(get_settings()).revoke_key(args.key_prefix):
+        _print({"revoked": args.key_prefix})
+        return 0
+    print(f"no active key with prefix {args.key_prefix!r}", file=sys.stderr)
+    return 1
+
+
+def cmd_migrate(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    _print(TenantAdmin(get_settings()).migrate_all())
+    return 0
+
+
+def cmd_drift_run(args) -> int:
+    # The drift engine (numpy, scipy) loads only for this command: the rest of the CLI stays light.
+    from seia_drift.commands import run_drift
+
+    _print(run_drift(get_settings(), args.tenant, args.model))
+    return 0
+
+
+def _one_line_errors(fn):
+    """Seia's own errors as a message and the fields at fault (exit 2); anything else as one line (exit 1)."""
+
+    @functools.wraps(fn)
+    def wrapper(args) -> int:
+        try:
+            return fn(args)
+        except SeiaError as exc:
+            print(f"error: {exc.message}", file=sys.stderr)
+            for d in exc.details:
+                print(f"  {d.field}: {d.message}", file=sys.stderr)
+            return 2
+        except Exception as exc:  # noqa: BLE001 - psycopg connection errors and the like: one line, no DSN
+            print(f"error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+            return 1
+
+    return wrapper
+
+
+def setup() -> None:
+    """Before the parser is built: variables that ``make up`` wrote (AWS endpoint, bucket, API URL)."""
+    from seia.config import load_local_env
+
+    load_local_env()
+
+
+def register(sub) -> None:
+    """Add the operator's commands to ``seia``: tenant, key, drift run, migrate."""
+    from seia_client.cli import group
+
+    tenant = group(sub, "tenant", "create and list tenants")
+    p = tenant.add_parser("create", help="create a tenant, its database and role; prints its first API key")
+    p.add_argument("name")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_create))
+    tenant.add_parser("list", help="list tenants").set_defaults(func=_one_line_errors(cmd_tenant_list))
+
+    key = group(sub, "key", "create and revoke API keys")
+    p = key.add_parser("create", help="a new API key for a tenant")
+    p.add_argument("tenant")
+    p.set_defaults(func=_one_line_errors(cmd_key_create))
+    p = key.add_parser("revoke", help="revoke a key by its prefix (seia_xxxxxxxxxx)")
+    p.add_argument("key_prefix")
+    p.set_defaults(func=_one_line_errors(cmd_key_revoke))
+
+    drift = group(sub, "drift", "drift results, and running the drift engine now")
+    p = drift.add_parser("run", help="run every drift step for every model (or one tenant, one model) at once")
+    p.add_argument("--tenant", help="only this tenant")
+    p.add_argument("--model", help="only this model (needs --tenant)")
+    p.set_defaults(func=_one_line_errors(cmd_drift_run))
+
+    sub.add_parser("migrate", help="apply migrations to the admin and every tenant database").set_defaults(
+        func=_one_line_errors(cmd_migrate)
+    )
+
+
+def main(argv=None) -> int:
+    """``seia`` with the operator's commands, whether or not the entry point is registered."""
+    from seia_client.cli import main as client_main
+
+    return client_main(argv, plugins=[sys.modules[__name__]])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""What the ingest routes do, without HTTP: register models and write predictions, labels and the reference.
+
+One ``IngestService`` per process (``get_service()``); it holds the connection pools, never tenant data.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from seia.access import TenantAccess
+from seia.config import get_settings
+from seia.db import Tenant
+from seia.errors import Conflict, Detail, ValidationFailed
+from seia.repositories.models import ModelRepository
+from seia.repositories.records import GroundTruthRepository, PredictionRepository, ReferenceRepository
+from seia.schema import Model
+from seia_ingest import validation
+
+
+class IngestService(TenantAccess):
+    def create_model(self, tenant: Tenant, body) -> Model:
+        spec = validation.model_definition(body)
+        with self.db.tenant(tenant) as conn:
+            model = ModelRepository(conn).insert(
+                spec["name"], spec["task"], spec["features"], spec["labels"], spec["settings"]
+            )
+        if model is None:
+            raise Conflict(f"model {spec['name']!r} already exists")
+        return model
+
+    def add_predictions(self, tenant: Tenant, model_name: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            rows = validation.RecordValidator(model).predictions(_records(body))
+            with conn.transaction():
+                result = PredictionRepository(conn).add(model.id, rows)
+        return {"accepted": result.accepted, "duplicates": result.duplicates}
+
+    def add_ground_truths(self, tenant: Tenant, model_name: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            rows = validation.RecordValidator(model).ground_truths(_records(body))
+            with conn.transaction():
+                result = GroundTruthRepository(conn).add(model.id, rows)
+        return {"accepted": result.accepted, "unmatched": result.unmatched}
+
+    def add_reference(self, tenant: Tenant, model_name: str, body, replace: bool) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            rows = validation.RecordValidator(model).predictions(_records(body), with_label=True)
+            with conn.transaction():
+                result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
+        return {
+            "accepted": result.accepted,
+            "duplicates": result.duplicates,
+            "replaced": replace,
+            "reference_rows": total,
+            "reference_version": version,
+        }
+
+
+def _records(body) -> list:
+    if not isinstance(body, dict) or "records" not in body:
+        raise ValidationFailed("the body must be an object with a records list", [Detail(None, "records", "missing")])
+    extra = set(body) - {"records"}
+    if extra:
+        raise ValidationFailed(
+            "unknown fields in the body", [Detail(None, str(k)[:64], "unknown field") for k in extra]
+        )
+    return body["records"]
+
+
+@functools.lru_cache(maxsize=1)
+def get_service() -> IngestService:
+    """The process's service, created on first use (a warm Lambda reuses it)."""
+    return IngestService(get_settings())

@@ -1,0 +1,94 @@
+"""What the query routes do, without HTTP: read models, counts and the drift engine's results; settings
+and acknowledgements.
+
+One ``QueryService`` per process (``get_service()``); it holds the connection pools, never tenant data.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from seia import model_settings
+from seia.access import TenantAccess, iso
+from seia.config import get_settings
+from seia.db import Tenant
+from seia.errors import Detail, ValidationFailed
+from seia.repositories.models import ModelRepository
+from seia.repositories.stats import StatsRepository
+from seia.schema import Model
+from seia.timeutil import parse_query_time
+from seia_query import insights
+
+GRANULARITIES = {"hour": "hour", "day": "day"}
+
+
+class QueryService(TenantAccess):
+    def list_models(self, tenant: Tenant) -> list[Model]:
+        with self.db.tenant(tenant) as conn:
+            return ModelRepository(conn).all()
+
+    def get_model(self, tenant: Tenant, name: str) -> Model:
+        with self.db.tenant(tenant) as conn:
+            return self._model(conn, name)
+
+    def stats(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        granularity = params.get("granularity") or "hour"
+        if granularity not in GRANULARITIES:
+            raise ValidationFailed("invalid granularity", [Detail(None, "granularity", "must be 'hour' or 'day'")])
+        start = parse_query_time(params.get("from"), "from")
+        end = parse_query_time(params.get("to"), "to")
+        if start and end and end <= start:
+            raise ValidationFailed("empty range", [Detail(None, "to", "must be after from")])
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            windows = StatsRepository(conn).counts(model.id, GRANULARITIES[granularity], start, end)
+        return {
+            "model": model.name,
+            "granularity": granularity,
+            "from": iso(start),
+            "to": iso(end),
+            "windows": [
+                {"window_start": iso(w.window_start), "predictions": w.predictions, "labelled": w.labelled}
+                for w in windows
+            ],
+        }
+
+    def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.drift(conn, self._model(conn, model_name), params)
+
+    def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.distribution(conn, self._model(conn, model_name), feature, params)
+
+    def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.performance(conn, self._model(conn, model_name), params)
+
+    def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.alerts(conn, self._model(conn, model_name), params)
+
+    def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return insights.alert(conn, self._model(conn, model_name), alert_id)
+
+    def acknowledge(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            with conn.transaction():
+                return insights.acknowledge(conn, model, alert_id, body)
+
+    def put_settings(self, tenant: Tenant, model_name: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                model = self._model(conn, model_name)
+                settings = model_settings.updated(model.settings, body)
+                model = ModelRepository(conn).update_settings(model.id, settings)
+        return {"model": model.name, "settings": model.settings}
+
+
+@functools.lru_cache(maxsize=1)
+def get_service() -> QueryService:
+    """The process's service, created on first use (a warm Lambda reuses it)."""
+    return QueryService(get_settings())
