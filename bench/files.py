@@ -117,8 +117,8 @@ def _peak_rss_kib() -> int:
 def files(settings) -> None:
     import boto3
 
-    from seia_ingest.service import IngestService
     from seia.tenancy import TenantAdmin
+    from seia_ingest.service import IngestService
 
     created = TenantAdmin(settings).create_tenant("bfiles")
     IngestService(settings).create_model(
@@ -226,13 +226,13 @@ def _parse_only(key: str, etag: str) -> int:
     """Read, check and encode every chunk as the loader does, without a database."""
     from seia.config import get_settings
     from seia.db import Databases
+    from seia.repositories.admin import TenantRepository
+    from seia.repositories.models import ModelRepository
     from seia_files import formats, keys
     from seia_files.columns import ChunkValidator, FileColumns
     from seia_files.encoding import CopyEncoder
     from seia_files.events import ObjectCreated
     from seia_files.storage import ObjectStore, s3_client
-    from seia.repositories.admin import TenantRepository
-    from seia.repositories.models import ModelRepository
 
     location = keys.parse(key)
     db = Databases(get_settings())

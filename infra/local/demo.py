@@ -314,9 +314,9 @@ def _days(numbers: list[int]) -> str:
 
 def tell(stack: Stack, seed: int) -> str:
     """Tell the story on stdout; return the dashboard URL."""
-    from seia_client.client import Client
     from seia.config import get_settings
     from seia.tenancy import TenantAdmin
+    from seia_client.client import Client
 
     began = time.monotonic()
     rng = np.random.default_rng(seed)

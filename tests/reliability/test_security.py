@@ -143,8 +143,8 @@ def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(
 
 
 def test_no_secret_reaches_the_logs_of_a_full_flow(api, file_drop, tenant_admin, settings, db_proxy):
-    from seia_admin.cli import main
     from seia.credentials import get_store
+    from seia_admin.cli import main
     from seia_drift.db import WorkerDatabases
     from seia_drift.engine import DriftEngine
     from tests.conftest import TenantHandle

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from seia.schema import MAX_CATEGORY_LENGTH, MAX_ID_LENGTH, Model
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
-from seia.schema import Model
-from seia.schema import MAX_CATEGORY_LENGTH, MAX_ID_LENGTH
 
 PREDICTIONS, GROUND_TRUTHS, REFERENCE = "predictions", "ground-truths", "reference"
 SCORE_PREFIX = "score_"

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 
 import psycopg
 
+from seia.schema import Model
 from seia_files import formats
 from seia_files.columns import GROUND_TRUTHS, REFERENCE, ChunkValidator, FileColumns
 from seia_files.encoding import CopyEncoder
 from seia_files.errors import FileRejected, RowError, TransientFailure
 from seia_files.keys import FileLocation
 from seia_files.repository import FileStagingRepository, IngestLogRepository, ObjectVersion
-from seia.schema import Model
 
 log = logging.getLogger(__name__)
 

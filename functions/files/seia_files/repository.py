@@ -15,9 +15,9 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
+from seia.repositories.records import ReferenceRepository
 from seia_files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
-from seia.repositories.records import ReferenceRepository
 
 STAGE = "file_stage"
 STAGE_IDS = "file_stage_ids"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from seia.timeutil import utcnow
 from seia_files.errors import RowError
 from seia_files.events import ObjectCreated
-from seia.timeutil import utcnow
 
 LOADED, REJECTED = "loaded", "rejected"
 

@@ -18,6 +18,8 @@ import time
 from seia.config import Settings, get_settings
 from seia.db import Databases, Tenant
 from seia.errors import ServiceUnavailable
+from seia.repositories.admin import TenantRepository
+from seia.repositories.models import ModelRepository
 from seia_files import keys
 from seia_files.errors import FileRejected, ObjectGone, TransientFailure
 from seia_files.events import MalformedMessage, ObjectCreated, SqsMessage, objects_created
@@ -25,8 +27,6 @@ from seia_files.loader import CHUNK_ROWS, FileLoader
 from seia_files.repository import IngestLogRepository, ObjectVersion
 from seia_files.results import LOADED, FileResult
 from seia_files.storage import ObjectStore, s3_client
-from seia.repositories.admin import TenantRepository
-from seia.repositories.models import ModelRepository
 
 log = logging.getLogger(__name__)
 

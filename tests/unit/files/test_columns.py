@@ -3,9 +3,9 @@
 import pyarrow as pa
 import pytest
 
+from seia.schema import Feature, Model
 from seia_files.columns import NO_TIMESTAMP, PG_EPOCH_US, ChunkValidator, FileColumns
 from seia_files.errors import FileRejected
-from seia.schema import Feature, Model
 
 CHURN = Model(
     1, "churn", "binary_classification", (Feature("age", "numeric"), Feature("plan", "categorical")), ("stay", "churn")
