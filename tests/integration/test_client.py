@@ -126,7 +126,7 @@ def test_settings_are_changed_by_keyword(seia, drifted):
 
 
 def test_the_document_is_served_to_the_client(seia):
-    assert seia_query.openapi()["info"]["title"] == "Seia"
+    assert seia.openapi()["info"]["title"] == "Seia"
 
 
 def test_upload_file_drops_the_file_under_tenant_model_kind(tmp_path, monkeypatch):
