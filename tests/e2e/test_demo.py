@@ -7,15 +7,15 @@ import sys
 import time
 from pathlib import Path
 
+from infra.local.paths import pythonpath
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_demo_finds_the_price_rise_and_blames_monthly_charges(localstack, settings):
     # Given this run's database prefix and keys (the session drops what the demo creates)
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / p) for p in ("layers/shared/python", "functions/ingest", "functions/query", "functions/drift", ".")
-    )
+    env["PYTHONPATH"] = pythonpath()
     env["DATABASE_URL"] = settings.database_url
     # When the demo runs with a stack of its own, as `make demo` does without `make up`
     began = time.monotonic()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.local.paths import pythonpath
 from tests.support import data
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,9 +237,7 @@ def private_localstack(tmp_path_factory):
 def subprocess_env(extra: dict | None = None) -> dict:
     """The test run's environment (database prefix, secret key) for a child process, plus ``extra``."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        str(ROOT / p) for p in ("layers/shared/python", "functions/ingest", "functions/query", "functions/drift", ".")
-    )
+    env["PYTHONPATH"] = pythonpath()
     env.update(extra or {})
     return env
 
