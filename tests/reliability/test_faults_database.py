@@ -118,7 +118,7 @@ def test_a_batch_whose_answer_is_lost_after_commit_is_counted_as_duplicates_when
             raise ConnectionResetError("the function died after COMMIT, before answering")
         return result
 
-    monkeypatch.setattr(service_module.Service, "add_predictions", commit_then_crash)
+    monkeypatch.setattr(service_module.IngestService, "add_predictions", commit_then_crash)
     body = {"records": _records(0)}
     first = api.post("/v1/models/churn/predictions", churn_tenant.api_key, json=body)
     again = api.post("/v1/models/churn/predictions", churn_tenant.api_key, json=body)
