@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from seia.jsonutil import finite as clean
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
@@ -18,13 +17,6 @@ from seia_drift.stats import (
 from seia_drift.steps.base import Context, Step
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
-
-
-def clean(value):
-    """JSON-safe: NaN and infinities become None."""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 def merge_window(rows, bins) -> dict:
