@@ -9,6 +9,7 @@ Two checks: every ``import`` statement in the source (function-local ones includ
 from __future__ import annotations
 
 import ast
+import importlib.util
 import os
 import subprocess
 import sys
@@ -83,3 +84,21 @@ def test_a_handler_loads_only_its_own_code(handler, forbidden):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.strip() == ""
+
+
+def test_each_handler_is_loaded_from_its_functions_folder():
+    # Locally (tests, `make up`) every function folder is on one path and handlers load by module name;
+    # in AWS a function has only its CodeUri. The module found by name must be the one in that folder.
+    from infra.local.template import load
+
+    functions = {
+        name: res["Properties"]
+        for name, res in load()["Resources"].items()
+        if res["Type"] == "AWS::Serverless::Function"
+    }
+    assert len(functions) == 5
+    for name, props in functions.items():
+        module = props["Handler"].rpartition(".")[0]
+        spec = importlib.util.find_spec(module)
+        assert spec is not None, f"{name}: {module} not found"
+        assert Path(spec.origin).parent == (ROOT / props["CodeUri"]).resolve(), f"{name}: {spec.origin}"
