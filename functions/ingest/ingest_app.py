@@ -2,10 +2,11 @@
 
 from chalice import Chalice
 
-from seia.http import ANY_CONTENT_TYPE, api_view, json_body, query_params
+from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, query_params
 from seia_ingest.service import get_service
 
 app = Chalice(app_name="seia-ingest")
+authenticated = authenticated_views(app, get_service)
 
 _WRITE = {"methods": ["POST"], "content_types": ANY_CONTENT_TYPE}
 
@@ -17,35 +18,25 @@ def health():
 
 
 @app.route("/v1/models", **_WRITE)
-@api_view
-def create_model():
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
-    model = service.create_model(tenant, json_body(app.current_request))
-    return 201, model.as_dict()
+@authenticated
+def create_model(service, tenant, request):
+    return 201, service.create_model(tenant, json_body(request)).as_dict()
 
 
 @app.route("/v1/models/{model}/predictions", **_WRITE)
-@api_view
-def add_predictions(model):
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
-    return 202, service.add_predictions(tenant, model, json_body(app.current_request))
+@authenticated
+def add_predictions(service, tenant, request, model):
+    return 202, service.add_predictions(tenant, model, json_body(request))
 
 
 @app.route("/v1/models/{model}/ground-truths", **_WRITE)
-@api_view
-def add_ground_truths(model):
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
-    return 202, service.add_ground_truths(tenant, model, json_body(app.current_request))
+@authenticated
+def add_ground_truths(service, tenant, request, model):
+    return 202, service.add_ground_truths(tenant, model, json_body(request))
 
 
 @app.route("/v1/models/{model}/reference", **_WRITE)
-@api_view
-def add_reference(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def add_reference(service, tenant, request, model):
     replace = query_params(request).get("replace", "false").lower() in ("true", "1", "yes")
     return 202, service.add_reference(tenant, model, json_body(request), replace)

@@ -6,101 +6,74 @@ from pathlib import Path
 from chalice import Chalice, Response
 
 from seia.errors import SeiaError
-from seia.http import ANY_CONTENT_TYPE, api_view, json_body, json_response, query_params
+from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, query_params
 from seia_query.service import get_service
 
 app = Chalice(app_name="seia-query")
+authenticated = authenticated_views(app, get_service)
 
 _READ = {"methods": ["GET"], "content_types": ANY_CONTENT_TYPE}
 
 
 @app.route("/v1/models", methods=["GET"])
-@api_view
-def list_models():
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
+@authenticated
+def list_models(service, tenant, request):
     return 200, {"models": [m.as_dict() for m in service.list_models(tenant)]}
 
 
 @app.route("/v1/models/{model}", methods=["GET"])
-@api_view
-def get_model(model):
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
+@authenticated
+def get_model(service, tenant, request, model):
     return 200, service.get_model(tenant, model).as_dict()
 
 
 @app.route("/v1/models/{model}/stats", methods=["GET"])
-@api_view
-def stats(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def stats(service, tenant, request, model):
     return 200, service.stats(tenant, model, query_params(request))
 
 
 # --- drift results, performance and alerts (read from the drift engine's tables) ---------------
 @app.route("/v1/models/{model}/drift", methods=["GET"])
-@api_view
-def drift(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def drift(service, tenant, request, model):
     return 200, service.drift(tenant, model, query_params(request))
 
 
 @app.route("/v1/models/{model}/features/{feature}/distribution", methods=["GET"])
-@api_view
-def feature_distribution(model, feature):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def feature_distribution(service, tenant, request, model, feature):
     return 200, service.distribution(tenant, model, feature, query_params(request))
 
 
 @app.route("/v1/models/{model}/performance", methods=["GET"])
-@api_view
-def performance(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def performance(service, tenant, request, model):
     return 200, service.performance(tenant, model, query_params(request))
 
 
 @app.route("/v1/models/{model}/alerts", methods=["GET"])
-@api_view
-def alerts(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def alerts(service, tenant, request, model):
     return 200, service.alerts(tenant, model, query_params(request))
 
 
 @app.route("/v1/models/{model}/alerts/{alert_id}", methods=["GET"])
-@api_view
-def get_alert(model, alert_id):
-    service = get_service()
-    tenant = service.authenticate(app.current_request.headers)
+@authenticated
+def get_alert(service, tenant, request, model, alert_id):
     return 200, service.alert(tenant, model, alert_id)
 
 
 @app.route("/v1/models/{model}/alerts/{alert_id}/acknowledge", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-@api_view
-def acknowledge_alert(model, alert_id):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def acknowledge_alert(service, tenant, request, model, alert_id):
     # The body is optional: an empty one acknowledges without a note.
-    body = json_body(request) if request.raw_body else None
-    return 200, service.acknowledge(tenant, model, alert_id, body)
+    return 200, service.acknowledge(tenant, model, alert_id, json_body(request) if request.raw_body else None)
 
 
 @app.route("/v1/models/{model}/settings", methods=["PUT"], content_types=ANY_CONTENT_TYPE)
-@api_view
-def put_settings(model):
-    request = app.current_request
-    service = get_service()
-    tenant = service.authenticate(request.headers)
+@authenticated
+def put_settings(service, tenant, request, model):
     return 200, service.put_settings(tenant, model, json_body(request))
 
 

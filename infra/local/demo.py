@@ -1,7 +1,7 @@
 """``make demo``: two weeks of a churn model in under two minutes, told as a short story.
 
 A tenant and a binary churn model; its training reference; fourteen days of hourly predictions sent
-through ``seia.Client``, prices rising on day 8 (a covariate shift of ``monthly_charges``) and labels
+through ``seia_client.Client``, prices rising on day 8 (a covariate shift of ``monthly_charges``) and labels
 arriving days late in simulated time; then the drift schedule runs the way it does locally (the
 EventBridge event on the planner's schedule queue, the function host hands it to the planner, which
 fans out to the drift queue and the worker) and the top alert is printed with its probable cause.
@@ -334,7 +334,7 @@ def tell(stack: Stack, seed: int) -> str:
 
     print(
         f"Two weeks, {start:%b %d} – {today - timedelta(days=1):%b %d}: {PER_HOUR * 24:,} predictions a day, sent "
-        "hour by hour through seia.Client."
+        "hour by hour through seia_client.Client."
     )
     print(
         f"On day {SHIFT_DAY} prices rise by ${PRICE_RISE:.0f} a month: {SHIFTED} shifts for every customer "

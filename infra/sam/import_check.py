@@ -1,8 +1,8 @@
 """Import every handler of the built template from its built folders alone, as Lambda would.
 
-Each function is imported in a fresh, isolated interpreter (``python -I``) whose path is the
-function's code folder followed by its layers' ``python/`` folders, so a module stripped from a layer
-by mistake fails here and not in AWS. What the Lambda runtime itself provides (boto3 and its
+Each function's handler, then every module of its code folder, is imported in a fresh, isolated
+interpreter (``python -I``) whose path is the function's code folder followed by its layers' ``python/``
+folders, so a module stripped from a layer by mistake fails here and not in AWS. What the Lambda runtime itself provides (boto3 and its
 dependencies) is appended last, from a folder holding only those packages.
 
     python -m infra.sam.import_check [--build-dir .aws-sam/build]
@@ -21,13 +21,16 @@ from infra.local.template import ROOT, load
 from infra.sam.sizes import _layer_ids
 
 PROBE = """
-import importlib, sys
+import importlib, pkgutil, sys
 sys.path[:0] = {paths!r}
 sys.path.append({runtime!r})
 module, _, attr = {handler!r}.rpartition(".")
 getattr(importlib.import_module(module), attr)
 for name in {lazy!r}:
     importlib.import_module(name)
+# Every module of the function's own code too: a route may import its module only when called.
+for info in pkgutil.walk_packages([{paths[0]!r}], onerror=lambda name: importlib.import_module(name)):
+    importlib.import_module(info.name)
 """
 # Modules a handler imports only when it needs them (in a function body), by handler.
 LAZY = {
@@ -73,7 +76,8 @@ def check(build_dir: Path, runtime: str) -> int:
         probe = PROBE.format(
             paths=paths, runtime=runtime, handler=props["Handler"], lazy=LAZY.get(props["Handler"], [])
         )
-        result = subprocess.run([sys.executable, "-I", "-B", "-c", probe], capture_output=True, text=True)
+        # -S: not even this interpreter's site-packages, which hold everything the layers should.
+        result = subprocess.run([sys.executable, "-I", "-S", "-B", "-c", probe], capture_output=True, text=True)
         if result.returncode:
             failed += 1
             print(f"{name}: cannot import {props['Handler']}\n{result.stderr.strip()[-2000:]}", file=sys.stderr)

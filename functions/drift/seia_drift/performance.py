@@ -6,9 +6,9 @@ confusion counts of the rows without one; multiclass a confusion matrix; regress
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
+from seia.jsonutil import finite
 from seia_drift.stats import (
     BinaryCounts,
     MulticlassCounts,
@@ -80,10 +80,6 @@ def merge(a: dict | None, b: dict | None) -> dict | None:
     return RegressionSums.from_dict(a).merge(RegressionSums.from_dict(b)).to_dict()
 
 
-def _finite(value: float) -> float | None:
-    return None if value is None or math.isnan(value) or math.isinf(value) else float(value)
-
-
 def metrics(stats: dict | None) -> dict:
     """Metrics of merged statistics; None for what is undefined. ``n`` is the labelled rows."""
     if stats is None:
@@ -101,12 +97,12 @@ def metrics(stats: dict | None) -> dict:
             "precision": ratio(c["tp"], c["tp"] + c["fp"]),
             "recall": ratio(c["tp"], c["tp"] + c["fn"]),
             "f1": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
-            "roc_auc": _finite(m.roc_auc) if scored.n else None,
-            "log_loss": _finite(m.log_loss) if scored.n else None,
+            "roc_auc": finite(m.roc_auc) if scored.n else None,
+            "log_loss": finite(m.log_loss) if scored.n else None,
             "scored": scored.n,
         }
     if kind == "multiclass":
         m = multiclass_metrics(MulticlassCounts.from_dict(stats))
-        return {"n": m.n, "accuracy": _finite(m.accuracy), "macro_f1": _finite(m.macro_f1)}
+        return {"n": m.n, "accuracy": finite(m.accuracy), "macro_f1": finite(m.macro_f1)}
     m = regression_metrics(RegressionSums.from_dict(stats))
-    return {"n": m.n, "mae": _finite(m.mae), "rmse": _finite(m.rmse), "r2": _finite(m.r2)}
+    return {"n": m.n, "mae": finite(m.mae), "rmse": finite(m.rmse), "r2": finite(m.r2)}

@@ -7,12 +7,11 @@ sketches and performance statistics with :mod:`seia.querystats`. No raw row is e
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime, timedelta
 
 from seia import querystats as qs
 from seia.errors import Detail, NotFound, ValidationFailed
-from seia.jsonutil import RawJSON
+from seia.jsonutil import RawJSON, finite
 from seia.repositories.drift import AlertReadRepository, AlertRow, DriftReadRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time, parse_rfc3339
@@ -84,16 +83,10 @@ def _window_end(start: datetime, granularity: str) -> datetime:
     return start + (DAY if granularity == "day" else HOUR)
 
 
-def _clean(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
 def _numbers(stats: dict) -> dict:
     """The statistics the API shows: numbers only, NaN and infinities as null."""
     return {
-        k: None if v is None else _clean(float(v))
+        k: None if v is None else finite(float(v))
         for k, v in stats.items()
         if v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
     }
@@ -133,7 +126,7 @@ def _column(
         "severity": severity,
         "signals": list(signals or ()),
         "driver": driver,
-        "effect_ratio": _clean(effect_ratio),
+        "effect_ratio": finite(effect_ratio),
         "statistics": _numbers(stats),
     }
 
@@ -362,10 +355,10 @@ def _performance_window(start, end, predictions, labeled, coverage, provisional,
         "window_end": _iso(end),
         "predictions": int(predictions),
         "labelled": int(labeled),
-        "label_coverage": _clean(coverage),
+        "label_coverage": finite(coverage),
         "provisional": bool(provisional),
         "metrics": {
-            k: _clean(v)
+            k: finite(v)
             for k, v in (metrics or {}).items()
             if k not in ("n", "scored") and (isinstance(v, (int, float)) or v is None)
         },
@@ -453,7 +446,7 @@ def _cause(c) -> dict:
         "kind": role,
         "name": name,
         "segment": c.segment,
-        "score": _clean(c.score),
+        "score": finite(c.score),
         "message": c.sentence,
     }
 

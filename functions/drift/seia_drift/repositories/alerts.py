@@ -9,6 +9,8 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from seia.repositories.alerts import AlertRow, CauseRow
+
 
 @dataclass(frozen=True)
 class NewAlert:
@@ -23,24 +25,9 @@ class NewAlert:
 
 
 @dataclass(frozen=True)
-class AlertRow:
-    id: int
-    granularity: str
-    window_start: datetime
-    kind: str
-    subject: str
-    condition: str
-    severity: str
-    message: str
-    details: dict
-    reference_key: str
-    status: str
-    created_at: datetime
-    notify_attempts: int
-
-
-@dataclass(frozen=True)
 class Cause:
+    """A probable cause as ranked, before it is stored (as a :class:`CauseRow`, with its alert and rank)."""
+
     feature: str
     segment: str | None
     score: float
@@ -68,7 +55,9 @@ class AlertRepository:
     INSERT_CAUSE = """
         INSERT INTO drift_causes (alert_id, rank, feature, segment, score, sentence, details)
         VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (alert_id, rank) DO NOTHING"""
-    CAUSES = "SELECT feature, segment, score, sentence, details FROM drift_causes WHERE alert_id = %s ORDER BY rank"
+    CAUSES = """
+        SELECT alert_id, rank, feature, segment, score, sentence, details FROM drift_causes
+        WHERE alert_id = %s ORDER BY rank"""
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -120,6 +109,6 @@ class AlertRepository:
                 ],
             )
 
-    def causes(self, alert_id: int) -> list[Cause]:
-        with self.conn.cursor(row_factory=class_row(Cause)) as cur:
+    def causes(self, alert_id: int) -> list[CauseRow]:
+        with self.conn.cursor(row_factory=class_row(CauseRow)) as cur:
             return cur.execute(self.CAUSES, (alert_id,)).fetchall()

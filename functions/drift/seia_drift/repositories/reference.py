@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -11,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from seia.repositories.reference import FeatureBins, StoredReference
 from seia_drift.layout import Slot
 from seia_drift.repositories.sources import Source
 
@@ -28,29 +28,6 @@ def slot_expression(slot: Slot) -> sql.Composable:
         ("categorical", "label"): "label",
     }[(slot.kind, slot.source)]
     return sql.SQL("src.{}").format(sql.Identifier(column))
-
-
-@dataclass(frozen=True)
-class StoredReference:
-    reference_key: str
-    source: str
-    window_start: datetime | None
-    window_end: datetime | None
-    rows: int
-    labeled: int
-    performance: dict | None
-    metrics: dict | None
-
-
-@dataclass(frozen=True)
-class FeatureBins:
-    feature: str
-    kind: str
-    source: str
-    position: int
-    edges: list[float] | None
-    segments: list[float] | None
-    reference: dict
 
 
 class ReferenceRepository:

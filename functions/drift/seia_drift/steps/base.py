@@ -10,7 +10,7 @@ import psycopg
 from seia.schema import Model
 from seia_drift.layout import Layout
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
-from seia_drift.repositories.state import StateRepository
+from seia_drift.repositories.state import StateRepository, Watermark
 from seia_drift.settings import DriftSettings
 
 WINDOW_LENGTH = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
@@ -44,3 +44,31 @@ class Step:
 
     def run(self, ctx: Context) -> dict:
         raise NotImplementedError
+
+
+class WindowStep(Step):
+    """A step that recomputes every evaluation window whose hourly inputs changed since its watermark.
+
+    ``changed_windows`` names the windows and the change number they were read up to; ``window``
+    computes and saves one. The watermark moves only after the last window is saved, in the step's
+    transaction, so a run that fails half way recomputes those windows rather than skipping them.
+    """
+
+    # The name, in the step's report, of what ``window`` returns, summed over the windows.
+    tally: str
+
+    def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
+        raise NotImplementedError
+
+    def window(self, ctx: Context, bins: dict[str, FeatureBins], start: datetime, end: datetime) -> int:
+        raise NotImplementedError
+
+    def run(self, ctx: Context) -> dict:
+        stored, bins = ctx.reference()
+        if stored is None:
+            return {"skipped": "no reference yet"}
+        mark = ctx.state.get(ctx.model.id, self.name)
+        windows, change = self.changed_windows(ctx, mark.change)
+        total = sum(self.window(ctx, bins, start, ctx.window_end(start)) for start in windows)
+        ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
+        return {"windows": len(windows), self.tally: total}

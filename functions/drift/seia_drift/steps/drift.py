@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import math
+from datetime import datetime
 
+from seia.jsonutil import finite as clean
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
-from seia_drift.repositories.state import Watermark
 from seia_drift.stats import (
     CategoricalDrift,
     CategoricalSketch,
@@ -15,16 +15,9 @@ from seia_drift.stats import (
     judge_window,
     numeric_drift,
 )
-from seia_drift.steps.base import Context, Step
+from seia_drift.steps.base import Context, WindowStep
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
-
-
-def clean(value):
-    """JSON-safe: NaN and infinities become None."""
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
 
 
 def merge_window(rows, bins) -> dict:
@@ -93,56 +86,48 @@ def statistics(drift, ref, cur) -> dict:
     return out
 
 
-class DriftStep(Step):
+class DriftStep(WindowStep):
     """Windows whose hourly sketches changed → drift statistics and verdicts per feature."""
 
     name = "drift"
+    tally = "drifted_features"
 
-    def run(self, ctx: Context) -> dict:
-        stored, bins = ctx.reference()
-        if stored is None:
-            return {"skipped": "no reference yet"}
-        sketches, results = SketchRepository(ctx.conn), ResultRepository(ctx.conn)
-        mark = ctx.state.get(ctx.model.id, self.name)
-        gran = ctx.settings.window
-        windows, change = sketches.changed_windows(ctx.model.id, gran, mark.change)
-        drifted = 0
-        for start in windows:
-            end = ctx.window_end(start)
-            merged = merge_window(sketches.window(ctx.model.id, start, end), bins)
-            drifts, refs = {}, {}
-            for feature, cur in merged.items():
-                b = bins[feature]
-                if b.kind == "numeric":
-                    ref = NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
-                    drifts[feature] = numeric_drift(ref, cur)
-                else:
-                    ref = CategoricalSketch.from_dict(b.reference)
-                    drifts[feature] = categorical_drift(ref, cur)
-                refs[feature] = ref
-            verdicts = judge_window(drifts, ctx.settings.thresholds)
-            out = []
-            for feature, v in verdicts.items():
-                d = drifts[feature]
-                stats = statistics(d, refs[feature], merged[feature])
-                stats.update(distribution_qvalue=clean(v.distribution_qvalue), missing_qvalue=clean(v.missing_qvalue))
-                out.append(
-                    FeatureResult(
-                        feature,
-                        bins[feature].kind,
-                        d.rows_cur,
-                        clean(d.missing.rate_cur),
-                        v.verdict,
-                        v.severity,
-                        list(v.signals),
-                        v.driver,
-                        clean(v.effect_ratio),
-                        stats,
-                    )
+    def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
+        return SketchRepository(ctx.conn).changed_windows(ctx.model.id, ctx.settings.window, change)
+
+    def window(self, ctx: Context, bins: dict, start: datetime, end: datetime) -> int:
+        merged = merge_window(SketchRepository(ctx.conn).window(ctx.model.id, start, end), bins)
+        drifts, refs = {}, {}
+        for feature, cur in merged.items():
+            b = bins[feature]
+            if b.kind == "numeric":
+                ref = NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
+                drifts[feature] = numeric_drift(ref, cur)
+            else:
+                ref = CategoricalSketch.from_dict(b.reference)
+                drifts[feature] = categorical_drift(ref, cur)
+            refs[feature] = ref
+        verdicts = judge_window(drifts, ctx.settings.thresholds)
+        out = []
+        for feature, v in verdicts.items():
+            d = drifts[feature]
+            stats = statistics(d, refs[feature], merged[feature])
+            stats.update(distribution_qvalue=clean(v.distribution_qvalue), missing_qvalue=clean(v.missing_qvalue))
+            out.append(
+                FeatureResult(
+                    feature,
+                    bins[feature].kind,
+                    d.rows_cur,
+                    clean(d.missing.rate_cur),
+                    v.verdict,
+                    v.severity,
+                    list(v.signals),
+                    v.driver,
+                    clean(v.effect_ratio),
+                    stats,
                 )
-            rows = max((s.rows for f, s in merged.items() if bins[f].source != "label"), default=0)
-            status = OK if rows >= ctx.settings.min_rows else INSUFFICIENT
-            results.save_window(ctx.model.id, gran, start, end, rows, status, out)
-            drifted += sum(r.verdict == "drift" for r in out)
-        ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
-        return {"windows": len(windows), "drifted_features": drifted}
+            )
+        rows = max((s.rows for f, s in merged.items() if bins[f].source != "label"), default=0)
+        status = OK if rows >= ctx.settings.min_rows else INSUFFICIENT
+        ResultRepository(ctx.conn).save_window(ctx.model.id, ctx.settings.window, start, end, rows, status, out)
+        return sum(r.verdict == "drift" for r in out)

@@ -2,35 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from seia_drift import performance
 from seia_drift.repositories.performance import PerformanceRepository
 from seia_drift.repositories.results import ResultRepository
-from seia_drift.repositories.state import Watermark
-from seia_drift.steps.base import Context, Step
+from seia_drift.steps.base import Context, WindowStep
 
 
-class PerformanceStep(Step):
+class PerformanceStep(WindowStep):
     """Windows whose hourly performance statistics changed → metrics, coverage, provisional."""
 
     name = "performance"
+    tally = "provisional"
 
-    def run(self, ctx: Context) -> dict:
-        stored, _ = ctx.reference()
-        if stored is None:
-            return {"skipped": "no reference yet"}
-        perf, results = PerformanceRepository(ctx.conn), ResultRepository(ctx.conn)
-        mark = ctx.state.get(ctx.model.id, self.name)
-        gran = ctx.settings.window
-        windows, change = perf.changed_windows(ctx.model.id, gran, mark.change)
-        provisional_windows = 0
-        for start in windows:
-            end = ctx.window_end(start)
-            rows, labeled, stats = perf.window(ctx.model.id, start, end)
-            coverage = labeled / rows if rows else None
-            provisional = coverage is None or coverage < ctx.settings.coverage_threshold
-            provisional_windows += provisional
-            results.save_performance(
-                ctx.model.id, gran, start, end, labeled, coverage, provisional, performance.metrics(stats)
-            )
-        ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
-        return {"windows": len(windows), "provisional": provisional_windows}
+    def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
+        return PerformanceRepository(ctx.conn).changed_windows(ctx.model.id, ctx.settings.window, change)
+
+    def window(self, ctx: Context, bins: dict, start: datetime, end: datetime) -> int:
+        rows, labeled, stats = PerformanceRepository(ctx.conn).window(ctx.model.id, start, end)
+        coverage = labeled / rows if rows else None
+        provisional = coverage is None or coverage < ctx.settings.coverage_threshold
+        ResultRepository(ctx.conn).save_performance(
+            ctx.model.id, ctx.settings.window, start, end, labeled, coverage, provisional, performance.metrics(stats)
+        )
+        return int(provisional)

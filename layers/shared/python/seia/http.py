@@ -59,3 +59,24 @@ def api_view(fn):
 
 def query_params(request) -> dict:
     return dict(request.query_params or {})
+
+
+def authenticated_views(app, get_service):
+    """The decorator of ``app``'s routes that act for a tenant, given the function's ``get_service``.
+
+    A decorated route is an :func:`api_view` called as ``route(service, tenant, request, **path
+    parameters)``: the request's API key has been checked and its tenant found (401 otherwise), so the
+    route's body is the one service call it makes.
+    """
+
+    def authenticated(fn):
+        @api_view
+        @functools.wraps(fn)
+        def view(**params):
+            request = app.current_request
+            service = get_service()
+            return fn(service, service.authenticate(request.headers), request, **params)
+
+        return view
+
+    return authenticated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 
@@ -54,3 +55,17 @@ def _default(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def finite(value: Any) -> Any:
+    """``value`` made fit for JSON, which has no NaN nor infinity: those become None (null); any other
+    float is returned as a plain float (numpy's too), and what is not a float is returned as is.
+
+    Examples
+    --------
+    >>> finite(float("nan")), finite(float("-inf")), finite(0.25), finite(3), finite(None)
+    (None, None, 0.25, 3, None)
+    """
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    return value

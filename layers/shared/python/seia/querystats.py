@@ -17,6 +17,8 @@ import operator
 from dataclasses import dataclass
 from itertools import accumulate
 
+from seia.jsonutil import finite
+
 NAN = math.nan
 PSI_EPSILON = 1e-4
 COARSE_BINS = 10
@@ -625,10 +627,6 @@ def merge_performance(a: dict | None, b: dict | None) -> dict | None:
     return {"kind": kind, **{k: a[k] + b[k] for k in ("n", "sum_abs_error", "sum_sq_error", "sum_y", "sum_y_sq")}}
 
 
-def _finite(value):
-    return None if value is None or math.isnan(value) or math.isinf(value) else float(value)
-
-
 def performance_metrics(stats: dict | None) -> dict:
     """Metrics of merged statistics (``seia_drift.performance.metrics``); None where undefined."""
     if stats is None:
@@ -652,8 +650,8 @@ def performance_metrics(stats: dict | None) -> dict:
             "precision": ratio(c["tp"], c["tp"] + c["fp"]),
             "recall": ratio(c["tp"], c["tp"] + c["fn"]),
             "f1": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
-            "roc_auc": _finite(auc_sum / pairs) if scored_n and pairs else None,
-            "log_loss": _finite(s["log_loss_sum"] / scored_n) if scored_n else None,
+            "roc_auc": finite(auc_sum / pairs) if scored_n and pairs else None,
+            "log_loss": finite(s["log_loss_sum"] / scored_n) if scored_n else None,
             "scored": scored_n,
         }
     if kind == "multiclass":

@@ -1,5 +1,8 @@
 """Tenant database, read side of the drift engine's tables (0002_drift.sql) for the query API.
 
+The rows are the engine's (:mod:`seia.repositories.reference`, :mod:`seia.repositories.alerts`);
+the SQL here is the query API's own.
+
 Only derived rows are read here: stored results, hourly sketches and hourly performance
 statistics, never the raw predictions, so a request costs the same whatever the traffic behind it.
 """
@@ -12,21 +15,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
-
-@dataclass(frozen=True)
-class FeatureBins:
-    feature: str
-    kind: str
-    source: str
-    edges: list | None
-    reference: dict
-
-
-@dataclass(frozen=True)
-class ReferenceRow:
-    reference_key: str
-    source: str
-    rows: int
+from seia.repositories.alerts import AlertRow, CauseRow
+from seia.repositories.reference import FeatureBins, StoredReference
 
 
 @dataclass(frozen=True)
@@ -40,34 +30,13 @@ class PerformanceRow:
     metrics: dict | None
 
 
-@dataclass(frozen=True)
-class AlertRow:
-    id: int
-    granularity: str
-    window_start: datetime
-    kind: str
-    subject: str
-    condition: str
-    severity: str
-    message: str
-    details: dict
-    status: str
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class CauseRow:
-    alert_id: int
-    rank: int
-    feature: str
-    segment: str | None
-    score: float
-    sentence: str
-
-
 class DriftReadRepository:
-    FEATURES = "SELECT feature, kind, source, edges, reference FROM drift_features WHERE model_id = %s ORDER BY feature"
-    REFERENCE = "SELECT reference_key, source, rows FROM drift_references WHERE model_id = %s"
+    FEATURES = """
+        SELECT feature, kind, source, position, edges, segments, reference
+        FROM drift_features WHERE model_id = %s ORDER BY feature"""
+    REFERENCE = """
+        SELECT reference_key, source, window_start, window_end, rows, labeled, performance, metrics
+        FROM drift_references WHERE model_id = %s"""
     HAS_STORED = "SELECT EXISTS (SELECT 1 FROM drift_windows WHERE model_id = %s AND granularity = %s)"
     # Stored windows (those the drift step judged: the performance step alone leaves them 'pending'),
     # each already in the API's DriftWindow shape. PostgreSQL builds the JSON: parsing thousands of
@@ -146,8 +115,8 @@ class DriftReadRepository:
         with self.conn.cursor(row_factory=class_row(FeatureBins)) as cur:
             return {f.feature: f for f in cur.execute(self.FEATURES, (model_id,)).fetchall()}
 
-    def reference(self, model_id: int) -> ReferenceRow | None:
-        with self.conn.cursor(row_factory=class_row(ReferenceRow)) as cur:
+    def reference(self, model_id: int) -> StoredReference | None:
+        with self.conn.cursor(row_factory=class_row(StoredReference)) as cur:
             return cur.execute(self.REFERENCE, (model_id,)).fetchone()
 
     def has_stored(self, model_id: int, granularity: str) -> bool:
@@ -200,7 +169,8 @@ class DriftReadRepository:
 
 
 class AlertReadRepository:
-    COLUMNS = "id, granularity, window_start, kind, subject, condition, severity, message, details, status, created_at"
+    COLUMNS = """id, granularity, window_start, kind, subject, condition, severity, message, details,
+                 reference_key, status, created_at, notify_attempts"""
     PAGE = f"""
         SELECT {COLUMNS} FROM drift_alerts
         WHERE model_id = %(model)s AND (%(status)s::text IS NULL OR status = %(status)s)
@@ -208,7 +178,7 @@ class AlertReadRepository:
         ORDER BY id DESC LIMIT %(limit)s"""
     ONE = f"SELECT {COLUMNS} FROM drift_alerts WHERE model_id = %s AND id = %s"
     CAUSES = """
-        SELECT alert_id, rank, feature, segment, score, sentence FROM drift_causes
+        SELECT alert_id, rank, feature, segment, score, sentence, details FROM drift_causes
         WHERE alert_id = ANY(%s) AND (%s::int IS NULL OR rank <= %s) ORDER BY alert_id, rank"""
     # The tables have no acknowledgement columns yet: when and why are kept in details.
     ACKNOWLEDGE = f"""
