@@ -41,8 +41,8 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     import numpy as np
     from psycopg.types.json import Jsonb
 
-    from seia import querystats as qs
-    from seia_drift.stats import CategoricalSketch, NumericSketch, fit_edges
+    from seia import stats
+    from seia_drift.stats import CategoricalSketch, fit_edges, sketch_values
 
     rng = np.random.default_rng(seed)
     hours = DAYS * 24
@@ -56,7 +56,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         if kind == "numeric":
             ref_values = rng.normal(0, 1, 20000) if source == "feature" else rng.beta(2, 5, 20000)
             edges = fit_edges(ref_values)
-            ref = NumericSketch.from_values(ref_values, edges)
+            ref = sketch_values(ref_values, edges)
             # Each hour: the reference shape, slowly drifting for a few features.
             drift = 0.5 if feature in ("n0", "n1") else 0.0
             per_hour = []
@@ -66,7 +66,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
                     if source == "feature"
                     else rng.beta(2, 5, rows_per_hour)
                 )
-                per_hour.append(NumericSketch.from_values(values, edges).to_dict(include_edges=False))
+                per_hour.append(sketch_values(values, edges).to_dict(include_edges=False))
             bins[feature] = (kind, source, list(edges), ref.to_dict(include_edges=False))
         else:
             names = CATEGORIES if source == "feature" else ["no", "yes"]
@@ -85,7 +85,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     buffer = io.StringIO()
     for feature, per_hour in hourly.items():
         for h, sketch in enumerate(per_hour):
-            n = qs._n(sketch)
+            n = sum(sketch["counts"].values()) if isinstance(sketch["counts"], dict) else sum(sketch["counts"])
             text = json.dumps(sketch).replace("\\", "\\\\")
             buffer.write(
                 f"{model_id}\t{(START + timedelta(hours=h)).isoformat()}\t{feature}\t"
@@ -94,20 +94,25 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     with conn.cursor().copy("COPY drift_sketches (model_id, hour, feature, rows, missing, sketch) FROM STDIN") as copy:
         copy.write(buffer.getvalue())
     # The engine's day results (statistics and verdicts as the drift step stores them).
-    thresholds = qs.Thresholds()
+    thresholds = stats.Thresholds()
     results, windows = [], []
     for d in range(DAYS):
         start = START + timedelta(days=d)
-        merged = {}
+        merged, refs = {}, {}
         for feature, per_hour in hourly.items():
-            for sketch in per_hour[d * 24 : (d + 1) * 24]:
-                merged[feature] = qs.merge(merged.get(feature), sketch)
-        drifts = {f: qs.column_drift(bins[f][3], cur, bins[f][2]) for f, cur in merged.items()}
-        verdicts = qs.judge_window(drifts, thresholds)
+            day = per_hour[d * 24 : (d + 1) * 24]
+            kind, _, edges, ref = bins[feature]
+            if kind == "numeric":
+                merged[feature], refs[feature] = stats.merge_dicts(day, edges), stats.merge_dicts([ref], edges)
+            else:
+                merged[feature] = stats.merge_categorical_dicts(day)
+                refs[feature] = stats.merge_categorical_dicts([ref])
+        drifts = {f: stats.column_drift(refs[f], cur) for f, cur in merged.items()}
+        verdicts = stats.judge_window(drifts, thresholds)
         for f, v in verdicts.items():
-            stats = {
+            values = {
                 k: (None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x)
-                for k, x in drifts[f].statistics.items()
+                for k, x in stats.drift_statistics(drifts[f], refs[f], merged[f]).items()
             }
             results.append(
                 (
@@ -117,13 +122,13 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
                     f,
                     bins[f][0],
                     drifts[f].rows_cur,
-                    stats["missing_rate_cur"],
+                    values["missing_rate_cur"],
                     v.verdict,
                     v.severity,
                     list(v.signals),
                     v.driver,
                     None if v.effect_ratio != v.effect_ratio else v.effect_ratio,
-                    Jsonb(stats),
+                    Jsonb(values),
                 )
             )
         windows.append(

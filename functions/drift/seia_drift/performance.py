@@ -8,20 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from seia.jsonutil import finite
-from seia_drift.stats import (
-    BinaryCounts,
-    MulticlassCounts,
-    RegressionSums,
-    binary_metrics,
-    multiclass_metrics,
-    regression_metrics,
-    score_edges,
-)
+from seia.stats import performance as core_performance
+from seia_drift.stats import BinaryCounts, MulticlassCounts, RegressionSums, score_edges
 
 SCORE_BINS = 1000
 SCORE_EDGES = score_edges(SCORE_BINS)
-_CONFUSION = ("tp", "fp", "tn", "fn")
+_CONFUSION = core_performance.CONFUSION
 
 
 def _confusion_key(actual_positive: bool, predicted_positive: bool) -> str:
@@ -64,45 +56,6 @@ def regression_stats(row: tuple) -> dict:
     ).to_dict()
 
 
-def merge(a: dict | None, b: dict | None) -> dict | None:
-    if a is None or b is None:
-        return a if b is None else b
-    kind = a["kind"]
-    if kind == "binary":
-        scored = BinaryCounts.from_dict(a["scored"]).merge(BinaryCounts.from_dict(b["scored"]))
-        return {
-            "kind": kind,
-            "scored": scored.to_dict(),
-            "unscored": {k: a["unscored"][k] + b["unscored"][k] for k in _CONFUSION},
-        }
-    if kind == "multiclass":
-        return MulticlassCounts.from_dict(a).merge(MulticlassCounts.from_dict(b)).to_dict()
-    return RegressionSums.from_dict(a).merge(RegressionSums.from_dict(b)).to_dict()
-
-
-def metrics(stats: dict | None) -> dict:
-    """Metrics of merged statistics; None for what is undefined. ``n`` is the labelled rows."""
-    if stats is None:
-        return {"n": 0}
-    kind = stats["kind"]
-    if kind == "binary":
-        scored = BinaryCounts.from_dict(stats["scored"])
-        c = {k: getattr(scored, k) + stats["unscored"][k] for k in _CONFUSION}
-        n = sum(c.values())
-        m = binary_metrics(scored)
-        ratio = lambda a, b: a / b if b else None  # noqa: E731
-        return {
-            "n": n,
-            "accuracy": ratio(c["tp"] + c["tn"], n),
-            "precision": ratio(c["tp"], c["tp"] + c["fp"]),
-            "recall": ratio(c["tp"], c["tp"] + c["fn"]),
-            "f1": ratio(2 * c["tp"], 2 * c["tp"] + c["fp"] + c["fn"]),
-            "roc_auc": finite(m.roc_auc) if scored.n else None,
-            "log_loss": finite(m.log_loss) if scored.n else None,
-            "scored": scored.n,
-        }
-    if kind == "multiclass":
-        m = multiclass_metrics(MulticlassCounts.from_dict(stats))
-        return {"n": m.n, "accuracy": finite(m.accuracy), "macro_f1": finite(m.macro_f1)}
-    m = regression_metrics(RegressionSums.from_dict(stats))
-    return {"n": m.n, "mae": finite(m.mae), "rmse": finite(m.rmse), "r2": finite(m.r2)}
+# Merging and metrics of the stored statistics are the core's, shared with the query path.
+merge = core_performance.merge
+metrics = core_performance.metrics

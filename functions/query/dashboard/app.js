@@ -311,37 +311,100 @@
     }
   }
 
-  // Drift settings: the keys the engine reads (PUT /v1/models/<model>/settings); empty means the default.
+  // Drift settings: every key the engine reads (PUT /v1/models/<model>/settings), rendered from the API's own
+  // schema of them (ModelSettings in /v1/openapi.json, derived from seia.registry); empty means the default.
+  let settingsSchemas = null;
+  function loadSettingsSchemas() {
+    settingsSchemas = settingsSchemas || api("/v1/openapi.json").then((doc) => doc.components.schemas);
+    return settingsSchemas;
+  }
+
   function settingsForm(model, current) {
-    const thresholds = current.thresholds || {};
-    const field = (id, label, value, attrs) => h("label", { class: "setting" }, label + " ",
-      h("input", { id, name: id, value: value === undefined || value === null ? "" : String(value), ...attrs }));
-    const windowSelect = h("select", { id: "setting-window", name: "window" },
-      ["", "hour", "day"].map((g) => h("option", { value: g, selected: (current.window || "") === g }, g || "default (day)")));
+    const card = h("div", { class: "card", id: "settings" }, h("h2", {}, "Drift settings"));
+    loadSettingsSchemas()
+      .then((schemas) => card.append(buildSettingsForm(model, current, schemas)))
+      .catch((e) => {
+        settingsSchemas = null;
+        card.append(h("p", { class: "error", role: "alert" }, "Settings unavailable: " + e.message));
+      });
+    return card;
+  }
+
+  // The object schema a ModelSettings property refers to (thresholds, performance_drop), or null for a plain value.
+  function groupSchema(schemas, prop) {
+    const ref = (prop.anyOf || []).find((s) => s.$ref) || (prop.$ref ? prop : null);
+    return ref ? schemas[ref.$ref.split("/").pop()] : null;
+  }
+
+  // The form fields, in schema order: [id, key, member or null, schema] per setting.
+  function settingFields(schemas) {
+    const fields = [];
+    for (const [key, prop] of Object.entries(schemas.ModelSettings.properties)) {
+      const group = groupSchema(schemas, prop);
+      if (!group) { fields.push(["setting-" + key, key, null, prop]); continue; }
+      for (const [member, schema] of Object.entries(group.properties)) {
+        // Thresholds keep their bare names (setting-psi), other groups are prefixed (setting-performance_drop-rmse).
+        fields.push(["setting-" + (key === "thresholds" ? member : key + "-" + member), key, member, schema]);
+      }
+    }
+    return fields;
+  }
+
+  function settingInput(id, schema, value) {
+    const types = [].concat(schema.type);
+    const fallback = schema.default === undefined ? "none" : String(schema.default);
+    const attrs = { id, name: id, title: schema.description || "" };
+    let input;
+    if (schema.enum) {
+      const choices = schema.enum.filter((c) => c !== null);
+      input = h("select", attrs,
+        h("option", { value: "", selected: value === undefined || value === null }, "default (" + fallback + ")"),
+        choices.map((c) => h("option", { value: c, selected: value === c }, c)));
+    } else {
+      attrs.value = value === undefined || value === null ? "" : String(value);
+      if (types.includes("integer") || types.includes("number")) {
+        Object.assign(attrs, { type: "number", step: types.includes("integer") ? 1 : "any", placeholder: fallback });
+        for (const bound of ["minimum", "exclusiveMinimum"]) if (schema[bound] !== undefined) attrs.min = schema[bound];
+        for (const bound of ["maximum", "exclusiveMaximum"]) if (schema[bound] !== undefined) attrs.max = schema[bound];
+      } else {
+        Object.assign(attrs, { type: schema.format === "uri" ? "url" : "text", placeholder: schema.format === "uri" ? "https://…" : fallback, size: 40 });
+      }
+      input = h("input", attrs);
+    }
+    const label = (schema.title || id) + (schema.default === undefined ? "" : " (default " + fallback + ")") + " ";
+    return h("label", { class: "setting" }, label, input);
+  }
+
+  function buildSettingsForm(model, current, schemas) {
+    const fields = settingFields(schemas);
+    const stored = (key, member) => (member === null ? current[key] : (current[key] || {})[member]);
     const status = h("span", { id: "settings-status", role: "status" });
+    const parts = [];
+    let fieldset = null;
+    for (const [id, key, member, schema] of fields) {
+      if (member === null) { fieldset = null; parts.push(settingInput(id, schema, stored(key, member))); continue; }
+      if (!fieldset || fieldset.dataset.group !== key) {
+        const group = groupSchema(schemas, schemas.ModelSettings.properties[key]);
+        fieldset = h("fieldset", { class: "settings-group", "data-group": key }, h("legend", {}, group.description || key));
+        parts.push(fieldset);
+      }
+      fieldset.append(settingInput(id, schema, stored(key, member)));
+    }
     // The server names a refused field; the browser's own checks would only hide that.
-    const form = h("form", { id: "settings-form", noValidate: true },
-      h("label", { class: "setting" }, "Evaluation window ", windowSelect),
-      field("setting-min_rows", "Minimum rows", current.min_rows, { type: "number", min: 1, step: 1, placeholder: "100" }),
-      field("setting-psi", "PSI threshold", thresholds.psi, { type: "number", min: 0, step: "any", placeholder: "0.2" }),
-      field("setting-js_distance", "JS distance threshold", thresholds.js_distance, { type: "number", min: 0, max: 1, step: "any", placeholder: "0.1" }),
-      field("setting-wasserstein_normed", "Wasserstein (σ) threshold", thresholds.wasserstein_normed, { type: "number", min: 0, step: "any", placeholder: "0.1" }),
-      field("setting-webhook_url", "Webhook URL", current.webhook_url, { type: "url", placeholder: "https://…", size: 40 }),
-      h("button", { type: "submit" }, "Save settings"), " ", status);
+    const form = h("form", { id: "settings-form", noValidate: true }, parts, h("button", { type: "submit" }, "Save settings"), " ", status);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
-      const value = (id) => document.getElementById("setting-" + id).value.trim();
-      const number = (id) => (value(id) === "" ? undefined : Number(value(id)));
-      const nextThresholds = { ...thresholds };
-      for (const k of ["psi", "js_distance", "wasserstein_normed"]) {
-        if (number(k) === undefined) delete nextThresholds[k]; else nextThresholds[k] = number(k);
+      const body = {};
+      for (const [id, key, member, schema] of fields) {
+        const raw = document.getElementById(id).value.trim();
+        const types = [].concat(schema.type);
+        const value = raw === "" ? null : types.includes("integer") || types.includes("number") ? Number(raw) : raw;
+        if (member === null) { body[key] = value; continue; }
+        body[key] = body[key] || {};
+        if (value !== null) body[key][member] = value;
       }
-      const body = {
-        window: value("window") || null,
-        min_rows: number("min_rows") === undefined ? null : number("min_rows"),
-        thresholds: Object.keys(nextThresholds).length ? nextThresholds : null,
-        webhook_url: value("webhook_url") || null,
-      };
+      // An empty group is sent as null: back to every default.
+      for (const [key, value] of Object.entries(body)) if (value && typeof value === "object" && !Object.keys(value).length) body[key] = null;
       status.textContent = "Saving…";
       status.className = "";
       try {
@@ -353,7 +416,7 @@
         status.className = "error";
       }
     });
-    return h("div", { class: "card", id: "settings" }, h("h2", {}, "Drift settings"), form);
+    return form;
   }
 
   async function featurePage(model, feature) {

@@ -2,16 +2,17 @@
 
 Windows at the model's evaluation granularity are read as the engine stored them; any other
 granularity (and ``range``, one window over [from, to)) is computed from the stored hourly
-sketches and performance statistics with :mod:`seia.querystats`. No raw row is ever scanned.
+sketches and performance statistics with the statistics core, :mod:`seia.stats`. No raw row is ever scanned.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from seia import querystats as qs
+from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
 from seia.jsonutil import RawJSON, finite
+from seia.registry import REGISTRY
 from seia.repositories.drift import AlertReadRepository, AlertRow, DriftReadRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time, parse_rfc3339
@@ -34,7 +35,7 @@ STATUSES = ("open", "acknowledged", "all")
 
 # -- parameters -----------------------------------------------------------------------------------------
 def _granularity(params: dict, model: Model, allowed: tuple[str, ...]) -> str:
-    value = params.get("granularity") or model.settings.get("window", "day")
+    value = params.get("granularity") or REGISTRY.value(model.settings, "window")
     if value not in allowed:
         raise ValidationFailed(
             "invalid granularity", [Detail(None, "granularity", f"must be one of {', '.join(allowed)}")]
@@ -150,17 +151,27 @@ def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, 
     return out
 
 
-def _judge(merged: dict[str, dict], bins: dict, thresholds: qs.Thresholds) -> tuple[int, list[tuple[str, dict]]]:
-    """Drift statistics and verdicts of one window's merged sketches against the reference."""
-    drifts = {}
-    for feature, cur in merged.items():
-        b = bins[feature]
-        drifts[feature] = qs.column_drift(b.reference, cur, b.edges)
-    verdicts = qs.judge_window(drifts, thresholds)
+def _sketch(b, items: list[dict]) -> stats.NumericSketch | stats.CategoricalSketch:
+    """One sketch of a feature's stored hourly sketches, merged."""
+    if b.kind == "numeric":
+        return stats.merge_dicts(items, b.edges) if items else stats.NumericSketch.empty(b.edges)
+    return stats.merge_categorical_dicts(items)
+
+
+def _judge(
+    merged: dict[str, list[dict]], bins: dict, refs: dict, thresholds: stats.Thresholds
+) -> tuple[int, list[tuple[str, dict]]]:
+    """Drift statistics and verdicts of one window's hourly sketches against the reference."""
+    drifts, currents = {}, {}
+    for feature, items in merged.items():
+        currents[feature] = _sketch(bins[feature], items)
+        drifts[feature] = stats.column_drift(refs[feature], currents[feature])
+    verdicts = stats.judge_window(drifts, thresholds)
     columns = []
     for feature, v in verdicts.items():
         d = drifts[feature]
-        stats = d.statistics | {"distribution_qvalue": v.distribution_qvalue, "missing_qvalue": v.missing_qvalue}
+        statistics = stats.drift_statistics(d, refs[feature], currents[feature])
+        statistics.update(distribution_qvalue=v.distribution_qvalue, missing_qvalue=v.missing_qvalue)
         columns.append(
             _column(
                 feature,
@@ -172,27 +183,36 @@ def _judge(merged: dict[str, dict], bins: dict, thresholds: qs.Thresholds) -> tu
                 v.signals,
                 v.driver,
                 v.effect_ratio,
-                stats,
+                statistics,
             )
         )
     rows = max((d.rows_cur for f, d in drifts.items() if bins[f].source != "label"), default=0)
     return rows, columns
 
 
-def _merge_by_window(rows, bins: dict, window_of) -> dict[datetime, dict[str, dict]]:
-    out: dict[datetime, dict[str, dict]] = {}
+def _merge_by_window(rows, bins: dict, window_of) -> dict[datetime, dict[str, list[dict]]]:
+    """The stored hourly sketches of each window and feature (merged by :func:`_judge`)."""
+    out: dict[datetime, dict[str, list[dict]]] = {}
     for hour, feature, sketch in rows:
         if feature not in bins:
             continue
-        window = out.setdefault(window_of(hour), {})
-        window[feature] = qs.merge(window.get(feature), sketch)
+        out.setdefault(window_of(hour), {}).setdefault(feature, []).append(sketch)
     return out
+
+
+def _references(bins: dict) -> dict:
+    return {
+        f: stats.NumericSketch.from_dict(b.reference, b.edges)
+        if b.kind == "numeric"
+        else stats.CategoricalSketch.from_dict(b.reference)
+        for f, b in bins.items()
+    }
 
 
 def _stored(repo: DriftReadRepository, model: Model, granularity: str) -> bool:
     """Read the engine's windows when it evaluates this granularity and has stored some (right after a
     change of settings.window it has not yet: derive them from the hourly sketches meanwhile)."""
-    return granularity == model.settings.get("window", "day") and repo.has_stored(model.id, granularity)
+    return granularity == REGISTRY.value(model.settings, "window") and repo.has_stored(model.id, granularity)
 
 
 def _extent(start, end, first, last) -> tuple[datetime | None, datetime | None]:
@@ -228,14 +248,15 @@ def drift(conn, model: Model, params: dict) -> dict:
         body["windows"] = RawJSON("[" + ",".join(text for _, text in windows) + "]")
         return body
     bins = repo.features(model.id)
-    thresholds = qs.Thresholds.from_settings(model.settings)
+    thresholds = stats.Thresholds.from_settings(model.settings)
+    refs = _references(bins)
     if granularity == "range":
         lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
         if lo is None or params.get("cursor"):
             return body
         merged = _merge_by_window(repo.sketches(model.id, lo, hi), bins, lambda h: lo)
         if merged:
-            rows, columns = _judge(merged[lo], bins, thresholds)
+            rows, columns = _judge(merged[lo], bins, refs, thresholds)
             body["windows"] = [_window(lo, hi, rows, columns)]
         body["from"], body["to"] = _iso(lo), _iso(hi)
         return body
@@ -250,7 +271,7 @@ def drift(conn, model: Model, params: dict) -> dict:
         lambda h: _window_start(h, granularity),
     )
     for w in starts:
-        rows, columns = _judge(merged.get(w, {}), bins, thresholds)
+        rows, columns = _judge(merged.get(w, {}), bins, refs, thresholds)
         body["windows"].append(_window(w, _window_end(w, granularity), rows, columns))
     return body
 
@@ -291,27 +312,22 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     if b is None or reference is None:
         return body
     lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
-    cur = None
+    items = []
     if lo is not None:
-        for _, _, sketch in repo.sketches(model.id, lo, hi, feature):
-            cur = qs.merge(cur, sketch)
+        items = [sketch for _, _, sketch in repo.sketches(model.id, lo, hi, feature)]
         body["from"], body["to"] = _iso(lo), _iso(hi)
-    ref = b.reference
-    cur = cur or (qs.empty_numeric(len(b.edges)) if kind == "numeric" else qs.empty_categorical())
-    n_ref, n_cur = qs._n(ref), qs._n(cur)
-    body["reference"] = {
-        "rows": n_ref + ref.get("missing", 0),
-        "missing": ref.get("missing", 0),
-        "version": _reference(reference)["version"],
-    }
-    body["current"] = {"rows": n_cur + cur.get("missing", 0), "missing": cur.get("missing", 0)}
+    ref = _references({feature: b})[feature]
+    cur = _sketch(b, items)
+    n_ref, n_cur = ref.n, cur.n
+    body["reference"] = {"rows": ref.rows, "missing": ref.missing, "version": _reference(reference)["version"]}
+    body["current"] = {"rows": cur.rows, "missing": cur.missing}
     share = lambda c, n: c / n if n else None  # noqa: E731
     if kind == "numeric":
         if n_ref:
-            starts = qs.coarse_starts(ref["counts"], DISTRIBUTION_BINS)
-            rc, cc = qs.group_counts(ref["counts"], starts), qs.group_counts(cur["counts"], starts)
+            starts = stats.coarse_starts(ref.counts, DISTRIBUTION_BINS)
+            rc, cc = stats.group_counts(ref.counts, starts), stats.group_counts(cur.counts, starts)
             edges = b.edges
-            bounds = starts + [len(ref["counts"])]
+            bounds = [*starts, len(ref.counts)]
             for i, (r, c) in enumerate(zip(rc, cc)):
                 lower = edges[bounds[i] - 1] if i > 0 else None
                 upper = edges[bounds[i + 1] - 1] if i < len(rc) - 1 else None
@@ -324,7 +340,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
                     }
                 )
     else:
-        rcounts, ccounts = ref["counts"], cur["counts"]
+        rcounts, ccounts = ref.counts, cur.counts
         order = sorted(set(rcounts) | set(ccounts), key=lambda k: (-rcounts.get(k, 0), -ccounts.get(k, 0), k))
         shown, rest = order[:MAX_CATEGORIES], order[MAX_CATEGORIES:]
         for k in shown:
@@ -370,7 +386,7 @@ def performance(conn, model: Model, params: dict) -> dict:
     start, end = _range(params)
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
-    coverage_threshold = float(model.settings.get("coverage_threshold", 0.5))
+    coverage_threshold = float(REGISTRY.value(model.settings, "coverage_threshold"))
     body = {
         "model": model.name,
         "task": model.task,
@@ -409,13 +425,13 @@ def performance(conn, model: Model, params: dict) -> dict:
         lo, hi = starts[0], _window_end(starts[-1], granularity)
         window_of = lambda h: _window_start(h, granularity)  # noqa: E731
     sums: dict[datetime, list] = {}
-    for hour, rows, labeled, stats in repo.performance_hours(model.id, lo, hi):
+    for hour, rows, labeled, hour_stats in repo.performance_hours(model.id, lo, hi):
         acc = sums.setdefault(window_of(hour), [0, 0, None])
-        acc[0], acc[1], acc[2] = acc[0] + rows, acc[1] + labeled, qs.merge_performance(acc[2], stats)
+        acc[0], acc[1], acc[2] = acc[0] + rows, acc[1] + labeled, stats.performance.merge(acc[2], hour_stats)
     for w in starts:
         if w not in sums:
             continue
-        rows, labeled, stats = sums[w]
+        rows, labeled, window_stats = sums[w]
         coverage = labeled / rows if rows else None
         end_w = hi if granularity == "range" else _window_end(w, granularity)
         body["windows"].append(
@@ -426,7 +442,7 @@ def performance(conn, model: Model, params: dict) -> dict:
                 labeled,
                 coverage,
                 coverage is None or coverage < coverage_threshold,
-                qs.performance_metrics(stats),
+                stats.performance.metrics(window_stats),
             )
         )
     return body

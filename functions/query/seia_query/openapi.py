@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 
+from seia.registry import REGISTRY
+
 PLANNED = "planned"
 _MODEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _FEATURE_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
@@ -438,91 +440,13 @@ SCHEMAS: dict = {
         ["alerts", "next_cursor"],
     ),
     "Acknowledge": _obj({"note": {"type": "string", "maxLength": 500}}),
-    "Thresholds": _obj(
-        {
-            "wasserstein_normed": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.1"},
-            "js_distance": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.1"},
-            "psi": {"type": "number", "exclusiveMinimum": 0, "description": "default 0.2"},
-            "unseen_share": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "description": "default 0.05"},
-            "missing_rate_increase": {
-                "type": "number",
-                "exclusiveMinimum": 0,
-                "maximum": 1,
-                "description": "default 0.05",
-            },
-            "alpha": {
-                "type": "number",
-                "exclusiveMinimum": 0,
-                "exclusiveMaximum": 1,
-                "description": "false discovery rate; default 0.05",
-            },
-            "medium_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 2"},
-            "high_factor": {"type": "number", "exclusiveMinimum": 1, "description": "default 4; above medium_factor"},
-        }
-    ),
-    "ModelSettings": _obj(
-        {
-            "window": {
-                "type": ["string", "null"],
-                "enum": ["hour", "day", None],
-                "description": "evaluation window of the drift engine; default day",
-            },
-            "min_rows": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": 1000000000,
-                "description": "fewer rows give insufficient_data; default 100",
-            },
-            "thresholds": _nullable(_ref("Thresholds")),
-            "coverage_threshold": {
-                "type": ["number", "null"],
-                "minimum": 0,
-                "maximum": 1,
-                "description": "label coverage below which performance is provisional; default 0.5",
-            },
-            "performance_drop": _nullable(
-                _obj(
-                    {
-                        "accuracy": {
-                            "type": "number",
-                            "exclusiveMinimum": 0,
-                            "maximum": 1,
-                            "description": "absolute accuracy drop that raises an alert; default 0.05",
-                        },
-                        "rmse": {
-                            "type": "number",
-                            "exclusiveMinimum": 0,
-                            "description": "relative RMSE rise that raises an alert; default 0.2",
-                        },
-                    }
-                )
-            ),
-            "reference_policy": {
-                "type": ["string", "null"],
-                "enum": ["uploaded_or_first_window", "uploaded", None],
-                "description": "uploaded_or_first_window (default): the uploaded reference set, "
-                "else the first full window",
-            },
-            "reference_min_rows": {
-                "type": ["integer", "null"],
-                "minimum": 1,
-                "maximum": 1000000000,
-                "description": "rows a window needs to become the reference; default 1000",
-            },
-            "webhook_url": {
-                "type": ["string", "null"],
-                "format": "uri",
-                "maxLength": 2000,
-                "description": "each new alert is POSTed there as JSON",
-            },
-        },
-        description="keys sent replace the stored ones; null removes a key (back to its default)",
-    ),
     "ModelSettingsResponse": _obj(
         {"model": {"type": "string"}, "settings": _ref("ModelSettings")}, ["model", "settings"]
     ),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
 }
+# The settings' schemas (ModelSettings, Thresholds, ...) are derived from the registry.
+SCHEMAS.update(REGISTRY.openapi_schemas())
 
 _ERROR_TEXT = {
     400: "invalid input; every problem is listed in details",
@@ -838,6 +762,7 @@ DOCUMENT: dict = {
 def document(include_planned: bool = True) -> dict:
     """A copy of the document; without the planned operations when ``include_planned`` is false."""
     doc = copy.deepcopy(DOCUMENT)
+    doc["components"]["schemas"].update(REGISTRY.openapi_schemas())  # metrics registered since import
     if not include_planned:
         for path in list(doc["paths"]):
             ops = {m: op for m, op in doc["paths"][path].items() if op.get("x-seia-status") != PLANNED}

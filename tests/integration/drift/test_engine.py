@@ -99,6 +99,7 @@ def test_merged_hourly_sketches_equal_the_daily_sketch(drift_tenant, engine, rea
         daily.max,
     )
     assert merged.total == pytest.approx(daily.total, rel=1e-12)
+    assert merged.m2 == pytest.approx(daily.m2, rel=1e-9)
     day = reader.results("merge-day", "x2")[0]
     assert (day["rows"], day["statistics"]["n_cur"]) == (2000, daily.n)
 

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import scipy.stats
 
 from seia_drift.stats import (
     BinaryCounts,
@@ -16,19 +15,12 @@ from seia_drift.stats import (
     multiclass_metrics,
     regression_metrics,
 )
+from tests.support.stats_samples import binary_data, frozen
 
 
-def binary_data(seed, n=5_000, rounded=False):
-    rng = np.random.default_rng(seed)
-    y = rng.random(n) < 0.3
-    score = 1 / (1 + np.exp(-(rng.normal(0, 1.5, n) + 1.2 * y - 0.6)))
-    return y, np.round(score, 2) if rounded else score
-
-
-def exact_auc(y, score):
-    ranks = scipy.stats.rankdata(score)
-    n_pos, n_neg = y.sum(), (~y).sum()
-    return (ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+def exact_auc(seed, rounded):
+    """The rank AUC of binary_data(seed, rounded=rounded), scipy's, frozen."""
+    return frozen()["auc"][f"{seed}/{rounded}"]
 
 
 @pytest.mark.parametrize("seed", range(10))
@@ -45,12 +37,12 @@ def test_binary_metrics_match_direct_computation(seed, rounded):
     assert m.f1 == pytest.approx(2 * tp / (2 * tp + fp + fn), abs=1e-15)
     p = np.clip(score, 1e-15, 1 - 1e-15)
     assert m.log_loss == pytest.approx(-np.mean(np.where(y, np.log(p), np.log(1 - p))), rel=1e-12)
-    assert abs(m.roc_auc - exact_auc(y, score)) <= min(0.005, m.roc_auc_max_error + 1e-12)
+    assert abs(m.roc_auc - exact_auc(seed, rounded)) <= min(0.005, m.roc_auc_max_error + 1e-12)
 
 
 def test_auc_is_exact_when_scores_sit_on_bin_boundaries():
     y, score = binary_data(3, rounded=True)  # scores k/100 are bin edges of the 1000-bin grid
-    assert binary_metrics(BinaryCounts.from_arrays(y, score)).roc_auc == pytest.approx(exact_auc(y, score), abs=1e-12)
+    assert binary_metrics(BinaryCounts.from_arrays(y, score)).roc_auc == pytest.approx(exact_auc(3, True), abs=1e-12)
 
 
 def test_late_labels_merge_into_the_window():

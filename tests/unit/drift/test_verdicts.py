@@ -5,18 +5,18 @@ import math
 
 import numpy as np
 import pytest
-import scipy.stats
 
 from seia_drift.stats import (
     CategoricalSketch,
-    NumericSketch,
     Thresholds,
     benjamini_hochberg,
     categorical_drift,
     fit_edges,
     judge_window,
     numeric_drift,
+    sketch_values,
 )
+from tests.support.stats_samples import bh_pvalues, frozen
 
 
 def test_bh_matches_hand_computed_values():
@@ -29,8 +29,8 @@ def test_bh_matches_hand_computed_values():
 
 
 def test_bh_matches_scipy():
-    p = np.random.default_rng(0).beta(0.3, 1.0, 200)
-    assert np.allclose(benjamini_hochberg(p), scipy.stats.false_discovery_control(p, method="bh"), rtol=1e-12)
+    p = bh_pvalues()
+    assert np.allclose(benjamini_hochberg(p), frozen()["bh_beta"], rtol=1e-12)
 
 
 def test_bh_leaves_nan_out_of_the_family():
@@ -70,7 +70,7 @@ def test_thresholds_are_frozen():
 
 def numeric(x, y):
     edges = fit_edges(x)
-    return numeric_drift(NumericSketch.from_values(x, edges), NumericSketch.from_values(y, edges))
+    return numeric_drift(sketch_values(x, edges), sketch_values(y, edges))
 
 
 @pytest.fixture

@@ -14,15 +14,9 @@ from psycopg.types.json import Jsonb
 from seia_drift.layout import Layout
 from seia_drift.repositories.sources import Source
 
-# PostgreSQL raises on float8 overflow and underflow, where numpy would give inf or 0: values this
-# large count as missing (as non-finite ones do), squares this small as 0.
+# PostgreSQL raises on float8 overflow, where numpy would give inf: values this large count as missing
+# (as non-finite ones do), in SQL and in numpy alike.
 MAX_ABS = "1e150"
-TINY = "1e-150"
-
-
-def _square(expr: str) -> str:
-    return f"CASE WHEN abs({expr}) < {TINY} OR NOT abs({expr}) < {MAX_ABS} THEN 0 ELSE {expr} * {expr} END"
-
 
 # Rows of transactions in [lo, hi) and seq in [seq_lo, seq_hi]: one chunk of new rows.
 _NEW_ROWS = """
@@ -56,7 +50,6 @@ def _copy_unescape(text: str) -> str:
 _COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
 _COPY_TRAILER = 2  # the -1 field count that ends the data
 _MAX_ABS = float(MAX_ABS)
-_TINY = float(TINY)
 
 
 def _hour(epoch_hour) -> datetime:
@@ -66,18 +59,24 @@ def _hour(epoch_hour) -> datetime:
 PREDICTION_COLUMNS = {"score": "score", "prediction": "prediction_value"}
 
 
-# The regression label over a source, bucketed on the label's reference edges.
+# The regression label over a source, bucketed on the label's reference edges, with the hour's mean and
+# M2 = var_pop * n (PostgreSQL's Youngs-Cramer accumulation: no cancellation when the mean is large).
 LABEL_NUMERIC = """
-    SELECT hour, array_agg(b ORDER BY b) FILTER (WHERE b >= 0), array_agg(n ORDER BY b) FILTER (WHERE b >= 0),
-           0, sum(s) FILTER (WHERE b >= 0), sum(ss) FILTER (WHERE b >= 0),
-           min(lo) FILTER (WHERE b >= 0), max(hi) FILTER (WHERE b >= 0)
+    SELECT hour, array_agg(b ORDER BY b) FILTER (WHERE g = 0 AND b >= 0),
+           array_agg(n ORDER BY b) FILTER (WHERE g = 0 AND b >= 0),
+           0, max(m) FILTER (WHERE g = 1), max(m2) FILTER (WHERE g = 1),
+           min(lo) FILTER (WHERE g = 1), max(hi) FILTER (WHERE g = 1)
     FROM (
-        SELECT hour, CASE WHEN label_value = 'NaN'::float8 OR abs(label_value) >= {limit} THEN -1
-                          ELSE width_bucket(label_value, %(label_edges)s) END AS b,
-               count(*) AS n, sum(label_value) AS s, sum({square}) AS ss,
-               min(label_value) AS lo, max(label_value) AS hi
-        FROM src WHERE label_value IS NOT NULL GROUP BY 1, 2
-    ) g GROUP BY hour""".replace("{limit}", MAX_ABS).replace("{square}", _square("label_value"))
+        SELECT hour, b, GROUPING(b) AS g, count(*) AS n, avg(v) AS m, var_pop(v) * count(v) AS m2,
+               min(v) AS lo, max(v) AS hi
+        FROM (
+            SELECT hour, CASE WHEN label_value = 'NaN'::float8 OR abs(label_value) >= {limit} THEN -1
+                              ELSE width_bucket(label_value, %(label_edges)s) END AS b,
+                   CASE WHEN label_value = 'NaN'::float8 OR abs(label_value) >= {limit} THEN NULL
+                        ELSE label_value END AS v
+            FROM src WHERE label_value IS NOT NULL
+        ) x GROUP BY GROUPING SETS ((hour, b), (hour))
+    ) g GROUP BY hour""".replace("{limit}", MAX_ABS)
 
 
 # No JIT for the wide chunk queries: compiling them costs seconds. Local to the transaction.
@@ -118,7 +117,7 @@ class SketchRepository:
             self.conn.execute(statement)
 
     def numeric_counts(self, layout: Layout, edges: dict[int, list[float]], params: dict) -> list[tuple]:
-        """(hour, position, buckets, counts, missing, sum, sum_sq, min, max) per hour and numeric slot.
+        """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
 
         The values travel, not the counts: a fixed-width binary COPY (NULL sent as NaN) parsed with one
         ``numpy.frombuffer``, then ``searchsorted`` (the same rule as ``width_bucket``) and
@@ -163,9 +162,14 @@ class SketchRepository:
             counts = np.bincount(h * n_buckets + buckets, minlength=n_hours * n_buckets).reshape(n_hours, n_buckets)
             missing = np.bincount(hour_index[~present], minlength=n_hours)
             v = values[present]
-            sq = np.where(np.abs(v) < _TINY, 0.0, v * v)
-            sums = np.bincount(h, weights=v, minlength=n_hours)
-            sums_sq = np.bincount(h, weights=sq, minlength=n_hours)
+            # Per hour: mean, then M2 by the corrected two-pass sum of deviations (exact whatever the mean).
+            n_h = np.bincount(h, minlength=n_hours)
+            means = np.bincount(h, weights=v, minlength=n_hours) / np.maximum(n_h, 1)
+            dev = v - means[h]
+            dev_sums = np.bincount(h, weights=dev, minlength=n_hours)
+            m2s = np.maximum(
+                0.0, np.bincount(h, weights=dev * dev, minlength=n_hours) - dev_sums**2 / np.maximum(n_h, 1)
+            )
             lows = np.full(n_hours, np.inf)
             highs = np.full(n_hours, -np.inf)
             np.minimum.at(lows, h, v)
@@ -180,8 +184,8 @@ class SketchRepository:
                         nz.tolist() or None,
                         counts[i, nz].tolist() or None,
                         int(missing[i]),
-                        float(sums[i]) if has else None,
-                        float(sums_sq[i]) if has else None,
+                        float(means[i]) if has else None,
+                        float(m2s[i]) if has else None,
                         float(lows[i]) if has else None,
                         float(highs[i]) if has else None,
                     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 
-from scipy.stats import norm
-
 from seia_drift.repositories.alerts import AlertRepository, NewAlert
 from seia_drift.repositories.results import FeatureResult, ResultRepository, WindowRow
 from seia_drift.repositories.state import Watermark
+from seia_drift.stats import normal_sf
 from seia_drift.steps.base import Context, Step
 
 UNIT_TOLERANCE = 0.15  # |log10(ratio) - k| for a power-of-ten rescaling k >= 1
@@ -169,7 +168,7 @@ class AlertStep(Step):
             drop = a_r - a_c
             pooled = (a_r * n_r + a_c * n_c) / (n_r + n_c)
             se = math.sqrt(max(pooled * (1 - pooled), 1e-12) * (1 / n_r + 1 / n_c))
-            pvalue = float(norm.sf(drop / se))
+            pvalue = normal_sf(drop / se)
             if drop < ctx.settings.accuracy_drop or pvalue >= t.alpha:
                 return []
             return [

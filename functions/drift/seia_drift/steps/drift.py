@@ -12,7 +12,10 @@ from seia_drift.stats import (
     CategoricalSketch,
     NumericSketch,
     categorical_drift,
+    drift_statistics,
     judge_window,
+    merge_categorical_dicts,
+    merge_dicts,
     numeric_drift,
 )
 from seia_drift.steps.base import Context, WindowStep
@@ -22,67 +25,31 @@ INSUFFICIENT, OK = "insufficient_data", "ok"
 
 def merge_window(rows, bins) -> dict:
     """Merged sketch per feature of a window's hourly sketches (hours in time order)."""
-    merged = {}
+    hourly: dict[str, list] = {}
     for _, feature, data in rows:
-        if feature not in bins:
-            continue
-        b = bins[feature]
-        sketch = (
-            NumericSketch.from_dict(data, edges=tuple(b.edges))
-            if b.kind == "numeric"
-            else CategoricalSketch.from_dict(data)
-        )
-        merged[feature] = merged[feature].merge(sketch) if feature in merged else sketch
-    return merged
+        if feature in bins:
+            hourly.setdefault(feature, []).append(data)
+    return {
+        f: merge_dicts(items, tuple(bins[f].edges)) if bins[f].kind == "numeric" else merge_categorical_dicts(items)
+        for f, items in hourly.items()
+    }
 
 
 def statistics(drift, ref, cur) -> dict:
-    m = drift.missing
-    out = {
-        "n_ref": drift.n_ref,
-        "n_cur": drift.n_cur,
-        "rows_ref": drift.rows_ref,
-        "rows_cur": drift.rows_cur,
-        "missing_rate_ref": clean(m.rate_ref),
-        "missing_rate_cur": clean(m.rate_cur),
-    }
-    if isinstance(drift, CategoricalDrift):
-        out.update(
-            chi2_statistic=clean(drift.chi2_statistic),
-            chi2_pvalue=clean(drift.chi2_pvalue),
-            js_distance=clean(drift.js_distance),
-            psi=clean(drift.psi),
-            unseen_share=clean(drift.unseen_share),
-        )
-        if cur.n and ref.n:
-            shifts = {
-                k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n
-                for k in set(cur.counts) | set(ref.counts)
-            }
-            top = max(sorted(shifts), key=lambda k: shifts[k])
-            out["top_increase"] = {
-                "category": top,
-                "ref_share": ref.counts.get(top, 0) / ref.n,
-                "cur_share": cur.counts.get(top, 0) / cur.n,
-            }
-            unseen = sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
-            out["new_categories"] = [{"category": k, "share": cur.counts[k] / cur.n} for k in unseen[:5]]
-    else:
-        for name in (
-            "ks_statistic",
-            "ks_pvalue",
-            "wasserstein",
-            "wasserstein_normed",
-            "psi",
-            "js_distance",
-            "mean_ref",
-            "mean_cur",
-            "std_ref",
-            "std_cur",
-        ):
-            out[name] = clean(getattr(drift, name))
-        out["min_cur"], out["max_cur"] = cur.min, cur.max
-        out["min_ref"], out["max_ref"] = ref.min, ref.max
+    """The core's statistics of the feature (as the query path shows them), JSON-safe, plus category shifts."""
+    out = {k: clean(v) for k, v in drift_statistics(drift, ref, cur).items()}
+    if isinstance(drift, CategoricalDrift) and cur.n and ref.n:
+        shifts = {
+            k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n for k in set(cur.counts) | set(ref.counts)
+        }
+        top = max(sorted(shifts), key=lambda k: shifts[k])
+        out["top_increase"] = {
+            "category": top,
+            "ref_share": ref.counts.get(top, 0) / ref.n,
+            "cur_share": cur.counts.get(top, 0) / cur.n,
+        }
+        unseen = sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
+        out["new_categories"] = [{"category": k, "share": cur.counts[k] / cur.n} for k in unseen[:5]]
     return out
 
 

@@ -69,9 +69,9 @@ class LabelStep(Step):
             return {h: CategoricalSketch(dict(groups)) for h, (_, lab, _, groups) in values.items() if lab}
         edges = bins[LABEL].edges
         out = {}
-        for hour, buckets, counts, missing, total, total_sq, lo, hi in sketches.label_numeric_counts(source, edges):
+        for hour, buckets, counts, missing, mean, m2, lo, hi in sketches.label_numeric_counts(source, edges):
             dense = [0] * (len(edges) + 1)
             for b, c in zip(buckets or (), counts or ()):
                 dense[b] = c
-            out[hour] = NumericSketch(tuple(edges), tuple(dense), missing, total or 0.0, total_sq or 0.0, lo, hi)
+            out[hour] = NumericSketch(tuple(edges), tuple(dense), missing, mean or 0.0, m2 or 0.0, lo, hi)
         return out

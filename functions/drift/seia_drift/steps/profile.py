@@ -52,14 +52,14 @@ class ProfileStep(Step):
                     "seq_hi": first + (k + 1) * span,
                 }
                 new = {}
-                for hour, pos, buckets, counts, missing, total, total_sq, lo, hi in repo.numeric_counts(
+                for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
                     ctx.layout, edges, params
                 ):
                     dense = [0] * (len(edges[pos]) + 1)
                     for b, c in zip(buckets or (), counts or ()):
                         dense[b] = c
                     new[(hour, numeric[pos].feature)] = NumericSketch(
-                        tuple(edges[pos]), tuple(dense), missing, total or 0.0, total_sq or 0.0, lo, hi
+                        tuple(edges[pos]), tuple(dense), missing, mean or 0.0, m2 or 0.0, lo, hi
                     )
                 for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(

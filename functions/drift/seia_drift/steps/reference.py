@@ -9,7 +9,7 @@ from seia_drift.repositories import sketches
 from seia_drift.repositories.performance import PerformanceRepository
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
 from seia_drift.repositories.sources import Source, predictions, uploaded_reference
-from seia_drift.stats import CategoricalSketch, NumericSketch, fit_edges
+from seia_drift.stats import CategoricalSketch, fit_edges, sketch_values
 from seia_drift.steps.base import Context, Step
 
 EMPTY_EDGES = [0.0]  # a feature without any reference value: every current value is "new"
@@ -80,7 +80,7 @@ class ReferenceStep(Step):
             if finite.size and slot.source == "feature"
             else []
         )
-        sketch = NumericSketch.from_values(values, tuple(edges))
+        sketch = sketch_values(values, tuple(edges))
         return FeatureBins(
             slot.feature, "numeric", slot.source, slot.position, edges, segments, sketch.to_dict(include_edges=False)
         )

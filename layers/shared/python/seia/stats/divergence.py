@@ -3,36 +3,34 @@
 from __future__ import annotations
 
 import math
-
-import numpy as np
-from scipy.special import xlogy
+from collections.abc import Sequence
 
 PSI_EPSILON = 1e-4
 
 
-def _proportions(counts, name: str) -> np.ndarray:
-    c = np.asarray(counts, dtype=float)
-    if c.ndim != 1 or c.size == 0 or np.any(c < 0) or not np.all(np.isfinite(c)):
+def _proportions(counts: Sequence[float], name: str) -> list[float]:
+    values = [float(c) for c in counts]
+    if not values or any(not math.isfinite(c) or c < 0 for c in values):
         raise ValueError(f"{name} must be a non-empty 1-d vector of non-negative counts")
-    total = c.sum()
+    total = math.fsum(values)
     if total <= 0:
         raise ValueError(f"{name} sums to zero")
-    return c / total
+    return [c / total for c in values]
 
 
-def _pair(ref_counts, cur_counts) -> tuple[np.ndarray, np.ndarray]:
+def _pair(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> tuple[list[float], list[float]]:
     p, q = _proportions(ref_counts, "ref_counts"), _proportions(cur_counts, "cur_counts")
-    if p.shape != q.shape:
+    if len(p) != len(q):
         raise ValueError("ref_counts and cur_counts must have the same length")
     return p, q
 
 
-def psi(ref_counts, cur_counts, eps: float = PSI_EPSILON) -> float:
+def psi(ref_counts: Sequence[float], cur_counts: Sequence[float], eps: float = PSI_EPSILON) -> float:
     """Population stability index of the current distribution against the reference.
 
     Parameters
     ----------
-    ref_counts, cur_counts : array_like
+    ref_counts, cur_counts : sequence of float
         Counts on the same bins (or categories), in the same order.
     eps : float, default 1e-4
         Proportion substituted for an empty bin, in (0, 1).
@@ -49,9 +47,9 @@ def psi(ref_counts, cur_counts, eps: float = PSI_EPSILON) -> float:
 
     Notes
     -----
-    With proportions :math:`r_i, c_i` and each zero proportion replaced by
-    :math:`\\varepsilon` (no renormalisation, so a bin empty on one side
-    weighs :math:`|p - \\varepsilon| \\ln(p / \\varepsilon)`),
+    With proportions :math:`r_i, c_i` and each zero proportion replaced by :math:`\\varepsilon`
+    (no renormalisation, so a bin empty on one side weighs
+    :math:`|p - \\varepsilon| \\ln(p / \\varepsilon)`),
 
     .. math:: \\mathrm{PSI} = \\sum_i (c_i - r_i) \\ln(c_i / r_i).
 
@@ -65,17 +63,23 @@ def psi(ref_counts, cur_counts, eps: float = PSI_EPSILON) -> float:
     if not 0.0 < eps < 1.0:
         raise ValueError(f"eps must be in (0, 1), got {eps!r}")
     p, q = _pair(ref_counts, cur_counts)
-    p = np.where(p > 0, p, eps)
-    q = np.where(q > 0, q, eps)
-    return float(np.sum((q - p) * np.log(q / p)))
+    total = 0.0
+    for a, b in zip(p, q, strict=True):
+        a, b = a if a > 0 else eps, b if b > 0 else eps
+        total += (b - a) * math.log(b / a)
+    return total
 
 
-def js_distance(ref_counts, cur_counts) -> float:
+def _xlogy(x: float, y: float) -> float:
+    return 0.0 if x == 0 else x * math.log(y)
+
+
+def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> float:
     """Jensen–Shannon distance (base 2) between two count vectors.
 
     Parameters
     ----------
-    ref_counts, cur_counts : array_like
+    ref_counts, cur_counts : sequence of float
         Counts on the same bins (or categories), in the same order.
 
     Returns
@@ -102,6 +106,8 @@ def js_distance(ref_counts, cur_counts) -> float:
     0.3831
     """
     p, q = _pair(ref_counts, cur_counts)
-    m = 0.5 * (p + q)
-    divergence = 0.5 * np.sum(xlogy(p, p) - xlogy(p, m)) + 0.5 * np.sum(xlogy(q, q) - xlogy(q, m))
-    return float(min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0)))))
+    divergence = 0.0
+    for a, b in zip(p, q, strict=True):
+        m = 0.5 * (a + b)
+        divergence += 0.5 * (_xlogy(a, a) - _xlogy(a, m)) + 0.5 * (_xlogy(b, b) - _xlogy(b, m))
+    return min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0))))

@@ -7,11 +7,10 @@ late and any range of hours is the merge of its windows.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 DEFAULT_SCORE_BINS = 1000
 LOG_LOSS_EPSILON = 1e-15
@@ -33,16 +32,19 @@ def score_edges(n_bins: int = DEFAULT_SCORE_BINS) -> tuple[float, ...]:
     """
     if int(n_bins) != n_bins or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
-    return tuple((np.arange(1, int(n_bins)) / n_bins).tolist())
+    return tuple(k / n_bins for k in range(1, int(n_bins)))
 
 
-def _binary_labels(y_true) -> np.ndarray:
-    y = np.asarray(y_true).ravel()
-    if y.dtype == bool:
-        return y
-    if not np.all(np.isin(y, (0, 1))):
-        raise ValueError("y_true must hold only 0/1 or booleans")
-    return y.astype(bool)
+def _binary_labels(y_true: Iterable[Any]) -> list[bool]:
+    out = []
+    for v in y_true:
+        if isinstance(v, bool) or type(v).__name__ == "bool_":
+            out.append(bool(v))
+        elif v in (0, 1):
+            out.append(bool(v == 1))
+        else:
+            raise ValueError("y_true must hold only 0/1 or booleans")
+    return out
 
 
 @dataclass(frozen=True)
@@ -112,7 +114,14 @@ class BinaryCounts:
         return self.tp + self.fp + self.tn + self.fn
 
     @classmethod
-    def from_arrays(cls, y_true, y_score, y_pred=None, threshold: float = 0.5, n_bins: int = DEFAULT_SCORE_BINS):
+    def from_arrays(
+        cls,
+        y_true: Iterable[Any],
+        y_score: Iterable[float],
+        y_pred: Iterable[Any] | None = None,
+        threshold: float = 0.5,
+        n_bins: int = DEFAULT_SCORE_BINS,
+    ) -> BinaryCounts:
         """Sufficient statistics from labels and positive-class scores.
 
         Parameters
@@ -144,25 +153,31 @@ class BinaryCounts:
         (0, 1)
         """
         y = _binary_labels(y_true)
-        s = np.asarray(y_score, dtype=float).ravel()
-        if s.shape != y.shape:
+        s = [float(v) for v in y_score]
+        if len(s) != len(y):
             raise ValueError("y_true and y_score must have the same length")
-        if not np.all((s >= 0) & (s <= 1)):
+        if not all(0.0 <= v <= 1.0 for v in s):
             raise ValueError("scores must lie in [0, 1]")
-        predicted = s >= threshold if y_pred is None else _binary_labels(y_pred)
-        if predicted.shape != y.shape:
+        predicted = [v >= threshold for v in s] if y_pred is None else _binary_labels(y_pred)
+        if len(predicted) != len(y):
             raise ValueError("y_true and y_pred must have the same length")
-        buckets = np.searchsorted(np.asarray(score_edges(n_bins)), s, side="right")
-        clipped = np.clip(s, LOG_LOSS_EPSILON, 1 - LOG_LOSS_EPSILON)
-        log_loss_sum = float(-np.sum(np.where(y, np.log(clipped), np.log1p(-clipped))))
+        edges = score_edges(n_bins)
+        pos, neg = [0] * n_bins, [0] * n_bins
+        confusion = {(True, True): 0, (False, True): 0, (False, False): 0, (True, False): 0}
+        terms = []
+        for actual, guess, score in zip(y, predicted, s, strict=True):
+            confusion[(actual, guess)] += 1
+            (pos if actual else neg)[bisect_right(edges, score)] += 1
+            clipped = min(max(score, LOG_LOSS_EPSILON), 1 - LOG_LOSS_EPSILON)
+            terms.append(math.log(clipped) if actual else math.log1p(-clipped))
         return cls(
-            tp=int(np.sum(y & predicted)),
-            fp=int(np.sum(~y & predicted)),
-            tn=int(np.sum(~y & ~predicted)),
-            fn=int(np.sum(y & ~predicted)),
-            positive_hist=tuple(np.bincount(buckets[y], minlength=n_bins).tolist()),
-            negative_hist=tuple(np.bincount(buckets[~y], minlength=n_bins).tolist()),
-            log_loss_sum=log_loss_sum,
+            tp=confusion[(True, True)],
+            fp=confusion[(False, True)],
+            tn=confusion[(False, False)],
+            fn=confusion[(True, False)],
+            positive_hist=tuple(pos),
+            negative_hist=tuple(neg),
+            log_loss_sum=-math.fsum(terms),
         )
 
     def merge(self, other: BinaryCounts) -> BinaryCounts:
@@ -258,11 +273,14 @@ def binary_metrics(counts: BinaryCounts) -> BinaryMetrics:
     (0.5, 0.5, 0.5, 0.75)
     """
     tp, fp, tn, fn, n = counts.tp, counts.fp, counts.tn, counts.fn, counts.n
-    pos = np.asarray(counts.positive_hist, dtype=float)
-    neg = np.asarray(counts.negative_hist, dtype=float)
-    pairs = pos.sum() * neg.sum()
-    below = np.cumsum(neg) - neg
-    auc = _ratio(float(np.dot(pos, below + 0.5 * neg)), pairs)
+    pos, neg = counts.positive_hist, counts.negative_hist
+    pairs = float(sum(pos)) * float(sum(neg))
+    below, auc_sum, tied = 0.0, 0.0, 0.0
+    for p, q in zip(pos, neg, strict=True):
+        auc_sum += p * (below + 0.5 * q)
+        tied += p * q
+        below += q
+    auc = _ratio(auc_sum, pairs)
     return BinaryMetrics(
         n=n,
         accuracy=_ratio(tp + tn, n),
@@ -270,7 +288,7 @@ def binary_metrics(counts: BinaryCounts) -> BinaryMetrics:
         recall=_ratio(tp, tp + fn),
         f1=_ratio(2 * tp, 2 * tp + fp + fn),
         roc_auc=auc,
-        roc_auc_max_error=_ratio(0.5 * float(np.dot(pos, neg)), pairs),
+        roc_auc_max_error=_ratio(0.5 * tied, pairs),
         log_loss=_ratio(counts.log_loss_sum, n),
     )
 
@@ -328,7 +346,7 @@ class MulticlassCounts:
         return sum(map(sum, self.matrix))
 
     @classmethod
-    def from_arrays(cls, y_true, y_pred, labels) -> MulticlassCounts:
+    def from_arrays(cls, y_true: Iterable[Any], y_pred: Iterable[Any], labels: Iterable[Any]) -> MulticlassCounts:
         """Confusion matrix of actual against predicted labels (compared as ``str``).
 
         Raises
@@ -341,27 +359,18 @@ class MulticlassCounts:
         >>> MulticlassCounts.from_arrays([0, 1], [1, 1], labels=[0, 1]).labels
         ('0', '1')
         """
-        labels = tuple(str(v) for v in labels)
-        actual = np.asarray([str(v) for v in y_true])
-        predicted = np.asarray([str(v) for v in y_pred])
-        if actual.shape != predicted.shape:
+        names = tuple(str(v) for v in labels)
+        actual, predicted = [str(v) for v in y_true], [str(v) for v in y_pred]
+        if len(actual) != len(predicted):
             raise ValueError("y_true and y_pred must have the same length")
-        order = np.argsort(labels)
-        sorted_labels = np.asarray(labels)[order]
-
-        def codes(values: np.ndarray) -> np.ndarray:
-            if values.size == 0:
-                return np.zeros(0, dtype=np.int64)
-            pos = np.clip(np.searchsorted(sorted_labels, values), 0, len(labels) - 1)
-            if not np.all(sorted_labels[pos] == values):
-                raise ValueError(
-                    f"labels outside the model's labels: {sorted(set(values[sorted_labels[pos] != values]))}"
-                )
-            return order[pos]
-
-        k = len(labels)
-        flat = np.bincount(codes(actual) * k + codes(predicted), minlength=k * k).reshape(k, k)
-        return cls(labels=labels, matrix=tuple(tuple(row) for row in flat.tolist()))
+        index = {name: i for i, name in enumerate(names)}
+        outside = sorted({v for v in actual + predicted if v not in index})
+        if outside:
+            raise ValueError(f"labels outside the model's labels: {outside}")
+        matrix = [[0] * len(names) for _ in names]
+        for a, p in zip(actual, predicted, strict=True):
+            matrix[index[a]][index[p]] += 1
+        return cls(labels=names, matrix=tuple(tuple(row) for row in matrix))
 
     def merge(self, other: MulticlassCounts) -> MulticlassCounts:
         """Confusion matrix of both windows together.
@@ -419,16 +428,18 @@ def multiclass_metrics(counts: MulticlassCounts) -> MulticlassMetrics:
     >>> m.accuracy, round(m.macro_f1, 4), m.f1[2]
     (0.75, 0.7333, nan)
     """
-    c = np.asarray(counts.matrix, dtype=float)
-    diagonal = np.diag(c)
-    denominator = c.sum(axis=1) + c.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f1 = np.where(denominator > 0, 2 * diagonal / denominator, np.nan)
-    defined = f1[~np.isnan(f1)]
+    c = counts.matrix
+    k = len(c)
+    diagonal = [c[i][i] for i in range(k)]
+    f1 = []
+    for i in range(k):
+        denominator = sum(c[i]) + sum(row[i] for row in c)
+        f1.append(2 * diagonal[i] / denominator if denominator > 0 else math.nan)
+    defined = [v for v in f1 if not math.isnan(v)]
     return MulticlassMetrics(
         n=counts.n,
-        accuracy=_ratio(float(diagonal.sum()), counts.n),
-        macro_f1=float(defined.mean()) if defined.size else math.nan,
+        accuracy=_ratio(float(sum(diagonal)), counts.n),
+        macro_f1=math.fsum(defined) / len(defined) if defined else math.nan,
         labels=counts.labels,
-        f1=tuple(f1.tolist()),
+        f1=tuple(f1),
     )

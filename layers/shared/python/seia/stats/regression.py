@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class RegressionSums:
             raise ValueError("n and the sums of absolute or squared values must be non-negative")
 
     @classmethod
-    def from_arrays(cls, y_true, y_pred) -> RegressionSums:
+    def from_arrays(cls, y_true: Iterable[float], y_pred: Iterable[float]) -> RegressionSums:
         """Sums from actual and predicted values.
 
         Raises
@@ -66,19 +64,18 @@ class RegressionSums:
         >>> RegressionSums.from_arrays([], []).n
         0
         """
-        y = np.asarray(y_true, dtype=float).ravel()
-        p = np.asarray(y_pred, dtype=float).ravel()
-        if y.shape != p.shape:
+        y, p = [float(v) for v in y_true], [float(v) for v in y_pred]
+        if len(y) != len(p):
             raise ValueError("y_true and y_pred must have the same length")
-        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(p))):
+        if not all(map(math.isfinite, y + p)):
             raise ValueError("values must be finite")
-        e = p - y
+        e = [b - a for a, b in zip(y, p, strict=True)]
         return cls(
-            n=y.size,
-            sum_abs_error=float(np.abs(e).sum()),
-            sum_sq_error=float(np.dot(e, e)),
-            sum_y=float(y.sum()),
-            sum_y_sq=float(np.dot(y, y)),
+            n=len(y),
+            sum_abs_error=math.fsum(map(abs, e)),
+            sum_sq_error=math.fsum(v * v for v in e),
+            sum_y=math.fsum(y),
+            sum_y_sq=math.fsum(v * v for v in y),
         )
 
     def merge(self, other: RegressionSums) -> RegressionSums:

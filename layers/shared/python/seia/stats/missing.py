@@ -5,9 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import norm
-
 from .sketches import CategoricalSketch, NumericSketch
+from .special import normal_sf
 
 
 @dataclass(frozen=True)
@@ -74,4 +73,4 @@ def missing_rate_change(
     if pooled in (0.0, 1.0):
         return MissingRateChange(rate_ref, rate_cur, rate_cur - rate_ref, 1.0)
     z = (rate_cur - rate_ref) / math.sqrt(pooled * (1.0 - pooled) * (1.0 / rows_ref + 1.0 / rows_cur))
-    return MissingRateChange(rate_ref, rate_cur, rate_cur - rate_ref, float(2.0 * norm.sf(abs(z))))
+    return MissingRateChange(rate_ref, rate_cur, rate_cur - rate_ref, 2.0 * normal_sf(abs(z)))

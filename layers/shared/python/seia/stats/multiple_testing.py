@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from collections.abc import Iterable
 
 
-def benjamini_hochberg(pvalues) -> tuple[float, ...]:
+def benjamini_hochberg(pvalues: Iterable[float]) -> tuple[float, ...]:
     """Benjamini–Hochberg adjusted p-values (q-values), in the input order.
 
     Parameters
     ----------
-    pvalues : array_like of float
+    pvalues : iterable of float
         p-values in [0, 1]; NaN entries are left out of the family and stay NaN.
 
     Returns
@@ -22,7 +23,7 @@ def benjamini_hochberg(pvalues) -> tuple[float, ...]:
     Raises
     ------
     ValueError
-        If a p-value lies outside [0, 1] or the input is not 1-d.
+        If a p-value lies outside [0, 1].
 
     Notes
     -----
@@ -35,20 +36,16 @@ def benjamini_hochberg(pvalues) -> tuple[float, ...]:
     >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.20])
     (0.04, 0.05333333333333334, 0.05333333333333334, 0.2)
     """
-    p = np.asarray(pvalues, dtype=float)
-    if p.ndim != 1:
-        raise ValueError("pvalues must be 1-d")
-    present = ~np.isnan(p)
-    if np.any((p[present] < 0) | (p[present] > 1)):
+    p = [float(v) for v in pvalues]
+    present = [i for i, v in enumerate(p) if not math.isnan(v)]
+    if any(not 0.0 <= p[i] <= 1.0 for i in present):
         raise ValueError("p-values must lie in [0, 1]")
-    adjusted = np.full(p.shape, np.nan)
-    values = p[present]
-    m = values.size
-    if m:
-        order = np.argsort(values, kind="stable")
-        scaled = values[order] * m / np.arange(1, m + 1)
-        q = np.minimum(1.0, np.minimum.accumulate(scaled[::-1])[::-1])
-        unsorted = np.empty(m)
-        unsorted[order] = q
-        adjusted[present] = unsorted
-    return tuple(adjusted.tolist())
+    out = [math.nan] * len(p)
+    m = len(present)
+    order = sorted(present, key=p.__getitem__)
+    running = math.inf
+    for rank in range(m, 0, -1):
+        i = order[rank - 1]
+        running = min(running, p[i] * m / rank)
+        out[i] = min(1.0, running)
+    return tuple(out)

@@ -1,0 +1,145 @@
+"""Drift statistics between a reference and a current categorical sketch."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import accumulate
+
+from .sketches import CategoricalSketch
+from .special import chi2_sf
+
+MIN_EXPECTED = 5.0
+REFERENCE_PSEUDOCOUNT = 0.5
+
+
+@dataclass(frozen=True)
+class Chi2Result:
+    """Goodness-of-fit χ² test of current counts against reference proportions.
+
+    Attributes
+    ----------
+    statistic, pvalue : float
+        χ² statistic and its upper-tail probability.
+    dof : int
+        Degrees of freedom: bins after pooling minus one (0 when untestable, p = 1).
+    pooled : int
+        Number of categories pooled into the low-expectation bin.
+    """
+
+    statistic: float
+    pvalue: float
+    dof: int
+    pooled: int
+
+
+def _check_pair(ref: CategoricalSketch, cur: CategoricalSketch) -> None:
+    if not isinstance(ref, CategoricalSketch) or not isinstance(cur, CategoricalSketch):
+        raise ValueError("ref and cur must be CategoricalSketch")
+    if ref.n == 0 or cur.n == 0:
+        raise ValueError("ref and cur must each hold at least one non-missing value")
+
+
+def aligned_counts(
+    ref: CategoricalSketch, cur: CategoricalSketch
+) -> tuple[tuple[str, ...], tuple[int, ...], tuple[int, ...]]:
+    """Categories of both sketches (sorted) with their counts on each side.
+
+    Examples
+    --------
+    >>> aligned_counts(CategoricalSketch({"a": 2}), CategoricalSketch({"b": 1}))
+    (('a', 'b'), (2, 0), (0, 1))
+    """
+    categories = tuple(sorted(set(ref.counts) | set(cur.counts)))
+    return (
+        categories,
+        tuple(ref.counts.get(k, 0) for k in categories),
+        tuple(cur.counts.get(k, 0) for k in categories),
+    )
+
+
+def unseen_share(ref: CategoricalSketch, cur: CategoricalSketch) -> float:
+    """Share of current values whose category never occurs in the reference.
+
+    Notes
+    -----
+    :math:`u = \\sum_{k : r_k = 0} c_k / \\sum_k c_k`, NaN when `cur` has no value.
+
+    Examples
+    --------
+    >>> unseen_share(CategoricalSketch({"a": 5}), CategoricalSketch({"a": 3, "z": 1}))
+    0.25
+    """
+    if cur.n == 0:
+        return math.nan
+    return sum(v for k, v in cur.counts.items() if k not in ref.counts) / cur.n
+
+
+def chi2_test(
+    ref: CategoricalSketch,
+    cur: CategoricalSketch,
+    min_expected: float = MIN_EXPECTED,
+    pseudocount: float = REFERENCE_PSEUDOCOUNT,
+) -> Chi2Result:
+    """χ² goodness-of-fit test of the current counts against reference proportions.
+
+    Parameters
+    ----------
+    ref, cur : CategoricalSketch
+        Non-empty sketches.
+    min_expected : float, default 5
+        Categories expected fewer times than this are pooled into one bin.
+    pseudocount : float, default 0.5
+        Added to every reference count (over the union of categories), so that categories unseen
+        in the reference have a small, non-zero expectation.
+
+    Returns
+    -------
+    Chi2Result
+
+    Raises
+    ------
+    ValueError
+        If a sketch is empty or a parameter is not positive.
+
+    Notes
+    -----
+    Over the union of the :math:`K` categories, reference proportions
+    :math:`\\pi_k = (r_k + a) / (N_\\mathrm{ref} + K a)` give expected counts :math:`E_k = n \\pi_k`.
+    Categories with :math:`E_k <` `min_expected` are pooled (observed and expected summed); while
+    the pooled bin is still below `min_expected` it absorbs the next least expected category. Then
+
+    .. math:: X^2 = \\sum_j (O_j - E_j)^2 / E_j \\sim \\chi^2_{J-1}.
+
+    Unseen categories thus land in the pooled bin, where a large observed count against a tiny
+    expectation drives :math:`X^2` up. With fewer than two bins left the test is not informative:
+    :math:`X^2 = 0`, p = 1, dof 0.
+
+    Examples
+    --------
+    >>> ref = CategoricalSketch({"a": 500, "b": 500})
+    >>> chi2_test(ref, CategoricalSketch({"a": 50, "b": 50})).pvalue
+    1.0
+    >>> chi2_test(ref, CategoricalSketch({"a": 80, "b": 20})).pvalue < 1e-8
+    True
+    """
+    if not min_expected > 0 or not pseudocount > 0:
+        raise ValueError("min_expected and pseudocount must be positive")
+    _check_pair(ref, cur)
+    _, r, c = aligned_counts(ref, cur)
+    k = len(r)
+    expected_all = [cur.n * (v + pseudocount) / (ref.n + k * pseudocount) for v in r]
+    order = sorted(range(k), key=expected_all.__getitem__)
+    expected = [expected_all[i] for i in order]
+    observed = [float(c[i]) for i in order]
+    n_small = sum(1 for e in expected if e < min_expected)
+    if n_small > 0:
+        reach = next((i for i, s in enumerate(accumulate(expected)) if s >= min_expected), k)
+        n_small = min(max(n_small, reach + 1), k)
+        expected = [sum(expected[:n_small]), *expected[n_small:]]
+        observed = [sum(observed[:n_small]), *observed[n_small:]]
+    if len(expected) < 2:
+        return Chi2Result(statistic=0.0, pvalue=1.0, dof=0, pooled=n_small)
+    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected, strict=True))
+    dof = len(expected) - 1
+    return Chi2Result(statistic=statistic, pvalue=chi2_sf(statistic, dof), dof=dof, pooled=n_small)

@@ -1,0 +1,417 @@
+"""Every drift statistic of one feature in one window, and the effect sizes the verdicts judge.
+
+The effect sizes are the drift metrics of :mod:`seia.registry`: each registered metric names the
+kinds of feature it applies to and a function of a :class:`Comparison` (below, for the built-in
+ones). :func:`numeric_drift` and :func:`categorical_drift` evaluate every metric registered for
+their kind into ``effects``, which :func:`~seia.stats.verdicts.judge_window` compares with the
+thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .categorical import MIN_EXPECTED, Chi2Result, aligned_counts, chi2_test, unseen_share
+from .divergence import PSI_EPSILON, js_distance, psi
+from .missing import MissingRateChange, missing_rate_change
+from .numeric import DEFAULT_COARSE_BINS, KSResult, cdf_gap, coarse_counts, ks_test, wasserstein_distance
+from .sketches import CategoricalSketch, NumericSketch
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+
+
+class Comparison:
+    """A reference and a current sketch of one feature, with what several metrics share computed once.
+
+    Parameters
+    ----------
+    ref, cur : NumericSketch or CategoricalSketch
+        Sketches of the same kind (numeric ones on the same edges).
+    n_bins : int, default 10
+        Coarse reference-quantile bins of a numeric feature for PSI and Jensen–Shannon.
+    psi_eps : float, default 1e-4
+        Proportion used for empty bins in PSI.
+
+    Attributes
+    ----------
+    kind : str
+        ``"numeric"`` or ``"categorical"``.
+    comparable : bool
+        Both sketches hold a value (distribution statistics are NaN otherwise).
+
+    Examples
+    --------
+    >>> c = Comparison(CategoricalSketch({"a": 9, "b": 1}), CategoricalSketch({"a": 5, "c": 5}))
+    >>> c.kind, c.distributions
+    ('categorical', ((9, 1, 0), (5, 0, 5)))
+    """
+
+    def __init__(
+        self,
+        ref: NumericSketch | CategoricalSketch,
+        cur: NumericSketch | CategoricalSketch,
+        n_bins: int = DEFAULT_COARSE_BINS,
+        psi_eps: float = PSI_EPSILON,
+    ) -> None:
+        if isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch):
+            if ref.edges != cur.edges:
+                raise ValueError("ref and cur must be NumericSketch on the same edges")
+            self.kind = NUMERIC
+        elif isinstance(ref, CategoricalSketch) and isinstance(cur, CategoricalSketch):
+            self.kind = CATEGORICAL
+        else:
+            raise ValueError("ref and cur must be two NumericSketch or two CategoricalSketch")
+        self.ref, self.cur, self.n_bins, self.psi_eps = ref, cur, n_bins, psi_eps
+        self.comparable = ref.n > 0 and cur.n > 0
+
+    @cached_property
+    def distributions(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Aligned reference and current counts: coarse bins (numeric) or the union of categories."""
+        if isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch):
+            return coarse_counts(self.ref, self.cur, self.n_bins)
+        if isinstance(self.ref, CategoricalSketch) and isinstance(self.cur, CategoricalSketch):
+            _, r, c = aligned_counts(self.ref, self.cur)
+            return r, c
+        raise AssertionError("unreachable")
+
+    @cached_property
+    def gap(self) -> list[float]:
+        """CDF gap at the edges (numeric only)."""
+        assert isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch)
+        return cdf_gap(self.ref, self.cur)
+
+    @cached_property
+    def ks(self) -> KSResult:
+        assert isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch)
+        return ks_test(self.ref, self.cur, self.gap) if self.comparable else KSResult(math.nan, math.nan)
+
+    @cached_property
+    def chi2(self) -> Chi2Result:
+        assert isinstance(self.ref, CategoricalSketch) and isinstance(self.cur, CategoricalSketch)
+        if not self.comparable:
+            return Chi2Result(math.nan, math.nan, 0, 0)
+        return chi2_test(self.ref, self.cur, min_expected=MIN_EXPECTED)
+
+    @cached_property
+    def wasserstein(self) -> float:
+        assert isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch)
+        return wasserstein_distance(self.ref, self.cur, self.gap) if self.comparable else math.nan
+
+    @cached_property
+    def missing(self) -> MissingRateChange:
+        return missing_rate_change(self.ref, self.cur)
+
+
+# -- the built-in effect sizes (registered in seia.registry) -----------------------------------------------
+def wasserstein_normed(c: Comparison) -> float:
+    """Wasserstein-1 distance in reference standard deviations.
+
+    Notes
+    -----
+    :math:`W_\\mathrm{normed} = W_1 / s_\\mathrm{ref}`; when the reference standard deviation is zero
+    it is 0 for :math:`W_1 = 0` and :math:`+\\infty` otherwise; NaN below two reference values.
+
+    Examples
+    --------
+    >>> e = (1.0, 2.0, 3.0)
+    >>> a, b = NumericSketch.from_values([1.5, 2.5], e), NumericSketch.from_values([2.5, 3.5], e)
+    >>> round(wasserstein_normed(Comparison(a, b)), 6)
+    1.414214
+    """
+    if not c.comparable:
+        return math.nan
+    std_ref = c.ref.std() if isinstance(c.ref, NumericSketch) else math.nan
+    if std_ref > 0:
+        return c.wasserstein / std_ref
+    if c.ref.n >= 2:
+        return 0.0 if c.wasserstein == 0 else math.inf
+    return math.nan
+
+
+def js_effect(c: Comparison) -> float:
+    """Jensen–Shannon distance (base 2) of :attr:`Comparison.distributions`, NaN when not comparable."""
+    return js_distance(*c.distributions) if c.comparable else math.nan
+
+
+def psi_effect(c: Comparison) -> float:
+    """Population stability index of :attr:`Comparison.distributions`, NaN when not comparable."""
+    return psi(*c.distributions, eps=c.psi_eps) if c.comparable else math.nan
+
+
+def unseen_effect(c: Comparison) -> float:
+    """Share of current values in categories absent from the reference (categorical)."""
+    if isinstance(c.ref, CategoricalSketch) and isinstance(c.cur, CategoricalSketch):
+        return unseen_share(c.ref, c.cur)
+    return math.nan
+
+
+def missing_increase(c: Comparison) -> float:
+    """Change of the missing-value rate (negative for a decrease, never flagged)."""
+    return c.missing.change
+
+
+def _effects(c: Comparison) -> dict[str, float]:
+    from seia.registry import REGISTRY  # the registry names the metrics and imports this module
+
+    return {m.name: float(m.compute(c)) for m in REGISTRY.metrics_for(c.kind)}
+
+
+@dataclass(frozen=True)
+class NumericDrift:
+    """All drift statistics of one numeric feature for one window.
+
+    Attributes
+    ----------
+    n_ref, n_cur : int
+        Non-missing values in each sketch.
+    rows_ref, rows_cur : int
+        Rows, missing included.
+    ks_statistic, ks_pvalue : float
+        See :func:`~seia.stats.numeric.ks_test`.
+    wasserstein, wasserstein_normed : float
+        See :func:`~seia.stats.numeric.wasserstein_distance`; the second is divided by the
+        reference std.
+    psi, js_distance : float
+        On the coarse reference-quantile bins of :func:`~seia.stats.numeric.coarse_counts`.
+    mean_ref, mean_cur, std_ref, std_cur : float
+        Moments from the sketches.
+    missing : MissingRateChange
+        Missing-value rates.
+    effects : mapping of str to float
+        Every registered metric for numeric features (NaN when undefined).
+
+    Distribution statistics are NaN when either sketch has no value.
+    """
+
+    n_ref: int
+    n_cur: int
+    rows_ref: int
+    rows_cur: int
+    ks_statistic: float
+    ks_pvalue: float
+    wasserstein: float
+    wasserstein_normed: float
+    psi: float
+    js_distance: float
+    mean_ref: float
+    mean_cur: float
+    std_ref: float
+    std_cur: float
+    missing: MissingRateChange
+    effects: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def pvalue(self) -> float:
+        """p-value of the distribution test (KS)."""
+        return self.ks_pvalue
+
+
+@dataclass(frozen=True)
+class CategoricalDrift:
+    """All drift statistics of one categorical feature for one window.
+
+    Attributes
+    ----------
+    n_ref, n_cur, rows_ref, rows_cur : int
+        Non-missing values and rows of each sketch.
+    chi2_statistic, chi2_pvalue : float
+        See :func:`~seia.stats.categorical.chi2_test`.
+    js_distance, psi : float
+        Over the union of categories.
+    unseen_share : float
+        See :func:`~seia.stats.categorical.unseen_share`.
+    missing : MissingRateChange
+        Missing-value rates.
+    effects : mapping of str to float
+        Every registered metric for categorical features (NaN when undefined).
+
+    Distribution statistics are NaN when either sketch has no value.
+    """
+
+    n_ref: int
+    n_cur: int
+    rows_ref: int
+    rows_cur: int
+    chi2_statistic: float
+    chi2_pvalue: float
+    js_distance: float
+    psi: float
+    unseen_share: float
+    missing: MissingRateChange
+    effects: Mapping[str, float] = field(default_factory=dict, compare=False)
+
+    @property
+    def pvalue(self) -> float:
+        """p-value of the distribution test (χ²)."""
+        return self.chi2_pvalue
+
+
+def numeric_drift(
+    ref: NumericSketch, cur: NumericSketch, n_bins: int = DEFAULT_COARSE_BINS, psi_eps: float = PSI_EPSILON
+) -> NumericDrift:
+    """Every drift statistic of a numeric feature, reference against current window.
+
+    Parameters
+    ----------
+    ref, cur : NumericSketch
+        Sketches on the same edges.
+    n_bins : int, default 10
+        Coarse bins for PSI and Jensen–Shannon (:func:`~seia.stats.numeric.coarse_counts`).
+    psi_eps : float, default 1e-4
+        Proportion used for empty coarse bins in PSI.
+
+    Returns
+    -------
+    NumericDrift
+        Distribution statistics are NaN when either sketch has no value.
+
+    Raises
+    ------
+    ValueError
+        If the sketches differ in edges.
+
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(0)
+    >>> edges = tuple(i / 10 for i in range(-30, 31))
+    >>> x = NumericSketch.from_values([rng.gauss(0, 1) for _ in range(5000)], edges)
+    >>> y = NumericSketch.from_values([rng.gauss(0.5, 1) for _ in range(5000)], edges)
+    >>> d = numeric_drift(x, y)
+    >>> round(d.wasserstein_normed, 1), d.ks_pvalue < 1e-6
+    (0.5, True)
+    """
+    if not isinstance(ref, NumericSketch) or not isinstance(cur, NumericSketch):
+        raise ValueError("ref and cur must be NumericSketch on the same edges")
+    c = Comparison(ref, cur, n_bins, psi_eps)
+    effects = _effects(c)
+    comparable = c.comparable
+    return NumericDrift(
+        n_ref=ref.n,
+        n_cur=cur.n,
+        rows_ref=ref.rows,
+        rows_cur=cur.rows,
+        ks_statistic=c.ks.statistic,
+        ks_pvalue=c.ks.pvalue,
+        wasserstein=c.wasserstein,
+        wasserstein_normed=effects.get("wasserstein_normed", wasserstein_normed(c)),
+        psi=effects.get("psi", psi_effect(c)) if comparable else math.nan,
+        js_distance=effects.get("js_distance", js_effect(c)) if comparable else math.nan,
+        mean_ref=ref.mean_or_nan(),
+        mean_cur=cur.mean_or_nan(),
+        std_ref=ref.std(),
+        std_cur=cur.std(),
+        missing=c.missing,
+        effects=effects,
+    )
+
+
+def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: float = PSI_EPSILON) -> CategoricalDrift:
+    """Every drift statistic of a categorical feature, reference against current window.
+
+    Parameters
+    ----------
+    ref, cur : CategoricalSketch
+        Sketches of the reference and the current window.
+    psi_eps : float, default 1e-4
+        Proportion used for categories empty on one side in PSI.
+
+    Returns
+    -------
+    CategoricalDrift
+        Distribution statistics are NaN when either sketch has no value.
+
+    Notes
+    -----
+    Jensen–Shannon and PSI run over the union of categories, so a category unseen in the
+    reference weighs :math:`c_k \\ln(c_k/\\varepsilon)` in PSI.
+
+    Examples
+    --------
+    >>> d = categorical_drift(CategoricalSketch({"a": 900, "b": 100}), CategoricalSketch({"a": 50, "c": 50}))
+    >>> d.unseen_share, round(d.js_distance, 3), d.chi2_pvalue < 1e-10
+    (0.5, 0.585, True)
+    """
+    if not isinstance(ref, CategoricalSketch) or not isinstance(cur, CategoricalSketch):
+        raise ValueError("ref and cur must be CategoricalSketch")
+    c = Comparison(ref, cur, psi_eps=psi_eps)
+    effects = _effects(c)
+    return CategoricalDrift(
+        n_ref=ref.n,
+        n_cur=cur.n,
+        rows_ref=ref.rows,
+        rows_cur=cur.rows,
+        chi2_statistic=c.chi2.statistic,
+        chi2_pvalue=c.chi2.pvalue,
+        js_distance=effects.get("js_distance", js_effect(c)),
+        psi=effects.get("psi", psi_effect(c)),
+        unseen_share=unseen_share(ref, cur),
+        missing=c.missing,
+        effects=effects,
+    )
+
+
+def column_drift(
+    ref: NumericSketch | CategoricalSketch, cur: NumericSketch | CategoricalSketch
+) -> NumericDrift | CategoricalDrift:
+    """:func:`numeric_drift` or :func:`categorical_drift`, by the sketches' kind."""
+    if isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch):
+        return numeric_drift(ref, cur)
+    if isinstance(ref, CategoricalSketch) and isinstance(cur, CategoricalSketch):
+        return categorical_drift(ref, cur)
+    raise ValueError("ref and cur must be two NumericSketch or two CategoricalSketch")
+
+
+def drift_statistics(
+    drift: NumericDrift | CategoricalDrift,
+    ref: NumericSketch | CategoricalSketch,
+    cur: NumericSketch | CategoricalSketch,
+) -> dict[str, Any]:
+    """What the API shows of a feature's drift (NaN kept; callers turn it into null).
+
+    Examples
+    --------
+    >>> ref, cur = CategoricalSketch({"a": 3}), CategoricalSketch({"a": 1, "b": 1})
+    >>> s = drift_statistics(categorical_drift(ref, cur), ref, cur)
+    >>> s["unseen_share"], s["rows_cur"]
+    (0.5, 2)
+    """
+    m = drift.missing
+    out: dict[str, Any] = {
+        "n_ref": drift.n_ref,
+        "n_cur": drift.n_cur,
+        "rows_ref": drift.rows_ref,
+        "rows_cur": drift.rows_cur,
+        "missing_rate_ref": m.rate_ref,
+        "missing_rate_cur": m.rate_cur,
+    }
+    if isinstance(drift, CategoricalDrift):
+        out.update(
+            chi2_statistic=drift.chi2_statistic,
+            chi2_pvalue=drift.chi2_pvalue,
+            js_distance=drift.js_distance,
+            psi=drift.psi,
+            unseen_share=drift.unseen_share,
+        )
+    else:
+        for name in (
+            "ks_statistic",
+            "ks_pvalue",
+            "wasserstein",
+            "wasserstein_normed",
+            "psi",
+            "js_distance",
+            "mean_ref",
+            "mean_cur",
+            "std_ref",
+            "std_cur",
+        ):
+            out[name] = getattr(drift, name)
+        assert isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch)
+        out["min_cur"], out["max_cur"] = cur.min, cur.max
+        out["min_ref"], out["max_ref"] = ref.min, ref.max
+    return out
