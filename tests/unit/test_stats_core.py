@@ -9,11 +9,12 @@ import math
 import numpy as np
 import pytest
 
-from seia import model_settings, openapi, stats
+from seia import model_settings, stats
 from seia.errors import ValidationFailed
 from seia.registry import NUMERIC, REGISTRY, Metric
 from seia_drift.settings import DriftSettings
 from seia_drift.stats import fit_edges, sketch_values
+from seia_query import openapi
 from tests.support.stats_samples import CHI2_DOFS, KSTWO_NS, PVALUE_TOL, frozen
 
 

@@ -7,7 +7,7 @@ choices, default and description. Everything else is derived from this module:
 - the validation of ``PUT /v1/models/{model}/settings`` (:mod:`seia.model_settings`),
 - the drift engine's settings (``seia_drift.settings.DriftSettings.from_model``),
 - the defaults and ranges of :class:`seia.stats.Thresholds`,
-- the ``ModelSettings`` and ``Thresholds`` schemas of the OpenAPI document (:mod:`seia.openapi`),
+- the ``ModelSettings`` and ``Thresholds`` schemas of the OpenAPI document (:mod:`seia_query.openapi`),
 - the dashboard's settings form, rendered from that schema.
 
 Adding a drift metric is one :meth:`Registry.register_metric` call below and its implementation, a
