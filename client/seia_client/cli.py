@@ -89,7 +89,7 @@ def _one_line_errors(fn):
             return fn(args)
         except SeiaConnectionError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
-            return 1
+            return 2
         except SeiaAPIError as exc:
             if exc.route_missing:
                 print(
@@ -100,6 +100,7 @@ def _one_line_errors(fn):
                 return 2
             print(f"error: {exc.message} (HTTP {exc.status} {exc.code})", file=sys.stderr)
             for d in exc.details[:20]:
+                # Indexes count the rows of the whole file (from 0, header not counted), not of the batch.
                 where = f"record {d.get('index')}: " if d.get("index") is not None else ""
                 print(f"  {where}{d.get('field') or ''}: {d.get('message')}", file=sys.stderr)
             return 2
@@ -274,7 +275,7 @@ def cmd_upload(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     client = upload.s3_client()
-    uploaded = upload.upload(client, args.file, bucket, location)
+    uploaded = upload.upload(client, args.file, bucket, location, progress=False if args.no_progress else None)
     _print_json(uploaded.as_dict())
     if args.wait is None:
         return 0
@@ -328,7 +329,7 @@ def add_client_commands(sub) -> None:
     p.add_argument("--kind", choices=["predictions", "ground-truths", "reference"], default="predictions")
     p.add_argument("--replace", action="store_true", help="reference only: replace the old reference")
     p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="rows read from the file at a time")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none unless on a terminal)")
     p.set_defaults(func=cmd_predictions_send)
 
     drift = group(sub, "drift", "drift results")
@@ -354,7 +355,22 @@ def add_client_commands(sub) -> None:
     p.add_argument("--name", help="object name (default: the file's name); may contain / for folders")
     p.add_argument("--bucket", help="default: SEIA_BUCKET")
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the result object and print it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none unless on a terminal)")
     p.set_defaults(func=cmd_upload)
+
+
+def version_text() -> str:
+    """The client's version, and the server package's when it is installed beside it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from seia_client import __version__
+
+    text = f"seia-client {__version__}"
+    try:
+        text += f", seia (server) {version('seia')}"
+    except PackageNotFoundError:
+        pass
+    return text
 
 
 def _plugins() -> list:
@@ -379,6 +395,7 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
         if hasattr(plugin, "setup"):
             plugin.setup()
     parser = argparse.ArgumentParser(prog="seia", description="Seia: ML model monitoring")
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
     for plugin in plugins:
         plugin.register(sub)
