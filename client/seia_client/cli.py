@@ -214,6 +214,83 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def _when(value: str | None, default):
+    """An option's time: ISO 8601 (naive is UTC), a date, or a duration before now (7d, 12h)."""
+    from datetime import UTC, datetime
+
+    from seia_client.client import parse_since
+
+    if value is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return parse_since(value)
+        except ValueError:
+            raise _Usage(f"{value!r} is neither a time (2026-11-01, 2026-11-01T12:00Z) nor a duration (7d)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@_one_line_errors
+def cmd_report(args) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from seia_client import report
+
+    end = _when(args.to, datetime.now(UTC))
+    start = _when(args.start, end - timedelta(days=7))
+    if start >= end:
+        raise _Usage(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})")
+    data = report.collect(_client(args), args.model, start, end, args.granularity)
+    text = json.dumps(data, indent=2, default=str) if args.json else report.render_html(data)
+    if args.output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return 0
+    output = Path(args.output or f"{args.model}-report.{'json' if args.json else 'html'}")
+    output.write_text(text, encoding="utf-8")
+    s = data["summary"]
+    print(
+        f"wrote {output}: {s['drift_windows']} drift windows, {s['performance_windows']} performance windows, "
+        f"{s['alerts']} alerts ({s['open_alerts']} open)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+@_one_line_errors
+def cmd_check(args) -> int:
+    """0: nothing open in the span; 1: something is open (listed); 2: usage or connection errors."""
+    from seia_client.client import parse_since
+
+    try:
+        parse_since(args.since)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    # The route's contract, not its rows' details: `status=open` lists what is open, of windows in the span.
+    opened = _client(args).alert_list(args.model, status="open", since=args.since)
+    if args.json:
+        print(json.dumps({"model": args.model, "since": args.since, "open": opened}, indent=2, default=str))
+    elif opened:
+        rows = [{**a, "opened": (a.get("opened_at") or "")[:16].replace("T", " ")} for a in opened]
+        print(f"{len(opened)} open for {args.model} (windows since {args.since}):")
+        print(
+            table(
+                rows,
+                [
+                    ("id", "ID"),
+                    ("opened", "OPENED (UTC)"),
+                    ("severity", "SEVERITY"),
+                    ("kind", "KIND"),
+                    ("summary", "SUMMARY"),
+                ],
+            )
+        )
+    else:
+        print(f"ok: nothing open for {args.model} (windows since {args.since})")
+    return 1 if opened else 0
+
+
 def _q(segment: str) -> str:
     from seia_client.client import _quote
 
@@ -346,6 +423,27 @@ def add_client_commands(sub) -> None:
     p.add_argument("--since", default=None, help="only alerts of windows since: 30m, 12h, 7d, 2w")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="one HTML file (plots inline, opens offline) or --json: drift, performance, alerts",
+    )
+    p.add_argument("model")
+    p.add_argument(
+        "--from", dest="start", help="start: 2026-11-01, an ISO time, or 30d before now (default: --to - 7d)"
+    )
+    p.add_argument("--to", help="end: a date, an ISO time or a duration before now (default: now)")
+    p.add_argument("--granularity", choices=["hour", "day"], help="default: hour up to 2 days, day beyond")
+    p.add_argument("-o", "--output", help="the file to write (default MODEL-report.html or .json; - for stdout)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "check", parents=[common], help="a CI gate: exit 0 when nothing is open since --since, 1 when something is"
+    )
+    p.add_argument("model")
+    p.add_argument("--since", default="1d", help="windows since: 30m, 12h, 1d, 2w (default %(default)s)")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("upload", help="upload a file to s3://$SEIA_BUCKET/<tenant>/<model>/<kind>/<name>")
     p.add_argument("file")
