@@ -76,8 +76,8 @@ class _Retry(Retry):
     """urllib3's Retry, but a refused connection fails at once and waits go through ``sleep``.
 
     A refused connection (or an unknown host) means nothing listens there: retrying it only delays
-    the message by seconds. Timeouts, dropped connections, 429 and 5xx are retried with urllib3's
-    exponential backoff and jitter; a ``Retry-After`` header is honoured up to ``backoff_max``.
+    the message by seconds. Timeouts, dropped connections, 429 and 5xx are retried after an
+    exponential backoff with full jitter; a ``Retry-After`` header is honoured up to ``backoff_max``.
     """
 
     def __init__(self, *args, sleep: Callable[[float], None] = time.sleep, tried: list | None = None, **kwargs):

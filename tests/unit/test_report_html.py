@@ -47,3 +47,17 @@ def test_a_heat_cell_carries_its_verdict_and_a_tooltip():
     html = report.heat_map({**EMPTY, "drift": [window]})
     assert 'data-column="age"' in html and 'data-verdict="drift"' in html and 'fill="#b5171f"' in html
     assert "<title>age · 11-01 05h: drift (high), 2.50× the threshold of psi</title>" in html
+
+
+def test_report_times_read_as_dates_iso_times_or_durations(capsys):
+    from datetime import UTC, datetime
+
+    from seia_client import cli
+
+    assert cli._when("2026-11-01", None) == datetime(2026, 11, 1, tzinfo=UTC)
+    assert cli._when("2026-11-01T12:00Z", None) == datetime(2026, 11, 1, 12, tzinfo=UTC)
+    assert abs((datetime.now(UTC) - cli._when("7d", None)).total_seconds() - 7 * 86400) < 60
+    assert cli.main(["report", "churn", "--from", "2026-11-02", "--to", "2026-11-01", "--api-key", "k"]) == 2
+    assert "--from (2026-11-02T00:00:00+00:00) must be before --to" in capsys.readouterr().err
+    assert cli.main(["report", "churn", "--from", "last week", "--api-key", "k"]) == 2
+    assert "'last week' is neither a time" in capsys.readouterr().err
