@@ -268,7 +268,11 @@ def cmd_check(args) -> int:
     except ValueError as exc:
         raise _Usage(str(exc)) from None
     # The route's contract, not its rows' details: `status=open` lists what is open, of windows in the span.
-    opened = _client(args).alert_list(args.model, status="open", since=args.since)
+    try:
+        opened = _client(args).alert_list(args.model, status="open", since=args.since)
+    except (KeyError, TypeError) as exc:
+        # A gate must not read an answer it does not understand as "something is open" (exit 1).
+        raise _Usage(f"unexpected answer from GET /v1/models/{args.model}/alerts (no {exc})") from None
     if args.json:
         print(json.dumps({"model": args.model, "since": args.since, "open": opened}, indent=2, default=str))
     elif opened:

@@ -15,7 +15,7 @@ from seia_client.client import Client, _time_param
 # Verdict → fill of a heat-map cell; drift is coloured by its severity.
 FILLS = {"no_drift": "#cdebd3", "drift": "#e76f51", None: "#f1f3f5"}
 SEVERITY_FILLS = {"low": "#f4a261", "medium": "#e76f51", "high": "#b5171f"}
-BOUNDED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc", "r2")  # on a 0–1 scale
+BOUNDED_METRICS = ("accuracy", "precision", "recall", "f1", "roc_auc")  # on a 0–1 scale (r2 can go below 0)
 LINE_COLOURS = ("#1d4ed8", "#c2410c", "#15803d", "#7e22ce", "#0e7490", "#a16207", "#be185d")
 MAX_ALERTS_SHOWN = 100
 

@@ -61,3 +61,33 @@ def test_report_times_read_as_dates_iso_times_or_durations(capsys):
     assert "--from (2026-11-02T00:00:00+00:00) must be before --to" in capsys.readouterr().err
     assert cli.main(["report", "churn", "--from", "last week", "--api-key", "k"]) == 2
     assert "'last week' is neither a time" in capsys.readouterr().err
+
+
+def test_check_reads_an_answer_it_does_not_understand_as_a_usage_error_not_as_open(capsys):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from seia_client import cli
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            raw = json.dumps({"items": []}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        assert cli.main(["check", "churn", "--url", url, "--api-key", "k"]) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert capsys.readouterr().err.strip() == "error: unexpected answer from GET /v1/models/churn/alerts (no 'alerts')"
