@@ -89,7 +89,7 @@ def _one_line_errors(fn):
             return fn(args)
         except SeiaConnectionError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
-            return 1
+            return 2
         except SeiaAPIError as exc:
             if exc.route_missing:
                 print(
@@ -100,6 +100,7 @@ def _one_line_errors(fn):
                 return 2
             print(f"error: {exc.message} (HTTP {exc.status} {exc.code})", file=sys.stderr)
             for d in exc.details[:20]:
+                # Indexes count the rows of the whole file (from 0, header not counted), not of the batch.
                 where = f"record {d.get('index')}: " if d.get("index") is not None else ""
                 print(f"  {where}{d.get('field') or ''}: {d.get('message')}", file=sys.stderr)
             return 2
@@ -213,6 +214,87 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def _when(value: str | None, default):
+    """An option's time: ISO 8601 (naive is UTC), a date, or a duration before now (7d, 12h)."""
+    from datetime import UTC, datetime
+
+    from seia_client.client import parse_since
+
+    if value is None:
+        return default
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            return parse_since(value)
+        except ValueError:
+            raise _Usage(f"{value!r} is neither a time (2026-11-01, 2026-11-01T12:00Z) nor a duration (7d)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@_one_line_errors
+def cmd_report(args) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from seia_client import report
+
+    end = _when(args.to, datetime.now(UTC))
+    start = _when(args.start, end - timedelta(days=7))
+    if start >= end:
+        raise _Usage(f"--from ({start.isoformat()}) must be before --to ({end.isoformat()})")
+    data = report.collect(_client(args), args.model, start, end, args.granularity)
+    text = json.dumps(data, indent=2, default=str) if args.json else report.render_html(data)
+    if args.output == "-":
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        return 0
+    output = Path(args.output or f"{args.model}-report.{'json' if args.json else 'html'}")
+    output.write_text(text, encoding="utf-8")
+    s = data["summary"]
+    print(
+        f"wrote {output}: {s['drift_windows']} drift windows, {s['performance_windows']} performance windows, "
+        f"{s['alerts']} alerts ({s['open_alerts']} open)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+@_one_line_errors
+def cmd_check(args) -> int:
+    """0: nothing open in the span; 1: something is open (listed); 2: usage or connection errors."""
+    from seia_client.client import parse_since
+
+    try:
+        parse_since(args.since)
+    except ValueError as exc:
+        raise _Usage(str(exc)) from None
+    # The route's contract, not its rows' details: `status=open` lists what is open, of windows in the span.
+    try:
+        opened = _client(args).alert_list(args.model, status="open", since=args.since)
+    except (KeyError, TypeError) as exc:
+        # A gate must not read an answer it does not understand as "something is open" (exit 1).
+        raise _Usage(f"unexpected answer from GET /v1/models/{args.model}/alerts (no {exc})") from None
+    if args.json:
+        print(json.dumps({"model": args.model, "since": args.since, "open": opened}, indent=2, default=str))
+    elif opened:
+        rows = [{**a, "opened": (a.get("opened_at") or "")[:16].replace("T", " ")} for a in opened]
+        print(f"{len(opened)} open for {args.model} (windows since {args.since}):")
+        print(
+            table(
+                rows,
+                [
+                    ("id", "ID"),
+                    ("opened", "OPENED (UTC)"),
+                    ("severity", "SEVERITY"),
+                    ("kind", "KIND"),
+                    ("summary", "SUMMARY"),
+                ],
+            )
+        )
+    else:
+        print(f"ok: nothing open for {args.model} (windows since {args.since})")
+    return 1 if opened else 0
+
+
 def _q(segment: str) -> str:
     from seia_client.client import _quote
 
@@ -274,7 +356,7 @@ def cmd_upload(args) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     client = upload.s3_client()
-    uploaded = upload.upload(client, args.file, bucket, location)
+    uploaded = upload.upload(client, args.file, bucket, location, progress=False if args.no_progress else None)
     _print_json(uploaded.as_dict())
     if args.wait is None:
         return 0
@@ -328,7 +410,7 @@ def add_client_commands(sub) -> None:
     p.add_argument("--kind", choices=["predictions", "ground-truths", "reference"], default="predictions")
     p.add_argument("--replace", action="store_true", help="reference only: replace the old reference")
     p.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="rows read from the file at a time")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none unless on a terminal)")
     p.set_defaults(func=cmd_predictions_send)
 
     drift = group(sub, "drift", "drift results")
@@ -346,6 +428,27 @@ def add_client_commands(sub) -> None:
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_alerts)
 
+    p = sub.add_parser(
+        "report",
+        parents=[common],
+        help="one HTML file (plots inline, opens offline) or --json: drift, performance, alerts",
+    )
+    p.add_argument("model")
+    p.add_argument(
+        "--from", dest="start", help="start: 2026-11-01, an ISO time, or 30d before now (default: --to - 7d)"
+    )
+    p.add_argument("--to", help="end: a date, an ISO time or a duration before now (default: now)")
+    p.add_argument("--granularity", choices=["hour", "day"], help="default: hour up to 2 days, day beyond")
+    p.add_argument("-o", "--output", help="the file to write (default MODEL-report.html or .json; - for stdout)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "check", parents=[common], help="a CI gate: exit 0 when nothing is open since --since, 1 when something is"
+    )
+    p.add_argument("model")
+    p.add_argument("--since", default="1d", help="windows since: 30m, 12h, 1d, 2w (default %(default)s)")
+    p.set_defaults(func=cmd_check)
+
     p = sub.add_parser("upload", help="upload a file to s3://$SEIA_BUCKET/<tenant>/<model>/<kind>/<name>")
     p.add_argument("file")
     p.add_argument("--tenant", required=True)
@@ -354,7 +457,22 @@ def add_client_commands(sub) -> None:
     p.add_argument("--name", help="object name (default: the file's name); may contain / for folders")
     p.add_argument("--bucket", help="default: SEIA_BUCKET")
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the result object and print it")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none unless on a terminal)")
     p.set_defaults(func=cmd_upload)
+
+
+def version_text() -> str:
+    """The client's version, and the server package's when it is installed beside it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from seia_client import __version__
+
+    text = f"seia-client {__version__}"
+    try:
+        text += f", seia (server) {version('seia')}"
+    except PackageNotFoundError:
+        pass
+    return text
 
 
 def _plugins() -> list:
@@ -379,6 +497,7 @@ def build_parser(plugins=None) -> argparse.ArgumentParser:
         if hasattr(plugin, "setup"):
             plugin.setup()
     parser = argparse.ArgumentParser(prog="seia", description="Seia: ML model monitoring")
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", required=True)
     for plugin in plugins:
         plugin.register(sub)

@@ -2,11 +2,12 @@
 
 >>> from seia_client import Client                                    # doctest: +SKIP
 >>> seia = Client("http://127.0.0.1:8000", api_key)            # doctest: +SKIP
+>>> seia = Client()                        # SEIA_URL and SEIA_API_KEY  # doctest: +SKIP
 >>> seia.log_predictions(df, "churn")                          # doctest: +SKIP
 {'accepted': 50000, 'duplicates': 0, 'batches': 5}
 
-Only the standard library is imported here: pandas is imported inside the methods that take or
-return a DataFrame, so the client costs nothing to import where there is no pandas.
+Only the standard library and urllib3 are imported here: pandas is imported inside the methods that
+take or return a DataFrame, so the client costs nothing to import where there is no pandas.
 """
 
 from __future__ import annotations
@@ -17,17 +18,30 @@ import random
 import re
 import sys
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NameResolutionError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+    SSLError,
+)
+from urllib3.util.retry import Retry
+
+from seia_client import __version__
 
 MAX_RECORDS = 10_000
 # The API's limit is 6 MiB per request; stay well under it (JSON grows when re-encoded by proxies).
 MAX_BATCH_BYTES = 5_000_000
 KINDS = ("predictions", "ground-truths", "reference")
+SCORE_PREFIX = "score_"  # one column per class, as in files: score_<label>
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -51,10 +65,53 @@ class SeiaAPIError(Exception):
 
 
 class SeiaConnectionError(SeiaAPIError):
-    """The server could not be reached, even after retries."""
+    """The server could not be reached: refused at once, or timed out or dropped after the retries."""
 
-    def __init__(self, message: str, method: str = "", path: str = ""):
+    def __init__(self, message: str, method: str = "", path: str = "", attempts: int = 1):
         super().__init__(0, "connection_failed", message, [], method, path)
+        self.attempts = attempts
+
+
+class _Retry(Retry):
+    """urllib3's Retry, but a refused connection fails at once and waits go through ``sleep``.
+
+    A refused connection (or an unknown host) means nothing listens there: retrying it only delays
+    the message by seconds. Timeouts, dropped connections, 429 and 5xx are retried after an
+    exponential backoff with full jitter; a ``Retry-After`` header is honoured up to ``backoff_max``.
+    """
+
+    def __init__(self, *args, sleep: Callable[[float], None] = time.sleep, tried: list | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._sleep_fn = sleep
+        self.tried = tried if tried is not None else []  # shared along the chain: the attempts made
+
+    def new(self, **kwargs):
+        retry = super().new(**kwargs)
+        retry._sleep_fn, retry.tried = self._sleep_fn, self.tried
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        self.tried.append(error or (response.status if response is not None else None))
+        if isinstance(error, NewConnectionError):  # refused, unreachable, unknown host (not a timeout)
+            raise MaxRetryError(_pool, url, error) from error
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+    def get_backoff_time(self) -> float:
+        # Full jitter from the first retry on (urllib3 retries the first at once, then adds jitter to a
+        # fixed curve): clients that failed together, e.g. at a 503 of the database, spread out.
+        failures = len(self.history)
+        if failures == 0:
+            return 0.0
+        return random.uniform(0, min(self.backoff_max, self.backoff_factor * 2 ** (failures - 1)))
+
+    def sleep(self, response=None) -> None:
+        delay = self.get_backoff_time()
+        if response is not None and self.respect_retry_after_header:
+            after = self.get_retry_after(response)
+            if after is not None:
+                delay = max(delay, min(after, self.backoff_max))
+        if delay > 0:
+            self._sleep_fn(delay)
 
 
 class _Progress:
@@ -123,20 +180,22 @@ class Client:
 
     Parameters
     ----------
-    url : str
-        Base URL of the API, e.g. ``http://127.0.0.1:8000`` or the API Gateway stage URL.
-    api_key : str
-        ``seia_<prefix>_<secret>``, from ``seia tenant create``.
+    url : str, optional
+        Base URL of the API, e.g. ``http://127.0.0.1:8000`` or the API Gateway stage URL;
+        ``SEIA_URL`` when not given.
+    api_key : str, optional
+        ``seia_<prefix>_<secret>``, from ``seia tenant create``; ``SEIA_API_KEY`` when not given.
     timeout : float
-        Seconds per HTTP request.
+        Seconds to connect, and seconds to wait for an answer, per HTTP request.
     max_attempts : int
-        Tries per request on 429, 5xx and connection errors, with exponential backoff and jitter.
+        Tries per request on 429, 5xx, timeouts and dropped connections, with exponential backoff
+        and jitter (urllib3's ``Retry``); a refused connection is not retried.
     """
 
     def __init__(
         self,
-        url: str,
-        api_key: str,
+        url: str | None = None,
+        api_key: str | None = None,
         timeout: float = 30,
         *,
         max_attempts: int = 5,
@@ -146,6 +205,12 @@ class Client:
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        url = url or os.environ.get("SEIA_URL")
+        api_key = api_key or os.environ.get("SEIA_API_KEY")
+        if not url:
+            raise ValueError("no API URL: pass url= or set SEIA_URL")
+        if not api_key:
+            raise ValueError("no API key: pass api_key= or set SEIA_API_KEY")
         self.url = url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
@@ -154,6 +219,9 @@ class Client:
         self.max_backoff = max_backoff
         self._sleep = sleep
         self._models: dict[str, dict] = {}
+        self._http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=timeout, read=timeout), headers={"User-Agent": f"seia-client/{__version__}"}
+        )
 
     def __repr__(self) -> str:  # never the key
         return f"Client({self.url!r})"
@@ -166,40 +234,56 @@ class Client:
         query = {k: v for k, v in (params or {}).items() if v is not None}
         url = self.url + path + ("?" + urllib.parse.urlencode(query) if query else "")
         data = raw if raw is not None else (json.dumps(body, allow_nan=False).encode() if body is not None else None)
-        headers = {
-            "Authorization": f"Bearer {self.api_key}",
-            "Accept": "application/json",
-            "User-Agent": "seia-client/0.1",
-        }
+        headers = {"Authorization": f"Bearer {self.api_key}", "Accept": "application/json"}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        for attempt in range(1, self.max_attempts + 1):
-            req = urllib.request.Request(url, data=data, method=method, headers=headers)
-            try:
-                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                    payload = resp.read()
-                    return json.loads(payload) if payload else None
-            except urllib.error.HTTPError as err:
-                payload = err.read()
-                error = _api_error(err.code, payload, method, path)
-                if err.code not in RETRY_STATUSES or attempt == self.max_attempts:
-                    raise error from None
-                self._sleep(self._delay(attempt, err.headers.get("Retry-After")))
-            except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as err:
-                if attempt == self.max_attempts:
-                    reason = getattr(err, "reason", err)
-                    raise SeiaConnectionError(
-                        f"cannot reach {self.url} after {attempt} attempts: {reason}", method, path
-                    ) from None
-                self._sleep(self._delay(attempt, None))
-        raise AssertionError("unreachable")
+        retry = self._retry()
+        try:
+            resp = self._http.request(method, url, body=data, headers=headers, retries=retry)
+        except MaxRetryError as err:
+            raise SeiaConnectionError(
+                self._unreachable(method, self.url + path, err.reason, len(retry.tried)), method, path, len(retry.tried)
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as err:  # not retried: said the same way
+            raise SeiaConnectionError(self._unreachable(method, self.url + path, err, 1), method, path) from None
+        if resp.status >= 400:
+            raise _api_error(resp.status, resp.data, method, path)
+        return json.loads(resp.data) if resp.data else None
 
-    def _delay(self, attempt: int, retry_after: str | None) -> float:
-        # Full jitter: spread clients that failed together so they do not retry together.
-        delay = random.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-        if retry_after and retry_after.strip().isdigit():
-            delay = max(delay, min(float(retry_after), self.max_backoff))
-        return delay
+    def _retry(self) -> _Retry:
+        return _Retry(
+            total=self.max_attempts - 1,
+            # Every method: writes are idempotent (a prediction_id is stored once), so a re-sent batch is safe.
+            allowed_methods=None,
+            status_forcelist=RETRY_STATUSES,
+            backoff_factor=self.backoff,
+            backoff_max=self.max_backoff,
+            raise_on_status=False,  # the last 5xx/429 answer is returned, and raised with its error body
+            sleep=self._sleep,
+        )
+
+    def _unreachable(self, method: str, url: str, reason, attempts: int) -> str:
+        """What was tried and what failed, in words (never the key: it travels in a header)."""
+        if isinstance(reason, NameResolutionError):
+            what = f"cannot resolve the host {urllib.parse.urlsplit(url).hostname!r}"
+        elif isinstance(reason, NewConnectionError):
+            cause = reason.__cause__
+            if isinstance(cause, ConnectionRefusedError):
+                what = "connection refused (is the server running, and is this its port?)"
+            else:
+                what = f"cannot connect ({cause or reason})"
+        elif isinstance(reason, ConnectTimeoutError):
+            what = f"no connection within {self.timeout:g} s"
+        elif isinstance(reason, ReadTimeoutError):
+            what = f"no answer within {self.timeout:g} s"
+        elif isinstance(reason, SSLError):
+            what = f"TLS failed ({reason})"
+        elif isinstance(reason, ProtocolError):
+            what = f"the connection was dropped ({reason.args[-1] if reason.args else reason})"
+        else:
+            what = str(reason)
+        tries = f" ({attempts} attempts)" if attempts > 1 else ""
+        return f"cannot reach the Seia API: {method} {url}: {what}{tries}"
 
     # -- models ---------------------------------------------------------------------------------
     def create_model(
@@ -293,13 +377,18 @@ class Client:
             progress if progress is not None else (None if (total or 0) > batch_size else False),
         )
         first = True
+        offset = 0  # rows of the caller's frames before this one: error indexes count from the first row
         try:
             for frame in frames:
                 for start in range(0, len(frame), batch_size):
                     records = frame_to_records(frame.iloc[start : start + batch_size], definition, kind)
                     for batch in _fit(records):
                         params = {"replace": "true"} if (kind == "reference" and replace and first) else None
-                        reply = self.request("POST", path, raw=batch.body, params=params)
+                        try:
+                            reply = self.request("POST", path, raw=batch.body, params=params)
+                        except SeiaAPIError as exc:
+                            _to_caller_rows(exc, offset + start + batch.start, totals)
+                            raise
                         first = False
                         totals["batches"] += 1
                         for key, value in reply.items():
@@ -308,6 +397,7 @@ class Client:
                             elif key in ("reference_rows", "reference_version"):
                                 totals[key] = value
                         bar.advance(batch.count)
+                offset += len(frame)
         finally:
             bar.close()
         return totals
@@ -506,23 +596,39 @@ def _api_error(status: int, payload: bytes, method: str, path: str) -> SeiaAPIEr
 
 # -- DataFrame → records --------------------------------------------------------------------------
 class _Batch:
-    __slots__ = ("body", "count")
+    __slots__ = ("body", "count", "start")
 
-    def __init__(self, body: bytes, count: int):
-        self.body, self.count = body, count
+    def __init__(self, body: bytes, count: int, start: int):
+        self.body, self.count, self.start = body, count, start
 
 
-def _fit(records: list[dict]) -> Iterable[_Batch]:
-    """JSON bodies of the records, halved until each is under the byte limit."""
+def _fit(records: list[dict], start: int = 0) -> Iterable[_Batch]:
+    """JSON bodies of the records, halved until each is under the byte limit; ``start``: the first one's index."""
     if not records:
         return
     body = json.dumps({"records": records}, allow_nan=False, separators=(",", ":")).encode()
     if len(body) <= MAX_BATCH_BYTES or len(records) == 1:
-        yield _Batch(body, len(records))
+        yield _Batch(body, len(records), start)
         return
     half = len(records) // 2
-    yield from _fit(records[:half])
-    yield from _fit(records[half:])
+    yield from _fit(records[:half], start)
+    yield from _fit(records[half:], start + half)
+
+
+def _to_caller_rows(exc: SeiaAPIError, first_row: int, totals: dict) -> None:
+    """Make a refused batch's record indexes count the caller's rows, and say what went before it.
+
+    The API numbers a batch's records from 0; the caller knows the rows of the DataFrame (or of the
+    frames, one after another). The batches before this one were stored: ``exc.sent`` has their totals.
+    """
+    for detail in exc.details:
+        if isinstance(detail, dict) and isinstance(detail.get("index"), int):
+            detail["index"] += first_row
+    exc.first_row = first_row
+    exc.sent = dict(totals)
+    if first_row and exc.status:
+        exc.message += f" (this batch began at row {first_row}; the {first_row:,} rows before it were sent)"
+        exc.args = (f"{exc.status} {exc.code}: {exc.message}",)
 
 
 def _column(df, name: str) -> list:
@@ -562,10 +668,36 @@ def _timestamps(df, name: str) -> list:
     return [None if pd.isna(t) else t for t in text.tolist()]
 
 
+def _class_score_columns(df, model: dict, features: list[str]) -> dict:
+    """``{label: "score_<label>"}`` of a frame with one score column per class (else empty).
+
+    The API takes a classifier's score as a map class → probability; a frame holds it as one
+    ``score_<label>`` column per class, as files do. Half of them would be a mistake, said now.
+    """
+    prefixed = [c for c in df.columns if isinstance(c, str) and c.startswith(SCORE_PREFIX) and c not in features]
+    if not prefixed:
+        return {}
+    labels = model.get("labels")
+    if labels is None:
+        raise ValueError(f"regression models take no score: {', '.join(prefixed)}")
+    expected = {str(label): SCORE_PREFIX + str(label) for label in labels}
+    unknown = [c for c in prefixed if c not in expected.values()]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(unknown)}: no such class in model {model['name']!r} (classes: {', '.join(map(str, labels))})"
+        )
+    missing = [c for c in expected.values() if c not in prefixed]
+    if missing:
+        raise ValueError(f"missing columns {', '.join(missing)}: give score_<label> for every class, or none")
+    return expected
+
+
 def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     """Records of a ``POST /v1/models/{model}/<kind>`` body from a DataFrame.
 
-    Raises ``ValueError`` naming the missing columns before anything is sent.
+    A classifier's scores come from a ``score`` column (the positive class's probability, or a map
+    class → probability) or from one ``score_<label>`` column per class. Raises ``ValueError``
+    naming the missing or unknown columns before anything is sent.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
@@ -599,6 +731,16 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     if classification:
         predictions = _class_labels(predictions)
     scores = _column(df, "score") if "score" in columns else None
+    class_scores = _class_score_columns(df, model, names)
+    if class_scores and scores is not None:
+        raise ValueError(f"give a score column or score_<label> columns, not both ({', '.join(class_scores)})")
+    if class_scores:
+        per_class = {label: _column(df, column) for label, column in class_scores.items()}
+        scores = []
+        for i in range(n):
+            given = {label: values[i] for label, values in per_class.items() if values[i] is not None}
+            # A row without any class score has none; a partial map goes as it is, for the API to name.
+            scores.append(given or None)
     labels = _column(df, "label") if kind == "reference" and "label" in columns else None
     if labels is not None and classification:
         labels = _class_labels(labels)

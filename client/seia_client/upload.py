@@ -88,10 +88,13 @@ def target_key(path: str, tenant: str, model: str, kind: str, name: str | None =
     return keys.parse(f"{tenant}/{model}/{kind}/{name or os.path.basename(path)}")
 
 
-def upload(client, path: str, bucket: str, location: keys.FileLocation, progress: bool = True) -> Uploaded:
+def upload(client, path: str, bucket: str, location: keys.FileLocation, progress: bool | None = None) -> Uploaded:
+    """Upload the file; a progress line on stderr for large files when ``progress`` (None: on a terminal)."""
     from boto3.s3.transfer import TransferConfig
 
     size = os.path.getsize(path)
+    if progress is None:
+        progress = _isatty(sys.stderr)  # a log file or a pipe gets no bar
     callback = Progress(size) if progress and size >= PROGRESS_FROM_BYTES else None
     client.upload_file(
         path,
@@ -102,6 +105,13 @@ def upload(client, path: str, bucket: str, location: keys.FileLocation, progress
     )
     head = client.head_object(Bucket=bucket, Key=location.key)
     return Uploaded(bucket, location.key, location.result_key, head["ETag"].strip('"'), head.get("VersionId"))
+
+
+def _isatty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def wait_for_result(client, uploaded: Uploaded, timeout_s: float, poll_s: float = 1.0) -> dict | None:

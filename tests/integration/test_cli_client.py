@@ -82,6 +82,37 @@ def test_a_bad_file_fails_with_the_servers_reasons_not_a_traceback(cli, churn, t
     assert "record 1: prediction:" in err and "Traceback" not in err
 
 
+def test_a_bad_row_is_named_by_its_place_in_the_file(cli, churn, tmp_path):
+    frame = _frame(130)
+    frame.loc[117, "prediction"] = "maybe"
+    code, out, err = cli("predictions", "send", str(_write(tmp_path, frame)), "--model", "churn", "--chunk-rows", "50")
+    assert code == 2
+    assert "record 117: prediction:" in err and "the 100 rows before it were sent" in err.splitlines()[0]
+
+
+def test_version_names_the_client_and_the_server_package(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out.strip() == f"seia-client {version('seia-client')}, seia (server) {version('seia')}"
+
+
+def test_a_closed_port_is_said_at_once_with_exit_2(cli, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code, out, err = cli("models", "--url", f"http://127.0.0.1:{port}")
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        f"error: cannot reach the Seia API: GET http://127.0.0.1:{port}/v1/models: "
+        "connection refused (is the server running, and is this its port?)"
+    )
+
+
 def test_a_missing_column_is_named(cli, churn, tmp_path):
     code, _, err = cli(
         "predictions", "send", str(_write(tmp_path, _frame(3).drop(columns=["plan"]))), "--model", "churn"

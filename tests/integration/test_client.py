@@ -74,6 +74,47 @@ def test_a_rejected_batch_raises_with_every_problem(seia):
     assert [(d["index"], d["field"]) for d in caught.value.details] == [(1, "prediction")]
 
 
+def test_the_index_of_a_bad_row_is_its_place_in_the_frame(seia):
+    seia.create_model("churn", "binary_classification", FEATURES, labels=["stay", "churn"])
+    frame = _predictions(2500)
+    frame.loc[2345, "prediction"] = "maybe"
+    with pytest.raises(SeiaAPIError) as caught:
+        seia.log_predictions(frame, "churn", batch_size=1000, progress=False)
+    assert [(d["index"], d["field"]) for d in caught.value.details] == [(2345, "prediction")]
+    assert frame.iloc[caught.value.details[0]["index"]]["prediction"] == "maybe"
+    assert caught.value.sent == {"accepted": 2000, "duplicates": 0, "batches": 2}
+
+
+def test_class_scores_survive_the_round_trip(seia, tenant):
+    seia.create_model("tier", "multiclass_classification", FEATURES, labels=["bronze", "silver", "gold"])
+    frame = (
+        _predictions(4)
+        .drop(columns=["score"])
+        .assign(
+            prediction=["gold", "bronze", "silver", "gold"],
+            score_bronze=[0.1, 0.8, 0.3, None],
+            score_silver=[0.2, 0.1, 0.6, None],
+            score_gold=[0.7, 0.1, 0.1, None],
+        )
+    )
+    assert seia.log_predictions(frame, "tier", progress=False)["accepted"] == 4
+    with tenant.connect() as conn:
+        stored = conn.execute("SELECT prediction_id, prediction_label, scores FROM predictions ORDER BY 1").fetchall()
+    assert stored == [
+        ("p0", "gold", [0.1, 0.2, 0.7]),
+        ("p1", "bronze", [0.8, 0.1, 0.1]),
+        ("p2", "silver", [0.3, 0.6, 0.1]),
+        ("p3", "gold", None),
+    ]
+
+
+def test_the_client_finds_the_api_in_the_environment(tenant, monkeypatch):
+    with serving() as url:
+        monkeypatch.setenv("SEIA_URL", url)
+        monkeypatch.setenv("SEIA_API_KEY", tenant.api_key)
+        assert Client().models() == []
+
+
 def test_an_unknown_model_is_a_404(seia):
     with pytest.raises(SeiaAPIError) as caught:
         seia.model("ghost")

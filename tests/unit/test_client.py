@@ -2,7 +2,9 @@
 
 import io
 import json
+import socket
 import threading
+import time
 from datetime import UTC
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,7 +23,7 @@ MODEL = {
 
 
 class Stub:
-    """Answers each request with the next scripted (status, body); records what it received."""
+    """Answers each request with the next scripted (status, body[, {"headers", "delay"}]); records what it received."""
 
     def __init__(self, script):
         self.script = list(script)
@@ -33,9 +35,13 @@ class Stub:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length)) if length else None
                 stub.received.append((self.command, self.path, body, dict(self.headers)))
-                status, payload = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                status, payload, *more = stub.script.pop(0) if len(stub.script) > 1 else stub.script[0]
+                options = more[0] if more else {}
+                time.sleep(options.get("delay", 0))  # longer than the client's timeout: a timed out request
                 raw = json.dumps(payload).encode()
                 self.send_response(status)
+                for name, value in options.get("headers", {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(raw)))
                 self.end_headers()
@@ -125,11 +131,61 @@ def test_retries_are_bounded(stub):
     assert caught.value.status == 503 and len(server.received) == 3 and len(sleeps) == 2
 
 
-def test_an_unreachable_server_is_a_connection_error_after_the_attempts():
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_refused_connection_fails_at_once_saying_what_was_tried():
+    port = _closed_port()
     sleeps = []
     with pytest.raises(SeiaConnectionError) as caught:
-        _client("http://127.0.0.1:9", sleeps, max_attempts=2, timeout=2).models()
-    assert "after 2 attempts" in caught.value.message and len(sleeps) == 1
+        _client(f"http://127.0.0.1:{port}", sleeps, max_attempts=5).models()
+    assert caught.value.message == (
+        f"cannot reach the Seia API: GET http://127.0.0.1:{port}/v1/models: "
+        "connection refused (is the server running, and is this its port?)"
+    )
+    assert caught.value.attempts == 1 and sleeps == []
+
+
+def test_an_unknown_host_is_named_and_not_retried():
+    sleeps = []
+    with pytest.raises(SeiaConnectionError) as caught:
+        _client("http://seia.invalid", sleeps).models()
+    assert "cannot resolve the host 'seia.invalid'" in caught.value.message
+    assert caught.value.attempts == 1 and sleeps == []
+
+
+def test_a_timeout_is_retried_then_said(stub):
+    server = stub((200, {"models": []}, {"delay": 0.6}), (200, {"models": ["late"]}, {"delay": 0.6}))
+    sleeps = []
+    with pytest.raises(SeiaConnectionError) as caught:
+        _client(server.url, sleeps, max_attempts=2, timeout=0.2).models()
+    assert (
+        caught.value.message
+        == f"cannot reach the Seia API: GET {server.url}/v1/models: no answer within 0.2 s (2 attempts)"
+    )
+    assert caught.value.attempts == 2 and len(sleeps) == 1
+
+
+def test_a_timed_out_request_succeeds_on_the_next_attempt(stub):
+    server = stub((200, {"models": ["late"]}, {"delay": 0.6}), (200, {"models": ["ok"]}))
+    sleeps = []
+    assert _client(server.url, sleeps, timeout=0.3).models() == ["ok"]
+    assert len(server.received) == 2 and len(sleeps) == 1
+
+
+def test_retry_after_is_honoured_up_to_the_longest_wait(stub):
+    busy = {"error": {"code": "too_many", "message": "slow down", "details": []}}
+    server = stub(
+        (429, busy, {"headers": {"Retry-After": "7"}}),
+        (503, busy, {"headers": {"Retry-After": "3600"}}),
+        (200, {"models": []}),
+    )
+    sleeps = []
+    assert _client(server.url, sleeps, backoff=0.1, max_backoff=20).models() == []
+    assert sleeps == [7, 20]
 
 
 def test_a_missing_route_is_recognisable(stub):
@@ -232,6 +288,115 @@ def test_since_reads_like_a_duration():
     assert parse_since("12h", now) == datetime(2026, 11, 7, 12, tzinfo=UTC)
     with pytest.raises(ValueError):
         parse_since("a week", now)
+
+
+def test_url_and_key_come_from_the_environment(stub, monkeypatch):
+    server = stub((200, {"models": []}))
+    monkeypatch.setenv("SEIA_URL", server.url + "/")
+    monkeypatch.setenv("SEIA_API_KEY", "seia_0123456789_" + "e" * 43)
+    seia = Client()
+    assert seia.url == server.url and seia.models() == []
+    assert server.received[0][3]["Authorization"] == "Bearer seia_0123456789_" + "e" * 43
+    assert Client("http://given", "k").url == "http://given"  # given ones win
+
+
+def test_without_url_or_key_the_error_says_how_to_give_them(monkeypatch):
+    monkeypatch.delenv("SEIA_URL", raising=False)
+    monkeypatch.delenv("SEIA_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="no API URL: pass url= or set SEIA_URL"):
+        Client(api_key="k")
+    with pytest.raises(ValueError, match="no API key: pass api_key= or set SEIA_API_KEY"):
+        Client("http://127.0.0.1:8000")
+
+
+def test_error_indexes_count_the_callers_rows_not_the_batch(stub):
+    refused = {
+        "error": {
+            "code": "validation_failed",
+            "message": "1 of 10 records are invalid; nothing was stored",
+            "details": [{"index": 3, "field": "prediction", "message": "'maybe' is not one of the model's labels"}],
+        }
+    }
+    server = stub(
+        (200, MODEL), (202, {"accepted": 10, "duplicates": 0}), (202, {"accepted": 10, "duplicates": 0}), (400, refused)
+    )
+    with pytest.raises(SeiaAPIError) as caught:
+        _client(server.url).log_predictions(_frame(25), "churn", batch_size=10, progress=False)
+    assert [(d["index"], d["field"]) for d in caught.value.details] == [(23, "prediction")]
+    assert caught.value.first_row == 20 and caught.value.sent == {"accepted": 20, "duplicates": 0, "batches": 2}
+    assert "the 20 rows before it were sent" in str(caught.value)
+
+
+def test_error_indexes_count_across_the_frames_of_an_iterable(stub):
+    refused = {
+        "error": {
+            "code": "validation_failed",
+            "message": "bad",
+            "details": [{"index": 0, "field": "age", "message": "x"}],
+        }
+    }
+    server = stub((200, MODEL), (202, {"accepted": 7, "duplicates": 0}), (400, refused))
+    with pytest.raises(SeiaAPIError) as caught:
+        _client(server.url).log_predictions(iter([_frame(7), _frame(5)]), "churn", progress=False)
+    assert caught.value.details[0]["index"] == 7
+
+
+MULTICLASS = {
+    "name": "tier",
+    "task": "multiclass_classification",
+    "labels": ["bronze", "silver", "gold"],
+    "features": [{"name": "age", "type": "numeric"}, {"name": "score_card", "type": "numeric"}],
+}
+
+
+def _tiers():
+    return pd.DataFrame(
+        {
+            "prediction_id": ["a", "b", "c"],
+            "timestamp": pd.date_range("2026-11-01T10:00:00Z", periods=3, freq="min"),
+            "age": [30.0, 40.0, 50.0],
+            "score_card": [1.0, 2.0, 3.0],  # a feature, not a class score
+            "prediction": ["gold", "bronze", "silver"],
+            "score_bronze": [0.1, 0.7, float("nan")],
+            "score_silver": pd.array([0.2, 0.2, None], dtype="Float64"),
+            "score_gold": [0.7, 0.1, float("nan")],
+        }
+    )
+
+
+def test_score_columns_per_class_become_the_score_map():
+    records = frame_to_records(_tiers(), MULTICLASS, "predictions")
+    assert [r.get("score") for r in records] == [
+        {"bronze": 0.1, "silver": 0.2, "gold": 0.7},
+        {"bronze": 0.7, "silver": 0.2, "gold": 0.1},
+        None,
+    ]
+    assert "score" not in records[2] and records[0]["features"] == {"age": 30.0, "score_card": 1.0}
+    reference = frame_to_records(_tiers().assign(label="gold"), MULTICLASS, "reference")
+    assert reference[1]["score"] == {"bronze": 0.7, "silver": 0.2, "gold": 0.1} and reference[1]["label"] == "gold"
+    binary = frame_to_records(
+        _frame(1).drop(columns=["score"]).assign(score_stay=0.4, score_churn=0.6), MODEL, "predictions"
+    )
+    assert binary[0]["score"] == {"stay": 0.4, "churn": 0.6}
+
+
+def test_a_score_map_column_goes_as_it_is():
+    df = _tiers().drop(columns=["score_bronze", "score_silver", "score_gold"])
+    df["score"] = [{"bronze": 0.5, "silver": 0.25, "gold": 0.25}] * 3
+    assert frame_to_records(df, MULTICLASS, "predictions")[0]["score"] == {"bronze": 0.5, "silver": 0.25, "gold": 0.25}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda df: df.drop(columns=["score_gold"]), "missing columns score_gold: give score_<label> for every class"),
+        (lambda df: df.assign(score_platinum=0.0), "score_platinum: no such class in model 'tier'"),
+        (lambda df: df.assign(score=0.5), "give a score column or score_<label> columns, not both"),
+    ],
+)
+def test_score_columns_that_cannot_be_right_are_refused_before_sending(change, message):
+    with pytest.raises(ValueError, match=message):
+        frame_to_records(change(_tiers()), MULTICLASS, "predictions")
 
 
 def test_the_key_never_shows_in_the_repr():

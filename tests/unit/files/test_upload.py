@@ -1,5 +1,6 @@
 """``seia upload``: the file lands at <tenant>/<model>/<kind>/<name>, large files with progress on stderr."""
 
+import io
 import json
 import os
 
@@ -59,9 +60,30 @@ def test_progress_reaches_100_percent_on_stderr(s3, tmp_path, capsys):
     path = tmp_path / "big.csv"
     path.write_bytes(b"y" * (9 << 20))
     location = upload.target_key(str(path), "acme", "churn", "predictions")
-    upload.upload(s3, str(path), BUCKET, location)
+    upload.upload(s3, str(path), BUCKET, location, progress=True)
     err = capsys.readouterr().err
     assert "seia upload:" in err and "(100%" in err and err.endswith("\n")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_shows_on_a_terminal_only_and_not_with_no_progress(s3, tmp_path, capsys, monkeypatch):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"y" * (9 << 20))
+    argv = ["upload", str(path), "--tenant", "acme", "--model", "churn", "--kind", "predictions"]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().err == ""  # stderr is captured: not a terminal
+    terminal = _Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    assert cli.main(argv) == 0
+    assert "(100%" in terminal.getvalue()
+    terminal.seek(0)
+    terminal.truncate()
+    assert cli.main([*argv, "--no-progress"]) == 0
+    assert terminal.getvalue() == ""
 
 
 @pytest.mark.parametrize(
