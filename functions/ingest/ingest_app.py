@@ -2,10 +2,10 @@
 
 from chalice import Chalice
 
-from seia.http import ANY_CONTENT_TYPE, api_view, json_body, query_params
+from seia.http import ANY_CONTENT_TYPE, api_view, json_body, observe, query_params
 from seia.service import get_service
 
-app = Chalice(app_name="seia-ingest")
+app = observe(Chalice(app_name="seia-ingest"))
 
 _WRITE = {"methods": ["POST"], "content_types": ANY_CONTENT_TYPE}
 

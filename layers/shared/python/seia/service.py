@@ -9,7 +9,7 @@ import functools
 import logging
 from datetime import datetime
 
-from seia import auth, insights, model_settings, naming, validation
+from seia import auth, insights, model_settings, naming, telemetry, validation
 from seia.config import Settings, get_settings
 from seia.db import Databases, Tenant
 from seia.errors import Conflict, Detail, NotFound, Unauthorized, ValidationFailed
@@ -42,6 +42,7 @@ class Service:
         stored = row.key_hash if row else b"\0" * 32
         if not auth.matches(key, stored) or row is None or row.revoked:
             raise Unauthorized("invalid API key")
+        telemetry.append_keys(tenant=row.tenant.name)
         return row.tenant
 
     # -- models -------------------------------------------------------------------------------
@@ -78,6 +79,7 @@ class Service:
             rows = validation.RecordValidator(model).predictions(_records(body))
             with conn.transaction():
                 result = PredictionRepository(conn).add(model.id, rows)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "duplicates": result.duplicates}
 
     def add_ground_truths(self, tenant: Tenant, model_name: str, body) -> dict:
@@ -86,6 +88,7 @@ class Service:
             rows = validation.RecordValidator(model).ground_truths(_records(body))
             with conn.transaction():
                 result = GroundTruthRepository(conn).add(model.id, rows)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "unmatched": result.unmatched}
 
     def add_reference(self, tenant: Tenant, model_name: str, body, replace: bool) -> dict:
@@ -94,6 +97,7 @@ class Service:
             rows = validation.RecordValidator(model).predictions(_records(body), with_label=True)
             with conn.transaction():
                 result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {
             "accepted": result.accepted,
             "duplicates": result.duplicates,
