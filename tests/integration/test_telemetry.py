@@ -1,5 +1,6 @@
 """What the HTTP functions tell CloudWatch: one JSON log line per request keyed by its request id and
-(once the key is checked) its tenant, and the RecordsAccepted metric as an EMF line on stdout."""
+(once the key is checked) its tenant, and the RecordsAccepted metric as an EMF line among them (stderr:
+stdout stays a command's own output)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,35 @@ import json
 from tests.support import data
 
 
-def _read(capsys) -> tuple[list[dict], list[dict]]:
-    out, err = capsys.readouterr()
-    metrics = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
-    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+def _read(capfd) -> tuple[list[dict], list[dict]]:
+    out, err = capfd.readouterr()
+    assert out == ""
+    metrics = [json.loads(line) for line in err.splitlines() if line.startswith('{"_aws"')]
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith('{"level"')]
     return metrics, logs
 
 
-def test_accepted_records_are_a_metric_of_the_request_that_wrote_them(api, tenant, capsys):
+def test_accepted_records_are_a_metric_of_the_request_that_wrote_them(api, tenant, capfd):
     assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
-    capsys.readouterr()
+    capfd.readouterr()
     first = api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(50))
     again = api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(60))  # 50 seen already
     assert (first.status, again.status) == (202, 202) and again.body["accepted"] == 10
     bad = api.post("/v1/models/churn/predictions", tenant.api_key, json={"records": [{"bad": 1}]})
     assert bad.status == 400
-    metrics, _ = _read(capsys)
+    metrics, _ = _read(capfd)
     assert [m["RecordsAccepted"] for m in metrics] == [[50], [10]]  # one document per request, none for the 400
     assert {m["service"] for m in metrics} == {"seia"}  # POWERTOOLS_SERVICE_NAME, set per function in AWS
     assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Metrics"] == [{"Name": "RecordsAccepted", "Unit": "Count"}]
 
 
-def test_each_request_logs_one_json_line_with_its_request_id_and_tenant_and_no_secret(api, tenant, capsys):
+def test_each_request_logs_one_json_line_with_its_request_id_and_tenant_and_no_secret(api, tenant, capfd):
     assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
-    capsys.readouterr()
+    capfd.readouterr()
     api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(3))
     api.get("/v1/models", tenant.api_key[:-2] + "xx")
     api.get("/v1/models/churn/stats?from=not-a-time", tenant.api_key)
-    _, logs = _read(capsys)
+    _, logs = _read(capfd)
     requests = [entry for entry in logs if entry["name"] == "seia.http"]
     assert [entry["message"].rsplit(" ", 2)[0] for entry in requests] == [
         "POST /v1/models/{model}/predictions 202",

@@ -4,6 +4,7 @@ A Lambda entry module calls ``setup()`` once at import: from then on the records
 ``seia_drift`` loggers are written as JSON lines, with the keys of the current invocation (request id,
 tenant, message id). ``invocation()`` wraps one invocation; metrics counted inside it with ``count()``
 are flushed at its end as one embedded-metric-format document, which CloudWatch turns into metrics.
+Both go to stderr, which Lambda sends to the function's log stream as it does stdout.
 
 Nothing here configures logging on import: the CLI and the tests import the same modules and keep
 their plain logs and their stdout.
@@ -11,6 +12,7 @@ their plain logs and their stdout.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -20,6 +22,7 @@ from contextvars import ContextVar
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import Metrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 # Each function's name for itself (template.yaml sets POWERTOOLS_SERVICE_NAME per function).
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "seia"
@@ -39,14 +42,19 @@ metrics = Metrics(
 )
 
 
+def _stderr():
+    # The process's own stderr, even while sys.stderr is swapped for a command's captured output: the
+    # local API host and the CLI can share a process (in tests), and the logs are the process's.
+    return sys.__stderr__ or sys.stderr
+
+
 class _Stderr(logging.StreamHandler):
-    """A handler writing to whatever ``sys.stderr`` is when a record comes (Lambda sends it to the
-    function's log stream like stdout). stderr, because a command's stdout is its output; looked up
-    per record, because a test's capture replaces the stream."""
+    """A handler writing to the process's stderr (Lambda sends it to the function's log stream like
+    stdout): stderr, because a command's stdout is its output."""
 
     @property
     def stream(self):
-        return sys.stderr
+        return _stderr()
 
     @stream.setter
     def stream(self, value):
@@ -123,6 +131,15 @@ def count(name: str, value: int) -> None:
 
 
 def flush() -> None:
-    """Print the recorded metrics as one EMF JSON line on stdout (CloudWatch reads it from the logs)."""
+    """Write the recorded metrics as one EMF JSON line (CloudWatch reads it from the function's logs).
+
+    To stderr, like the logs, not with Powertools' ``print``: where the API runs inside a process
+    whose stdout is a command's output (the local host, the CLI's tests), that output stays clean.
+    """
     if metrics.metric_set:
-        metrics.flush_metrics()
+        document = metrics.serialize_metric_set()
+        metrics.clear_metrics()
+        if not is_metrics_disabled():
+            stream = _stderr()
+            stream.write(json.dumps(document, separators=(",", ":")) + "\n")
+            stream.flush()
