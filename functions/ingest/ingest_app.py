@@ -2,10 +2,10 @@
 
 from chalice import Chalice
 
-from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, query_params
+from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, observe, query_params
 from seia_ingest.service import get_service
 
-app = Chalice(app_name="seia-ingest")
+app = observe(Chalice(app_name="seia-ingest"))
 authenticated = authenticated_views(app, get_service)
 
 _WRITE = {"methods": ["POST"], "content_types": ANY_CONTENT_TYPE}

@@ -6,10 +6,10 @@ from pathlib import Path
 from chalice import Chalice, Response
 
 from seia.errors import SeiaError
-from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, query_params
+from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, observe, query_params
 from seia_query.service import get_service
 
-app = Chalice(app_name="seia-query")
+app = observe(Chalice(app_name="seia-query"))
 authenticated = authenticated_views(app, get_service)
 
 _READ = {"methods": ["GET"], "content_types": ANY_CONTENT_TYPE}

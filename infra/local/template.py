@@ -190,6 +190,8 @@ def plan(stack: str = "seia", template: dict | None = None, overrides: dict | No
         # Function-level variables only (bucket, queue URLs): the database and credential settings in
         # Globals are AWS's; locally they come from .local (see infra/local/up.py).
         env = {k: str(v) for k, v in r.resolve((props.get("Environment") or {}).get("Variables") or {}).items()}
+        # One local process hosts every function: a service name would be the last function's.
+        env.pop("POWERTOOLS_SERVICE_NAME", None)
         timeout = int(r.resolve(props.get("Timeout", globals_fn.get("Timeout", 3))))
         for event_name, event in (props.get("Events") or {}).items():
             ep = r.resolve(event.get("Properties") or {})

@@ -457,3 +457,25 @@ def test_a_ground_truth_file_with_a_repeated_id_is_rejected(files, churn):
         "message": "duplicate of row 8 (prediction_id 'g7')",
     }
     assert churn.snapshot() == before
+
+
+def test_an_invocation_emits_the_records_it_accepted_and_logs_each_file_as_json(files, churn, capfd):
+    """A loaded file counts its rows in the RecordsAccepted metric (an EMF line among the logs); a rejected
+    one counts nothing; both files' log lines carry the tenant, the message and the request."""
+    capfd.readouterr()
+    files.drop(f"{churn.name}/churn/predictions/good.csv", csv_rows(30))
+    files.drop(f"{churn.name}/churn/predictions/bad.csv", "nope\n1\n")
+    out, err = capfd.readouterr()
+
+    assert out == ""
+    documents = [json.loads(line) for line in err.splitlines() if line.startswith('{"_aws"')]
+    assert [d["RecordsAccepted"] for d in documents] == [[30]]
+    assert documents[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "Seia"
+
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith('{"level"')]
+    lines = {
+        entry["message"].rsplit("key=", 1)[1]: entry for entry in logs if entry["message"].startswith("file tenant=")
+    }
+    assert set(lines) >= {f"{churn.name}/churn/predictions/good.csv", f"{churn.name}/churn/predictions/bad.csv"}
+    for entry in lines.values():
+        assert entry["tenant"] == churn.name and entry["message_id"] and entry["request_id"]

@@ -19,5 +19,25 @@ def test_handlers_in_the_template_point_at_the_handler_modules():
     assert resources["IngestApiFunction"]["Properties"]["Handler"] == "ingest_app.app"
     assert resources["QueryApiFunction"]["Properties"]["Handler"] == "query_app.app"
     for fn in ("IngestApiFunction", "QueryApiFunction"):
-        env = resources[fn]["Properties"].get("Environment") or template.load()["Globals"]["Function"]["Environment"]
-        assert env["Variables"]["SEIA_CREDENTIALS"] == "secretsmanager"
+        assert _environment(fn)["SEIA_CREDENTIALS"] == "secretsmanager"
+
+
+def _environment(function: str) -> dict:
+    """A function's variables as SAM deploys them: the Globals' merged with its own."""
+    loaded = template.load()
+    own = (loaded["Resources"][function]["Properties"].get("Environment") or {}).get("Variables") or {}
+    return loaded["Globals"]["Function"]["Environment"]["Variables"] | own
+
+
+def test_each_function_names_its_service_for_logs_and_metrics():
+    resources = template.load()["Resources"]
+    functions = [name for name, r in resources.items() if r["Type"] == "AWS::Serverless::Function"]
+    services = {fn: _environment(fn).get("POWERTOOLS_SERVICE_NAME") for fn in functions}
+    assert services == {
+        "IngestApiFunction": "seia-ingest",
+        "QueryApiFunction": "seia-query",
+        "FileIngestFunction": "seia-files",
+        "DriftPlannerFunction": "seia-drift-planner",
+        "DriftWorkerFunction": "seia-drift-worker",
+    }
+    assert {_environment(fn)["POWERTOOLS_METRICS_NAMESPACE"] for fn in functions} == {"Seia"}

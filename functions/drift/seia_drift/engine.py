@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from seia import telemetry
 from seia.db import Databases, Tenant
 from seia.errors import NotFound
 from seia.repositories.models import ModelRepository
@@ -16,6 +17,13 @@ from seia_drift.steps import DEFAULT_STEPS
 from seia_drift.steps.base import Context, Step
 
 log = logging.getLogger(__name__)
+# The worker's CloudWatch metrics, read from a step's report once its transaction has committed, so a
+# step that rolls back counts nothing: step name -> (report key, metric).
+STEP_METRICS = {
+    "profile": ("rows", telemetry.ROWS_PROFILED),
+    "alerts": ("new_alerts", telemetry.INCIDENTS_OPENED),
+    "notify": ("failed", telemetry.DELIVERY_FAILURES),
+}
 
 
 class DriftEngine:
@@ -43,6 +51,7 @@ class DriftEngine:
                         done = step.run(ctx)
                     ms = 1000 * (time.perf_counter() - started)
                     report[step.name] = done | {"ms": round(ms, 1)}
+                    _count(step.name, done)
                     log.info(
                         "drift %s/%s %s: %s (%.0f ms)",
                         tenant.name,
@@ -58,3 +67,10 @@ class DriftEngine:
     def models(self, tenant: Tenant) -> list[str]:
         with self.db.tenant(tenant) as conn:
             return [m.name for m in ModelRepository(conn).all()]
+
+
+def _count(step: str, done: dict) -> None:
+    key, metric = STEP_METRICS.get(step, (None, None))
+    value = done.get(key) if key else None
+    if metric and isinstance(value, int):
+        telemetry.count(metric, value)

@@ -1,6 +1,7 @@
-"""The edge: Lambda's SQS event and the S3 notifications in its messages, as small dataclasses.
+"""The edge: the S3 notifications in the SQS messages, as small dataclasses.
 
-Nothing past this module looks at a raw event dict.
+The messages themselves are Powertools' ``SQSRecord`` (``seia.batch``); nothing past this module
+looks at a raw notification dict.
 """
 
 from __future__ import annotations
@@ -15,13 +16,6 @@ class MalformedMessage(ValueError):
 
 
 @dataclass(frozen=True)
-class SqsMessage:
-    message_id: str
-    body: str
-    receive_count: int = 1
-
-
-@dataclass(frozen=True)
 class ObjectCreated:
     """One ``s3:ObjectCreated:*`` record; ``key`` is decoded (S3 sends ``+`` for spaces and %-escapes)."""
 
@@ -31,21 +25,6 @@ class ObjectCreated:
     version_id: str | None = None
     size: int | None = None
     event_name: str = "ObjectCreated:Put"
-
-
-def sqs_messages(event: dict) -> list[SqsMessage]:
-    """The messages of a Lambda SQS event."""
-    messages = []
-    for record in (event or {}).get("Records") or []:
-        attributes = record.get("attributes") or {}
-        messages.append(
-            SqsMessage(
-                message_id=record["messageId"],
-                body=record.get("body") or "",
-                receive_count=int(attributes.get("ApproximateReceiveCount") or 1),
-            )
-        )
-    return messages
 
 
 def objects_created(body: str) -> list[ObjectCreated]:

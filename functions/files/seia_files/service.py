@@ -15,6 +15,8 @@ import logging
 import os
 import time
 
+from seia import telemetry
+from seia.batch import SQSRecord
 from seia.config import Settings, get_settings
 from seia.db import Databases, Tenant
 from seia.errors import ServiceUnavailable
@@ -22,7 +24,7 @@ from seia.repositories.admin import TenantRepository
 from seia.repositories.models import ModelRepository
 from seia_files import keys
 from seia_files.errors import FileRejected, ObjectGone, TransientFailure
-from seia_files.events import MalformedMessage, ObjectCreated, SqsMessage, objects_created
+from seia_files.events import MalformedMessage, ObjectCreated, objects_created
 from seia_files.loader import CHUNK_ROWS, FileLoader
 from seia_files.repository import IngestLogRepository, ObjectVersion
 from seia_files.results import LOADED, FileResult
@@ -40,29 +42,26 @@ class FileIngestService:
         self.db = databases or Databases(settings)
         self.chunk_rows = chunk_rows
 
-    # -- a batch of SQS messages -----------------------------------------------------------
-    def handle(self, messages: list[SqsMessage]) -> list[str]:
-        """Process every message; return the ids of those to deliver again (transient failures)."""
-        retry = []
-        for message in messages:
+    # -- one SQS message of a batch (seia.batch) -------------------------------------------------
+    def handle(self, record: SQSRecord) -> None:
+        """Process one message; raise to have it delivered again (transient failures only)."""
+        receive_count = record.attributes.approximate_receive_count
+        with telemetry.keys(message_id=record.message_id):
             try:
-                objects = objects_created(message.body)
+                objects = objects_created(record.body or "")
             except MalformedMessage as exc:
-                log.warning("message %s ignored: %s", message.message_id, exc)
-                continue
+                log.warning("message %s ignored: %s", record.message_id, exc)
+                return
             try:
                 for obj in objects:
                     self.ingest(obj)
             except TransientFailure as exc:
-                log.warning(
-                    "message %s will be retried (receive %d): %s", message.message_id, message.receive_count, exc
-                )
-                retry.append(message.message_id)
+                log.warning("message %s will be retried (receive %s): %s", record.message_id, receive_count, exc)
+                raise
             except Exception:
                 # A bug or an unforeseen failure: retried, then parked in the DLQ with its file intact.
-                log.exception("message %s failed unexpectedly (receive %d)", message.message_id, message.receive_count)
-                retry.append(message.message_id)
-        return retry
+                log.exception("message %s failed unexpectedly (receive %s)", record.message_id, receive_count)
+                raise
 
     # -- one object --------------------------------------------------------------------------
     def ingest(self, obj: ObjectCreated) -> FileResult | None:
@@ -76,6 +75,7 @@ class FileIngestService:
         location = None
         try:
             location = keys.parse(obj.key)
+            telemetry.append_keys(tenant=location.tenant)
             result = self._load(location, obj)
         except FileRejected as exc:
             result = FileResult.rejected(exc.errors)
@@ -123,6 +123,7 @@ class FileIngestService:
                 if done is None:
                     loaded = self._load_object(conn, model, location, obj, version)
                     if loaded is not None:
+                        telemetry.count(telemetry.RECORDS_ACCEPTED, loaded.rows)
                         return FileResult(LOADED, loaded.rows, loaded.duplicates, loaded.unmatched)
                     done = IngestLogRepository(conn).get(version)
         except ServiceUnavailable:

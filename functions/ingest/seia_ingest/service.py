@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+from seia import telemetry
 from seia.access import TenantAccess
 from seia.config import get_settings
 from seia.db import Tenant
@@ -34,6 +35,7 @@ class IngestService(TenantAccess):
             rows = validation.RecordValidator(model).predictions(_records(body))
             with conn.transaction():
                 result = PredictionRepository(conn).add(model.id, rows)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "duplicates": result.duplicates}
 
     def add_ground_truths(self, tenant: Tenant, model_name: str, body) -> dict:
@@ -42,6 +44,7 @@ class IngestService(TenantAccess):
             rows = validation.RecordValidator(model).ground_truths(_records(body))
             with conn.transaction():
                 result = GroundTruthRepository(conn).add(model.id, rows)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "unmatched": result.unmatched}
 
     def add_reference(self, tenant: Tenant, model_name: str, body, replace: bool) -> dict:
@@ -50,6 +53,7 @@ class IngestService(TenantAccess):
             rows = validation.RecordValidator(model).predictions(_records(body), with_label=True)
             with conn.transaction():
                 result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
+        telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {
             "accepted": result.accepted,
             "duplicates": result.duplicates,

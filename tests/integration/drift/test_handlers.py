@@ -155,3 +155,50 @@ def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):
     assert [(a["kind"], a["subject"]) for a in reader.alerts("by-cli") if a["kind"] == "data_quality"] == [
         ("data_quality", "x3")
     ]
+
+
+def test_a_worker_invocation_emits_its_counts_as_emf_metrics_and_json_logs(drift_app, drift_tenant, reader, capfd):
+    """CloudWatch reads the metrics from the EMF line among the logs (stderr); each log line names the
+    request, the message, the tenant and the model."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed once the block ends: the webhook's delivery fails
+    rows = scenarios.generate("new_category", 1)
+    with drift_tenant.connect() as conn:
+        scenarios.load(conn, "metered", rows, {"webhook_url": f"http://127.0.0.1:{port}/"})
+    capfd.readouterr()
+    body = json.dumps({"tenant": drift_tenant.name, "model": "metered"})
+    context = LambdaContext("drift-worker")
+    assert drift_app.worker(sqs_event([body], message_ids=["m-1"]), context) == {"batchItemFailures": []}
+    out, err = capfd.readouterr()
+    assert out == ""
+
+    [emf] = [json.loads(line) for line in err.splitlines() if line.startswith('{"_aws"')]
+    alerts = reader.alerts("metered")
+    assert alerts
+    assert emf["RowsProfiled"] == [len(rows.predictions)]
+    assert emf["IncidentsOpened"] == [len(alerts)]
+    assert emf["DeliveryFailures"] == [1]
+    [directive] = emf["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "Seia" and directive["Dimensions"] == [["service"]]
+
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith('{"level"')]
+    steps = [entry for entry in logs if entry["message"].startswith(f"drift {drift_tenant.name}/metered ")]
+    assert len(steps) == len(drift_app.get_engine().steps)
+    for entry in steps:
+        assert entry["level"] == "INFO" and entry["request_id"] == context.aws_request_id
+        assert (entry["tenant"], entry["model"], entry["message_id"]) == (drift_tenant.name, "metered", "m-1")
+
+
+def test_a_failed_message_is_logged_with_its_keys_and_counts_nothing(drift_app, drift_tenant, capfd):
+    capfd.readouterr()
+    body = json.dumps({"tenant": drift_tenant.name, "model": "no-such-model"})
+    reply = drift_app.worker(sqs_event([body], message_ids=["lost"]), LambdaContext())
+    assert reply == {"batchItemFailures": [{"itemIdentifier": "lost"}]}
+    _, err = capfd.readouterr()
+    assert '"_aws"' not in err
+    [failed] = [json.loads(line) for line in err.splitlines() if "drift message lost failed" in line]
+    assert failed["level"] == "ERROR" and failed["message_id"] == "lost" and failed["tenant"] == drift_tenant.name
+    assert "NotFound" in failed["exception"]

@@ -1,15 +1,16 @@
-"""The edge: SQS records and the S3 notifications in their bodies."""
+"""The edge: SQS records (Powertools' SQSRecord) and the S3 notifications in their bodies."""
 
 import json
 
 import pytest
+from aws_lambda_powertools.utilities.data_classes import SQSEvent
 
-from seia_files.events import MalformedMessage, ObjectCreated, objects_created, sqs_messages
+from seia_files.events import MalformedMessage, ObjectCreated, objects_created
 from tests.events import load
 
 
 def test_an_sqs_event_becomes_messages_and_object_created_records():
-    messages = sqs_messages(load("sqs_s3_notifications"))
+    messages = list(SQSEvent(load("sqs_s3_notifications")).records)
     assert [m.message_id for m in messages] == [
         "059f36b4-87a3-44ab-83d2-661975830a7d",
         "2e1424d4-f796-459a-8184-9c92662be6da",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from seia import auth, naming
+from seia import auth, naming, telemetry
 from seia.config import Settings
 from seia.db import Databases, Tenant
 from seia.errors import NotFound, Unauthorized
@@ -34,6 +34,7 @@ class TenantAccess:
         stored = row.key_hash if row else b"\0" * 32
         if not auth.matches(key, stored) or row is None or row.revoked:
             raise Unauthorized("invalid API key")
+        telemetry.append_keys(tenant=row.tenant.name)
         return row.tenant
 
     def _model(self, conn, name: str) -> Model:

@@ -1,13 +1,14 @@
-"""What every Chalice route shares: the JSON body, the error shape, the response."""
+"""What every Chalice route shares: the JSON body, the error shape, the response, the request's logs."""
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 
 from chalice import Response
 
-from seia import jsonutil
+from seia import jsonutil, telemetry
 from seia.config import MAX_BODY_BYTES
 from seia.errors import BadRequest, Detail, PayloadTooLarge, SeiaError, UnsupportedMediaType
 
@@ -55,6 +56,31 @@ def api_view(fn):
         return json_response(body, status)
 
     return wrapper
+
+
+def observe(app):
+    """Log each request of ``app`` as JSON keyed by its request id (the tenant is added once the key is
+    checked), one line per request, and flush its metrics when it ends. Called by each HTTP function."""
+    telemetry.setup()
+
+    @app.middleware("http")
+    def _request_scope(request, get_response):
+        context = request.context or {}
+        started = time.monotonic()
+        # API Gateway's id is the one a client sees (x-amzn-RequestId); Lambda's is logged beside it.
+        with telemetry.invocation(request.lambda_context, request_id=context.get("requestId")):
+            response = get_response(request)
+            # The route's template, not the path or query string: nothing a client sent is echoed.
+            log.info(
+                "%s %s %d %.0f ms",
+                request.method,
+                context.get("resourcePath") or "-",
+                response.status_code,
+                1000 * (time.monotonic() - started),
+            )
+            return response
+
+    return app
 
 
 def query_params(request) -> dict:
