@@ -9,6 +9,11 @@ TASKS = ("binary_classification", "multiclass_classification", "regression")
 FEATURE_TYPES = ("numeric", "categorical")
 # Column names of bulk files and record fields: a feature may not take one of them.
 RESERVED = frozenset({"prediction_id", "timestamp", "prediction", "score", "label", "features"})
+# The drift engine profiles predictions, scores and labels as __prediction__, __score__ and __label__;
+# every name starting with __ is kept for it.
+RESERVED_PREFIX = "__"
+# Bulk files give a class's probability in the column score_<label>.
+SCORE_COLUMN_PREFIX = "score_"
 
 
 @dataclass(frozen=True)

@@ -156,7 +156,7 @@ class Service:
         with self.db.tenant(tenant) as conn:
             with conn.transaction():
                 model = self._model(conn, model_name)
-                settings = model_settings.updated(model.settings, body)
+                settings = _revalidated(model_settings.updated(model.settings, body), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
 
@@ -170,6 +170,20 @@ def _records(body) -> list:
             "unknown fields in the body", [Detail(None, str(k)[:64], "unknown field") for k in extra]
         )
     return body["records"]
+
+
+def _revalidated(merged: dict, body: dict) -> dict:
+    """The merged settings, checked whole: a key stored by an older version and invalid today is named, not kept."""
+    try:
+        return model_settings.updated({}, merged)
+    except ValidationFailed as exc:
+        details = [
+            d
+            if d.field is not None and d.field.split(".")[0] in body
+            else Detail(d.index, d.field, f"the stored value is invalid ({d.message}); send a valid value or null")
+            for d in exc.details
+        ]
+        raise ValidationFailed("invalid settings", details) from None
 
 
 def _iso(value: datetime | None) -> str | None:
