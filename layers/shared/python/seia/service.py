@@ -5,11 +5,12 @@ One ``Service`` per process (``get_service()``); it holds the connection pools, 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from datetime import datetime
 
-from seia import auth, insights, model_settings, naming, validation
+from seia import auth, insights, legacy, model_settings, naming, validation
 from seia.config import Settings, get_settings
 from seia.db import Databases, Tenant
 from seia.errors import Conflict, Detail, NotFound, Unauthorized, ValidationFailed
@@ -126,17 +127,22 @@ class Service:
         }
 
     # -- drift results, performance, alerts and settings (read from the drift engine's tables) --
+    def _readable(self, conn, name: str) -> Model:
+        """The model with the settings the engine uses: a key an older version stored invalid takes its default."""
+        model = self._model(conn, name)
+        return dataclasses.replace(model, settings=legacy.usable_settings(model.settings)[0])
+
     def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.drift(conn, self._model(conn, model_name), params)
+            return insights.drift(conn, self._readable(conn, model_name), params)
 
     def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.distribution(conn, self._model(conn, model_name), feature, params)
+            return insights.distribution(conn, self._readable(conn, model_name), feature, params)
 
     def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.performance(conn, self._model(conn, model_name), params)
+            return insights.performance(conn, self._readable(conn, model_name), params)
 
     def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
