@@ -255,3 +255,8 @@ def _hide_catalogs(conn: psycopg.Connection) -> None:
                 conn.execute(sql.SQL("REVOKE SELECT ON pg_catalog.{} FROM PUBLIC").format(sql.Identifier(name)))
         for signature in HIDDEN_FUNCTIONS:
             conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog." + signature + " FROM PUBLIC"))
+        # Without ownership of the catalog (a managed service's admin user, e.g. RDS) REVOKE only warns.
+        if conn.execute("SELECT has_table_privilege('public', 'pg_catalog.pg_database', 'SELECT')").fetchone()[0]:
+            log.warning(
+                "%s: the catalogs stay readable by tenants (not their owner; see docs/security.md)", conn.info.dbname
+            )
