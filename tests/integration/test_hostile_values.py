@@ -256,6 +256,21 @@ def test_names_the_engine_uses_are_reserved(api, churn, name):
     assert api.get("/v1/models/m-reserved", churn.api_key).status == 404
 
 
+@pytest.mark.parametrize("name", [["a"], {"a": 1}, 1, None])
+def test_a_feature_name_that_is_not_a_string_is_400_not_500(api, churn, name):
+    # found by the property test (test_fuzz_api.py): a list as a name raised TypeError (unhashable)
+    features = [{"name": "age", "type": "numeric"}, {"name": name, "type": "numeric"}]
+    body = data.model(name="m-odd", features=features)
+    _rejected(api.post("/v1/models", churn.api_key, json=body), "features[1].name")
+
+
+def test_a_note_with_a_nul_character_is_400_not_500(api, churn, alert_id):
+    # found by the property test: PostgreSQL text cannot hold NUL (psycopg DataError)
+    reply = api.post(f"/v1/models/churn/alerts/{alert_id}/acknowledge", churn.api_key, json={"note": "a\x00b"})
+    _rejected(reply, "note")
+    assert api.get(f"/v1/models/churn/alerts/{alert_id}", churn.api_key).body["status"] == "open"
+
+
 # --- the local gateway decodes path parameters (as API Gateway does), so these reach the handlers decoded --
 @pytest.mark.parametrize(
     "path,status,shown",

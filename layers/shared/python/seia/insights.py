@@ -529,8 +529,10 @@ def acknowledge(conn, model: Model, alert_id, body) -> dict:
             ],
         )
     note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise ValidationFailed("invalid note", [Detail(None, "note", "must be a string of at most 500 characters")])
+    if note is not None and (not isinstance(note, str) or len(note) > 500 or "\x00" in note):
+        raise ValidationFailed(
+            "invalid note", [Detail(None, "note", "must be a string of at most 500 characters, no NUL character")]
+        )
     repo = AlertReadRepository(conn)
     ident = _alert_id(alert_id)
     row = repo.acknowledge(model.id, ident, note) or repo.get(model.id, ident)

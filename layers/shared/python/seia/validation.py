@@ -61,7 +61,8 @@ def model_definition(body: Any) -> dict:
                 errors.append(Detail(None, f"{where}.name", f"duplicate feature {fname!r}"))
             if ftype not in FEATURE_TYPES:
                 errors.append(Detail(None, f"{where}.type", "must be 'numeric' or 'categorical'"))
-            seen.add(fname)
+            if isinstance(fname, str):  # a list or an object as a name is reported above; it is not hashable
+                seen.add(fname)
             parsed.append(Feature(fname, ftype))
     labels = body.get("labels")
     label_texts = None
@@ -86,7 +87,7 @@ def model_definition(body: Any) -> dict:
         # Files give a class's probability in the column score_<label>: a feature may not take that name.
         score_columns = {SCORE_COLUMN_PREFIX + t for t in label_texts}
         for i, feature in enumerate(parsed):
-            if feature.name in score_columns:
+            if isinstance(feature.name, str) and feature.name in score_columns:
                 errors.append(
                     Detail(None, f"features[{i}].name", f"{feature.name!r} is the file column of a class's score")
                 )
