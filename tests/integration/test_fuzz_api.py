@@ -1,5 +1,6 @@
 """Property-based: whatever body arrives, the API answers 2xx or 4xx, never 5xx, and a 4xx writes nothing."""
 
+import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -121,7 +122,9 @@ hostile = st.one_of(
     st.dictionaries(st.text(max_size=4), hostile_scalar, max_size=2),
 )
 PROPERTY = hsettings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    max_examples=int(os.environ.get("SEIA_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 
 
