@@ -287,6 +287,13 @@ REJECTED = {
         1,
         "years 1970 to 2200",
     ),
+    "bytes that are not UTF-8": (
+        (HEADER + "\nx,2026-11-01T00:00:00Z,1,1,pro,stay,0.5\ny,2026-11-01T00:00:00Z,1,1,").encode()
+        + b"\xed\xa0\x80,stay,0.5\n",
+        None,
+        2,
+        "not UTF-8",
+    ),
     "label the model does not have": (
         csv_rows(3, bad={3: "x,2026-11-01T00:00:00Z,1,1,pro,maybe,0.5"}),
         "prediction",
