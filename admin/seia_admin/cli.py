@@ -75,8 +75,18 @@ def cmd_drift_run(args) -> int:
     # The drift engine (numpy, scipy) loads only for this command: the rest of the CLI stays light.
     from seia_drift.commands import run_drift
 
-    _print(run_drift(get_settings(), args.tenant, args.model))
-    return 0
+    report = run_drift(get_settings(), args.tenant, args.model)
+    _print(report)
+    # Scripts and schedulers see a failure by the exit code; the JSON report stays on stdout.
+    failed = [
+        (tenant, model, result["error"])
+        for tenant, models in report.items()
+        for model, result in models.items()
+        if isinstance(result, dict) and "error" in result
+    ]
+    for tenant, model, error in failed:
+        print(f"error: drift run of {tenant}/{model} failed: {error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _one_line_errors(fn):

@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from chalice.local import RouteMatcher
 
@@ -68,7 +68,10 @@ class ApiHost:
         function = self.routes.get((match.route, method.upper()))
         if function is None:
             return _error(405, "method_not_allowed", f"{method} is not allowed on {match.route}")
-        event = api_gateway_event(method, url, headers, body, resource=match.route, path_parameters=match.captured)
+        # Routes match on the encoded path (so %2F stays inside one parameter); API Gateway then hands the
+        # function each parameter decoded: %27 as ', %2F as /, %C2%B2 as ².
+        params = {name: unquote(value) for name, value in (match.captured or {}).items()}
+        event = api_gateway_event(method, url, headers, body, resource=match.route, path_parameters=params)
         response = self.functions[function](event, LambdaContext(function))
         out = response.get("body") or ""
         payload = base64.b64decode(out) if response.get("isBase64Encoded") else out.encode("utf-8")

@@ -68,6 +68,10 @@ def _os_user() -> str | None:
     return "seia-pg"
 
 
+def private_dsn(port: int = PRIVATE_PORT) -> str:
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+
 def start_private_cluster(base: Path = LOCAL, port: int = PRIVATE_PORT) -> str:
     """Start (initialising on first use) the cluster under ``base/pg``; return its superuser DSN."""
     bindir = _bindir()
@@ -86,7 +90,7 @@ def start_private_cluster(base: Path = LOCAL, port: int = PRIVATE_PORT) -> str:
         shutil.chown(log, user)
     if not (data / "PG_VERSION").exists():
         _run_as(user, [str(bindir / "initdb"), "-A", "trust", "-U", "postgres", "-D", str(data)])
-    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    dsn = private_dsn(port)
     if not reachable(dsn):
         options = f"-c listen_addresses=127.0.0.1 -p {port} -k {sockets}"
         _run_as(user, [str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w", "start"])

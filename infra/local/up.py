@@ -62,6 +62,9 @@ def main() -> None:
     (LOCAL / "database_url").write_text(dsn + "\n")
     ensure_secret_key()
     os.environ["DATABASE_URL"] = dsn
+    # The private cluster under .local/ is Seia's alone: tenant roles lose CONNECT on postgres and template1.
+    own = {"SEIA_DB_OWN_SERVER": "1"} if dsn == postgres.private_dsn() else {}
+    os.environ.update(own)
     print(f"PostgreSQL: {dsn.split('@')[-1]}", flush=True)
 
     from seia.config import get_settings
@@ -82,7 +85,7 @@ def main() -> None:
         urls = stack.deploy(plan)
         env = {**stack.aws_environment(), **plan.environment}
         os.environ.update(env)
-        write_local_env(env)
+        write_local_env(env | own)
         host = FunctionHost(plan, urls)
         host.start()
         for bucket in plan.buckets:
@@ -90,7 +93,7 @@ def main() -> None:
         for c in plan.consumers:
             print(f"Function:   {c.function} <- queue {c.queue}", flush=True)
     else:
-        write_local_env({})
+        write_local_env(own)
 
     from infra.local.apihost import ApiHost, default_functions, make_server
 

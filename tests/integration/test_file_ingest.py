@@ -263,6 +263,37 @@ REJECTED = {
         2,
         "offset",
     ),
+    "timestamp of year 10000 in UTC": (
+        csv_rows(3, bad={2: "x,9999-12-31T23:00:00-05:00,1,1,pro,stay,0.5"}),
+        "timestamp",
+        2,
+        "years 1970 to 2200",
+    ),
+    "timestamp of year 0 in UTC": (
+        csv_rows(3, bad={3: "x,0001-01-01T00:30:00+01:00,1,1,pro,stay,0.5"}),
+        "timestamp",
+        3,
+        "years 1970 to 2200",
+    ),
+    "timestamp before 1970": (
+        csv_rows(3, bad={1: "x,1969-12-31T23:59:59Z,1,1,pro,stay,0.5"}),
+        "timestamp",
+        1,
+        "years 1970 to 2200",
+    ),
+    "timestamp after 2200": (
+        csv_rows(3, bad={1: "x,2201-01-01T00:00:00Z,1,1,pro,stay,0.5"}),
+        "timestamp",
+        1,
+        "years 1970 to 2200",
+    ),
+    "bytes that are not UTF-8": (
+        (HEADER + "\nx,2026-11-01T00:00:00Z,1,1,pro,stay,0.5\ny,2026-11-01T00:00:00Z,1,1,").encode()
+        + b"\xed\xa0\x80,stay,0.5\n",
+        None,
+        2,
+        "not UTF-8",
+    ),
     "label the model does not have": (
         csv_rows(3, bad={3: "x,2026-11-01T00:00:00Z,1,1,pro,maybe,0.5"}),
         "prediction",

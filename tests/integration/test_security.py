@@ -125,3 +125,38 @@ def test_no_key_or_password_in_logs(api, make_tenant, caplog, capsys, tenant_adm
     for secret in secrets_:
         assert secret not in logged
     assert "api_key" in printed_key  # the CLI shows a new key once, on stdout, by design
+
+
+HIDDEN = ["pg_database", "pg_roles", "pg_user", "pg_auth_members", "pg_stat_activity", "pg_stat_database"]
+
+
+def test_a_tenant_role_cannot_list_other_tenants_databases_roles_or_sessions(api, make_tenant):
+    settings = get_settings()
+    a, b = make_tenant(), make_tenant()
+    assert api.post("/v1/models", b.api_key, json=data.model()).status == 201  # b has a session open
+    with _role_connect(settings, a.tenant.role_name, a.tenant.db_name) as conn:
+        conn.autocommit = True
+        for relation in HIDDEN:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT * FROM pg_catalog.{relation}")
+        for function in ("pg_identify_object", "pg_describe_object"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(
+                    f"SELECT {function}('pg_database'::regclass, oid, 0) FROM pg_stat_get_activity(NULL) a, "
+                    "LATERAL (SELECT a.datid AS oid) d"
+                )
+        # what a tenant still needs works: its own tables, the catalog of its own database, its own sessions
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE tablename = 'predictions'").fetchone()[0] == 1
+        assert conn.execute("SELECT current_database()").fetchone()[0] == a.tenant.db_name
+        datids = conn.execute("SELECT count(DISTINCT datid) FROM pg_stat_get_activity(NULL)").fetchone()[0]
+        assert datids >= 1  # other databases are seen as numbers, never as names
+
+
+def test_the_api_and_the_engine_still_work_for_a_tenant_behind_the_closed_catalogs(api, settings, tenant):
+    from seia_drift.commands import run_drift
+
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    assert api.post("/v1/models/churn/predictions", tenant.api_key, json=data.predictions(50)).status == 202
+    report = run_drift(settings, tenant.name)[tenant.name]["churn"]
+    assert "error" not in report, report
+    assert api.get("/v1/models/churn/stats", tenant.api_key).status == 200

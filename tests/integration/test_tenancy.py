@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from seia_admin.cli import main
 
 
@@ -66,3 +68,79 @@ def test_migrations_are_numbered_without_gaps():
     for kind in ("admin", "tenant"):
         versions = [m.version for m in migrate.load(kind)]
         assert versions == list(range(1, len(versions) + 1))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def own_server():
+    """A PostgreSQL cluster Seia owns (started under a temporary folder, as `make up` starts one under .local/)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from infra.local import postgres
+
+    if postgres._bindir() is None:
+        pytest.fail("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
+    base = Path(tempfile.mkdtemp(prefix="seia-own-"))
+    base.chmod(0o755)
+    try:
+        yield postgres.start_private_cluster(base, _free_port())
+    finally:
+        postgres.stop_private_cluster(base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _connects(dsn_base: str, user: str, dbname: str) -> bool:
+    import psycopg
+
+    try:
+        psycopg.connect(f"{dsn_base} user={user} dbname={dbname}", connect_timeout=5).close()
+        return True
+    except psycopg.OperationalError as exc:
+        assert "permission denied" in str(exc)
+        return False
+
+
+def test_on_a_server_seia_owns_tenant_roles_open_no_database_but_their_own(own_server):
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from seia.config import Settings
+    from seia.tenancy import TenantAdmin
+
+    parts = conninfo_to_dict(own_server)
+    base = f"host=127.0.0.1 port={parts['port']}"
+    env = {"DATABASE_URL": own_server, "SEIA_DB_PREFIX": "own", "SEIA_SECRET_KEY": "k" * 43}
+    with psycopg.connect(own_server, autocommit=True) as conn:  # someone else's database and role on the server
+        conn.execute("CREATE ROLE app LOGIN")
+        conn.execute("CREATE DATABASE appdb")
+    # an existing tenant, created by a version (or a setting) that did not fence
+    old = TenantAdmin(Settings.from_env(env)).create_tenant("before").tenant
+    assert _connects(base, old.role_name, "postgres") and _connects(base, old.role_name, "appdb")
+
+    admin = TenantAdmin(Settings.from_env(env | {"SEIA_DB_OWN_SERVER": "1"}))
+    report = admin.migrate_all()  # `seia migrate` fences existing tenants
+    assert {"postgres", "template1", "appdb"} <= set(report["fenced"])
+    new = admin.create_tenant("after").tenant  # a new tenant is fenced when created
+    for tenant in (old, new):
+        assert _connects(base, tenant.role_name, tenant.db_name)
+        for db in ("postgres", "template1", "appdb", admin.settings.admin_db):
+            assert not _connects(base, tenant.role_name, db), (tenant.role_name, db)
+    assert not _connects(base, old.role_name, new.db_name)
+    # nobody else lost anything
+    assert _connects(base, "app", "postgres") and _connects(base, "app", "appdb")
+    assert _connects(base, "postgres", "template1")
+
+
+def test_on_a_shared_server_other_databases_are_left_alone(settings, tenant_admin):
+    assert settings.own_server is False
+    with tenant_admin._server() as server:
+        assert tenant_admin._fence(server, [], []) == []

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from seia import telemetry
 from seia.db import Databases, Tenant
 from seia.errors import NotFound
+from seia.legacy import reserved_features, usable_settings
 from seia.repositories.models import ModelRepository
 from seia_drift.layout import layout
 from seia_drift.repositories.state import StateRepository
@@ -43,7 +44,9 @@ class DriftEngine:
                 model = ModelRepository(conn).get(model_name)
                 if model is None:
                     raise NotFound(f"model {model_name!r} not found")
-                ctx = Context(conn, model, DriftSettings.from_model(model.settings), layout(model))
+                settings, findings = _settings(model)
+                findings += [f"feature {name!r} is reserved; it is not profiled" for name in reserved_features(model)]
+                ctx = Context(conn, model, settings, layout(model), tuple(findings))
                 for step in self.steps:
                     started = time.perf_counter()
                     with conn.transaction():
@@ -74,3 +77,12 @@ def _count(step: str, done: dict) -> None:
     value = done.get(key) if key else None
     if metric and isinstance(value, int):
         telemetry.count(metric, value)
+
+
+def _settings(model) -> tuple[DriftSettings, list[str]]:
+    """The model's drift settings; keys an older version stored and today's rules refuse take their defaults."""
+    usable, findings = usable_settings(model.settings)
+    try:
+        return DriftSettings.from_model(usable), findings
+    except (ValueError, TypeError) as exc:
+        return DriftSettings(), [*findings, f"settings: {exc}; every default applies"]

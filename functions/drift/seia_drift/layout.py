@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from seia.schema import Model
+from seia.schema import RESERVED_PREFIX, Model
 
 PREDICTION, SCORE, LABEL = "__prediction__", "__score__", "__label__"
 
@@ -47,14 +47,24 @@ class Layout:
 
 
 def layout(model: Model) -> Layout:
-    numeric = [Slot(name, "numeric", "feature", i + 1) for i, name in enumerate(model.numeric)]
-    categorical = [Slot(name, "categorical", "feature", i + 1) for i, name in enumerate(model.categorical)]
+    # A feature named like the engine's own slots (__score__), stored before such names were reserved,
+    # is left out; the others keep their position in num[] and cat[], and the extra slots come after all.
+    numeric = [
+        Slot(name, "numeric", "feature", i + 1)
+        for i, name in enumerate(model.numeric)
+        if not name.startswith(RESERVED_PREFIX)
+    ]
+    categorical = [
+        Slot(name, "categorical", "feature", i + 1)
+        for i, name in enumerate(model.categorical)
+        if not name.startswith(RESERVED_PREFIX)
+    ]
     if model.task == "binary_classification":
-        numeric.append(Slot(SCORE, "numeric", "score", len(numeric) + 1))
+        numeric.append(Slot(SCORE, "numeric", "score", len(model.numeric) + 1))
     if model.task == "regression":
-        numeric.append(Slot(PREDICTION, "numeric", "prediction", len(numeric) + 1))
+        numeric.append(Slot(PREDICTION, "numeric", "prediction", len(model.numeric) + 1))
         label = Slot(LABEL, "numeric", "label", 1)
     else:
-        categorical.append(Slot(PREDICTION, "categorical", "prediction", len(categorical) + 1))
+        categorical.append(Slot(PREDICTION, "categorical", "prediction", len(model.categorical) + 1))
         label = Slot(LABEL, "categorical", "label", 1)
     return Layout(tuple(numeric), tuple(categorical), label)

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from seia.schema import MAX_CATEGORY_LENGTH, MAX_ID_LENGTH, Model
+from seia.timeutil import EARLIEST, LATEST, RANGE_TEXT
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 PREDICTIONS, GROUND_TRUTHS, REFERENCE = "predictions", "ground-truths", "reference"
@@ -22,7 +24,9 @@ SCORE_PREFIX = "score_"
 # PostgreSQL's timestamptz counts microseconds from 2000-01-01; the sentinel for "no timestamp".
 PG_EPOCH_US = 946_684_800_000_000
 NO_TIMESTAMP = -(2**63)
-_MIN_US, _MAX_US = -62_135_596_800_000_000, 253_402_300_799_999_999  # years 1 to 9999
+# The API's range (seia.timeutil), as microseconds since 1970 in UTC: [_MIN_US, _MAX_US].
+_MIN_US = (EARLIEST - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+_MAX_US = (LATEST - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) - 1
 
 
 @dataclass(frozen=True)
@@ -320,7 +324,7 @@ class ChunkValidator:
         if required:
             self._flag(pc.is_null(micros), name, "missing")
         out_of_range = pc.or_(pc.less(micros, _MIN_US), pc.greater(micros, _MAX_US))
-        self._flag(pc.fill_null(out_of_range, False), name, "out of range (years 1 to 9999)")
+        self._flag(pc.fill_null(out_of_range, False), name, f"out of range: Seia takes timestamps in the {RANGE_TEXT}")
         return pc.fill_null(pc.subtract(micros, PG_EPOCH_US), NO_TIMESTAMP)
 
     # -- type conversions ---------------------------------------------------------------

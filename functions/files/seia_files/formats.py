@@ -60,6 +60,9 @@ def _too_deep(block: bytes, limit: int = JSONL_MAX_DEPTH) -> bool:
     return bool(brackets)
 
 
+_CSV_ROW = re.compile(r"In CSV column #(\d+): Row #(\d+)")
+
+
 class CsvChunks:
     def __init__(self, stream, compression: str | None, expected: list[str], chunk_rows: int):
         import pyarrow as pa
@@ -84,6 +87,13 @@ class CsvChunks:
         except pa.ArrowInvalid as exc:
             if "Empty CSV file" in str(exc):
                 raise FileRejected.file("the file is empty") from None
+            located = _CSV_ROW.search(str(exc))
+            if located and "invalid UTF8" in str(exc):
+                # pyarrow counts the header as row 1 and columns from 0; the row is what the user can find
+                row = int(located.group(2)) - 1
+                raise FileRejected(
+                    RowError(row, None, f"column {int(located.group(1)) + 1} is not UTF-8 text")
+                ) from None
             raise FileRejected.file(f"not a readable CSV file: {_message(exc)}") from None
         self.columns = self.reader.schema.names
 

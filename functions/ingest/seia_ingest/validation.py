@@ -10,9 +10,19 @@ import json
 import math
 from typing import Any
 
-from seia import naming
+from seia import model_settings, naming
 from seia.errors import Detail, ValidationFailed
-from seia.schema import FEATURE_TYPES, MAX_CATEGORY_LENGTH, MAX_ID_LENGTH, RESERVED, TASKS, Feature, Model
+from seia.schema import (
+    FEATURE_TYPES,
+    MAX_CATEGORY_LENGTH,
+    MAX_ID_LENGTH,
+    RESERVED,
+    RESERVED_PREFIX,
+    SCORE_COLUMN_PREFIX,
+    TASKS,
+    Feature,
+    Model,
+)
 from seia.timeutil import parse_rfc3339
 
 MAX_FEATURES = 500
@@ -51,13 +61,16 @@ def model_definition(body: Any) -> dict:
             fname, ftype = feature.get("name"), feature.get("type")
             if not isinstance(fname, str) or not naming.FEATURE_NAME.fullmatch(fname):
                 errors.append(Detail(None, f"{where}.name", "must match ^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"))
-            elif fname in RESERVED:
-                errors.append(Detail(None, f"{where}.name", f"{fname!r} is reserved"))
+            elif fname in RESERVED or fname.startswith(RESERVED_PREFIX):
+                errors.append(
+                    Detail(None, f"{where}.name", f"{fname!r} is reserved (as is every name starting with __)")
+                )
             elif fname in seen:
                 errors.append(Detail(None, f"{where}.name", f"duplicate feature {fname!r}"))
             if ftype not in FEATURE_TYPES:
                 errors.append(Detail(None, f"{where}.type", "must be 'numeric' or 'categorical'"))
-            seen.add(fname)
+            if isinstance(fname, str):  # a list or an object as a name is reported above; it is not hashable
+                seen.add(fname)
             parsed.append(Feature(fname, ftype))
     labels = body.get("labels")
     label_texts = None
@@ -78,11 +91,27 @@ def model_definition(body: Any) -> dict:
                 errors.append(Detail(None, "labels", f"multiclass classification needs 2 to {MAX_LABELS} labels"))
     elif task == "regression" and labels is not None:
         errors.append(Detail(None, "labels", "regression models have no labels"))
+    if label_texts:
+        # Files give a class's probability in the column score_<label>: a feature may not take that name.
+        score_columns = {SCORE_COLUMN_PREFIX + t for t in label_texts}
+        for i, feature in enumerate(parsed):
+            if isinstance(feature.name, str) and feature.name in score_columns:
+                errors.append(
+                    Detail(None, f"features[{i}].name", f"{feature.name!r} is the file column of a class's score")
+                )
     settings = body.get("settings", {})
+    if settings is None:
+        settings = {}
     if not isinstance(settings, dict):
         errors.append(Detail(None, "settings", "must be an object"))
     elif "\\u0000" in json.dumps(settings):
         errors.append(Detail(None, "settings", "must not contain NUL characters"))
+    else:
+        # The same rules as PUT /v1/models/{model}/settings, so no model is created that the engine cannot run.
+        try:
+            settings = model_settings.updated({}, settings)
+        except ValidationFailed as exc:
+            errors += [Detail(None, f"settings.{d.field}" if d.field else "settings", d.message) for d in exc.details]
     if errors:
         raise ValidationFailed("invalid model definition", errors)
     return {"name": name, "task": task, "features": parsed, "labels": label_texts, "settings": settings}
@@ -93,7 +122,12 @@ _MISSING = object()
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
 
 
 class RecordValidator:
@@ -179,7 +213,10 @@ class RecordValidator:
                     errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
                 num.append(v)
             elif t is int:
-                num.append(float(v))
+                try:
+                    num.append(float(v))
+                except OverflowError:
+                    errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
             elif v is None:
                 num.append(None)
             elif v is _MISSING:

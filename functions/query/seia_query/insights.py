@@ -54,9 +54,14 @@ def _limit(params: dict) -> int:
     raw = params.get("limit")
     if raw in (None, ""):
         return DEFAULT_LIMIT
-    if not str(raw).isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _ascii_digits(raw, 10) or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValidationFailed("invalid limit", [Detail(None, "limit", f"must be an integer from 1 to {MAX_LIMIT}")])
     return int(raw)
+
+
+def _ascii_digits(raw, max_length: int) -> bool:
+    """0-9 only: str.isdigit also takes '²' and '١', which int() then refuses or reads as another number."""
+    return isinstance(raw, str) and 0 < len(raw) <= max_length and raw.isascii() and raw.isdigit()
 
 
 def _time_cursor(params: dict) -> datetime:
@@ -450,7 +455,7 @@ def performance(conn, model: Model, params: dict) -> dict:
 
 # -- alerts ---------------------------------------------------------------------------------------------
 def _alert_id(raw) -> int:
-    if not isinstance(raw, str) or not raw.isdigit() or len(raw) > 18:
+    if not _ascii_digits(raw, 18):
         raise NotFound(f"alert {str(raw)[:32]!r} not found")
     return int(raw)
 
@@ -497,7 +502,7 @@ def alerts(conn, model: Model, params: dict) -> dict:
     start, end = _range(params)
     limit = _limit(params)
     raw_cursor = params.get("cursor")
-    if raw_cursor not in (None, "") and not (str(raw_cursor).isdigit() and len(str(raw_cursor)) <= 18):
+    if raw_cursor not in (None, "") and not _ascii_digits(raw_cursor, 18):
         raise ValidationFailed("invalid cursor", [Detail(None, "cursor", "pass next_cursor of the previous page")])
     before = int(raw_cursor) if raw_cursor not in (None, "") else 2**62
     repo = AlertReadRepository(conn)
@@ -533,8 +538,10 @@ def acknowledge(conn, model: Model, alert_id, body) -> dict:
             ],
         )
     note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise ValidationFailed("invalid note", [Detail(None, "note", "must be a string of at most 500 characters")])
+    if note is not None and (not isinstance(note, str) or len(note) > 500 or "\x00" in note):
+        raise ValidationFailed(
+            "invalid note", [Detail(None, "note", "must be a string of at most 500 characters, no NUL character")]
+        )
     repo = AlertReadRepository(conn)
     ident = _alert_id(alert_id)
     row = repo.acknowledge(model.id, ident, note) or repo.get(model.id, ident)

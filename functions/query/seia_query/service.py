@@ -6,9 +6,10 @@ One ``QueryService`` per process (``get_service()``); it holds the connection po
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
-from seia import model_settings
+from seia import legacy, model_settings
 from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
@@ -53,17 +54,22 @@ class QueryService(TenantAccess):
             ],
         }
 
+    def _readable(self, conn, name: str) -> Model:
+        """The model with the settings the engine uses: a key an older version stored invalid takes its default."""
+        model = self._model(conn, name)
+        return dataclasses.replace(model, settings=legacy.usable_settings(model.settings)[0])
+
     def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.drift(conn, self._model(conn, model_name), params)
+            return insights.drift(conn, self._readable(conn, model_name), params)
 
     def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.distribution(conn, self._model(conn, model_name), feature, params)
+            return insights.distribution(conn, self._readable(conn, model_name), feature, params)
 
     def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.performance(conn, self._model(conn, model_name), params)
+            return insights.performance(conn, self._readable(conn, model_name), params)
 
     def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
@@ -83,9 +89,23 @@ class QueryService(TenantAccess):
         with self.db.tenant(tenant) as conn:
             with conn.transaction():
                 model = self._model(conn, model_name)
-                settings = model_settings.updated(model.settings, body)
+                settings = _revalidated(model_settings.updated(model.settings, body), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
+
+
+def _revalidated(merged: dict, body: dict) -> dict:
+    """The merged settings, checked whole: a key stored by an older version and invalid today is named, not kept."""
+    try:
+        return model_settings.updated({}, merged)
+    except ValidationFailed as exc:
+        details = [
+            d
+            if d.field is not None and d.field.split(".")[0] in body
+            else Detail(d.index, d.field, f"the stored value is invalid ({d.message}); send a valid value or null")
+            for d in exc.details
+        ]
+        raise ValidationFailed("invalid settings", details) from None
 
 
 @functools.lru_cache(maxsize=1)

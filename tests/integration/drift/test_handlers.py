@@ -202,3 +202,27 @@ def test_a_failed_message_is_logged_with_its_keys_and_counts_nothing(drift_app, 
     [failed] = [json.loads(line) for line in err.splitlines() if "drift message lost failed" in line]
     assert failed["level"] == "ERROR" and failed["message_id"] == "lost" and failed["tenant"] == drift_tenant.name
     assert "NotFound" in failed["exception"]
+
+
+def test_seia_drift_run_exits_non_zero_naming_the_failed_model(make_tenant, capsys, monkeypatch):
+    from seia_admin import cli
+    from seia_drift.steps.profile import ProfileStep
+
+    drift_tenant = make_tenant()  # its own: the run covers every model of the tenant
+    _load(drift_tenant, "cli-fails", "missing_spike", 3)
+    _load(drift_tenant, "cli-works", "missing_spike", 3)
+    real = ProfileStep.run
+
+    def broken(self, ctx):
+        if ctx.model.name == "cli-fails":
+            raise ValueError("year 0 is out of range")
+        return real(self, ctx)
+
+    monkeypatch.setattr(ProfileStep, "run", broken)
+    assert cli.main(["drift", "run", "--tenant", drift_tenant.name]) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report[drift_tenant.name]["cli-fails"] == {"error": "ValueError: year 0 is out of range"}
+    assert report[drift_tenant.name]["cli-works"]["profile"]["rows"] == 2000
+    assert f"drift run of {drift_tenant.name}/cli-fails failed: ValueError: year 0 is out of range" in err
+    assert "cli-works" not in err

@@ -10,7 +10,7 @@ from psycopg.types.json import Jsonb
 
 from seia.schema import Model
 from seia_drift import performance
-from seia_drift.repositories.sources import Source
+from seia_drift.repositories.sources import TS_IN_RANGE, Source
 
 LOG_LOSS_EPS = 1e-15
 
@@ -38,13 +38,15 @@ class PerformanceRepository:
                change = nextval('drift_change_seq')"""
     DELETE_HOURLY = "DELETE FROM drift_performance_hourly WHERE model_id = %s AND hour = ANY(%s)"
     TOUCHED = """
-        SELECT DISTINCT date_trunc('hour', ts, 'UTC') FROM predictions
-        WHERE model_id = %(model)s AND xid >= %(lo)s::text::xid8 AND xid < %(hi)s::text::xid8
+        SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
+        WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+          AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
         JOIN predictions p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
         WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
-        ORDER BY 1"""
+          AND {in_range}
+        ORDER BY 1""".replace("{in_range}", TS_IN_RANGE)
     WINDOWS = """
         SELECT DISTINCT date_trunc(%s, hour, 'UTC') FROM drift_performance_hourly
         WHERE model_id = %s AND change > %s ORDER BY 1"""

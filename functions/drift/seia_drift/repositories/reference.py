@@ -12,7 +12,7 @@ from psycopg.types.json import Jsonb
 
 from seia.repositories.reference import FeatureBins, StoredReference
 from seia_drift.layout import Slot
-from seia_drift.repositories.sources import Source
+from seia_drift.repositories.sources import TS_IN_RANGE, Source
 
 
 def slot_expression(slot: Slot) -> sql.Composable:
@@ -35,9 +35,9 @@ class ReferenceRepository:
         SELECT v.version FROM reference_versions v
         WHERE v.model_id = %s AND EXISTS (SELECT 1 FROM reference_rows r WHERE r.model_id = v.model_id)"""
     FIRST_WINDOW = """
-        SELECT date_trunc(%(granularity)s, ts, 'UTC') AS start, count(*) AS rows
-        FROM predictions WHERE model_id = %(model)s AND xid < %(horizon)s::text::xid8
-        GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1"""
+        SELECT date_trunc(%(granularity)s, p.ts, 'UTC') AS start, count(*) AS rows
+        FROM predictions p WHERE p.model_id = %(model)s AND p.xid < %(horizon)s::text::xid8 AND {in_range}
+        GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1""".replace("{in_range}", TS_IN_RANGE)
     STORED = """
         SELECT reference_key, source, window_start, window_end, rows, labeled, performance, metrics
         FROM drift_references WHERE model_id = %s"""

@@ -11,6 +11,14 @@ from datetime import datetime
 
 from psycopg import sql
 
+from seia.timeutil import EARLIEST, LATEST
+
+# Rows whose timestamp today's rules accept. An older version stored any year PostgreSQL takes (year 0,
+# year 10000), which Python cannot read back: every raw read of predictions skips those rows, and
+# the audit step counts them in a data-quality finding.
+TS_IN_RANGE = f"p.ts >= '{EARLIEST.isoformat()}' AND p.ts < '{LATEST.isoformat()}'"
+TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
+
 COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value"
 
 UPLOADED_REFERENCE = """

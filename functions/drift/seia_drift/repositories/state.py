@@ -22,11 +22,14 @@ class StateRepository:
     # before the snapshot, so the activity read after it either lists it or it has ended.
     SNAPSHOT_XMAX = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
     CLEAR_STATS_SNAPSHOT = "SELECT pg_stat_clear_snapshot()"
+    # From the functions under pg_stat_activity and pg_prepared_xacts: those views name every database and role
+    # of the server and are closed to tenant roles (seia.tenancy); this database is known by its oid.
     RUNNING_HERE = """
-        SELECT backend_xid::text::bigint FROM pg_stat_activity
-        WHERE datname = current_database() AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+        WITH here AS (SELECT datid FROM pg_stat_get_activity(pg_backend_pid()))
+        SELECT a.backend_xid::text::bigint FROM pg_stat_get_activity(NULL) a, here
+        WHERE a.datid = here.datid AND a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid()
         UNION ALL
-        SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database()"""
+        SELECT p.transaction::text::bigint FROM pg_prepared_xact() p, here WHERE p.dbid = here.datid"""
     GET = "SELECT xid::text::bigint, change FROM drift_watermarks WHERE model_id = %s AND step = %s"
     SET = """
         INSERT INTO drift_watermarks (model_id, step, xid, change) VALUES (%s, %s, %s::text::xid8, %s)

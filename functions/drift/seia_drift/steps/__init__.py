@@ -1,6 +1,7 @@
 """The drift worker's steps, run one after another; each commits its results and watermark together."""
 
 from seia_drift.steps.alerts import AlertStep
+from seia_drift.steps.audit import AuditStep
 from seia_drift.steps.causes import CauseStep
 from seia_drift.steps.drift import DriftStep
 from seia_drift.steps.labels import LabelStep
@@ -9,11 +10,22 @@ from seia_drift.steps.performance import PerformanceStep
 from seia_drift.steps.profile import ProfileStep
 from seia_drift.steps.reference import ReferenceStep
 
-DEFAULT_STEPS = (ReferenceStep, ProfileStep, LabelStep, DriftStep, PerformanceStep, AlertStep, CauseStep, NotifyStep)
+DEFAULT_STEPS = (
+    AuditStep,
+    ReferenceStep,
+    ProfileStep,
+    LabelStep,
+    DriftStep,
+    PerformanceStep,
+    AlertStep,
+    CauseStep,
+    NotifyStep,
+)
 
 __all__ = [
     "DEFAULT_STEPS",
     "AlertStep",
+    "AuditStep",
     "CauseStep",
     "DriftStep",
     "LabelStep",

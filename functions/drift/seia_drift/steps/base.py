@@ -22,6 +22,8 @@ class Context:
     model: Model
     settings: DriftSettings
     layout: Layout
+    # What of the model's stored definition today's rules refuse (see seia.legacy); the audit step reports it.
+    findings: tuple[str, ...] = ()
 
     @property
     def state(self) -> StateRepository:

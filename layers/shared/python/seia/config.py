@@ -40,6 +40,10 @@ class Settings:
     secret_prefix: str
     sslmode: str
     bucket: str | None = None
+    # Seia alone uses the server (its own instance, `make up`'s private cluster): tenant roles then lose CONNECT
+    # on every other database, postgres and template1 included. Off on a shared server, whose other users
+    # Seia must not lock out.
+    own_server: bool = False
 
     @property
     def admin_db(self) -> str:
@@ -73,6 +77,7 @@ class Settings:
             secret_prefix=env.get("SEIA_SECRET_PREFIX", "seia"),
             sslmode=env.get("SEIA_DB_SSLMODE", "prefer"),
             bucket=env.get("SEIA_BUCKET"),
+            own_server=env.get("SEIA_DB_OWN_SERVER", "").strip().lower() in ("1", "true", "yes"),
         )
 
 

@@ -31,10 +31,39 @@ def json_body(request):
             f"body of {len(raw)} bytes; the limit is {MAX_BODY_BYTES}",
             [Detail(None, None, f"at most {MAX_BODY_BYTES} bytes per request")],
         )
+    charset = _charset(request.headers.get("content-type") or "")
+    if charset not in (None, "utf-8", "utf8"):
+        raise UnsupportedMediaType(
+            f"send JSON encoded as UTF-8 (got charset={charset[:40]!r})",
+            [Detail(None, "Content-Type", "charset must be utf-8")],
+        )
     try:
         return jsonutil.loads(raw)
+    except jsonutil.JSONEncodingError as exc:
+        raise UnsupportedMediaType(str(exc), [Detail(None, "body", "must be UTF-8 encoded JSON")]) from None
+    except jsonutil.LoneSurrogate as exc:
+        index, field = _located(exc.path)
+        raise BadRequest(
+            f"{jsonutil.format_path(exc.path)[:100]} is not valid Unicode",
+            [Detail(index, field, "contains a lone UTF-16 surrogate (\\ud800-\\udfff); send valid Unicode")],
+        ) from None
     except jsonutil.JSONError as exc:
         raise BadRequest("the body is not valid JSON", [Detail(None, None, str(exc)[:200])]) from None
+
+
+def _charset(content_type: str) -> str | None:
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
+def _located(path: list) -> tuple[int | None, str | None]:
+    """(record index, field) as the record validators name them: records[3].features.plan → (3, features.plan)."""
+    if len(path) >= 2 and path[0] == "records" and isinstance(path[1], int):
+        return path[1], jsonutil.format_path(path[2:])[:100] or None
+    return None, jsonutil.format_path(path)[:100] or None
 
 
 def json_response(body, status: int = 200) -> Response:

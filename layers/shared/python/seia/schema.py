@@ -12,6 +12,11 @@ RESERVED = frozenset({"prediction_id", "timestamp", "prediction", "score", "labe
 # Longest id and category string accepted by the API and in files alike.
 MAX_ID_LENGTH = 200
 MAX_CATEGORY_LENGTH = 200
+# The drift engine profiles predictions, scores and labels as __prediction__, __score__ and __label__;
+# every name starting with __ is kept for it.
+RESERVED_PREFIX = "__"
+# Bulk files give a class's probability in the column score_<label>.
+SCORE_COLUMN_PREFIX = "score_"
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 These operations need a superuser (DATABASE_URL) and run from the CLI, never from a function.
 Each tenant gets its own database, owned by its own login role; CONNECT is revoked from PUBLIC on
-every tenant database and on the admin database, so a tenant's role opens its database only.
+every tenant database and on the admin database, so a tenant's role opens its database only. Where Seia
+owns the server (``SEIA_DB_OWN_SERVER``), CONNECT is also revoked on every other database (postgres,
+template1, ...). In each tenant database the catalogs that list other databases, roles and sessions
+are closed to the tenant (docs/security.md says what remains visible and what RDS allows).
 """
 
 from __future__ import annotations
@@ -21,6 +24,38 @@ from seia.errors import Conflict, Detail, NotFound, ValidationFailed
 from seia.repositories.admin import ApiKeyRepository, TenantRepository
 
 log = logging.getLogger(__name__)
+
+# Catalog tables and views that list the server's databases, roles or other sessions (with their database and
+# role names). Closed to PUBLIC in each tenant database; nothing Seia runs as a tenant role reads them.
+HIDDEN_RELATIONS = (
+    "pg_database",
+    "pg_roles",
+    "pg_user",
+    "pg_group",
+    "pg_auth_members",
+    "pg_shdescription",
+    "pg_shseclabel",
+    "pg_seclabels",
+    "pg_db_role_setting",
+    "pg_stat_activity",
+    "pg_stat_database",
+    "pg_stat_database_conflicts",
+    "pg_stat_replication",
+    "pg_stat_subscription",
+    "pg_replication_slots",
+    "pg_prepared_xacts",
+    "pg_stat_progress_vacuum",
+    "pg_stat_progress_analyze",
+    "pg_stat_progress_create_index",
+    "pg_stat_progress_cluster",
+    "pg_stat_progress_copy",
+)
+# Functions that name any object from its oid, a database among them.
+HIDDEN_FUNCTIONS = (
+    "pg_identify_object(oid, oid, integer)",
+    "pg_identify_object_as_address(oid, oid, integer)",
+    "pg_describe_object(oid, oid, integer)",
+)
 
 
 @dataclass(frozen=True)
@@ -107,6 +142,7 @@ class TenantAdmin:
             try:
                 self._ensure_database(server, db_name, owner=role)
                 self._migrate_tenant_db(db_name, role)
+                self._fence(server, [role], [db_name])
                 key = auth.new_key()
                 with self.admin_connection() as admin, admin.transaction():
                     tenant = TenantRepository(admin).insert(name, db_name, role)
@@ -120,7 +156,44 @@ class TenantAdmin:
 
     def _migrate_tenant_db(self, db_name: str, role: str) -> list[int]:
         with superuser_connect(self.settings, db_name) as conn:
-            return migrate.apply(conn, "tenant", role=role)
+            applied = migrate.apply(conn, "tenant", role=role)
+            _hide_catalogs(conn)
+            return applied
+
+    def _fence(self, server: psycopg.Connection, tenant_roles: list[str], tenant_dbs: list[str]) -> list[str]:
+        """Where Seia owns the server: no tenant role may open a database but its own. Returns the databases fenced.
+
+        PostgreSQL grants CONNECT to PUBLIC on postgres and template1 (and on any database created without a
+        REVOKE), and a grant to PUBLIC cannot be denied to one role: it is revoked from PUBLIC and given back
+        to every other role that exists now, so nothing but the tenants loses access.
+        """
+        if not self.settings.own_server:
+            return []
+        with self.admin_connection() as admin:
+            rows = TenantRepository(admin).all()
+        tenants = set(tenant_roles) | {t.role_name for t in rows}
+        own = set(tenant_dbs) | {t.db_name for t in rows}
+        others = [
+            r[0]
+            for r in server.execute("SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper")
+            if r[0] not in tenants
+        ]
+        fenced = []
+        for (db,) in server.execute("SELECT datname FROM pg_database WHERE datallowconn ORDER BY 1").fetchall():
+            if db in own:
+                continue
+            ident = sql.Identifier(db)
+            public = server.execute(
+                "SELECT has_database_privilege('public', oid, 'CONNECT') FROM pg_database WHERE datname = %s", (db,)
+            ).fetchone()
+            if public and public[0]:
+                server.execute(sql.SQL("REVOKE CONNECT ON DATABASE {} FROM PUBLIC").format(ident))
+                for role in others:
+                    server.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(ident, sql.Identifier(role)))
+            for role in tenants:
+                server.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM {}").format(ident, sql.Identifier(role)))
+            fenced.append(db)
+        return fenced
 
     def list_tenants(self):
         self.ensure_admin()
@@ -156,6 +229,8 @@ class TenantAdmin:
                 report["tenants"][tenant.name] = "skipped: on another server"
                 continue
             report["tenants"][tenant.name] = self._migrate_tenant_db(tenant.db_name, tenant.role_name)
+        with self._server() as server:
+            report["fenced"] = self._fence(server, [], [])
         return report
 
     def drop_tenant(self, name: str) -> None:
@@ -170,3 +245,18 @@ class TenantAdmin:
 
 def _role_exists(conn: psycopg.Connection, role: str) -> bool:
     return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
+
+
+def _hide_catalogs(conn: psycopg.Connection) -> None:
+    """In a tenant database (as superuser): close what lists other databases, roles and sessions to PUBLIC."""
+    with conn.transaction():
+        for name in HIDDEN_RELATIONS:
+            if conn.execute("SELECT to_regclass(%s)", (f"pg_catalog.{name}",)).fetchone()[0] is not None:
+                conn.execute(sql.SQL("REVOKE SELECT ON pg_catalog.{} FROM PUBLIC").format(sql.Identifier(name)))
+        for signature in HIDDEN_FUNCTIONS:
+            conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog." + signature + " FROM PUBLIC"))
+        # Without ownership of the catalog (a managed service's admin user, e.g. RDS) REVOKE only warns.
+        if conn.execute("SELECT has_table_privilege('public', 'pg_catalog.pg_database', 'SELECT')").fetchone()[0]:
+            log.warning(
+                "%s: the catalogs stay readable by tenants (not their owner; see docs/security.md)", conn.info.dbname
+            )

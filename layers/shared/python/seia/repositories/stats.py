@@ -8,6 +8,8 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from seia.timeutil import EARLIEST, LATEST
+
 
 @dataclass(frozen=True)
 class WindowCount:
@@ -25,6 +27,7 @@ class StatsRepository:
         FROM predictions p
         LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
         WHERE p.model_id = %(model)s
+          AND p.ts >= %(earliest)s AND p.ts < %(latest)s -- rows older versions took out of range are not read
           AND (%(from)s::timestamptz IS NULL OR p.ts >= %(from)s)
           AND (%(to)s::timestamptz IS NULL OR p.ts < %(to)s)
         GROUP BY 1 ORDER BY 1
@@ -38,5 +41,14 @@ class StatsRepository:
     ) -> list[WindowCount]:
         with self.conn.cursor(row_factory=class_row(WindowCount)) as cur:
             return cur.execute(
-                self.COUNTS, {"unit": unit, "model": model_id, "from": start, "to": end, "limit": limit}
+                self.COUNTS,
+                {
+                    "unit": unit,
+                    "model": model_id,
+                    "from": start,
+                    "to": end,
+                    "limit": limit,
+                    "earliest": EARLIEST,
+                    "latest": LATEST,
+                },
             ).fetchall()
