@@ -108,11 +108,10 @@ class PerformanceRepository:
         return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
 
     def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
-        rows = labeled = 0
-        stats = None
-        for r, lab, s in self.conn.execute(self.WINDOW, (model_id, start, end)):
-            rows, labeled, stats = rows + r, labeled + lab, performance.merge(stats, s)
-        return rows, labeled, stats
+        hours = self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()
+        rows = sum(r for r, _, _ in hours)
+        labeled = sum(lab for _, lab, _ in hours)
+        return rows, labeled, performance.merge_many(s for _, _, s in hours)
 
 
 def _label_counts(pairs) -> list[tuple[str, int]]:

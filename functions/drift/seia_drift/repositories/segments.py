@@ -25,8 +25,9 @@ SEGMENT_STATS = """
     SELECT src.hour, 'numeric' AS kind, u.i AS position,
            CASE WHEN u.v IS NULL OR u.v = 'NaN'::float8 OR abs(u.v) = 'Infinity'::float8 THEN NULL
                 ELSE width_bucket(u.v, {segments})::text END AS segment,
-           {classes} count(*), sum({pred}), count({pred}), count(*) FILTER (WHERE {labeled}),
-           sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
+           {classes} count(*) AS n_rows, sum({pred}) AS pred_sum, count({pred}) AS pred_n,
+           count(*) FILTER (WHERE {labeled}) AS labeled, sum({err}) FILTER (WHERE {labeled}) AS err_sum,
+           sum({y}) FILTER (WHERE {labeled}) AS y_sum
     FROM src, unnest(src.num) WITH ORDINALITY AS u(v, i)
     WHERE u.i = ANY(%(numeric)s)
     GROUP BY {group}
@@ -58,6 +59,16 @@ _EXPRESSIONS = {
         "y": "src.label_value",
     },
 }
+
+# Counted and stored in one statement (no row travels to Python): binary and regression models.
+STORE_HOURS = """
+    INSERT INTO drift_segments_hourly (model_id, hour, feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum)
+    SELECT %(model)s, s.hour,
+           CASE s.kind WHEN 'numeric' THEN (%(numeric_names)s::text[])[s.position]
+                       ELSE (%(categorical_names)s::text[])[s.position] END,
+           s.segment, s.n_rows, coalesce(s.pred_sum, 0), s.pred_n, s.labeled, coalesce(s.err_sum, 0),
+           coalesce(s.y_sum, 0)
+    FROM ({stats}) s"""
 
 Key = tuple[str, str | None]  # (feature, segment)
 
@@ -130,34 +141,14 @@ class SegmentRepository:
 
         ``segments`` are the reference deciles per numeric feature position.
         """
-        e = _EXPRESSIONS[model.task]
+        query, params = self._query(model, layout, source, segments)
+        if query is None:
+            return {}
         multiclass = model.task == "multiclass_classification"
         numeric = {s.position: s.feature for s in layout.numeric if s.source == "feature"}
         categorical = {s.position: s.feature for s in layout.categorical if s.source == "feature"}
-        if not numeric and not categorical:
-            return {}
-        if segments:
-            case = sql.SQL("CASE u.i {} END").format(
-                sql.SQL(" ").join(
-                    sql.SQL("WHEN {} THEN {}::float8[]").format(sql.Literal(pos), sql.Placeholder(f"s{pos}"))
-                    for pos in sorted(segments)
-                )
-            )
-        else:
-            case = sql.SQL("ARRAY[0]::float8[]")
-        query = source.cte() + sql.SQL(SEGMENT_STATS).format(
-            segments=case,
-            classes=sql.SQL("src.prediction_label, src.label," if multiclass else ""),
-            group=sql.SQL("1, 2, 3, 4, 5, 6" if multiclass else "1, 2, 3, 4"),
-            **{k: sql.SQL(v) for k, v in e.items()},
-        )
-        params = (
-            source.params
-            | {"focus": model.positive_label, "numeric": list(numeric), "categorical": list(categorical)}
-            | {f"s{pos}": s for pos, s in segments.items()}
-        )
         out: dict = {}
-        for row in self.conn.execute(query, params):
+        for row in self.conn.execute(source.cte() + query, params):
             hour, kind, position, segment = row[:4]
             if multiclass:
                 predicted, label = row[4:6]
@@ -179,6 +170,57 @@ class SegmentRepository:
             else:
                 have.add(st)
         return out
+
+    def _query(self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]):
+        e = _EXPRESSIONS[model.task]
+        multiclass = model.task == "multiclass_classification"
+        numeric = [s.position for s in layout.numeric if s.source == "feature"]
+        categorical = [s.position for s in layout.categorical if s.source == "feature"]
+        if not numeric and not categorical:
+            return None, None
+        if segments:
+            case = sql.SQL("CASE u.i {} END").format(
+                sql.SQL(" ").join(
+                    sql.SQL("WHEN {} THEN {}::float8[]").format(sql.Literal(pos), sql.Placeholder(f"s{pos}"))
+                    for pos in sorted(segments)
+                )
+            )
+        else:
+            case = sql.SQL("ARRAY[0]::float8[]")
+        query = sql.SQL(SEGMENT_STATS).format(
+            segments=case,
+            classes=sql.SQL("src.prediction_label, src.label," if multiclass else ""),
+            group=sql.SQL("1, 2, 3, 4, 5, 6" if multiclass else "1, 2, 3, 4"),
+            **{k: sql.SQL(v) for k, v in e.items()},
+        )
+        params = (
+            source.params
+            | {"focus": model.positive_label, "numeric": numeric, "categorical": categorical}
+            | {f"s{pos}": s for pos, s in segments.items()}
+        )
+        return query, params
+
+    def store_hours(
+        self,
+        model: Model,
+        layout: Layout,
+        source: Source,
+        segments: dict[int, list[float]],
+        hours: list[datetime],
+    ) -> None:
+        """Replace the segments of every listed hour by those counted over the source's rows."""
+        if model.task == "multiclass_classification":
+            self.replace_hours(model.id, hours, self.compute(model, layout, source, segments))
+            return
+        self.conn.execute(self.DELETE_HOURS, (model.id, hours))
+        query, params = self._query(model, layout, source, segments)
+        if query is None:
+            return
+        names = {
+            "numeric_names": [s.feature for s in sorted(layout.numeric, key=lambda s: s.position)],
+            "categorical_names": [s.feature for s in sorted(layout.categorical, key=lambda s: s.position)],
+        }
+        self.conn.execute(source.cte() + sql.SQL(STORE_HOURS).format(stats=query), params | names | {"model": model.id})
 
     def compute_reference(
         self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]

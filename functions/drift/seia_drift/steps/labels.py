@@ -52,7 +52,7 @@ class LabelStep(Step):
             source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
             values = perf.compute(ctx.model, source)
             perf.replace_hours(ctx.model.id, chunk, values)
-            segments.replace_hours(ctx.model.id, chunk, segments.compute(ctx.model, ctx.layout, source, deciles))
+            segments.store_hours(ctx.model, ctx.layout, source, deciles, chunk)
             label_sketches = self._label_sketches(ctx, sketches, source, values, bins)
             sketches.delete(ctx.model.id, LABEL, [h for h in chunk if h not in label_sketches])
             sketches.upsert(

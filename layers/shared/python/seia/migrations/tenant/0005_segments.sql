@@ -35,3 +35,7 @@ CREATE TABLE drift_segments_reference (
     classes   jsonb
 );
 CREATE INDEX drift_segments_reference_model ON drift_segments_reference (model_id);
+
+-- Models already monitored: the labels step starts over, so every stored hour gets its segments
+-- (the reference's are counted by the cause step the first time it finds none).
+DELETE FROM drift_watermarks WHERE step = 'labels';
