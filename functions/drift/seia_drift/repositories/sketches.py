@@ -278,12 +278,14 @@ class SketchRepository:
                 )
             return
         self.conn.execute(self.STAGE)
+        lines = [
+            f"{h.isoformat()}\t{_copy_text(f)}\t{int(rows)}\t{int(missing)}\t"
+            f"{_copy_text(json.dumps(s, separators=(',', ':'), allow_nan=False))}\n"
+            for h, f, rows, missing, s in items
+        ]
         with self.conn.cursor().copy("COPY stage_sketches (hour, feature, rows, missing, sketch) FROM STDIN") as copy:
-            for h, f, rows, missing, s in items:
-                copy.write(
-                    f"{h.isoformat()}\t{_copy_text(f)}\t{int(rows)}\t{int(missing)}\t"
-                    f"{_copy_text(json.dumps(s, separators=(',', ':'), allow_nan=False))}\n"
-                )
+            for i in range(0, len(lines), 2000):  # a few large writes, not a round of the protocol per row
+                copy.write("".join(lines[i : i + 2000]))
         self.conn.execute(self.UPSERT_STAGED, (model_id,))
         self.conn.execute("DELETE FROM stage_sketches")
 
