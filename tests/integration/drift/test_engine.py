@@ -383,3 +383,9 @@ def test_a_multiclass_model_gets_accuracy_macro_f1_and_prediction_drift(drift_te
     assert window["metrics"]["macro_f1"] > 0.7
     kinds = {(a["kind"], a["subject"]) for a in reader.alerts("animals")}
     assert {("prediction_drift", "__prediction__"), ("label_drift", "__label__")} <= kinds
+    # the predicted class's initial is a feature: its shift explains all of the predicted-class share's change
+    drift = next(a for a in reader.alerts("animals") if a["kind"] == "prediction_drift")
+    top = reader.causes(drift["id"])[0]
+    assert top["feature"] == "initial" and top["segment"] == "initial = 'f'"
+    assert top["sentence"].startswith("share of predicted 'fox' went 0.")
+    assert "; the shift of initial explains 100% of the change: rows with initial = 'f' went from " in top["sentence"]
