@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift"]
+SECTIONS = ["api", "files", "query", "drift", "history"]
 
 
 def main(argv=None) -> None:
@@ -44,6 +44,11 @@ def main(argv=None) -> None:
 
             print("\n[drift] drift engine: 100k reference rows vs 1M new rows", flush=True)
             drift.measure(settings)
+        if "history" in wanted:
+            from bench import history
+
+            print("\n[history] ten months of daily windows: rows → alerts and causes, against NannyML", flush=True)
+            history.measure(settings)
 
 
 if __name__ == "__main__":

@@ -234,6 +234,44 @@ def test_a_corrected_label_replaces_the_old_one(drift_tenant, engine, reader):
     assert window["metrics"]["accuracy"] != accuracy
 
 
+def test_cause_segments_are_stored_per_hour_and_follow_corrected_labels(drift_tenant, engine, reader):
+    """The segments causes merge are stored hourly, count every row once per feature, and a corrected
+    label changes its hour's stored errors by exactly the rows it corrected."""
+    from seia.repositories.records import GroundTruthRepository
+
+    data = _load(drift_tenant, "segments", "stationary", 10)
+    engine.run(drift_tenant.tenant, "segments")
+    mid = reader.model_id("segments")
+
+    def totals():
+        return {
+            r["feature"]: (r["rows"], r["labeled"], r["errors"])
+            for r in reader.query(
+                """SELECT feature, sum(rows)::int AS rows, sum(labeled)::int AS labeled, sum(err_sum)::int AS errors
+                   FROM drift_segments_hourly WHERE model_id = %s GROUP BY feature""",
+                (mid,),
+            )
+        }
+
+    predicted = {r[0]: r[4] for r in data.predictions}
+    wrong = sum(predicted[pid] != label for pid, label, _, _ in data.ground_truths)
+    assert totals() == {f: (2000, 2000, wrong) for f in scenarios.NUMERIC + tuple(scenarios.CATEGORICAL)}
+    hours = reader.query("SELECT count(DISTINCT hour) AS n FROM drift_segments_hourly WHERE model_id = %s", (mid,))
+    assert hours[0]["n"] == 24
+    reference = reader.query(
+        "SELECT sum(rows)::int AS rows FROM drift_segments_reference WHERE model_id = %s AND feature = 'x0'", (mid,)
+    )
+    assert reference[0]["rows"] == scenarios.REFERENCE_ROWS
+
+    flipped = [(pid, "yes" if label == "no" else "no", None, None) for pid, label, _, _ in data.ground_truths[:100]]
+    now_wrong = sum(predicted[pid] != label for pid, label, _, _ in flipped)
+    with drift_tenant.connect() as conn, conn.transaction():
+        GroundTruthRepository(conn).add(mid, flipped)
+    engine.run(drift_tenant.tenant, "segments")
+    expected = wrong + now_wrong - (100 - now_wrong)
+    assert totals() == {f: (2000, 2000, expected) for f in scenarios.NUMERIC + tuple(scenarios.CATEGORICAL)}
+
+
 # -- reference --------------------------------------------------------------------------------
 
 
@@ -346,3 +384,9 @@ def test_a_multiclass_model_gets_accuracy_macro_f1_and_prediction_drift(drift_te
     assert window["metrics"]["macro_f1"] > 0.7
     kinds = {(a["kind"], a["subject"]) for a in reader.alerts("animals")}
     assert {("prediction_drift", "__prediction__"), ("label_drift", "__label__")} <= kinds
+    # the predicted class's initial is a feature: its shift explains all of the predicted-class share's change
+    drift = next(a for a in reader.alerts("animals") if a["kind"] == "prediction_drift")
+    top = reader.causes(drift["id"])[0]
+    assert top["feature"] == "initial" and top["segment"] == "initial = 'f'"
+    assert top["sentence"].startswith("share of predicted 'fox' went 0.")
+    assert "; the shift of initial explains 100% of the change: rows with initial = 'f' went from " in top["sentence"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 import psycopg
@@ -94,27 +95,51 @@ class PerformanceRepository:
                 out[hour][2] = performance.regression_stats(tuple(sums))
         return {h: tuple(v) for h, v in out.items()}
 
+    STAGE = """
+        CREATE TEMP TABLE IF NOT EXISTS stage_performance (hour timestamptz, rows bigint, labeled bigint, stats jsonb)
+        ON COMMIT DELETE ROWS"""
+    UPSERT_STAGED = """
+        INSERT INTO drift_performance_hourly (model_id, hour, rows, labeled, stats)
+        SELECT %s, hour, rows, labeled, stats FROM stage_performance
+        ON CONFLICT (model_id, hour) DO UPDATE
+           SET rows = EXCLUDED.rows, labeled = EXCLUDED.labeled, stats = EXCLUDED.stats,
+               change = nextval('drift_change_seq')"""
+
     def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
-        with self.conn.cursor() as cur:
-            cur.executemany(
-                self.UPSERT_HOURLY,
-                [
-                    (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
-                    for h, (rows, labeled, stats, _) in sorted(values.items())
-                ],
-            )
+        if len(values) < 50:
+            with self.conn.cursor() as cur:
+                cur.executemany(
+                    self.UPSERT_HOURLY,
+                    [
+                        (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
+                        for h, (rows, labeled, stats, _) in sorted(values.items())
+                    ],
+                )
+            return
+        # a backfill's thousands of hours: COPY into a staging table, then one upsert
+        lines = [
+            f"{h.isoformat()}\t{int(rows)}\t{int(labeled)}\t"
+            + (json.dumps(stats, separators=(",", ":"), allow_nan=False).replace("\\", "\\\\") if stats else "\\N")
+            + "\n"
+            for h, (rows, labeled, stats, _) in sorted(values.items())
+        ]
+        self.conn.execute(self.STAGE)
+        with self.conn.cursor().copy("COPY stage_performance (hour, rows, labeled, stats) FROM STDIN") as copy:
+            for i in range(0, len(lines), 500):
+                copy.write("".join(lines[i : i + 500]))
+        self.conn.execute(self.UPSERT_STAGED, (model_id,))
+        self.conn.execute("DELETE FROM stage_performance")
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
         return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
 
     def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
-        rows = labeled = 0
-        stats = None
-        for r, lab, s in self.conn.execute(self.WINDOW, (model_id, start, end)):
-            rows, labeled, stats = rows + r, labeled + lab, performance.merge(stats, s)
-        return rows, labeled, stats
+        hours = self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()
+        rows = sum(r for r, _, _ in hours)
+        labeled = sum(lab for _, lab, _ in hours)
+        return rows, labeled, performance.merge_many(s for _, _, s in hours)
 
 
 def _label_counts(pairs) -> list[tuple[str, int]]:

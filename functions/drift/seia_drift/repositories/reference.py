@@ -58,7 +58,14 @@ class ReferenceRepository:
         INSERT INTO drift_features (model_id, feature, kind, source, position, edges, segments, reference)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"""
     # Everything derived from the old reference goes; the steps rebuild it from the rows.
-    DERIVED_TABLES = ("drift_sketches", "drift_performance_hourly", "drift_results", "drift_windows")
+    DERIVED_TABLES = (
+        "drift_sketches",
+        "drift_performance_hourly",
+        "drift_results",
+        "drift_windows",
+        "drift_segments_hourly",
+        "drift_segments_reference",
+    )
     COUNT_ROWS = "SELECT count(*), count(label) + count(label_value) FROM src"
     NUMERIC_VALUES = "SELECT array_agg({expr}) FROM src"
     CATEGORY_COUNTS = "SELECT {expr} AS value, count(*) FROM src GROUP BY 1 ORDER BY 1"

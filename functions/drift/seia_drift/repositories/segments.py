@@ -1,32 +1,42 @@
 """Per-segment statistics for probable causes: counts, mean prediction, error and label per segment.
 
 A segment is a reference decile of a numeric feature (``width_bucket`` on the stored deciles), a
-category of a categorical one, or the feature's missing values (segment NULL).
+category of a categorical one, or the feature's missing values (segment NULL). The statistics are
+sums, so they merge by addition: they are counted once per hour (by the labels step, which
+recomputes every hour touched by new rows or labels) and once for the reference, and a cause
+merges the stored hours of its window; no cause ever scans raw rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from seia.schema import Model
+from seia_drift.layout import Layout
 from seia_drift.repositories.sources import Source
 
+# Grouped by hour (NULL for the reference); multiclass models also by predicted and actual class.
 SEGMENT_STATS = """
-    SELECT 'numeric' AS kind, u.i AS position,
+    SELECT src.hour, 'numeric' AS kind, u.i AS position,
            CASE WHEN u.v IS NULL OR u.v = 'NaN'::float8 OR abs(u.v) = 'Infinity'::float8 THEN NULL
                 ELSE width_bucket(u.v, {segments})::text END AS segment,
-           count(*), sum({pred}), count({pred}), count(*) FILTER (WHERE {labeled}),
-           sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
+           {classes} count(*) AS n_rows, sum({pred}) AS pred_sum, count({pred}) AS pred_n,
+           count(*) FILTER (WHERE {labeled}) AS labeled, sum({err}) FILTER (WHERE {labeled}) AS err_sum,
+           sum({y}) FILTER (WHERE {labeled}) AS y_sum
     FROM src, unnest(src.num) WITH ORDINALITY AS u(v, i)
-    GROUP BY 1, 2, 3
+    WHERE u.i = ANY(%(numeric)s)
+    GROUP BY {group}
     UNION ALL
-    SELECT 'categorical', u.j, u.c, count(*), sum({pred}), count({pred}), count(*) FILTER (WHERE {labeled}),
-           sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
+    SELECT src.hour, 'categorical', u.j, u.c, {classes} count(*), sum({pred}), count({pred}),
+           count(*) FILTER (WHERE {labeled}), sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
     FROM src, unnest(src.cat) WITH ORDINALITY AS u(c, j)
-    GROUP BY 1, 2, 3"""
+    WHERE u.j = ANY(%(categorical)s)
+    GROUP BY {group}"""
 
 _EXPRESSIONS = {
     "binary_classification": {
@@ -35,11 +45,12 @@ _EXPRESSIONS = {
         "err": "(src.label <> src.prediction_label)::int",
         "y": "(src.label = %(focus)s)::int",
     },
+    # per-class counts travel in `classes`; the focus class is chosen when an alert is explained
     "multiclass_classification": {
-        "pred": "(src.prediction_label = %(focus)s)::int",
+        "pred": "(src.prediction_label IS NOT NULL)::int",
         "labeled": "src.label IS NOT NULL",
         "err": "(src.label <> src.prediction_label)::int",
-        "y": "(src.label = %(focus)s)::int",
+        "y": "0",
     },
     "regression": {
         "pred": "src.prediction_value",
@@ -48,6 +59,18 @@ _EXPRESSIONS = {
         "y": "src.label_value",
     },
 }
+
+# Counted and stored in one statement (no row travels to Python): binary and regression models.
+STORE_HOURS = """
+    INSERT INTO drift_segments_hourly (model_id, hour, feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum)
+    SELECT %(model)s, s.hour,
+           CASE s.kind WHEN 'numeric' THEN (%(numeric_names)s::text[])[s.position]
+                       ELSE (%(categorical_names)s::text[])[s.position] END,
+           s.segment, s.n_rows, coalesce(s.pred_sum, 0), s.pred_n, s.labeled, coalesce(s.err_sum, 0),
+           coalesce(s.y_sum, 0)
+    FROM ({stats}) s"""
+
+Key = tuple[str, str | None]  # (feature, segment)
 
 
 @dataclass
@@ -58,17 +81,103 @@ class SegmentStats:
     labeled: int = 0
     err_sum: float = 0.0
     y_sum: float = 0.0
+    classes: dict[str, list[int]] | None = field(default=None)  # multiclass: {class: [predicted, labelled]}
+
+    def add(self, other: SegmentStats) -> None:
+        self.rows += other.rows
+        self.pred_sum += other.pred_sum
+        self.pred_n += other.pred_n
+        self.labeled += other.labeled
+        self.err_sum += other.err_sum
+        self.y_sum += other.y_sum
+        if other.classes:
+            mine = self.classes if self.classes is not None else {}
+            for c, (p, y) in other.classes.items():
+                have = mine.setdefault(c, [0, 0])
+                have[0] += p
+                have[1] += y
+            self.classes = mine
+
+    def focused(self, focus: str | None) -> SegmentStats:
+        """Multiclass: the predicted and label shares of the class of interest as pred_sum, y_sum."""
+        if self.classes is None or focus is None:
+            return self
+        p, y = self.classes.get(focus, (0, 0))
+        return replace(self, pred_sum=float(p), y_sum=float(y))
 
 
 class SegmentRepository:
+    DELETE_HOURS = "DELETE FROM drift_segments_hourly WHERE model_id = %s AND hour = ANY(%s)"
+    INSERT_HOURLY = """
+        INSERT INTO drift_segments_hourly (model_id, hour, feature, segment, rows, pred_sum, pred_n, labeled,
+                                           err_sum, y_sum, classes)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    INSERT_REFERENCE = """
+        INSERT INTO drift_segments_reference (model_id, feature, segment, rows, pred_sum, pred_n, labeled,
+                                              err_sum, y_sum, classes)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
+    DELETE_REFERENCE = "DELETE FROM drift_segments_reference WHERE model_id = %s"
+    # Merged in the database: one row per (feature, segment) whatever the window's length.
+    WINDOW = """
+        SELECT feature, segment, sum(rows), sum(pred_sum), sum(pred_n), sum(labeled), sum(err_sum), sum(y_sum)
+        FROM drift_segments_hourly WHERE model_id = %s AND hour >= %s AND hour < %s GROUP BY 1, 2"""
+    WINDOW_CLASSES = """
+        SELECT feature, segment, c.key, sum((c.value ->> 0)::bigint), sum((c.value ->> 1)::bigint)
+        FROM drift_segments_hourly, jsonb_each(classes) AS c
+        WHERE model_id = %s AND hour >= %s AND hour < %s AND classes IS NOT NULL GROUP BY 1, 2, 3"""
+    REFERENCE = """
+        SELECT feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum, classes
+        FROM drift_segments_reference WHERE model_id = %s"""
+    HAS_REFERENCE = "SELECT EXISTS (SELECT 1 FROM drift_segments_reference WHERE model_id = %s)"
+
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def stats(
-        self, model: Model, source: Source, segments: dict[int, list[float]], focus: str | None
-    ) -> dict[tuple[str, int, str | None], SegmentStats]:
-        """{(kind, position, segment): stats} over the source; ``focus`` is the class of interest."""
+    # -- counting (from rows) ------------------------------------------------------------------
+    def compute(
+        self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]
+    ) -> dict[datetime | None, dict[Key, SegmentStats]]:
+        """{hour: {(feature, segment): stats}} over the source's rows (hour None for the reference).
+
+        ``segments`` are the reference deciles per numeric feature position.
+        """
+        query, params = self._query(model, layout, source, segments)
+        if query is None:
+            return {}
+        multiclass = model.task == "multiclass_classification"
+        numeric = {s.position: s.feature for s in layout.numeric if s.source == "feature"}
+        categorical = {s.position: s.feature for s in layout.categorical if s.source == "feature"}
+        out: dict = {}
+        for row in self.conn.execute(source.cte() + query, params):
+            hour, kind, position, segment = row[:4]
+            if multiclass:
+                predicted, label = row[4:6]
+                row = row[6:]
+            else:
+                row = row[4:]
+            rows, pred_sum, pred_n, labeled, err_sum, y_sum = row
+            feature = (numeric if kind == "numeric" else categorical)[position]
+            st = SegmentStats(rows, float(pred_sum or 0), pred_n, labeled or 0, float(err_sum or 0), float(y_sum or 0))
+            if multiclass:
+                st.classes = {}
+                if predicted is not None:
+                    st.classes.setdefault(predicted, [0, 0])[0] += rows
+                if label is not None:
+                    st.classes.setdefault(label, [0, 0])[1] += labeled or 0
+            have = out.setdefault(hour, {}).get((feature, segment))
+            if have is None:
+                out[hour][(feature, segment)] = st
+            else:
+                have.add(st)
+        return out
+
+    def _query(self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]):
         e = _EXPRESSIONS[model.task]
+        multiclass = model.task == "multiclass_classification"
+        numeric = [s.position for s in layout.numeric if s.source == "feature"]
+        categorical = [s.position for s in layout.categorical if s.source == "feature"]
+        if not numeric and not categorical:
+            return None, None
         if segments:
             case = sql.SQL("CASE u.i {} END").format(
                 sql.SQL(" ").join(
@@ -78,13 +187,111 @@ class SegmentRepository:
             )
         else:
             case = sql.SQL("ARRAY[0]::float8[]")
-        query = source.cte() + sql.SQL(SEGMENT_STATS).format(segments=case, **{k: sql.SQL(v) for k, v in e.items()})
-        params = source.params | {"focus": focus} | {f"s{pos}": s for pos, s in segments.items()}
-        out = {}
-        for kind, position, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(
-            query, params
-        ):
-            out[(kind, position, segment)] = SegmentStats(
-                rows, float(pred_sum or 0), pred_n, labeled or 0, float(err_sum or 0), float(y_sum or 0)
-            )
+        query = sql.SQL(SEGMENT_STATS).format(
+            segments=case,
+            classes=sql.SQL("src.prediction_label, src.label," if multiclass else ""),
+            group=sql.SQL("1, 2, 3, 4, 5, 6" if multiclass else "1, 2, 3, 4"),
+            **{k: sql.SQL(v) for k, v in e.items()},
+        )
+        params = (
+            source.params
+            | {"focus": model.positive_label, "numeric": numeric, "categorical": categorical}
+            | {f"s{pos}": s for pos, s in segments.items()}
+        )
+        return query, params
+
+    def store_hours(
+        self,
+        model: Model,
+        layout: Layout,
+        source: Source,
+        segments: dict[int, list[float]],
+        hours: list[datetime],
+    ) -> None:
+        """Replace the segments of every listed hour by those counted over the source's rows."""
+        if model.task == "multiclass_classification":
+            self.replace_hours(model.id, hours, self.compute(model, layout, source, segments))
+            return
+        self.conn.execute(self.DELETE_HOURS, (model.id, hours))
+        query, params = self._query(model, layout, source, segments)
+        if query is None:
+            return
+        names = {
+            "numeric_names": [s.feature for s in sorted(layout.numeric, key=lambda s: s.position)],
+            "categorical_names": [s.feature for s in sorted(layout.categorical, key=lambda s: s.position)],
+        }
+        self.conn.execute(source.cte() + sql.SQL(STORE_HOURS).format(stats=query), params | names | {"model": model.id})
+
+    def compute_reference(
+        self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]
+    ) -> dict[Key, SegmentStats]:
+        """The source's segments over all its rows (a reference window spans many hours)."""
+        out: dict[Key, SegmentStats] = {}
+        for values in self.compute(model, layout, source, segments).values():
+            for key, st in values.items():
+                if key in out:
+                    out[key].add(st)
+                else:
+                    out[key] = st
         return out
+
+    # -- storing -------------------------------------------------------------------------------
+    def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
+        """Every listed hour's segments replaced by ``values[hour]`` (none when absent)."""
+        self.conn.execute(self.DELETE_HOURS, (model_id, hours))
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                self.INSERT_HOURLY,
+                [
+                    (model_id, hour, feature, segment, *_columns(st))
+                    for hour in sorted(values)
+                    for (feature, segment), st in values[hour].items()
+                ],
+            )
+
+    def replace_reference(self, model_id: int, values: dict[Key, SegmentStats]) -> None:
+        self.conn.execute(self.DELETE_REFERENCE, (model_id,))
+        with self.conn.cursor() as cur:
+            cur.executemany(
+                self.INSERT_REFERENCE,
+                [(model_id, feature, segment, *_columns(st)) for (feature, segment), st in values.items()],
+            )
+
+    # -- reading (merges of stored rows) -------------------------------------------------------
+    def has_reference(self, model_id: int) -> bool:
+        return self.conn.execute(self.HAS_REFERENCE, (model_id,)).fetchone()[0]
+
+    def reference(self, model_id: int) -> dict[Key, SegmentStats]:
+        return {
+            (f, s): SegmentStats(rows, pred_sum, pred_n, labeled, err_sum, y_sum, classes)
+            for f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum, classes in self.conn.execute(
+                self.REFERENCE, (model_id,)
+            )
+        }
+
+    def window(self, model_id: int, start: datetime, end: datetime, multiclass: bool) -> dict[Key, SegmentStats]:
+        """The merged segments of the stored hours in [start, end)."""
+        out = {
+            (f, s): SegmentStats(int(rows), pred_sum, int(pred_n), int(labeled), err_sum, y_sum)
+            for f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(
+                self.WINDOW, (model_id, start, end)
+            )
+        }
+        if multiclass:
+            for f, s, c, predicted, labelled in self.conn.execute(self.WINDOW_CLASSES, (model_id, start, end)):
+                st = out.get((f, s))
+                if st is not None:
+                    st.classes = (st.classes or {}) | {c: [int(predicted), int(labelled)]}
+        return out
+
+
+def _columns(st: SegmentStats) -> tuple:
+    return (
+        st.rows,
+        st.pred_sum,
+        st.pred_n,
+        st.labeled,
+        st.err_sum,
+        st.y_sum,
+        Jsonb(st.classes) if st.classes is not None else None,
+    )

@@ -9,13 +9,15 @@ from seia_drift.repositories.segments import SegmentRepository
 from seia_drift.repositories.sources import predictions, uploaded_reference
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
+from seia_drift.steps.reference import store_reference_segments
 
 
 class CauseStep(Step):
     """New alerts → ranked (feature, segment) causes with a contribution score and a sentence.
 
-    Segment statistics are counted in SQL over the alert's window and over the reference; they are
-    computed once per window and class of interest within a run.
+    Segment statistics are stored: the reference's once per reference, each hour's by the labels
+    step. A window's are a merge of its stored hours (one grouped query), done once per window
+    within a run, so the cost follows the windows with alerts, not the alerts nor the history.
     """
 
     name = "causes"
@@ -29,6 +31,8 @@ class CauseStep(Step):
         new = alerts.after(ctx.model.id, mark.change)
         self._cache: dict = {}
         self._ctx, self._stored, self._bins = ctx, stored, bins
+        self._repo = SegmentRepository(ctx.conn)
+        self._ref = None
         for alert in new:
             alerts.save_causes(alert.id, self._causes(alert))
         ctx.state.set(ctx.model.id, self.name, Watermark(change=max([mark.change] + [a.id for a in new])))
@@ -42,34 +46,41 @@ class CauseStep(Step):
         top = (alert.details.get("statistics") or {}).get("top_increase") or {}
         return top.get("category") or (model.labels[0] if model.labels else None)
 
+    def _reference(self) -> dict:
+        if self._ref is None:
+            ctx = self._ctx
+            if not self._repo.has_reference(ctx.model.id):
+                # a reference built before segments were stored: counted once, then kept
+                source = (
+                    uploaded_reference(ctx.model.id)
+                    if self._stored.source == "uploaded"
+                    else predictions(ctx.model.id, self._stored.window_start, self._stored.window_end)
+                )
+                store_reference_segments(ctx, source, self._bins)
+            self._ref = self._repo.reference(ctx.model.id)
+        return self._ref
+
     def _features(self, alert: AlertRow, focus: str | None) -> list[ranking.FeatureSegments]:
-        key = (alert.window_start, focus)
-        if key not in self._cache:
-            ctx, stored = self._ctx, self._stored
-            slots = [s for s in ctx.layout.numeric + ctx.layout.categorical if s.source == "feature"]
-            segments = {
-                s.position: self._bins[s.feature].segments or [] for s in ctx.layout.numeric if s.source == "feature"
-            }
-            repo = SegmentRepository(ctx.conn)
-            reference = (
-                uploaded_reference(ctx.model.id)
-                if stored.source == "uploaded"
-                else predictions(ctx.model.id, stored.window_start, stored.window_end)
+        ctx = self._ctx
+        multiclass = ctx.model.task == "multiclass_classification"
+        if alert.window_start not in self._cache:
+            end = ctx.window_end(alert.window_start)
+            self._cache[alert.window_start] = self._repo.window(ctx.model.id, alert.window_start, end, multiclass)
+        cur = self._cache[alert.window_start]
+        ref = self._reference()
+        slots = [s for s in ctx.layout.numeric + ctx.layout.categorical if s.source == "feature"]
+        features = {
+            s.feature: ranking.FeatureSegments(
+                s.feature, s.kind, self._bins[s.feature].segments if s.kind == "numeric" else None
             )
-            window = predictions(ctx.model.id, alert.window_start, ctx.window_end(alert.window_start))
-            ref, cur = (repo.stats(ctx.model, src, segments, focus) for src in (reference, window))
-            features = []
-            for slot in slots:
-                fs = ranking.FeatureSegments(slot.feature, slot.kind, segments.get(slot.position))
-                for (kind, pos, seg), st in ref.items():
-                    if kind == slot.kind and pos == slot.position:
-                        fs.ref[seg] = st
-                for (kind, pos, seg), st in cur.items():
-                    if kind == slot.kind and pos == slot.position:
-                        fs.cur[seg] = st
-                features.append(fs)
-            self._cache[key] = features
-        return self._cache[key]
+            for s in slots
+            if s.feature in self._bins
+        }
+        for side, values in (("ref", ref), ("cur", cur)):
+            for (feature, segment), st in values.items():
+                if feature in features:
+                    getattr(features[feature], side)[segment] = st.focused(focus) if multiclass else st
+        return list(features.values())
 
     # -- ranking per kind of alert ----------------------------------------------------------
     def _causes(self, alert: AlertRow) -> list[Cause]:

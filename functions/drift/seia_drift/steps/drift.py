@@ -62,18 +62,26 @@ class DriftStep(WindowStep):
     def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
         return SketchRepository(ctx.conn).changed_windows(ctx.model.id, ctx.settings.window, change)
 
+    def _references(self, bins: dict) -> dict:
+        """The reference sketches, built once per run (the run's ``bins``) rather than once per window."""
+        cached = getattr(self, "_cached_references", None)
+        if cached is None or cached[0] is not bins:
+            refs = {
+                f: NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
+                if b.kind == "numeric"
+                else CategoricalSketch.from_dict(b.reference)
+                for f, b in bins.items()
+            }
+            cached = self._cached_references = (bins, refs)
+        return cached[1]
+
     def window(self, ctx: Context, bins: dict, start: datetime, end: datetime) -> int:
         merged = merge_window(SketchRepository(ctx.conn).window(ctx.model.id, start, end), bins)
-        drifts, refs = {}, {}
+        refs = self._references(bins)
+        drifts = {}
         for feature, cur in merged.items():
-            b = bins[feature]
-            if b.kind == "numeric":
-                ref = NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
-                drifts[feature] = numeric_drift(ref, cur)
-            else:
-                ref = CategoricalSketch.from_dict(b.reference)
-                drifts[feature] = categorical_drift(ref, cur)
-            refs[feature] = ref
+            ref = refs[feature]
+            drifts[feature] = numeric_drift(ref, cur) if isinstance(ref, NumericSketch) else categorical_drift(ref, cur)
         verdicts = judge_window(drifts, ctx.settings.thresholds)
         out = []
         for feature, v in verdicts.items():

@@ -1,4 +1,4 @@
-"""Join labels: recompute the performance statistics and the label sketch of every hour touched."""
+"""Join labels: recompute the performance statistics, the label sketch and the cause segments of every hour touched."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from seia_drift.layout import LABEL
 from seia_drift.repositories.performance import PerformanceRepository
+from seia_drift.repositories.segments import SegmentRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.sources import predictions
 from seia_drift.repositories.state import Watermark
@@ -18,9 +19,15 @@ HOURS_PER_QUERY = 24 * 7
 HOUR = timedelta(hours=1)
 
 
+def segment_edges(ctx: Context, bins) -> dict[int, list[float]]:
+    """The reference deciles of every numeric feature, by position."""
+    return {s.position: bins[s.feature].segments or [] for s in ctx.layout.numeric if s.source == "feature"}
+
+
 class LabelStep(Step):
     """New or corrected labels, and new rows, touch hours; each touched hour's performance
-    statistics and label sketch are recomputed whole from its rows and labels.
+    statistics, label sketch and cause segments (:mod:`seia_drift.repositories.segments`) are
+    recomputed whole from its rows and labels.
 
     Recomputing (rather than adding) is what makes a corrected label replace the old one; a label
     that arrives weeks late recomputes its old hour, and the windows above it follow.
@@ -34,6 +41,8 @@ class LabelStep(Step):
             return {"skipped": "no reference yet"}
         perf = PerformanceRepository(ctx.conn)
         sketches = SketchRepository(ctx.conn)
+        segments = SegmentRepository(ctx.conn)
+        deciles = segment_edges(ctx, bins)
         mark = ctx.state.get(ctx.model.id, self.name)
         horizon = ctx.state.horizon()
         hours = perf.touched_hours(ctx.model.id, mark.xid, horizon)
@@ -43,6 +52,7 @@ class LabelStep(Step):
             source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
             values = perf.compute(ctx.model, source)
             perf.replace_hours(ctx.model.id, chunk, values)
+            segments.store_hours(ctx.model, ctx.layout, source, deciles, chunk)
             label_sketches = self._label_sketches(ctx, sketches, source, values, bins)
             sketches.delete(ctx.model.id, LABEL, [h for h in chunk if h not in label_sketches])
             sketches.upsert(

@@ -8,6 +8,7 @@ from seia_drift import performance
 from seia_drift.repositories import sketches
 from seia_drift.repositories.performance import PerformanceRepository
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
+from seia_drift.repositories.segments import SegmentRepository
 from seia_drift.repositories.sources import Source, predictions, uploaded_reference
 from seia_drift.stats import CategoricalSketch, fit_edges, sketch_values
 from seia_drift.steps.base import Context, Step
@@ -15,6 +16,13 @@ from seia_drift.steps.base import Context, Step
 EMPTY_EDGES = [0.0]  # a feature without any reference value: every current value is "new"
 DECILES = np.linspace(0.1, 0.9, 9)
 MAX_ABS = float(sketches.MAX_ABS)
+
+
+def store_reference_segments(ctx: Context, source: Source, bins: dict[str, FeatureBins]) -> None:
+    """The reference's cause segments, counted once per reference (every cause merges against them)."""
+    deciles = {s.position: bins[s.feature].segments or [] for s in ctx.layout.numeric if s.source == "feature"}
+    repo = SegmentRepository(ctx.conn)
+    repo.replace_reference(ctx.model.id, repo.compute_reference(ctx.model, ctx.layout, source, deciles))
 
 
 class ReferenceStep(Step):
@@ -53,6 +61,7 @@ class ReferenceStep(Step):
             key, kind, start, end, rows, labeled, stats, performance.metrics(stats) if stats else None
         )
         repo.replace(ctx.model.id, reference, features)
+        store_reference_segments(ctx, source, {f.feature: f for f in features})
         ctx.state.reset_all_but(ctx.model.id, [])
         return {
             "reference": key,
