@@ -31,6 +31,65 @@ def _configure_env() -> None:
 _configure_env()
 
 
+# --- markers: each test's tier from its folder, so no test file has to name it --------------------
+_TIERS = {"unit": "unit", "integration": "integration", "e2e": "e2e", "reliability": "reliability"}
+# The slowest tests (``pytest --durations=30``; node ids without parameters), so `-m "not slow"`
+# leaves them out of a quick run.
+_SLOW = {
+    "tests/unit/test_querystats.py::test_the_ks_pvalue_follows_scipys_kstwo",
+}
+# Under xdist (`--dist loadgroup`), tests that kill, restart or cut off what they run against (a
+# private LocalStack, the drift worker, a database behind a proxy) or load the machine run one after
+# another on one worker, never beside each other.
+_SERIAL_FILES = {
+    "reliability/test_faults_database.py": "faults",
+    "reliability/test_faults_drift.py": "faults",
+    "reliability/test_faults_local_stack.py": "faults",
+    "reliability/test_load.py": "faults",
+}
+
+
+def _uses_a_browser(module_path, seen: dict) -> bool:
+    if module_path not in seen:
+        try:
+            text = module_path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        seen[module_path] = "playwright" in text or "chromium" in text.lower()
+    return seen[module_path]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    browser_modules: dict = {}
+    for item in items:
+        path = item.path
+        rel = os.path.relpath(path, tests_dir)
+        if rel.startswith(".."):  # doctests of the library modules: pure functions, no database
+            item.add_marker(pytest.mark.unit)
+            continue
+        tier = _TIERS.get(rel.split(os.sep, 1)[0])
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
+        if path.suffix == ".py" and _uses_a_browser(path, browser_modules):
+            item.add_marker(pytest.mark.browser)
+        if item.nodeid.split("[", 1)[0] in _SLOW:
+            item.add_marker(pytest.mark.slow)
+        rel_posix = rel.replace(os.sep, "/")
+        group = _SERIAL_FILES.get(rel_posix)
+        if group is None and _uses_a_module_fixture(item):
+            group = rel_posix  # built once per worker: keep the module's tests on one worker
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def _uses_a_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values())
+
+
 def reset_process_caches() -> None:
     """Forget cached settings, credential stores and services (after changing the environment)."""
     from seia import config, credentials, service

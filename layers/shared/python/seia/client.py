@@ -95,7 +95,7 @@ def _isatty(stream) -> bool:
 def parse_since(value: str | timedelta, now: datetime | None = None) -> datetime:
     """``"7d"``, ``"12h"``, ``"30m"`` or ``"2w"`` before now (UTC).
 
-    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
+    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
     '2026-01-01T00:00:00+00:00'
     """
     now = now or datetime.now(UTC)
