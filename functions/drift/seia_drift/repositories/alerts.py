@@ -98,7 +98,9 @@ class AlertRepository:
             return cur.execute(self.AFTER, (model_id, alert_id)).fetchall()
 
     def max_id(self, model_id: int) -> int:
-        return self.conn.execute(self.MAX_ID, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_ID, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return found[0]
 
     def unnotified(self, model_id: int, max_attempts: int) -> list[AlertRow]:
         with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:

@@ -105,7 +105,9 @@ class PerformanceRepository:
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return windows, found[0]
 
     def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
         rows = labeled = 0

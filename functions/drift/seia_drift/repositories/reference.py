@@ -115,7 +115,9 @@ class ReferenceRepository:
         """The slot's values over the source (missing as NaN), fetched in binary."""
         query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot))
         with self.conn.cursor(binary=True) as cur:
-            values = cur.execute(query, source.params).fetchone()[0]
+            found = cur.execute(query, source.params).fetchone()
+            assert found is not None  # the query always returns one row
+            values = found[0]
         return np.asarray(values if values is not None else [], dtype=float)
 
     def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:

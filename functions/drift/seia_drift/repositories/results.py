@@ -130,4 +130,6 @@ class ResultRepository:
     def changed_windows(self, model_id: int, change: int) -> tuple[list[WindowRow], int]:
         with self.conn.cursor(row_factory=class_row(WindowRow)) as cur:
             windows = cur.execute(self.CHANGED_WINDOWS, (model_id, change)).fetchall()
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return windows, found[0]

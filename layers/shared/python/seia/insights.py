@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from seia import querystats as qs
 from seia.errors import Detail, NotFound, ValidationFailed
@@ -139,7 +140,7 @@ def _column(
 
 
 def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, dict]], computed_at=None) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "window_start": _iso(start),
         "window_end": _iso(end),
         "rows": int(rows),
@@ -216,7 +217,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     reference = repo.reference(model.id)
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "granularity": granularity,
         "from": _iso(start),
@@ -227,6 +228,8 @@ def drift(conn, model: Model, params: dict) -> dict:
     }
     if reference is None:
         return body
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if granularity != "range" and _stored(repo, model, granularity):
         windows, body["next_cursor"] = _page(
@@ -238,7 +241,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     thresholds = qs.Thresholds.from_settings(model.settings)
     if granularity == "range":
         lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
-        if lo is None or params.get("cursor"):
+        if lo is None or hi is None or params.get("cursor"):
             return body
         merged = _merge_by_window(repo.sketches(model.id, lo, hi), bins, lambda h: lo)
         if merged:
@@ -284,7 +287,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     bins = repo.features(model.id)
     b = bins.get(feature)
     kind = b.kind if b else names.get(feature, "categorical")
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "feature": feature,
         "type": kind,
@@ -304,12 +307,12 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
             cur = qs.merge(cur, sketch)
         body["from"], body["to"] = _iso(lo), _iso(hi)
     ref = b.reference
-    cur = cur or (qs.empty_numeric(len(b.edges)) if kind == "numeric" else qs.empty_categorical())
+    cur = cur or (qs.empty_numeric(len(b.edges or ())) if kind == "numeric" else qs.empty_categorical())
     n_ref, n_cur = qs._n(ref), qs._n(cur)
     body["reference"] = {
         "rows": n_ref + ref.get("missing", 0),
         "missing": ref.get("missing", 0),
-        "version": _reference(reference)["version"],
+        "version": (_reference(reference) or {})["version"],
     }
     body["current"] = {"rows": n_cur + cur.get("missing", 0), "missing": cur.get("missing", 0)}
     share = lambda c, n: c / n if n else None  # noqa: E731
@@ -317,7 +320,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
         if n_ref:
             starts = qs.coarse_starts(ref["counts"], DISTRIBUTION_BINS)
             rc, cc = qs.group_counts(ref["counts"], starts), qs.group_counts(cur["counts"], starts)
-            edges = b.edges
+            edges = b.edges or []
             bounds = starts + [len(ref["counts"])]
             for i, (r, c) in enumerate(zip(rc, cc)):
                 lower = edges[bounds[i] - 1] if i > 0 else None
@@ -378,7 +381,7 @@ def performance(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     coverage_threshold = float(model.settings.get("coverage_threshold", 0.5))
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "task": model.task,
         "granularity": granularity,
@@ -387,6 +390,8 @@ def performance(conn, model: Model, params: dict) -> dict:
         "windows": [],
         "next_cursor": None,
     }
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if _stored(repo, model, granularity):
         rows, body["next_cursor"] = _page(

@@ -90,9 +90,8 @@ def _check(key: str, value, problems: list[Detail]) -> None:
     elif key == "reference_policy" and value not in POLICIES:
         problems.append(Detail(None, key, f"must be one of {', '.join(POLICIES)}"))
     elif key == "webhook_url":
-        ok = isinstance(value, str) and len(value) <= 2000
-        parts = urlsplit(value) if ok else None
-        if not ok or parts.scheme not in ("http", "https") or not parts.netloc:
+        parts = urlsplit(value) if isinstance(value, str) and len(value) <= 2000 else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             problems.append(Detail(None, key, "must be an http(s) URL of at most 2000 characters, or null"))
 
 
