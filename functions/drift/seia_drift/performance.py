@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Any
 
 from seia_drift.stats import (
     BinaryCounts,
@@ -30,7 +31,7 @@ def _confusion_key(actual_positive: bool, predicted_positive: bool) -> str:
     ]
 
 
-def binary_stats(groups: Iterable[tuple], positive: str) -> dict:
+def binary_stats(groups: Iterable[tuple[Any, ...]], positive: str) -> dict[str, Any]:
     """From (label, prediction_label, score_bucket or None, n, log_loss_sum) groups."""
     scored = {k: 0 for k in _CONFUSION}
     unscored = {k: 0 for k in _CONFUSION}
@@ -43,28 +44,28 @@ def binary_stats(groups: Iterable[tuple], positive: str) -> dict:
         scored[key] += n
         (pos_hist if label == positive else neg_hist)[bucket] += n
         log_loss += ll or 0.0
-    counts = BinaryCounts(**scored, positive_hist=pos_hist, negative_hist=neg_hist, log_loss_sum=log_loss)
+    counts = BinaryCounts(**scored, positive_hist=tuple(pos_hist), negative_hist=tuple(neg_hist), log_loss_sum=log_loss)
     return {"kind": "binary", "scored": counts.to_dict(), "unscored": unscored}
 
 
-def multiclass_stats(groups: Iterable[tuple], labels: tuple[str, ...]) -> dict:
+def multiclass_stats(groups: Iterable[tuple[Any, ...]], labels: tuple[str, ...]) -> dict[str, Any]:
     """From (label, prediction_label, n) groups; labels outside the model's are left out."""
     index = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for label, predicted, n in groups:
         if label in index and predicted in index:
             matrix[index[label]][index[predicted]] += n
-    return MulticlassCounts(labels, matrix).to_dict()
+    return MulticlassCounts(labels, tuple(tuple(r) for r in matrix)).to_dict()
 
 
-def regression_stats(row: tuple) -> dict:
+def regression_stats(row: tuple[Any, ...]) -> dict[str, Any]:
     n, sae, sse, sy, syy = row
     return RegressionSums(
         n=n or 0, sum_abs_error=sae or 0.0, sum_sq_error=sse or 0.0, sum_y=sy or 0.0, sum_y_sq=syy or 0.0
     ).to_dict()
 
 
-def merge(a: dict | None, b: dict | None) -> dict | None:
+def merge(a: dict[str, Any] | None, b: dict[str, Any] | None) -> dict[str, Any] | None:
     if a is None or b is None:
         return a if b is None else b
     kind = a["kind"]
@@ -84,7 +85,7 @@ def _finite(value: float) -> float | None:
     return None if value is None or math.isnan(value) or math.isinf(value) else float(value)
 
 
-def metrics(stats: dict | None) -> dict:
+def metrics(stats: dict[str, Any] | None) -> dict[str, Any]:
     """Metrics of merged statistics; None for what is undefined. ``n`` is the labelled rows."""
     if stats is None:
         return {"n": 0}
@@ -94,7 +95,10 @@ def metrics(stats: dict | None) -> dict:
         c = {k: getattr(scored, k) + stats["unscored"][k] for k in _CONFUSION}
         n = sum(c.values())
         m = binary_metrics(scored)
-        ratio = lambda a, b: a / b if b else None  # noqa: E731
+
+        def ratio(a: int, b: int) -> float | None:
+            return a / b if b else None
+
         return {
             "n": n,
             "accuracy": ratio(c["tp"] + c["tn"], n),
@@ -106,7 +110,7 @@ def metrics(stats: dict | None) -> dict:
             "scored": scored.n,
         }
     if kind == "multiclass":
-        m = multiclass_metrics(MulticlassCounts.from_dict(stats))
-        return {"n": m.n, "accuracy": _finite(m.accuracy), "macro_f1": _finite(m.macro_f1)}
-    m = regression_metrics(RegressionSums.from_dict(stats))
-    return {"n": m.n, "mae": _finite(m.mae), "rmse": _finite(m.rmse), "r2": _finite(m.r2)}
+        mc = multiclass_metrics(MulticlassCounts.from_dict(stats))
+        return {"n": mc.n, "accuracy": _finite(mc.accuracy), "macro_f1": _finite(mc.macro_f1)}
+    rm = regression_metrics(RegressionSums.from_dict(stats))
+    return {"n": rm.n, "mae": _finite(rm.mae), "rmse": _finite(rm.rmse), "r2": _finite(rm.r2)}

@@ -17,6 +17,7 @@ webhook_url              each new alert is POSTed there as JSON                 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from seia_drift.stats import Thresholds
@@ -51,7 +52,7 @@ class DriftSettings:
         return self.thresholds.min_rows
 
     @classmethod
-    def from_model(cls, settings: dict | None) -> DriftSettings:
+    def from_model(cls, settings: dict[str, Any] | None) -> DriftSettings:
         """Parse a model's settings; raises ValueError naming the bad key."""
         s = dict(settings or {})
         window = s.get("window", "day")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -38,8 +39,8 @@ class StoredReference:
     window_end: datetime | None
     rows: int
     labeled: int
-    performance: dict | None
-    metrics: dict | None
+    performance: dict[str, Any] | None
+    metrics: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class FeatureBins:
     position: int
     edges: list[float] | None
     segments: list[float] | None
-    reference: dict
+    reference: dict[str, Any]
 
 
 class ReferenceRepository:
@@ -109,7 +110,9 @@ class ReferenceRepository:
             return cur.execute(self.FEATURES, (model_id,)).fetchall()
 
     def counts(self, source: Source) -> tuple[int, int]:
-        return self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        found = self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        assert found is not None  # an aggregate returns one row
+        return found[0], found[1]
 
     def numeric_values(self, source: Source, slot: Slot) -> np.ndarray:
         """The slot's values over the source (missing as NaN), fetched in binary."""

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -59,7 +60,7 @@ _MAX_ABS = float(MAX_ABS)
 _TINY = float(TINY)
 
 
-def _hour(epoch_hour) -> datetime:
+def _hour(epoch_hour: float) -> datetime:
     return datetime.fromtimestamp(int(epoch_hour) * 3600, tz=UTC)
 
 
@@ -110,14 +111,18 @@ class SketchRepository:
 
     def new_rows(self, model_id: int, lo: int, hi: int) -> tuple[int, int, int]:
         """(first seq, last seq, count) of rows written by transactions in [lo, hi)."""
-        first, last, n = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        found = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        assert found is not None  # an aggregate returns one row
+        first, last, n = found
         return first or 0, last or 0, n
 
     def prepare_counting(self) -> None:
         for statement in COUNTING_SETTINGS:
             self.conn.execute(statement)
 
-    def numeric_counts(self, layout: Layout, edges: dict[int, list[float]], params: dict) -> list[tuple]:
+    def numeric_counts(
+        self, layout: Layout, edges: dict[int, list[float]], params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """(hour, position, buckets, counts, missing, sum, sum_sq, min, max) per hour and numeric slot.
 
         The values travel, not the counts: a fixed-width binary COPY (NULL sent as NaN) parsed with one
@@ -188,7 +193,7 @@ class SketchRepository:
                 )
         return out
 
-    def categorical_counts(self, layout: Layout, params: dict) -> list[tuple]:
+    def categorical_counts(self, layout: Layout, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
         As for numeric slots, the values travel (COPY text format, parsed by pandas' C reader) and
@@ -244,15 +249,17 @@ class SketchRepository:
                 )
         return out
 
-    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple]:
+    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple[Any, ...]]:
         query = source.cte() + sql.SQL(LABEL_NUMERIC)
         return self.conn.execute(query, source.params | {"label_edges": label_edges}).fetchall()
 
-    def existing(self, model_id: int, hours: list[datetime], features: list[str]) -> dict:
+    def existing(
+        self, model_id: int, hours: list[datetime], features: list[str]
+    ) -> dict[tuple[datetime, str], dict[str, Any]]:
         rows = self.conn.execute(self.EXISTING, (model_id, hours, features)).fetchall()
         return {(h, f): s for h, f, s in rows}
 
-    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict]]) -> None:
+    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict[str, Any]]]) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(
                 self.UPSERT, [(model_id, h, f, rows, missing, Jsonb(s)) for h, f, rows, missing, s in items]
@@ -267,5 +274,5 @@ class SketchRepository:
         assert found is not None  # the query always returns one row
         return windows, found[0]
 
-    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict]]:
+    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
         return self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()

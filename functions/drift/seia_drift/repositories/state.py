@@ -50,7 +50,7 @@ class StateRepository:
         """
         found = self.conn.execute(self.SNAPSHOT_XMAX).fetchone()
         assert found is not None  # the query always returns one row
-        xmax = found[0]
+        xmax: int = found[0]
         self.conn.execute(self.CLEAR_STATS_SNAPSHOT)
         horizon = xmax
         for (xid32,) in self.conn.execute(self.RUNNING_HERE):

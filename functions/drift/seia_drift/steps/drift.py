@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
+from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import (
     CategoricalDrift,
     CategoricalSketch,
+    NumericDrift,
     NumericSketch,
     categorical_drift,
     judge_window,
@@ -20,22 +25,24 @@ from seia_drift.steps.base import Context, Step
 INSUFFICIENT, OK = "insufficient_data", "ok"
 
 
-def clean(value):
+def clean(value: Any) -> Any:
     """JSON-safe: NaN and infinities become None."""
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return None
     return value
 
 
-def merge_window(rows, bins) -> dict:
+def merge_window(
+    rows: Iterable[tuple[datetime, str, dict[str, Any]]], bins: Mapping[str, FeatureBins]
+) -> dict[str, Any]:
     """Merged sketch per feature of a window's hourly sketches (hours in time order)."""
-    merged = {}
+    merged: dict[str, Any] = {}
     for _, feature, data in rows:
         if feature not in bins:
             continue
         b = bins[feature]
         sketch = (
-            NumericSketch.from_dict(data, edges=tuple(b.edges))
+            NumericSketch.from_dict(data, edges=tuple(b.edges or ()))
             if b.kind == "numeric"
             else CategoricalSketch.from_dict(data)
         )
@@ -43,7 +50,7 @@ def merge_window(rows, bins) -> dict:
     return merged
 
 
-def statistics(drift, ref, cur) -> dict:
+def statistics(drift: NumericDrift | CategoricalDrift, ref: Any, cur: Any) -> dict[str, Any]:
     m = drift.missing
     out = {
         "n_ref": drift.n_ref,
@@ -98,7 +105,7 @@ class DriftStep(Step):
 
     name = "drift"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
@@ -110,11 +117,13 @@ class DriftStep(Step):
         for start in windows:
             end = ctx.window_end(start)
             merged = merge_window(sketches.window(ctx.model.id, start, end), bins)
-            drifts, refs = {}, {}
+            drifts: dict[str, NumericDrift | CategoricalDrift] = {}
+            refs: dict[str, NumericSketch | CategoricalSketch] = {}
             for feature, cur in merged.items():
                 b = bins[feature]
+                ref: NumericSketch | CategoricalSketch
                 if b.kind == "numeric":
-                    ref = NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
+                    ref = NumericSketch.from_dict(b.reference, edges=tuple(b.edges or ()))
                     drifts[feature] = numeric_drift(ref, cur)
                 else:
                     ref = CategoricalSketch.from_dict(b.reference)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from seia_drift import performance
 from seia_drift.repositories.performance import PerformanceRepository
 from seia_drift.repositories.results import ResultRepository
@@ -14,7 +16,7 @@ class PerformanceStep(Step):
 
     name = "performance"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, _ = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
