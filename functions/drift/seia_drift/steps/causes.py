@@ -57,6 +57,7 @@ class CauseStep(Step):
             reference = (
                 uploaded_reference(ctx.model.id)
                 if stored.source == "uploaded"
+                # a reference taken from predictions always has its window
                 else predictions(ctx.model.id, stored.window_start, stored.window_end)  # type: ignore[arg-type]
             )
             window = predictions(ctx.model.id, alert.window_start, ctx.window_end(alert.window_start))
