@@ -152,7 +152,7 @@ def _isatty(stream) -> bool:
 def parse_since(value: str | timedelta, now: datetime | None = None) -> datetime:
     """``"7d"``, ``"12h"``, ``"30m"`` or ``"2w"`` before now (UTC).
 
-    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
+    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
     '2026-01-01T00:00:00+00:00'
     """
     now = now or datetime.now(UTC)
@@ -636,7 +636,7 @@ def _column(df, name: str) -> list:
     series = df[name]
     mask = series.isna().tolist()
     values = series.tolist()
-    out = []
+    out: list[Any] = []
     for value, missing in zip(values, mask):
         if missing is True:
             out.append(None)
@@ -712,13 +712,13 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     n = len(df)
     ids = [None if v is None else str(v) for v in _column(df, "prediction_id")]
     if kind == "ground-truths":
-        labels = _column(df, "label")
+        truths = _column(df, "label")
         if model.get("labels") is not None:
-            labels = _class_labels(labels)
+            truths = _class_labels(truths)
         times = _timestamps(df, "timestamp") if "timestamp" in columns else [None] * n
         records = []
         for i in range(n):
-            rec = {"prediction_id": ids[i], "label": labels[i]}
+            rec = {"prediction_id": ids[i], "label": truths[i]}
             if times[i] is not None:
                 rec["timestamp"] = times[i]
             records.append(rec)

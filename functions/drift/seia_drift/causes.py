@@ -21,7 +21,9 @@ partition the rows, so
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from seia_drift.layout import LABEL
 from seia_drift.repositories.alerts import Cause
@@ -49,7 +51,7 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
-def describe(fs: FeatureSegments, group: tuple) -> str:
+def describe(fs: FeatureSegments, group: tuple[Any, ...]) -> str:
     """Words for a segment group: ('one', key), ('below', k) or ('above', k)."""
     how, key = group
     if how == "one" and key is None:
@@ -69,10 +71,10 @@ def describe(fs: FeatureSegments, group: tuple) -> str:
     return f"{_fmt(e[b - 1])} ≤ {fs.feature} < {_fmt(e[b])}"
 
 
-def _groups(fs: FeatureSegments) -> list[tuple[tuple, list]]:
+def _groups(fs: FeatureSegments) -> list[tuple[tuple[Any, ...], list[Any]]]:
     """Candidate segment groups and their member keys."""
     keys = sorted(set(fs.ref) | set(fs.cur), key=lambda k: (k is None, str(k)))
-    out = [(("one", k), [k]) for k in keys]
+    out: list[tuple[tuple[str, str | int | None], list[str | None]]] = [(("one", k), [k]) for k in keys]
     if fs.kind == "numeric" and fs.edges:
         n = len(fs.edges)
         for k in range(1, n + 1):
@@ -81,8 +83,9 @@ def _groups(fs: FeatureSegments) -> list[tuple[tuple, list]]:
     return out
 
 
-def _sum(stats: dict, keys, attr: str) -> float:
-    return sum(getattr(stats[k], attr) for k in keys if k in stats)
+def _sum(stats: Mapping[str | None, Any], keys: Iterable[str | None], attr: str) -> float:
+    total: float = sum(getattr(stats[k], attr) for k in keys if k in stats)
+    return total
 
 
 def rank_performance(
@@ -132,7 +135,9 @@ def rank_performance(
     return _top(causes)
 
 
-def _explained(fs: FeatureSegments, attr_sum: str, attr_n: str) -> tuple[float, tuple | None, float, float, float]:
+def _explained(
+    fs: FeatureSegments, attr_sum: str, attr_n: str
+) -> tuple[float, tuple[Any, ...] | None, float, float, float]:
     """(explained change, best group, its ref share, cur share, its reference mean) by a feature's shift."""
     n_r, n_w = _sum(fs.ref, fs.ref, attr_n), _sum(fs.cur, fs.cur, attr_n)
     if not n_r or not n_w:
@@ -148,6 +153,7 @@ def _explained(fs: FeatureSegments, attr_sum: str, attr_n: str) -> tuple[float, 
         explained += term
         if best is None or abs(term) > abs(best[0]):
             best = (term, ("one", key), p_r, p_w, mean_r)
+    assert best is not None  # n_r > 0: the reference has a segment
     return explained, best[1], best[2], best[3], best[4]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from seia import telemetry
 from seia.db import Databases, Tenant
@@ -35,7 +36,7 @@ class DriftEngine:
         self.db = databases
         self.steps = [cls() for cls in steps]
 
-    def run(self, tenant: Tenant, model_name: str) -> dict:
+    def run(self, tenant: Tenant, model_name: str) -> dict[str, Any]:
         """Run every step for the model; returns what each did."""
         report = {}
         with self.db.tenant(tenant) as conn:

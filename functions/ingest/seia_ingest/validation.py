@@ -177,14 +177,14 @@ class RecordValidator:
             return None, None, "regression models take no score"
         if isinstance(value, dict):
             scores = []
-            for label in model.labels:
+            for label in model.labels or ():
                 p = value.get(label)
                 if p is None:
                     return None, None, f"score map lacks class {label!r}"
                 if not _is_number(p) or not 0.0 <= p <= 1.0:
                     return None, None, f"score for class {label!r} must be a probability in [0, 1]"
                 scores.append(float(p))
-            if set(value) - set(model.labels):
+            if set(value) - set(model.labels or ()):
                 return None, None, "score map has classes the model does not have"
             score = scores[1] if model.task == "binary_classification" else None
             return score, scores, None
@@ -293,7 +293,7 @@ class RecordValidator:
             if len(errors) != n_before:
                 continue
             p_label, p_value = (prediction, None) if classification else (None, prediction)
-            row = (pid, ts, num, cat, p_label, p_value, score, scores)
+            row: tuple[Any, ...] = (pid, ts, num, cat, p_label, p_value, score, scores)
             if with_label:
                 l_label, l_value = (label, None) if classification else (None, label)
                 row = row + (l_label, l_value)

@@ -8,6 +8,7 @@ sketches and performance statistics with the statistics core, :mod:`seia.stats`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
@@ -138,7 +139,7 @@ def _column(
 
 
 def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, dict]], computed_at=None) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "window_start": _iso(start),
         "window_end": _iso(end),
         "rows": int(rows),
@@ -234,7 +235,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     reference = repo.reference(model.id)
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "granularity": granularity,
         "from": _iso(start),
@@ -245,6 +246,8 @@ def drift(conn, model: Model, params: dict) -> dict:
     }
     if reference is None:
         return body
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if granularity != "range" and _stored(repo, model, granularity):
         windows, body["next_cursor"] = _page(
@@ -257,7 +260,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     refs = _references(bins)
     if granularity == "range":
         lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
-        if lo is None or params.get("cursor"):
+        if lo is None or hi is None or params.get("cursor"):
             return body
         merged = _merge_by_window(repo.sketches(model.id, lo, hi), bins, lambda h: lo)
         if merged:
@@ -303,7 +306,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     bins = repo.features(model.id)
     b = bins.get(feature)
     kind = b.kind if b else names.get(feature, "categorical")
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "feature": feature,
         "type": kind,
@@ -401,6 +404,8 @@ def performance(conn, model: Model, params: dict) -> dict:
         "windows": [],
         "next_cursor": None,
     }
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if _stored(repo, model, granularity):
         rows, body["next_cursor"] = _page(

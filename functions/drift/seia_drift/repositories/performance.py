@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -62,7 +64,7 @@ class PerformanceRepository:
         rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
-    def compute(self, model: Model, source: Source) -> dict:
+    def compute(self, model: Model, source: Source) -> dict[datetime, tuple[Any, ...]]:
         """{hour: (rows, labeled, stats or None, label_groups)} over the source.
 
         ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
@@ -76,25 +78,25 @@ class PerformanceRepository:
                 "positive": model.positive_label,
                 "eps": LOG_LOSS_EPS,
             }
-            groups: dict = {}
+            groups: dict[datetime, list[tuple[Any, ...]]] = {}
             for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
                 groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
             for hour, g in groups.items():
-                out[hour][2] = performance.binary_stats(g, model.positive_label)
+                out[hour][2] = performance.binary_stats(g, model.positive_label or "")
                 out[hour][3] = _label_counts((label, n) for label, _, _, n, _ in g)
         elif model.task == "multiclass_classification":
             groups = {}
             for hour, label, predicted, n in self.conn.execute(cte + sql.SQL(self.MULTICLASS), source.params):
                 groups.setdefault(hour, []).append((label, predicted, n))
             for hour, g in groups.items():
-                out[hour][2] = performance.multiclass_stats(g, model.labels)
+                out[hour][2] = performance.multiclass_stats(g, model.labels or ())
                 out[hour][3] = _label_counts((label, n) for label, _, n in g)
         else:
             for hour, *sums in self.conn.execute(cte + sql.SQL(self.REGRESSION), source.params):
                 out[hour][2] = performance.regression_stats(tuple(sums))
         return {h: tuple(v) for h, v in out.items()}
 
-    def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
+    def replace_hours(self, model_id: int, hours: list[datetime], values: dict[datetime, tuple[Any, ...]]) -> None:
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
         with self.conn.cursor() as cur:
             cur.executemany(
@@ -107,9 +109,11 @@ class PerformanceRepository:
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return windows, found[0]
 
-    def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
+    def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict[str, Any] | None]:
         rows = labeled = 0
         stats = None
         for r, lab, s in self.conn.execute(self.WINDOW, (model_id, start, end)):
@@ -117,7 +121,7 @@ class PerformanceRepository:
         return rows, labeled, stats
 
 
-def _label_counts(pairs) -> list[tuple[str, int]]:
+def _label_counts(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for label, n in pairs:
         counts[label] = counts.get(label, 0) + n

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import psycopg
@@ -86,13 +87,17 @@ class ReferenceRepository:
             return cur.execute(self.FEATURES, (model_id,)).fetchall()
 
     def counts(self, source: Source) -> tuple[int, int]:
-        return self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        found = self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        assert found is not None  # an aggregate returns one row
+        return found[0], found[1]
 
     def numeric_values(self, source: Source, slot: Slot) -> np.ndarray:
         """The slot's values over the source (missing as NaN), fetched in binary."""
         query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot))
         with self.conn.cursor(binary=True) as cur:
-            values = cur.execute(query, source.params).fetchone()[0]
+            found = cur.execute(query, source.params).fetchone()
+            assert found is not None  # the query always returns one row
+            values = found[0]
         return np.asarray(values if values is not None else [], dtype=float)
 
     def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:

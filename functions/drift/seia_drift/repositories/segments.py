@@ -69,6 +69,7 @@ class SegmentRepository:
     ) -> dict[tuple[str, int, str | None], SegmentStats]:
         """{(kind, position, segment): stats} over the source; ``focus`` is the class of interest."""
         e = _EXPRESSIONS[model.task]
+        case: sql.Composable
         if segments:
             case = sql.SQL("CASE u.i {} END").format(
                 sql.SQL(" ").join(

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -56,7 +57,7 @@ _COPY_TRAILER = 2  # the -1 field count that ends the data
 _MAX_ABS = float(MAX_ABS)
 
 
-def _hour(epoch_hour) -> datetime:
+def _hour(epoch_hour: float) -> datetime:
     return datetime.fromtimestamp(int(epoch_hour) * 3600, tz=UTC)
 
 
@@ -113,7 +114,9 @@ class SketchRepository:
 
     def new_rows(self, model_id: int, lo: int, hi: int) -> tuple[int, int, int]:
         """(first seq, last seq, count) of rows written by transactions in [lo, hi)."""
-        first, last, n = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        found = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        assert found is not None  # an aggregate returns one row
+        first, last, n = found
         return first or 0, last or 0, n
 
     def prepare_counting(self) -> None:
@@ -196,7 +199,7 @@ class SketchRepository:
                 )
         return out
 
-    def categorical_counts(self, layout: Layout, params: dict) -> list[tuple]:
+    def categorical_counts(self, layout: Layout, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
         As for numeric slots, the values travel (COPY text format, parsed by pandas' C reader) and
@@ -252,15 +255,17 @@ class SketchRepository:
                 )
         return out
 
-    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple]:
+    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple[Any, ...]]:
         query = source.cte() + sql.SQL(LABEL_NUMERIC)
         return self.conn.execute(query, source.params | {"label_edges": label_edges}).fetchall()
 
-    def existing(self, model_id: int, hours: list[datetime], features: list[str]) -> dict:
+    def existing(
+        self, model_id: int, hours: list[datetime], features: list[str]
+    ) -> dict[tuple[datetime, str], dict[str, Any]]:
         rows = self.conn.execute(self.EXISTING, (model_id, hours, features)).fetchall()
         return {(h, f): s for h, f, s in rows}
 
-    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict]]) -> None:
+    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict[str, Any]]]) -> None:
         with self.conn.cursor() as cur:
             cur.executemany(
                 self.UPSERT, [(model_id, h, f, rows, missing, Jsonb(s)) for h, f, rows, missing, s in items]
@@ -271,7 +276,9 @@ class SketchRepository:
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return windows, found[0]
 
-    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict]]:
+    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
         return self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()

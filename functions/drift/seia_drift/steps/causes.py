@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from seia_drift import causes as ranking
 from seia_drift.layout import LABEL, PREDICTION
 from seia_drift.repositories.alerts import AlertRepository, AlertRow, Cause
@@ -20,14 +23,14 @@ class CauseStep(Step):
 
     name = "causes"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
         alerts = AlertRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
         new = alerts.after(ctx.model.id, mark.change)
-        self._cache: dict = {}
+        self._cache: dict[tuple[datetime, str | None], list[ranking.FeatureSegments]] = {}
         self._ctx, self._stored, self._bins = ctx, stored, bins
         for alert in new:
             alerts.save_causes(alert.id, self._causes(alert))
@@ -54,7 +57,8 @@ class CauseStep(Step):
             reference = (
                 uploaded_reference(ctx.model.id)
                 if stored.source == "uploaded"
-                else predictions(ctx.model.id, stored.window_start, stored.window_end)
+                # a reference taken from predictions always has its window
+                else predictions(ctx.model.id, stored.window_start, stored.window_end)  # type: ignore[arg-type]
             )
             window = predictions(ctx.model.id, alert.window_start, ctx.window_end(alert.window_start))
             ref, cur = (repo.stats(ctx.model, src, segments, focus) for src in (reference, window))

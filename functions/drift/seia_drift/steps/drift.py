@@ -10,6 +10,7 @@ from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.stats import (
     CategoricalDrift,
     CategoricalSketch,
+    NumericDrift,
     NumericSketch,
     categorical_drift,
     drift_statistics,

@@ -220,13 +220,14 @@ class TenantAdmin:
 
     def migrate_all(self) -> dict:
         """Admin database, then every tenant database; returns what was applied where."""
-        report = {"admin": self.ensure_admin(), "tenants": {}}
+        tenants_report: dict[str, object] = {}
+        report = {"admin": self.ensure_admin(), "tenants": tenants_report}
         with self.admin_connection() as admin:
             tenants = TenantRepository(admin).all()
         for tenant in tenants:
             if tenant.db_host or tenant.db_port:
                 # A tenant moved to another instance is migrated with DATABASE_URL pointing there.
-                report["tenants"][tenant.name] = "skipped: on another server"
+                tenants_report[tenant.name] = "skipped: on another server"
                 continue
             report["tenants"][tenant.name] = self._migrate_tenant_db(tenant.db_name, tenant.role_name)
         with self._server() as server:
