@@ -48,6 +48,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class SeiaAPIError(Exception):
     """The API refused a request: its HTTP status and the error body's code, message and details."""
 
+    # Set only on a refused ingest batch (see ``_to_caller_rows``): the caller's first row in it, and the totals
+    # of the batches stored before it.
+    first_row: int
+    sent: dict
+
     def __init__(
         self, status: int, code: str, message: str, details: list | None = None, method: str = "", path: str = ""
     ):
