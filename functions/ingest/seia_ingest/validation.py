@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 from seia import model_settings, naming
 from seia.errors import Detail, ValidationFailed
@@ -71,7 +71,8 @@ def model_definition(body: Any) -> dict:
                 errors.append(Detail(None, f"{where}.type", "must be 'numeric' or 'categorical'"))
             if isinstance(fname, str):  # a list or an object as a name is reported above; it is not hashable
                 seen.add(fname)
-            parsed.append(Feature(fname, ftype))
+            # Not a string when an error was recorded above: the definition is then refused and parsed dropped.
+            parsed.append(Feature(cast(str, fname), cast(str, ftype)))
     labels = body.get("labels")
     label_texts = None
     if task in ("binary_classification", "multiclass_classification"):
