@@ -8,7 +8,7 @@ sketches and performance statistics with the statistics core, :mod:`seia.stats`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
@@ -327,14 +327,17 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     ref = _references({feature: b})[feature]
     cur = _sketch(b, items)
     n_ref, n_cur = ref.n, cur.n
-    body["reference"] = {"rows": ref.rows, "missing": ref.missing, "version": _reference(reference)["version"]}
+    stored = _reference(reference)
+    assert stored is not None  # reference is not None (returned above when it is)
+    body["reference"] = {"rows": ref.rows, "missing": ref.missing, "version": stored["version"]}
     body["current"] = {"rows": cur.rows, "missing": cur.missing}
     share = lambda c, n: c / n if n else None  # noqa: E731
     if kind == "numeric":
+        assert isinstance(cur, stats.NumericSketch)  # kind is b.kind: _sketch merged numeric sketches
         if n_ref:
             starts = stats.coarse_starts(ref.counts, DISTRIBUTION_BINS)
             rc, cc = stats.group_counts(ref.counts, starts), stats.group_counts(cur.counts, starts)
-            edges = b.edges
+            edges = cast("list[float]", b.edges)  # a numeric feature's bins have edges
             bounds = [*starts, len(ref.counts)]
             for i, (r, c) in enumerate(zip(rc, cc)):
                 lower = edges[bounds[i] - 1] if i > 0 else None
@@ -348,6 +351,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
                     }
                 )
     else:
+        assert isinstance(cur, stats.CategoricalSketch)  # kind is b.kind: _sketch merged categorical sketches
         rcounts, ccounts = ref.counts, cur.counts
         order = sorted(set(rcounts) | set(ccounts), key=lambda k: (-rcounts.get(k, 0), -ccounts.get(k, 0), k))
         shown, rest = order[:MAX_CATEGORIES], order[MAX_CATEGORIES:]
@@ -395,7 +399,7 @@ def performance(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     coverage_threshold = float(REGISTRY.value(model.settings, "coverage_threshold"))
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "task": model.task,
         "granularity": granularity,
