@@ -10,7 +10,8 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from seia.repositories.alerts import AlertRow, CauseRow
+from seia.repositories.alerts import AlertRow as AlertRow  # re-exported: the causes step reads alerts as these
+from seia.repositories.alerts import CauseRow
 
 
 @dataclass(frozen=True)
