@@ -66,7 +66,7 @@ class WindowStep(Step):
     def window(self, ctx: Context, bins: dict[str, FeatureBins], start: datetime, end: datetime) -> int:
         raise NotImplementedError
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
