@@ -100,7 +100,8 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     results, windows = [], []
     for d in range(DAYS):
         start = START + timedelta(days=d)
-        merged, refs = {}, {}
+        merged: dict[str, stats.NumericSketch | stats.CategoricalSketch] = {}
+        refs: dict[str, stats.NumericSketch | stats.CategoricalSketch] = {}
         for feature, per_hour in hourly.items():
             day = per_hour[d * 24 : (d + 1) * 24]
             kind, _, edges, ref = bins[feature]
@@ -112,7 +113,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         drifts = {f: stats.column_drift(refs[f], cur) for f, cur in merged.items()}
         verdicts = stats.judge_window(drifts, thresholds)
         for f, v in verdicts.items():
-            values = {
+            stat_values = {
                 k: (None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x)
                 for k, x in stats.drift_statistics(drifts[f], refs[f], merged[f]).items()
             }
@@ -124,13 +125,13 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
                     f,
                     bins[f][0],
                     drifts[f].rows_cur,
-                    values["missing_rate_cur"],
+                    stat_values["missing_rate_cur"],
                     v.verdict,
                     v.severity,
                     list(v.signals),
                     v.driver,
                     None if v.effect_ratio != v.effect_ratio else v.effect_ratio,
-                    Jsonb(values),
+                    Jsonb(stat_values),
                 )
             )
         windows.append(

@@ -53,7 +53,7 @@ class ProfileStep(Step):
                     "seq_lo": first + k * span,
                     "seq_hi": first + (k + 1) * span,
                 }
-                new = {}
+                new: dict[tuple[datetime, str], NumericSketch | CategoricalSketch] = {}
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
                     ctx.layout, edges, params
                 ):
