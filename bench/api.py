@@ -18,7 +18,7 @@ FEATURES = [{"name": f"n{i}", "type": "numeric"} for i in range(20)] + [
 def _records(start: int, n: int) -> list[dict]:
     out = []
     for i in range(start, start + n):
-        feats = {f"n{j}": (i * 7 + j) % 1000 / 10 for j in range(20)}
+        feats: dict[str, float | str] = {f"n{j}": (i * 7 + j) % 1000 / 10 for j in range(20)}
         feats.update({f"c{j}": f"v{(i + j) % 12}" for j in range(5)})
         out.append(
             {
@@ -107,8 +107,12 @@ def storage(settings, n: int = 100_000) -> None:
                    'features', (SELECT jsonb_object_agg('n' || i, num[i]) FROM generate_series(1, 20) i)
                              || (SELECT jsonb_object_agg('c' || i, cat[i]) FROM generate_series(1, 5) i))
             FROM typed""")
-        typed = conn.execute("SELECT pg_total_relation_size('typed')").fetchone()[0]
-        doc = conn.execute("SELECT pg_total_relation_size('doc')").fetchone()[0]
+        found = conn.execute("SELECT pg_total_relation_size('typed')").fetchone()
+        assert found is not None  # the query always returns one row
+        typed = found[0]
+        found = conn.execute("SELECT pg_total_relation_size('doc')").fetchone()
+        assert found is not None  # the query always returns one row
+        doc = found[0]
     row(f"storage, {n:,} rows x 25 features: typed rows", f"{typed / n:.0f} B/row")
     row(
         f"storage, {n:,} rows x 25 features: one JSONB per row",

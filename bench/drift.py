@@ -63,6 +63,7 @@ def _load(settings, n_rows: int):
         model = ModelRepository(conn).insert(
             "m", "binary_classification", [Feature(f["name"], f["type"]) for f in FEATURES], ["no", "yes"], {}
         )
+        assert model is not None  # a new tenant has no model of that name
         conn.execute("SELECT setseed(0.42)")
         t = Timer()
         with conn.transaction():

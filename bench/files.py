@@ -95,6 +95,7 @@ def _child(env: dict, *args: str) -> tuple[dict, float]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench.files", "--child", *args], env=env, stdout=subprocess.PIPE, stderr=err
         )
+        assert proc.stdout is not None  # stdout=PIPE
         out = proc.stdout.read()
         if proc.wait() != 0:
             err.seek(0)
@@ -189,9 +190,11 @@ def _database_floor(settings, id_prefix: str) -> None:
             (id_prefix + "%",),
         ) as copy:
             data = b"".join(bytes(block) for block in copy)
-        n = conn.execute("SELECT count(*) FROM predictions WHERE prediction_id LIKE %s", (id_prefix + "%",)).fetchone()[
-            0
-        ]
+        found = conn.execute(
+            "SELECT count(*) FROM predictions WHERE prediction_id LIKE %s", (id_prefix + "%",)
+        ).fetchone()
+        assert found is not None  # the query always returns one row
+        n = found[0]
         for label, foreign_key in (("as predictions is (indexes, FK to models)", True), ("same without the FK", False)):
             conn.execute("CREATE TABLE bench_floor (LIKE predictions INCLUDING ALL)")
             if foreign_key:
@@ -238,8 +241,10 @@ def _parse_only(key: str, etag: str) -> int:
     db = Databases(get_settings())
     with db.admin() as conn:
         tenant = TenantRepository(conn).get(location.tenant)
+    assert tenant is not None, location.tenant
     with db.tenant(tenant) as conn:
         model = ModelRepository(conn).get(location.model)
+    assert model is not None, location.model
     db.close()
     columns = FileColumns(model, location.kind)
     store, obj = ObjectStore(s3_client()), ObjectCreated(BUCKET, key, etag)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bench.common import Timer, median, percentile, row
 
@@ -51,7 +52,8 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         "VALUES (%s, 'uploaded:1', 'uploaded', 20000, 20000)",
         (model_id,),
     )
-    bins, hourly = {}, {}
+    bins: dict[str, tuple[Any, ...]] = {}
+    hourly: dict[str, list[Any]] = {}
     for feature, kind, source in _columns():
         if kind == "numeric":
             ref_values = rng.normal(0, 1, 20000) if source == "feature" else rng.beta(2, 5, 20000)
@@ -71,10 +73,10 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         else:
             names = CATEGORIES if source == "feature" else ["no", "yes"]
             p = rng.dirichlet(np.ones(len(names)) * 5)
-            ref = CategoricalSketch(dict(zip(names, rng.multinomial(20000, p).tolist())))
+            cref = CategoricalSketch(dict(zip(names, rng.multinomial(20000, p).tolist())))
             counts = rng.multinomial(rows_per_hour, p, size=hours)
             per_hour = [CategoricalSketch(dict(zip(names, c.tolist()))).to_dict() for c in counts]
-            bins[feature] = (kind, source, None, ref.to_dict())
+            bins[feature] = (kind, source, None, cref.to_dict())
         hourly[feature] = per_hour
     with conn.cursor() as cur:
         cur.executemany(
@@ -98,7 +100,8 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     results, windows = [], []
     for d in range(DAYS):
         start = START + timedelta(days=d)
-        merged, refs = {}, {}
+        merged: dict[str, stats.NumericSketch | stats.CategoricalSketch] = {}
+        refs: dict[str, stats.NumericSketch | stats.CategoricalSketch] = {}
         for feature, per_hour in hourly.items():
             day = per_hour[d * 24 : (d + 1) * 24]
             kind, _, edges, ref = bins[feature]
@@ -110,7 +113,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
         drifts = {f: stats.column_drift(refs[f], cur) for f, cur in merged.items()}
         verdicts = stats.judge_window(drifts, thresholds)
         for f, v in verdicts.items():
-            values = {
+            stat_values = {
                 k: (None if isinstance(x, float) and (x != x or x in (float("inf"), float("-inf"))) else x)
                 for k, x in stats.drift_statistics(drifts[f], refs[f], merged[f]).items()
             }
@@ -122,13 +125,13 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
                     f,
                     bins[f][0],
                     drifts[f].rows_cur,
-                    values["missing_rate_cur"],
+                    stat_values["missing_rate_cur"],
                     v.verdict,
                     v.severity,
                     list(v.signals),
                     v.driver,
                     None if v.effect_ratio != v.effect_ratio else v.effect_ratio,
-                    Jsonb(values),
+                    Jsonb(stat_values),
                 )
             )
         windows.append(
@@ -168,7 +171,8 @@ def _time(app, headers, model: str, query: str, rounds: int) -> tuple[list[float
     url = f"/v1/models/{model}/drift?" + "&".join(
         f"{k}={quote(v, safe='')}" for k, v in (p.split("=", 1) for p in query.split("&"))
     )
-    times, body = [], None
+    times: list[float] = []
+    body: Any = None
     for r in range(rounds + 1):
         event = api_gateway_event(
             "GET", url, headers, None, resource="/v1/models/{model}/drift", path_parameters={"model": model}
@@ -193,7 +197,7 @@ def query(settings) -> None:
 
     created = TenantAdmin(settings).create_tenant("benchq")
     headers = {"authorization": f"Bearer {created.api_key}", "content-type": "application/json"}
-    seeded = {}
+    seeded: dict[str, Any] = {}
     for name, rows_per_hour in (("m1x", 100), ("m10x", 1000)):
         event = api_gateway_event(
             "POST", "/v1/models", headers, json.dumps(_model_definition(name)), resource="/v1/models"
@@ -201,10 +205,14 @@ def query(settings) -> None:
         assert ingest_app.app(event, LambdaContext())["statusCode"] == 201
         t = Timer()
         with superuser_connect(settings, created.tenant.db_name) as conn:
-            model_id = conn.execute("SELECT id FROM models WHERE name = %s", (name,)).fetchone()[0]
+            found = conn.execute("SELECT id FROM models WHERE name = %s", (name,)).fetchone()
+            assert found is not None  # the query always returns one row
+            model_id = found[0]
             sketches = _seed(conn, model_id, rows_per_hour, seed=len(seeded))
             conn.commit()
-            size = conn.execute("SELECT pg_total_relation_size('drift_sketches')").fetchone()[0]
+            found = conn.execute("SELECT pg_total_relation_size('drift_sketches')").fetchone()
+            assert found is not None  # the query always returns one row
+            size = found[0]
         seeded[name] = rows_per_hour
         row(
             f"seeded {name}: {DAYS} d x 24 h x 29 columns, {rows_per_hour * 24 * DAYS:,} rows",

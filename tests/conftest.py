@@ -31,6 +31,79 @@ def _configure_env() -> None:
 _configure_env()
 
 
+# --- markers: each test's tier from its folder, so no test file has to name it --------------------
+_TIERS = {"unit": "unit", "integration": "integration", "e2e": "e2e", "reliability": "reliability"}
+# The slowest tests (``pytest --durations=30``; node ids without parameters), so `-m "not slow"`
+# leaves them out of a quick run.
+_SLOW = {
+    "tests/e2e/test_demo.py::test_the_demo_finds_the_price_rise_and_blames_monthly_charges",
+    "tests/integration/drift/test_scenarios.py::test_injected_cause_ranks_first",
+    "tests/integration/test_fuzz_api.py::test_random_prediction_bodies_never_5xx_and_4xx_writes_nothing",
+    "tests/reliability/test_faults_local_stack.py::test_the_function_host_killed_mid_batch_then_restarted_loads_every_file_once",
+    "tests/reliability/test_faults_local_stack.py::test_localstack_restarted_loses_its_state_and_a_redeployed_stack_ingests_again",
+    "tests/reliability/test_hostile_input.py::test_mutated_files_are_loaded_consistently_or_rejected_whole",
+    "tests/reliability/test_hostile_input.py::test_fuzzed_headers_and_bodies_are_answered_without_5xx",
+    "tests/unit/test_querystats.py::test_the_ks_pvalue_follows_scipys_kstwo",
+}
+# Under xdist (`--dist loadgroup`), tests that kill, restart or cut off what they run against (a
+# private LocalStack, the drift worker, a database behind a proxy) or load the machine run one after
+# another on one worker, never beside each other.
+_SERIAL_FILES = {
+    "reliability/test_faults_database.py": "faults",
+    "reliability/test_faults_drift.py": "faults",
+    "reliability/test_faults_local_stack.py": "faults",
+    "reliability/test_load.py": "faults",
+}
+_SERIAL_GROUPS = set(_SERIAL_FILES.values())
+
+
+def _uses_a_browser(module_path, seen: dict) -> bool:
+    if module_path not in seen:
+        try:
+            text = module_path.read_text(encoding="utf-8")
+        except OSError:
+            text = ""
+        seen[module_path] = "playwright" in text or "chromium" in text.lower()
+    return seen[module_path]
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    browser_modules: dict = {}
+    groups: dict[str, str] = {}
+    for item in items:
+        path = item.path
+        rel = os.path.relpath(path, tests_dir)
+        if rel.startswith(".."):  # doctests of the library modules: pure functions, no database
+            item.add_marker(pytest.mark.unit)
+            continue
+        tier = _TIERS.get(rel.split(os.sep, 1)[0])
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
+        if path.suffix == ".py" and _uses_a_browser(path, browser_modules):
+            item.add_marker(pytest.mark.browser)
+        if item.nodeid.split("[", 1)[0] in _SLOW:
+            item.add_marker(pytest.mark.slow)
+        rel_posix = rel.replace(os.sep, "/")
+        group = _SERIAL_FILES.get(rel_posix)
+        if group is None and _uses_a_module_fixture(item):
+            group = rel_posix  # built once per worker: keep the module's tests on one worker
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+            groups[item.nodeid] = group
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # xdist hands out work in collection order: the serial groups (the longest units) go first, so
+        # they run beside the rest instead of after it. Every worker sorts alike, as xdist requires.
+        items.sort(key=lambda it: (groups.get(it.nodeid) not in _SERIAL_GROUPS, it.nodeid not in groups))
+
+
+def _uses_a_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in ("module", "class") for defs in info.name2fixturedefs.values())
+
+
 def reset_process_caches() -> None:
     """Forget cached settings, credential stores and services (after changing the environment)."""
     from seia import config, credentials

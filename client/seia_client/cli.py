@@ -327,7 +327,8 @@ def read_frames(path: Path, model: dict, chunk_rows: int = CHUNK_ROWS):
         header = pd.read_csv(path, nrows=0).columns
         dtype = {k: v for k, v in text_columns.items() if k in header}
         reader = pd.read_csv(path, chunksize=chunk_rows, dtype=dtype, keep_default_na=True)
-        return iter(reader), max(0, _count_lines(path) - 1)
+        lines = _count_lines(path)  # None for a .gz: its row count is not known up front
+        return iter(reader), None if lines is None else max(0, lines - 1)
     raise _Usage(f"{path.name}: expected a .csv, .jsonl or .parquet file")
 
 

@@ -48,6 +48,11 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 class SeiaAPIError(Exception):
     """The API refused a request: its HTTP status and the error body's code, message and details."""
 
+    # Set only on a refused ingest batch (see ``_to_caller_rows``): the caller's first row in it, and the totals
+    # of the batches stored before it.
+    first_row: int
+    sent: dict
+
     def __init__(
         self, status: int, code: str, message: str, details: list | None = None, method: str = "", path: str = ""
     ):
@@ -152,7 +157,7 @@ def _isatty(stream) -> bool:
 def parse_since(value: str | timedelta, now: datetime | None = None) -> datetime:
     """``"7d"``, ``"12h"``, ``"30m"`` or ``"2w"`` before now (UTC).
 
-    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=timezone.utc)).isoformat()
+    >>> parse_since("2d", datetime(2026, 1, 3, tzinfo=UTC)).isoformat()
     '2026-01-01T00:00:00+00:00'
     """
     now = now or datetime.now(UTC)
@@ -636,7 +641,7 @@ def _column(df, name: str) -> list:
     series = df[name]
     mask = series.isna().tolist()
     values = series.tolist()
-    out = []
+    out: list[Any] = []
     for value, missing in zip(values, mask):
         if missing is True:
             out.append(None)
@@ -712,13 +717,13 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     n = len(df)
     ids = [None if v is None else str(v) for v in _column(df, "prediction_id")]
     if kind == "ground-truths":
-        labels = _column(df, "label")
+        truths = _column(df, "label")
         if model.get("labels") is not None:
-            labels = _class_labels(labels)
+            truths = _class_labels(truths)
         times = _timestamps(df, "timestamp") if "timestamp" in columns else [None] * n
         records = []
         for i in range(n):
-            rec = {"prediction_id": ids[i], "label": labels[i]}
+            rec = {"prediction_id": ids[i], "label": truths[i]}
             if times[i] is not None:
                 rec["timestamp"] = times[i]
             records.append(rec)

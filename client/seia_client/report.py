@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from seia_client.client import Client, _time_param
 
@@ -97,9 +98,9 @@ def heat_map(report: dict) -> str:
         return '<p class="empty">No drift results in this range.</p>'
     names: list[str] = list(report.get("features") or [])
     for w in windows:
-        for c in _columns(w):
-            if c["name"] not in names:
-                names.append(c["name"])
+        for column in _columns(w):
+            if column["name"] not in names:
+                names.append(column["name"])
     cell_w = max(6, min(28, 900 // len(windows)))
     cell_h, left, top = 18, 150, 8
     width = left + cell_w * len(windows) + 10
@@ -116,8 +117,8 @@ def heat_map(report: dict) -> str:
         x = left + col * cell_w
         cells = {c["name"]: c for c in _columns(w)}
         for row, name in enumerate(names):
-            c = cells.get(name)
-            verdict = c.get("verdict") if c else None
+            c: Any = cells.get(name)  # a column's result as the API sent it (JSON), or None
+            verdict: Any = c.get("verdict") if c else None
             fill = SEVERITY_FILLS.get(c.get("severity"), FILLS["drift"]) if verdict == "drift" else None
             fill = fill or FILLS.get(verdict, FILLS[None])
             tip = f"{name} · {_label(w['window_start'], report['granularity'])}: " + (

@@ -391,11 +391,11 @@ def main(argv=None) -> int:
     port = int(os.environ.get("SEIA_PORT", "8000"))
 
     print("Seia demo: a churn model's two weeks, in under two minutes\n", flush=True)
-    stack = None if args.standalone else running_stack(port)
-    own = stack is None
-    if own:
+    found = None if args.standalone else running_stack(port)
+    own = found is None
+    if found is None:
         print("  (starting PostgreSQL, LocalStack, the function host and the API in the background ...)", flush=True)
-        stack = BackgroundStack()
+    stack = BackgroundStack() if found is None else found
     try:
         tell(stack, args.seed)
         if own and not args.no_wait and sys.stdin.isatty():

@@ -23,10 +23,11 @@ def api_gateway_event(
     headers = dict(headers or {})
     is_base64 = False
     if isinstance(body, bytes):
+        raw = body
         try:
-            body = body.decode("utf-8")
+            body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            body, is_base64 = base64.b64encode(body).decode("ascii"), True
+            body, is_base64 = base64.b64encode(raw).decode("ascii"), True
     return {
         "resource": resource or parts.path,
         "path": parts.path,

@@ -53,7 +53,7 @@ events.put_targets(
 )
 print(f"rule {rule_arn} created; waiting up to {timeout:.0f}s for deliveries")
 
-got = []
+got: list[tuple[float, dict]] = []
 while time.time() - t0 < timeout and len(got) < 2 * rounds:
     for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", []):
         dt = time.time() - t0

@@ -46,6 +46,7 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 def runtime_folder(into: Path) -> Path:
     for name in RUNTIME_PACKAGES:
         module = importlib.import_module(name)
+        assert module.__file__ is not None  # a package installed from a wheel, not a namespace
         source = Path(module.__file__)
         source = source.parent if source.name == "__init__.py" else source
         (into / source.name).symlink_to(source)

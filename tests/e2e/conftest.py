@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 from pathlib import Path
@@ -22,6 +23,9 @@ def _localstack_up() -> bool:
 def localstack():
     """LocalStack at http://127.0.0.1:4566: reused when running (e.g. under `make up`), else started and stopped."""
     started = False
+    if not _localstack_up() and os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each xdist worker has its own session: the first to start it would stop it under the others.
+        pytest.exit("LocalStack is not running on :4566: `make test` starts it before the xdist workers", returncode=3)
     if not _localstack_up():
         subprocess.run(["bash", str(LOCALSTACK / "install.sh")], check=True)
         subprocess.run(["bash", str(LOCALSTACK / "localstack.sh"), "start"], check=True)

@@ -65,13 +65,6 @@ def test_alert_pages_are_bounded_to_1000():
     assert "next_cursor" in openapi.SCHEMAS["AlertPage"]["required"]
 
 
-def test_the_query_function_serves_the_document_without_a_key(api):
-    reply = api.get("/v1/openapi.json")
-    assert reply.status == 200
-    assert reply.headers["Content-Type"] == "application/json"
-    assert reply.body == openapi.document()
-
-
 def test_importing_the_client_imports_no_pandas():
     code = "import sys, seia_client.client, seia_query.openapi, seia_client.cli; print(','.join(m for m in ('pandas', 'numpy') if m in sys.modules))"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from seia.config import Settings
 from seia.errors import Detail, ValidationFailed
 from seia_drift.db import WorkerDatabases
 from seia_drift.engine import DriftEngine
 
 
-def run_drift(settings: Settings, tenant: str | None = None, model: str | None = None) -> dict:
+def run_drift(settings: Settings, tenant: str | None = None, model: str | None = None) -> dict[str, Any]:
     """Run every step for the chosen models, as the worker would (worker role, tenant roles).
 
     Returns ``{tenant: {model: report}}``; a model that fails is reported, the others still run.
@@ -19,7 +21,7 @@ def run_drift(settings: Settings, tenant: str | None = None, model: str | None =
     try:
         engine = DriftEngine(databases)
         tenants = [databases.tenant_named(tenant)] if tenant else databases.tenants()
-        out: dict = {}
+        out: dict[str, Any] = {}
         for t in tenants:
             for name in [model] if model else engine.models(t):
                 try:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from seia import telemetry
 from seia.db import Databases, Tenant
 from seia.errors import NotFound
 from seia.legacy import reserved_features, usable_settings
 from seia.repositories.models import ModelRepository
+from seia.schema import Model
 from seia_drift.layout import layout
 from seia_drift.repositories.state import StateRepository
 from seia_drift.settings import DriftSettings
@@ -35,7 +37,7 @@ class DriftEngine:
         self.db = databases
         self.steps = [cls() for cls in steps]
 
-    def run(self, tenant: Tenant, model_name: str) -> dict:
+    def run(self, tenant: Tenant, model_name: str) -> dict[str, Any]:
         """Run every step for the model; returns what each did."""
         report = {}
         with self.db.tenant(tenant) as conn:
@@ -72,14 +74,14 @@ class DriftEngine:
             return [m.name for m in ModelRepository(conn).all()]
 
 
-def _count(step: str, done: dict) -> None:
+def _count(step: str, done: dict[str, Any]) -> None:
     key, metric = STEP_METRICS.get(step, (None, None))
     value = done.get(key) if key else None
     if metric and isinstance(value, int):
         telemetry.count(metric, value)
 
 
-def _settings(model) -> tuple[DriftSettings, list[str]]:
+def _settings(model: Model) -> tuple[DriftSettings, list[str]]:
     """The model's drift settings; keys an older version stored and today's rules refuse take their defaults."""
     usable, findings = usable_settings(model.settings)
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from seia_drift.db import WorkerDatabases
 from seia_drift.repositories.planning import PlanningRepository
@@ -38,7 +39,7 @@ class DriftMessage:
 def pending(databases: WorkerDatabases) -> list[DriftMessage]:
     """Every (tenant, model) with new rows, new labels or a new reference. A tenant whose database
     cannot be read is logged and skipped, so one tenant never stops the others."""
-    out = []
+    out: list[DriftMessage] = []
     for tenant in databases.tenants():
         try:
             with databases.tenant(tenant) as conn:
@@ -51,7 +52,7 @@ def pending(databases: WorkerDatabases) -> list[DriftMessage]:
     return out
 
 
-def send(sqs, queue_url: str, messages: list[DriftMessage]) -> int:
+def send(sqs: Any, queue_url: str, messages: list[DriftMessage]) -> int:
     """Send the messages in batches of ten; raises if SQS rejects any."""
     sent = 0
     for i in range(0, len(messages), SQS_BATCH):

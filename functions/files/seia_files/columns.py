@@ -75,7 +75,7 @@ class FileColumns:
             if model.task == "binary_classification":
                 self.optional.append("score")
             elif model.task == "multiclass_classification":
-                self.optional.extend(SCORE_PREFIX + label for label in model.labels)
+                self.optional.extend(SCORE_PREFIX + label for label in model.labels or ())
             if kind == REFERENCE:
                 self.optional.append("label")
         self.classification = classification
@@ -143,11 +143,10 @@ class FileColumns:
                 fixed.append(StagingColumn("prediction_value", "float8", "prediction"))
             if "score" in present:
                 fixed.append(StagingColumn("score", "float8", "score"))
-            if model.task == "multiclass_classification" and SCORE_PREFIX + model.labels[0] in present:
-                class_scores = tuple(f"s{i}" for i in range(len(model.labels)))
-                fixed += [
-                    StagingColumn(s, "float8", SCORE_PREFIX + label) for s, label in zip(class_scores, model.labels)
-                ]
+            labels = model.labels or ()
+            if model.task == "multiclass_classification" and SCORE_PREFIX + labels[0] in present:
+                class_scores = tuple(f"s{i}" for i in range(len(labels)))
+                fixed += [StagingColumn(s, "float8", SCORE_PREFIX + label) for s, label in zip(class_scores, labels)]
         if "label" in present:
             if self.classification:
                 text.append(StagingColumn("label", "text", "label"))
@@ -287,7 +286,7 @@ class ChunkValidator:
         every = missing[0]
         for m in missing[1:]:
             some, every = pc.or_(some, m), pc.and_(every, m)
-        first = SCORE_PREFIX + self.model.labels[0]
+        first = SCORE_PREFIX + (self.model.labels or ())[0]
         self._flag(pc.and_(some, pc.invert(every)), first, "give a score for every class, or none")
 
     def _timestamp(self, values, name, required: bool):

@@ -13,7 +13,7 @@ first row, tables of about ``chunk_rows`` rows. Problems with the file itself ra
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from seia_files.errors import FileRejected, RowError
 
@@ -223,7 +223,7 @@ class ParquetChunks:
 
 
 def open_chunks(
-    fmt: str, compression: str | None, source, expected: list[str], chunk_rows: int, text_columns: list[str] = ()
+    fmt: str, compression: str | None, source, expected: list[str], chunk_rows: int, text_columns: Sequence[str] = ()
 ):
     """A chunk iterable with ``.columns`` (the file's column names) and ``.rows_read``.
 

@@ -189,7 +189,9 @@ class FileStagingRepository:
             kept = self.conn.execute(self._q(self.KEEP_IDS_UNIQUE)).rowcount
             if kept != rows:
                 self._reject_duplicates(self._q(self.DUPLICATES_IN_CHUNK))
-            unmatched = self.conn.execute(self._q(self.UNMATCHED), (model_id,)).fetchone()[0]
+            found = self.conn.execute(self._q(self.UNMATCHED), (model_id,)).fetchone()
+            assert found is not None  # the query always returns one row
+            unmatched = found[0]
             self.conn.execute(self._write, (model_id,))
             result = ChunkWrite(stored=rows, unmatched=unmatched)
         else:

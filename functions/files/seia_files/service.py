@@ -128,6 +128,7 @@ class FileIngestService:
                     done = IngestLogRepository(conn).get(version)
         except ServiceUnavailable:
             raise TransientFailure(f"the database of tenant {tenant.name} is unavailable") from None
+        assert done is not None  # a load that returns None found another delivery's committed load
         log.info("file %s was already loaded (%s); its result is written again", obj.key, done.loaded_at.isoformat())
         return FileResult(LOADED, done.rows, done.duplicates, done.unmatched, loaded_at=done.loaded_at)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import Any, cast
 
 from seia import model_settings, naming
 from seia.errors import Detail, ValidationFailed
@@ -71,7 +71,8 @@ def model_definition(body: Any) -> dict:
                 errors.append(Detail(None, f"{where}.type", "must be 'numeric' or 'categorical'"))
             if isinstance(fname, str):  # a list or an object as a name is reported above; it is not hashable
                 seen.add(fname)
-            parsed.append(Feature(fname, ftype))
+            # Not a string when an error was recorded above: the definition is then refused and parsed dropped.
+            parsed.append(Feature(cast(str, fname), cast(str, ftype)))
     labels = body.get("labels")
     label_texts = None
     if task in ("binary_classification", "multiclass_classification"):
@@ -177,14 +178,14 @@ class RecordValidator:
             return None, None, "regression models take no score"
         if isinstance(value, dict):
             scores = []
-            for label in model.labels:
+            for label in model.labels or ():
                 p = value.get(label)
                 if p is None:
                     return None, None, f"score map lacks class {label!r}"
                 if not _is_number(p) or not 0.0 <= p <= 1.0:
                     return None, None, f"score for class {label!r} must be a probability in [0, 1]"
                 scores.append(float(p))
-            if set(value) - set(model.labels):
+            if set(value) - set(model.labels or ()):
                 return None, None, "score map has classes the model does not have"
             score = scores[1] if model.task == "binary_classification" else None
             return score, scores, None
@@ -293,7 +294,7 @@ class RecordValidator:
             if len(errors) != n_before:
                 continue
             p_label, p_value = (prediction, None) if classification else (None, prediction)
-            row = (pid, ts, num, cat, p_label, p_value, score, scores)
+            row: tuple[Any, ...] = (pid, ts, num, cat, p_label, p_value, score, scores)
             if with_label:
                 l_label, l_value = (label, None) if classification else (None, label)
                 row = row + (l_label, l_value)

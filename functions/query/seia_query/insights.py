@@ -8,6 +8,7 @@ sketches and performance statistics with the statistics core, :mod:`seia.stats`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
@@ -138,7 +139,7 @@ def _column(
 
 
 def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, dict]], computed_at=None) -> dict:
-    out = {
+    out: dict[str, Any] = {
         "window_start": _iso(start),
         "window_end": _iso(end),
         "rows": int(rows),
@@ -234,7 +235,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     reference = repo.reference(model.id)
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "granularity": granularity,
         "from": _iso(start),
@@ -245,6 +246,8 @@ def drift(conn, model: Model, params: dict) -> dict:
     }
     if reference is None:
         return body
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if granularity != "range" and _stored(repo, model, granularity):
         windows, body["next_cursor"] = _page(
@@ -257,7 +260,7 @@ def drift(conn, model: Model, params: dict) -> dict:
     refs = _references(bins)
     if granularity == "range":
         lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
-        if lo is None or params.get("cursor"):
+        if lo is None or hi is None or params.get("cursor"):
             return body
         merged = _merge_by_window(repo.sketches(model.id, lo, hi), bins, lambda h: lo)
         if merged:
@@ -303,7 +306,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     bins = repo.features(model.id)
     b = bins.get(feature)
     kind = b.kind if b else names.get(feature, "categorical")
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "feature": feature,
         "type": kind,
@@ -324,14 +327,17 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     ref = _references({feature: b})[feature]
     cur = _sketch(b, items)
     n_ref, n_cur = ref.n, cur.n
-    body["reference"] = {"rows": ref.rows, "missing": ref.missing, "version": _reference(reference)["version"]}
+    stored = _reference(reference)
+    assert stored is not None  # reference is not None (returned above when it is)
+    body["reference"] = {"rows": ref.rows, "missing": ref.missing, "version": stored["version"]}
     body["current"] = {"rows": cur.rows, "missing": cur.missing}
     share = lambda c, n: c / n if n else None  # noqa: E731
     if kind == "numeric":
+        assert isinstance(cur, stats.NumericSketch)  # kind is b.kind: _sketch merged numeric sketches
         if n_ref:
             starts = stats.coarse_starts(ref.counts, DISTRIBUTION_BINS)
             rc, cc = stats.group_counts(ref.counts, starts), stats.group_counts(cur.counts, starts)
-            edges = b.edges
+            edges = cast("list[float]", b.edges)  # a numeric feature's bins have edges
             bounds = [*starts, len(ref.counts)]
             for i, (r, c) in enumerate(zip(rc, cc)):
                 lower = edges[bounds[i] - 1] if i > 0 else None
@@ -345,6 +351,7 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
                     }
                 )
     else:
+        assert isinstance(cur, stats.CategoricalSketch)  # kind is b.kind: _sketch merged categorical sketches
         rcounts, ccounts = ref.counts, cur.counts
         order = sorted(set(rcounts) | set(ccounts), key=lambda k: (-rcounts.get(k, 0), -ccounts.get(k, 0), k))
         shown, rest = order[:MAX_CATEGORIES], order[MAX_CATEGORIES:]
@@ -392,7 +399,7 @@ def performance(conn, model: Model, params: dict) -> dict:
     limit, after = _limit(params), _time_cursor(params)
     repo = DriftReadRepository(conn)
     coverage_threshold = float(REGISTRY.value(model.settings, "coverage_threshold"))
-    body = {
+    body: dict[str, Any] = {
         "model": model.name,
         "task": model.task,
         "granularity": granularity,
@@ -401,6 +408,8 @@ def performance(conn, model: Model, params: dict) -> dict:
         "windows": [],
         "next_cursor": None,
     }
+    lo: datetime | None
+    hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
     if _stored(repo, model, granularity):
         rows, body["next_cursor"] = _page(

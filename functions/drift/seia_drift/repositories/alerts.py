@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from seia.repositories.alerts import AlertRow, CauseRow
+from seia.repositories.alerts import AlertRow as AlertRow  # re-exported: the causes step reads alerts as these
+from seia.repositories.alerts import CauseRow
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,7 @@ class NewAlert:
     condition: str
     severity: str
     message: str
-    details: dict
+    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Cause:
     segment: str | None
     score: float
     sentence: str
-    details: dict
+    details: dict[str, Any]
 
 
 class AlertRepository:
@@ -87,7 +89,10 @@ class AlertRepository:
             return cur.execute(self.AFTER, (model_id, alert_id)).fetchall()
 
     def max_id(self, model_id: int) -> int:
-        return self.conn.execute(self.MAX_ID, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_ID, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        max_id: int = found[0]
+        return max_id
 
     def unnotified(self, model_id: int, max_attempts: int) -> list[AlertRow]:
         with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:

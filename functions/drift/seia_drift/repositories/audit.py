@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -31,9 +33,12 @@ class AuditRepository:
         self.conn = conn
 
     def predictions_out_of_range(self, model_id: int) -> int:
-        return self.conn.execute(self.OUT_OF_RANGE, (model_id,)).fetchone()[0]
+        row = self.conn.execute(self.OUT_OF_RANGE, (model_id,)).fetchone()
+        assert row is not None  # count(*) without GROUP BY always returns one row
+        count: int = row[0]
+        return count
 
-    def record(self, model_id: int, granularity: str, message: str, details: dict) -> int | None:
+    def record(self, model_id: int, granularity: str, message: str, details: dict[str, Any]) -> int | None:
         """Raise or update the model's stored-data finding; its id when it changed."""
         row = self.conn.execute(
             self.UPSERT,

@@ -10,7 +10,8 @@ from psycopg import sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from seia.repositories.reference import FeatureBins, StoredReference
+from seia.repositories.reference import FeatureBins as FeatureBins
+from seia.repositories.reference import StoredReference as StoredReference
 from seia_drift.layout import Slot
 from seia_drift.repositories.sources import TS_IN_RANGE, Source
 
@@ -93,13 +94,17 @@ class ReferenceRepository:
             return cur.execute(self.FEATURES, (model_id,)).fetchall()
 
     def counts(self, source: Source) -> tuple[int, int]:
-        return self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        found = self.conn.execute(source.cte() + sql.SQL(self.COUNT_ROWS), source.params).fetchone()
+        assert found is not None  # an aggregate returns one row
+        return found[0], found[1]
 
     def numeric_values(self, source: Source, slot: Slot) -> np.ndarray:
         """The slot's values over the source (missing as NaN), fetched in binary."""
         query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot))
         with self.conn.cursor(binary=True) as cur:
-            values = cur.execute(query, source.params).fetchone()[0]
+            found = cur.execute(query, source.params).fetchone()
+            assert found is not None  # the query always returns one row
+            values = found[0]
         return np.asarray(values if values is not None else [], dtype=float)
 
     def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg.rows import class_row
@@ -21,7 +22,7 @@ class FeatureResult:
     signals: list[str]
     driver: str | None
     effect_ratio: float | None
-    statistics: dict
+    statistics: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class WindowRow:
     labeled: int
     coverage: float | None
     provisional: bool
-    metrics: dict | None
+    metrics: dict[str, Any] | None
 
 
 class ResultRepository:
@@ -117,7 +118,7 @@ class ResultRepository:
         labeled: int,
         coverage: float | None,
         provisional: bool,
-        metrics: dict,
+        metrics: dict[str, Any],
     ) -> None:
         self.conn.execute(
             self.UPSERT_PERFORMANCE, (model_id, granularity, start, end, labeled, coverage, provisional, Jsonb(metrics))
@@ -130,4 +131,6 @@ class ResultRepository:
     def changed_windows(self, model_id: int, change: int) -> tuple[list[WindowRow], int]:
         with self.conn.cursor(row_factory=class_row(WindowRow)) as cur:
             windows = cur.execute(self.CHANGED_WINDOWS, (model_id, change)).fetchall()
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return windows, found[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from psycopg import sql
 
@@ -49,7 +50,7 @@ class Source:
     """A row source: SQL text and its parameters."""
 
     text: str
-    params: dict
+    params: dict[str, Any]
 
     def cte(self) -> sql.Composable:
         return sql.SQL("WITH src AS (") + sql.SQL(self.text) + sql.SQL(")\n")

@@ -51,7 +51,9 @@ class StateRepository:
         database's transactions count, so a long transaction of another tenant (or anything else
         on the server) does not hold this one back; ``pg_snapshot_xmin`` would be server-wide.
         """
-        xmax = self.conn.execute(self.SNAPSHOT_XMAX).fetchone()[0]
+        found = self.conn.execute(self.SNAPSHOT_XMAX).fetchone()
+        assert found is not None  # the query always returns one row
+        xmax: int = found[0]
         self.conn.execute(self.CLEAR_STATS_SNAPSHOT)
         horizon = xmax
         for (xid32,) in self.conn.execute(self.RUNNING_HERE):

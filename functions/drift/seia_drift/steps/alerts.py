@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 from seia_drift.repositories.alerts import AlertRepository, NewAlert
+from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository, WindowRow
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import normal_sf
@@ -13,13 +16,14 @@ from seia_drift.steps.base import Context, Step
 UNIT_TOLERANCE = 0.15  # |log10(ratio) - k| for a power-of-ten rescaling k >= 1
 
 
-def unit_change_factor(stats: dict) -> float | None:
+def unit_change_factor(stats: dict[str, Any]) -> float | None:
     """10**k (|k| >= 1) when the window looks like the reference rescaled by 10**k.
 
     The spread decides (the mean of a centred feature says nothing); the mean must agree with the
     rescaling to within a quarter of the window's spread, so a shift is not taken for a unit change.
     """
-    m_r, m_c, s_r, s_c = (stats.get(k) for k in ("mean_ref", "mean_cur", "std_ref", "std_cur"))
+    values: list[Any] = [stats.get(k) for k in ("mean_ref", "mean_cur", "std_ref", "std_cur")]
+    m_r, m_c, s_r, s_c = values
     if not all(isinstance(v, (int, float)) for v in (m_r, m_c, s_r, s_c)) or s_r <= 0 or s_c <= 0:
         return None
     k_std = math.log10(s_c / s_r)
@@ -30,11 +34,11 @@ def unit_change_factor(stats: dict) -> float | None:
     return factor if abs(m_c - factor * m_r) <= 0.25 * s_c else None
 
 
-def _f(x) -> str:
+def _f(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.3g}"
 
 
-def _severity(ratio: float, t) -> str:
+def _severity(ratio: float, t: Any) -> str:
     return "high" if ratio >= t.high_factor else "medium" if ratio >= t.medium_factor else "low"
 
 
@@ -43,7 +47,7 @@ class AlertStep(Step):
 
     name = "alerts"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
@@ -65,11 +69,23 @@ class AlertStep(Step):
         ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
         return {"windows": len(windows), "new_alerts": raised}
 
-    def _alert(self, w: WindowRow, kind, subject, condition, severity, message, details) -> NewAlert:
+    def _alert(
+        self,
+        w: WindowRow,
+        kind: str,
+        subject: str,
+        condition: str,
+        severity: str | None,
+        message: str,
+        details: dict[str, Any],
+    ) -> NewAlert:
+        assert severity is not None  # a drift verdict always has a severity
         details = details | {"window_end": w.window_end.isoformat(), "rows": w.rows}
         return NewAlert(w.granularity, w.window_start, kind, subject, condition, severity, message, details)
 
-    def _feature_alerts(self, ctx: Context, w: WindowRow, r: FeatureResult, bins) -> list[NewAlert]:
+    def _feature_alerts(
+        self, ctx: Context, w: WindowRow, r: FeatureResult, bins: Mapping[str, FeatureBins]
+    ) -> list[NewAlert]:
         if r.verdict != "drift":
             return []
         s, out = r.statistics, []
@@ -158,7 +174,7 @@ class AlertStep(Step):
             )
         return out
 
-    def _performance_alerts(self, ctx: Context, w: WindowRow, reference: dict | None) -> list[NewAlert]:
+    def _performance_alerts(self, ctx: Context, w: WindowRow, reference: dict[str, Any] | None) -> list[NewAlert]:
         m, t = w.metrics or {}, ctx.settings.thresholds
         if not reference or (m.get("n") or 0) < ctx.settings.min_rows or (reference.get("n") or 0) < t.min_rows:
             return []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from seia.timeutil import RANGE_TEXT
 from seia_drift.repositories.audit import AuditRepository
@@ -17,7 +18,7 @@ class AuditStep(Step):
 
     name = "audit"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         repo = AuditRepository(ctx.conn)
         skipped = repo.predictions_out_of_range(ctx.model.id)
         problems = list(ctx.findings)

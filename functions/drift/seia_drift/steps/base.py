@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -44,7 +45,7 @@ class Step:
 
     name = "step"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError
 
 
@@ -65,7 +66,7 @@ class WindowStep(Step):
     def window(self, ctx: Context, bins: dict[str, FeatureBins], start: datetime, end: datetime) -> int:
         raise NotImplementedError
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}

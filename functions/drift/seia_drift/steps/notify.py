@@ -7,6 +7,7 @@ import logging
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlsplit
 
 from seia_drift.repositories.alerts import AlertRepository
@@ -20,7 +21,9 @@ TIMEOUT_S = 3.0
 MAX_ALERTS_PER_RUN = 50
 
 
-def post_json(url: str, payload: dict, tries: int = TRIES_PER_RUN, backoff=BACKOFF_S) -> str | None:
+def post_json(
+    url: str, payload: dict[str, Any], tries: int = TRIES_PER_RUN, backoff: tuple[float, ...] = BACKOFF_S
+) -> str | None:
     """POST with bounded retries; None on a 2xx, else the last error (never raises)."""
     body = json.dumps(payload, default=str).encode()
     error = None
@@ -49,7 +52,7 @@ class NotifyStep(Step):
 
     name = "notify"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         url = ctx.settings.webhook_url
         if not url:
             return {"webhook": None}

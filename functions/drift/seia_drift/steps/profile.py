@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from datetime import datetime
+from typing import Any
 
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
@@ -25,7 +27,7 @@ class ProfileStep(Step):
 
     name = "profile"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
@@ -35,8 +37,8 @@ class ProfileStep(Step):
         first, last, n = repo.new_rows(ctx.model.id, mark.xid, horizon)
         numeric = {s.position: s for s in ctx.layout.numeric}
         categorical = {s.position: s for s in ctx.layout.categorical}
-        edges = {pos: bins[s.feature].edges for pos, s in numeric.items()}
-        hours: set = set()
+        edges = {pos: bins[s.feature].edges or [] for pos, s in numeric.items()}  # numeric: always edges
+        hours: set[datetime] = set()
         written = 0
         if n:
             repo.prepare_counting()
@@ -51,7 +53,7 @@ class ProfileStep(Step):
                     "seq_lo": first + k * span,
                     "seq_hi": first + (k + 1) * span,
                 }
-                new = {}
+                new: dict[tuple[datetime, str], NumericSketch | CategoricalSketch] = {}
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
                     ctx.layout, edges, params
                 ):
@@ -78,7 +80,9 @@ class ProfileStep(Step):
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         return {"rows": n, "hours": len(hours), "sketches": written}
 
-    def _merge(self, repo: SketchRepository, ctx: Context, new: dict) -> int:
+    def _merge(
+        self, repo: SketchRepository, ctx: Context, new: dict[tuple[datetime, str], NumericSketch | CategoricalSketch]
+    ) -> int:
         if not new:
             return 0
         hour_list = sorted({h for h, _ in new})
@@ -92,7 +96,7 @@ class ProfileStep(Step):
                 old_sketch = (
                     NumericSketch.from_dict(old, edges=edges) if edges is not None else CategoricalSketch.from_dict(old)
                 )
-                sketch = old_sketch.merge(sketch)
+                sketch = old_sketch.merge(sketch)  # type: ignore[arg-type]  # a feature's sketches share a kind
             data = sketch.to_dict(include_edges=False) if isinstance(sketch, NumericSketch) else sketch.to_dict()
             items.append((hour, feature, sketch.rows, sketch.missing, data))
         repo.upsert(ctx.model.id, items)

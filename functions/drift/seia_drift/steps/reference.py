@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from seia_drift import performance
+from seia_drift.layout import Slot
 from seia_drift.repositories import sketches
 from seia_drift.repositories.performance import PerformanceRepository
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
@@ -31,7 +34,7 @@ class ReferenceStep(Step):
 
     name = "reference"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         repo = ReferenceRepository(ctx.conn)
         stored = repo.stored(ctx.model.id)
         version = repo.uploaded_version(ctx.model.id)
@@ -71,13 +74,13 @@ class ReferenceStep(Step):
             "previous": stored.reference_key if stored else None,
         }
 
-    def _bins(self, repo: ReferenceRepository, source: Source, slot) -> FeatureBins:
+    def _bins(self, repo: ReferenceRepository, source: Source, slot: Slot) -> FeatureBins:
         if slot.kind == "categorical":
             counts, missing = repo.category_counts(source, slot)
             if slot.source == "label":
                 missing = 0  # only labelled rows count for the label
-            sketch = CategoricalSketch(counts, missing)
-            return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None, sketch.to_dict())
+            counted = CategoricalSketch(counts, missing)
+            return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None, counted.to_dict())
         values = repo.numeric_values(source, slot)
         values[~(np.abs(values) < MAX_ABS)] = np.nan  # as the SQL side: beyond 1e150 is missing
         finite = values[np.isfinite(values)]

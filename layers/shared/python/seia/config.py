@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,7 @@ class Settings:
         return naming.worker_role(self.db_prefix)
 
     @classmethod
-    def from_env(cls, env: dict | None = None) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         from psycopg.conninfo import conninfo_to_dict
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -91,11 +91,11 @@ class Databases:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise ServiceUnavailable("the database is unavailable, retry later") from None
 
-    def admin(self) -> contextmanager[psycopg.Connection]:
+    def admin(self) -> AbstractContextManager[psycopg.Connection]:
         s = self.settings
         return self._borrow(self._pool(s.db_host, s.db_port, s.admin_db, s.api_role))
 
-    def tenant(self, tenant: Tenant) -> contextmanager[psycopg.Connection]:
+    def tenant(self, tenant: Tenant) -> AbstractContextManager[psycopg.Connection]:
         s = self.settings
         pool = self._pool(tenant.db_host or s.db_host, tenant.db_port or s.db_port, tenant.db_name, tenant.role_name)
         return self._borrow(pool)

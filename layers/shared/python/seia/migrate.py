@@ -70,7 +70,11 @@ def apply(conn: psycopg.Connection, kind: str, role: str | None = None) -> list[
 
 
 def current_version(conn: psycopg.Connection) -> int:
-    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()[0]
-    if not exists:
+    exists = conn.execute("SELECT to_regclass('schema_migrations') IS NOT NULL").fetchone()
+    assert exists is not None  # a SELECT without FROM returns one row
+    if not exists[0]:
         return 0
-    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+    row = conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    assert row is not None  # an aggregate always returns one row
+    version: int = row[0]
+    return version

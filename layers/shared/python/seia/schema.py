@@ -55,7 +55,7 @@ class Model:
         return self.labels[1] if self.task == "binary_classification" and self.labels else None
 
     def as_dict(self) -> dict:
-        body = {
+        body: dict[str, object] = {
             "name": self.name,
             "task": self.task,
             "features": [{"name": f.name, "type": f.type} for f in self.features],

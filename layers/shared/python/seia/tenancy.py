@@ -220,15 +220,16 @@ class TenantAdmin:
 
     def migrate_all(self) -> dict:
         """Admin database, then every tenant database; returns what was applied where."""
-        report = {"admin": self.ensure_admin(), "tenants": {}}
+        tenants_report: dict[str, object] = {}
+        report = {"admin": self.ensure_admin(), "tenants": tenants_report}
         with self.admin_connection() as admin:
             tenants = TenantRepository(admin).all()
         for tenant in tenants:
             if tenant.db_host or tenant.db_port:
                 # A tenant moved to another instance is migrated with DATABASE_URL pointing there.
-                report["tenants"][tenant.name] = "skipped: on another server"
+                tenants_report[tenant.name] = "skipped: on another server"
                 continue
-            report["tenants"][tenant.name] = self._migrate_tenant_db(tenant.db_name, tenant.role_name)
+            tenants_report[tenant.name] = self._migrate_tenant_db(tenant.db_name, tenant.role_name)
         with self._server() as server:
             report["fenced"] = self._fence(server, [], [])
         return report
@@ -251,12 +252,16 @@ def _hide_catalogs(conn: psycopg.Connection) -> None:
     """In a tenant database (as superuser): close what lists other databases, roles and sessions to PUBLIC."""
     with conn.transaction():
         for name in HIDDEN_RELATIONS:
-            if conn.execute("SELECT to_regclass(%s)", (f"pg_catalog.{name}",)).fetchone()[0] is not None:
+            found = conn.execute("SELECT to_regclass(%s)", (f"pg_catalog.{name}",)).fetchone()
+            assert found is not None  # a SELECT without FROM returns one row
+            if found[0] is not None:
                 conn.execute(sql.SQL("REVOKE SELECT ON pg_catalog.{} FROM PUBLIC").format(sql.Identifier(name)))
         for signature in HIDDEN_FUNCTIONS:
             conn.execute(sql.SQL("REVOKE EXECUTE ON FUNCTION pg_catalog." + signature + " FROM PUBLIC"))
         # Without ownership of the catalog (a managed service's admin user, e.g. RDS) REVOKE only warns.
-        if conn.execute("SELECT has_table_privilege('public', 'pg_catalog.pg_database', 'SELECT')").fetchone()[0]:
+        readable = conn.execute("SELECT has_table_privilege('public', 'pg_catalog.pg_database', 'SELECT')").fetchone()
+        assert readable is not None  # a SELECT without FROM returns one row
+        if readable[0]:
             log.warning(
                 "%s: the catalogs stay readable by tenants (not their owner; see docs/security.md)", conn.info.dbname
             )

@@ -43,7 +43,9 @@ class TenantRepository:
 
     def insert(self, name: str, db_name: str, role_name: str) -> Tenant:
         with self.conn.cursor(row_factory=class_row(Tenant)) as cur:
-            return cur.execute(self.INSERT, (name, db_name, role_name)).fetchone()
+            tenant = cur.execute(self.INSERT, (name, db_name, role_name)).fetchone()
+            assert tenant is not None  # INSERT ... RETURNING returns the row
+            return tenant
 
     def get(self, name: str) -> Tenant | None:
         with self.conn.cursor(row_factory=class_row(Tenant)) as cur:

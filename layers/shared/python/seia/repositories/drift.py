@@ -120,7 +120,9 @@ class DriftReadRepository:
             return cur.execute(self.REFERENCE, (model_id,)).fetchone()
 
     def has_stored(self, model_id: int, granularity: str) -> bool:
-        return self.conn.execute(self.HAS_STORED, (model_id, granularity)).fetchone()[0]
+        found = self.conn.execute(self.HAS_STORED, (model_id, granularity)).fetchone()
+        assert found is not None  # the query always returns one row
+        return found[0]
 
     def stored_windows_json(
         self, model_id: int, granularity: str, start, end, after, limit: int
@@ -143,7 +145,9 @@ class DriftReadRepository:
         return self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature)).fetchall()
 
     def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
-        return self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
+        found = self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
+        assert found is not None  # min()/max() always return one row
+        return found[0], found[1]
 
     def stored_performance(
         self, model_id: int, granularity: str, start, end, after, limit: int
@@ -165,7 +169,9 @@ class DriftReadRepository:
         return self.conn.execute(self.PERFORMANCE_HOURS, (model_id, start, end)).fetchall()
 
     def performance_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
-        return self.conn.execute(self.PERFORMANCE_EXTENT, (model_id,)).fetchone()
+        found = self.conn.execute(self.PERFORMANCE_EXTENT, (model_id,)).fetchone()
+        assert found is not None  # min()/max() always return one row
+        return found[0], found[1]
 
 
 class AlertReadRepository:

@@ -114,7 +114,9 @@ class PredictionRepository:
         return WriteResult(accepted=inserted, duplicates=len(rows) - inserted)
 
     def count(self, model_id: int) -> int:
-        return self.conn.execute("SELECT count(*) FROM predictions WHERE model_id = %s", (model_id,)).fetchone()[0]
+        found = self.conn.execute("SELECT count(*) FROM predictions WHERE model_id = %s", (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return found[0]
 
 
 class GroundTruthRepository:
@@ -137,7 +139,9 @@ class GroundTruthRepository:
 
     def add(self, model_id: int, rows: list[tuple]) -> WriteResult:
         _stage(self.conn, "stage_ground_truths", GROUND_TRUTH_COLUMNS, rows)
-        unmatched = self.conn.execute(self.UNMATCHED, (model_id,)).fetchone()[0]
+        found = self.conn.execute(self.UNMATCHED, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        unmatched = found[0]
         self.conn.execute(self.UPSERT, (model_id,))
         return WriteResult(accepted=len(rows), unmatched=unmatched)
 
@@ -163,5 +167,7 @@ class ReferenceRepository:
             self.conn.execute("DELETE FROM reference_rows WHERE model_id = %s", (model_id,))
         _stage(self.conn, "stage_reference", REFERENCE_COLUMNS, rows)
         inserted = self.conn.execute(self.INSERT, (model_id,)).rowcount
-        version, total = self.conn.execute(self.BUMP, {"model": model_id}).fetchone()
+        found = self.conn.execute(self.BUMP, {"model": model_id}).fetchone()
+        assert found is not None  # INSERT ... RETURNING returns the row
+        version, total = found
         return WriteResult(accepted=inserted, duplicates=len(rows) - inserted), version, total
