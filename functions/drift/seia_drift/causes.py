@@ -102,10 +102,16 @@ def _groups(keys: list, fs: FeatureSegments) -> list[tuple[tuple, list]]:
     """Candidate segment groups and their member keys."""
     out = [(("one", k), [k]) for k in keys]
     if fs.kind == "numeric" and fs.edges:
+        # A decile no row fell in, on either side, has no key: the tails hold the deciles that have one.
+        present = set(keys)
         n = len(fs.edges)
         for k in range(1, n + 1):
-            out.append((("below", k), [str(b) for b in range(0, k)]))
-            out.append((("above", k), [str(b) for b in range(k, n + 1)]))
+            below = [str(b) for b in range(0, k) if str(b) in present]
+            above = [str(b) for b in range(k, n + 1) if str(b) in present]
+            if below:
+                out.append((("below", k), below))
+            if above:
+                out.append((("above", k), above))
     return out
 
 
