@@ -120,6 +120,7 @@ def _child(tenant_name: str, profile: bool) -> None:
         t = Timer()
         with conn.transaction():
             model = ModelRepository(conn).insert("m", "binary_classification", features, list(LABELS), {})
+            assert model is not None  # None only when a model of that name exists: the bench's tenant is new
             ReferenceRepository(conn).add(model.id, _records(reference, "r", True), replace=False)
         ingest_s += t.elapsed
         labelled_to = 0  # labels of days < labelled_to are in
@@ -154,6 +155,7 @@ def _child(tenant_name: str, profile: bool) -> None:
             """SELECT (SELECT count(*) FROM drift_alerts), (SELECT count(*) FROM drift_causes),
                       (SELECT count(*) FROM drift_windows), (SELECT count(*) FROM predictions)"""
         ).fetchone()
+        assert counts is not None  # a SELECT without FROM returns exactly one row
         top = conn.execute(
             """SELECT a.kind, c.feature, c.sentence FROM drift_alerts a JOIN drift_causes c ON c.alert_id = a.id
                WHERE c.rank = 1 AND a.kind = 'performance' ORDER BY a.window_start DESC LIMIT 1"""

@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from seia_drift.layout import LABEL
 from seia_drift.repositories.alerts import Cause
@@ -52,6 +53,9 @@ MAX_CAUSES = 5
 PRIOR_ROWS = 20.0  # pseudo-rows shrinking a segment's change of rate towards the average change
 MIN_SHIFT_SHARE = 0.15  # a shift explaining less of a drop is not named as its cause
 MIN_SHIFT_Z = 3.0  # nor one within this many standard errors of what no shift gives
+
+Key = str | None  # a segment key: a decile's index or a category as text, None for missing
+Group = tuple[str, Any]  # ('one', key), ('below', k) or ('above', k)
 
 
 @dataclass
@@ -78,7 +82,7 @@ def _share(x: float) -> str:
     return "more than all" if x > 1.005 else _pct(min(max(x, 0.0), 1.0))
 
 
-def describe(fs: FeatureSegments, group: tuple) -> str:
+def describe(fs: FeatureSegments, group: Group) -> str:
     """Words for a segment group: ('one', key), ('below', k) or ('above', k)."""
     how, key = group
     if how == "one" and key is None:
@@ -98,9 +102,9 @@ def describe(fs: FeatureSegments, group: tuple) -> str:
     return f"{_fmt(e[b - 1])} ≤ {fs.feature} < {_fmt(e[b])}"
 
 
-def _groups(keys: list, fs: FeatureSegments) -> list[tuple[tuple, list]]:
+def _groups(keys: list[Key], fs: FeatureSegments) -> list[tuple[Group, list[Key]]]:
     """Candidate segment groups and their member keys."""
-    out = [(("one", k), [k]) for k in keys]
+    out: list[tuple[Group, list[Key]]] = [(("one", k), [k]) for k in keys]
     if fs.kind == "numeric" and fs.edges:
         # A decile no row fell in, on either side, has no key: the tails hold the deciles that have one.
         present = set(keys)
@@ -124,13 +128,13 @@ class Decomposition:
     (for the interaction, where a small segment's noisy change would otherwise weigh).
     """
 
-    keys: list
-    p_r: dict
-    p_w: dict
-    t_r: dict
-    t_w: dict
-    d: dict
-    d_shrunk: dict
+    keys: list[Key]
+    p_r: dict[Key, float]
+    p_w: dict[Key, float]
+    t_r: dict[Key, float]
+    t_w: dict[Key, float]
+    d: dict[Key, float]
+    d_shrunk: dict[Key, float]
     n_r: float
     n_w: float
     mean_r: float
@@ -176,17 +180,17 @@ class Decomposition:
             var += (self.p_w[k] - self.p_r[k]) ** 2 * var_w
         return math.sqrt(max(var, 0.0))
 
-    def shift_part(self, keys) -> float:
+    def shift_part(self, keys: list[Key]) -> float:
         """A group's term of :attr:`shift`, centred on the reference mean (moves out of it count)."""
         return sum((self.p_w[k] - self.p_r[k]) * (self.t_r[k] + self.d_shrunk[k] - self.mean_r) for k in keys)
 
-    def rate_part(self, keys) -> float:
+    def rate_part(self, keys: list[Key]) -> float:
         return sum(self.p_w[k] * self.d[k] for k in keys)
 
-    def share(self, keys, p: dict) -> float:
+    def share(self, keys: list[Key], p: dict[Key, float]) -> float:
         return sum(p[k] for k in keys)
 
-    def mean(self, keys, p: dict, t: dict) -> float:
+    def mean(self, keys: list[Key], p: dict[Key, float], t: dict[Key, float]) -> float:
         n = sum(p[k] for k in keys)
         return sum(p[k] * t[k] for k in keys) / n if n else float("nan")
 
@@ -217,7 +221,7 @@ def decompose(fs: FeatureSegments, attr_sum: str, attr_n: str) -> Decomposition 
     return Decomposition(keys, p_r, p_w, t_r, t_w, {k: v[0] for k, v in raw.items()}, shrunk, n_r, n_w, mean_r, mean_w)
 
 
-def _terms(dec: Decomposition, delta: float) -> dict:
+def _terms(dec: Decomposition, delta: float) -> dict[str, float]:
     return {
         "mix_share": dec.mix / delta,
         "rate_share": dec.rate / delta,
@@ -233,8 +237,8 @@ def rank_performance(
     what = "mean absolute error" if regression else "error rate"
     move = f"{metric} {'rose' if regression else 'fell'} {_fmt(ref_value)} → {_fmt(cur_value)}"
     err = (lambda v: _fmt(v)) if regression else _pct
-    decs = [(fs, decompose(fs, "err_sum", "labeled")) for fs in features]
-    decs = [(fs, d) for fs, d in decs if d is not None and d.delta > 0]
+    decomposed = [(fs, decompose(fs, "err_sum", "labeled")) for fs in features]
+    decs = [(fs, d) for fs, d in decomposed if d is not None and d.delta > 0]
     shifts, causes = [], []
     for fs, dec in decs:
         share = dec.shift / dec.delta
@@ -322,7 +326,7 @@ def rank_shift(
             continue
         share = dec.shift / delta
 
-        def toward(keys, dec=dec):
+        def toward(keys: list[Key], dec: Decomposition = dec) -> float:
             return dec.shift_part(keys) * (1 if delta > 0 else -1)
 
         group, keys = max(_groups(dec.keys, fs), key=lambda g: toward(g[1]))

@@ -7,6 +7,7 @@ confusion counts of the rows without one; multiclass a confusion matrix; regress
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from seia.stats import performance as core_performance
 from seia_drift.stats import MulticlassCounts, RegressionSums, score_edges
@@ -22,7 +23,7 @@ def _confusion_key(actual_positive: bool, predicted_positive: bool) -> str:
     ]
 
 
-def binary_stats(groups: Iterable[tuple], positive: str) -> dict:
+def binary_stats(groups: Iterable[tuple[Any, ...]], positive: str) -> dict[str, Any]:
     """From (label, prediction_label, score_bucket or None, n, log_loss_sum) groups."""
     scored = {k: 0 for k in _CONFUSION}
     unscored = {k: 0 for k in _CONFUSION}
@@ -37,22 +38,22 @@ def binary_stats(groups: Iterable[tuple], positive: str) -> dict:
         log_loss += ll or 0.0
     # BinaryCounts.to_dict's layout, written directly: the counts are non-negative sums by
     # construction, and validating two 1,000-bin histograms for every stored hour cost seconds
-    counts = {"kind": "binary"} | scored
+    counts: dict[str, Any] = {"kind": "binary"} | scored
     counts |= {"positive_hist": pos_hist, "negative_hist": neg_hist, "log_loss_sum": float(log_loss)}
     return {"kind": "binary", "scored": counts, "unscored": unscored}
 
 
-def multiclass_stats(groups: Iterable[tuple], labels: tuple[str, ...]) -> dict:
+def multiclass_stats(groups: Iterable[tuple[Any, ...]], labels: tuple[str, ...]) -> dict[str, Any]:
     """From (label, prediction_label, n) groups; labels outside the model's are left out."""
     index = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
     for label, predicted, n in groups:
         if label in index and predicted in index:
             matrix[index[label]][index[predicted]] += n
-    return MulticlassCounts(labels, matrix).to_dict()
+    return MulticlassCounts(labels, tuple(tuple(row) for row in matrix)).to_dict()
 
 
-def regression_stats(row: tuple) -> dict:
+def regression_stats(row: tuple[Any, ...]) -> dict[str, Any]:
     n, sae, sse, sy, syy = row
     return RegressionSums(
         n=n or 0, sum_abs_error=sae or 0.0, sum_sq_error=sse or 0.0, sum_y=sy or 0.0, sum_y_sq=syy or 0.0
@@ -64,7 +65,7 @@ merge = core_performance.merge
 metrics = core_performance.metrics
 
 
-def merge_many(stats: Iterable[dict | None]) -> dict | None:
+def merge_many(stats: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
     """:func:`merge` of many hours at once: binary counts are summed as arrays, not object by object
     (a day of hours, each with two 1,000-bin histograms, merged pairwise rebuilt them 24 times).
 
@@ -81,7 +82,7 @@ def merge_many(stats: Iterable[dict | None]) -> dict | None:
     import numpy as np
 
     scored = [s["scored"] for s in items]
-    merged = {k: sum(int(s[k]) for s in scored) for k in _CONFUSION}
+    merged: dict[str, Any] = {k: sum(int(s[k]) for s in scored) for k in _CONFUSION}
     for hist in ("positive_hist", "negative_hist"):
         if len({len(s[hist]) for s in scored}) != 1:
             raise ValueError("can only merge binary counts with the same score bins")

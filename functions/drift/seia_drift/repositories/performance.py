@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -63,7 +65,7 @@ class PerformanceRepository:
         rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
-    def compute(self, model: Model, source: Source) -> dict:
+    def compute(self, model: Model, source: Source) -> dict[datetime, tuple[Any, ...]]:
         """{hour: (rows, labeled, stats or None, label_groups)} over the source.
 
         ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
@@ -71,24 +73,29 @@ class PerformanceRepository:
         cte = source.cte()
         counted = self.conn.execute(cte + sql.SQL(self.ROWS), source.params)
         out = {h: [rows, labeled, None, []] for h, rows, labeled in counted}
+        # a classification model is registered with its labels (validated), so positive and labels are set
         if model.task == "binary_classification":
+            positive = model.positive_label
+            assert positive is not None
             params = source.params | {
                 "score_edges": list(performance.SCORE_EDGES),
-                "positive": model.positive_label,
+                "positive": positive,
                 "eps": LOG_LOSS_EPS,
             }
-            groups: dict = {}
+            groups: dict[datetime, list[tuple[Any, ...]]] = {}
             for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
                 groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
             for hour, g in groups.items():
-                out[hour][2] = performance.binary_stats(g, model.positive_label)
+                out[hour][2] = performance.binary_stats(g, positive)
                 out[hour][3] = _label_counts((label, n) for label, _, _, n, _ in g)
         elif model.task == "multiclass_classification":
+            labels = model.labels
+            assert labels is not None
             groups = {}
             for hour, label, predicted, n in self.conn.execute(cte + sql.SQL(self.MULTICLASS), source.params):
                 groups.setdefault(hour, []).append((label, predicted, n))
             for hour, g in groups.items():
-                out[hour][2] = performance.multiclass_stats(g, model.labels)
+                out[hour][2] = performance.multiclass_stats(g, labels)
                 out[hour][3] = _label_counts((label, n) for label, _, n in g)
         else:
             for hour, *sums in self.conn.execute(cte + sql.SQL(self.REGRESSION), source.params):
@@ -105,7 +112,7 @@ class PerformanceRepository:
            SET rows = EXCLUDED.rows, labeled = EXCLUDED.labeled, stats = EXCLUDED.stats,
                change = nextval('drift_change_seq')"""
 
-    def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
+    def replace_hours(self, model_id: int, hours: list[datetime], values: dict[datetime, tuple[Any, ...]]) -> None:
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
         if len(values) < 50:
             with self.conn.cursor() as cur:
@@ -133,16 +140,18 @@ class PerformanceRepository:
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        row = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns exactly one row
+        return windows, row[0]
 
-    def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict | None]:
+    def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict[str, Any] | None]:
         hours = self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()
         rows = sum(r for r, _, _ in hours)
         labeled = sum(lab for _, lab, _ in hours)
         return rows, labeled, performance.merge_many(s for _, _, s in hours)
 
 
-def _label_counts(pairs) -> list[tuple[str, int]]:
+def _label_counts(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, int]]:
     counts: dict[str, int] = {}
     for label, n in pairs:
         counts[label] = counts.get(label, 0) + n

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any, cast
 
 import psycopg
 from psycopg import sql
@@ -147,7 +148,7 @@ class SegmentRepository:
         multiclass = model.task == "multiclass_classification"
         numeric = {s.position: s.feature for s in layout.numeric if s.source == "feature"}
         categorical = {s.position: s.feature for s in layout.categorical if s.source == "feature"}
-        out: dict = {}
+        out: dict[datetime | None, dict[Key, SegmentStats]] = {}
         for row in self.conn.execute(source.cte() + query, params):
             hour, kind, position, segment = row[:4]
             if multiclass:
@@ -171,13 +172,16 @@ class SegmentRepository:
                 have.add(st)
         return out
 
-    def _query(self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]):
+    def _query(
+        self, model: Model, layout: Layout, source: Source, segments: dict[int, list[float]]
+    ) -> tuple[sql.Composed, dict[str, Any]] | tuple[None, None]:
         e = _EXPRESSIONS[model.task]
         multiclass = model.task == "multiclass_classification"
         numeric = [s.position for s in layout.numeric if s.source == "feature"]
         categorical = [s.position for s in layout.categorical if s.source == "feature"]
         if not numeric and not categorical:
             return None, None
+        case: sql.Composable
         if segments:
             case = sql.SQL("CASE u.i {} END").format(
                 sql.SQL(" ").join(
@@ -210,12 +214,15 @@ class SegmentRepository:
     ) -> None:
         """Replace the segments of every listed hour by those counted over the source's rows."""
         if model.task == "multiclass_classification":
-            self.replace_hours(model.id, hours, self.compute(model, layout, source, segments))
+            # a source over hours: every key is an hour (None is only the reference's)
+            by_hour = cast("dict[datetime, dict[Key, SegmentStats]]", self.compute(model, layout, source, segments))
+            self.replace_hours(model.id, hours, by_hour)
             return
         self.conn.execute(self.DELETE_HOURS, (model.id, hours))
         query, params = self._query(model, layout, source, segments)
         if query is None:
             return
+        assert params is not None  # _query returns both or neither
         names = {
             "numeric_names": [s.feature for s in sorted(layout.numeric, key=lambda s: s.position)],
             "categorical_names": [s.feature for s in sorted(layout.categorical, key=lambda s: s.position)],
@@ -236,7 +243,9 @@ class SegmentRepository:
         return out
 
     # -- storing -------------------------------------------------------------------------------
-    def replace_hours(self, model_id: int, hours: list[datetime], values: dict) -> None:
+    def replace_hours(
+        self, model_id: int, hours: list[datetime], values: dict[datetime, dict[Key, SegmentStats]]
+    ) -> None:
         """Every listed hour's segments replaced by ``values[hour]`` (none when absent)."""
         self.conn.execute(self.DELETE_HOURS, (model_id, hours))
         with self.conn.cursor() as cur:
@@ -259,7 +268,9 @@ class SegmentRepository:
 
     # -- reading (merges of stored rows) -------------------------------------------------------
     def has_reference(self, model_id: int) -> bool:
-        return self.conn.execute(self.HAS_REFERENCE, (model_id,)).fetchone()[0]
+        row = self.conn.execute(self.HAS_REFERENCE, (model_id,)).fetchone()
+        assert row is not None  # SELECT EXISTS returns exactly one row
+        return bool(row[0])  # already a bool (EXISTS)
 
     def reference(self, model_id: int) -> dict[Key, SegmentStats]:
         return {
@@ -285,7 +296,7 @@ class SegmentRepository:
         return out
 
 
-def _columns(st: SegmentStats) -> tuple:
+def _columns(st: SegmentStats) -> tuple[Any, ...]:
     return (
         st.rows,
         st.pred_sum,

@@ -7,6 +7,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from typing import Any, SupportsInt
 
 import psycopg
 from psycopg import sql
@@ -62,7 +63,7 @@ _COPY_TRAILER = 2  # the -1 field count that ends the data
 _MAX_ABS = float(MAX_ABS)
 
 
-def _hour(epoch_hour) -> datetime:
+def _hour(epoch_hour: SupportsInt) -> datetime:
     return datetime.fromtimestamp(int(epoch_hour) * 3600, tz=UTC)
 
 
@@ -119,14 +120,18 @@ class SketchRepository:
 
     def new_rows(self, model_id: int, lo: int, hi: int) -> tuple[int, int, int]:
         """(first seq, last seq, count) of rows written by transactions in [lo, hi)."""
-        first, last, n = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        row = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns exactly one row
+        first, last, n = row
         return first or 0, last or 0, n
 
     def prepare_counting(self) -> None:
         for statement in COUNTING_SETTINGS:
             self.conn.execute(statement)
 
-    def numeric_counts(self, layout: Layout, edges: dict[int, list[float]], params: dict) -> list[tuple]:
+    def numeric_counts(
+        self, layout: Layout, edges: dict[int, list[float]], params: dict[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
 
         The values travel, not the counts: a fixed-width binary COPY (NULL sent as NaN) parsed with one
@@ -202,7 +207,7 @@ class SketchRepository:
                 )
         return out
 
-    def categorical_counts(self, layout: Layout, params: dict) -> list[tuple]:
+    def categorical_counts(self, layout: Layout, params: dict[str, Any]) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
         As for numeric slots, the values travel (COPY text format, parsed by pandas' C reader) and
@@ -258,11 +263,13 @@ class SketchRepository:
                 )
         return out
 
-    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple]:
+    def label_numeric_counts(self, source: Source, label_edges: list[float]) -> list[tuple[Any, ...]]:
         query = source.cte() + sql.SQL(LABEL_NUMERIC)
         return self.conn.execute(query, source.params | {"label_edges": label_edges}).fetchall()
 
-    def existing(self, model_id: int, hours: list[datetime], features: list[str]) -> dict:
+    def existing(
+        self, model_id: int, hours: list[datetime], features: list[str]
+    ) -> dict[tuple[datetime, str], dict[str, Any]]:
         rows = self.conn.execute(self.EXISTING, (model_id, hours, features)).fetchall()
         return {(h, f): s for h, f, s in rows}
 
@@ -276,7 +283,7 @@ class SketchRepository:
            SET rows = EXCLUDED.rows, missing = EXCLUDED.missing, sketch = EXCLUDED.sketch,
                change = nextval('drift_change_seq')"""
 
-    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict]]) -> None:
+    def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict[str, Any]]]) -> None:
         """Insert or replace hourly sketches: COPY into a staging table, then one INSERT ... ON CONFLICT
         (a row-by-row upsert of a backfill's tens of thousands of sketches cost seconds of round trips)."""
         if len(items) < 50:
@@ -302,7 +309,9 @@ class SketchRepository:
 
     def changed_windows(self, model_id: int, granularity: str, change: int) -> tuple[list[datetime], int]:
         windows = [r[0] for r in self.conn.execute(self.WINDOWS, (granularity, model_id, change))]
-        return windows, self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()[0]
+        row = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
+        assert row is not None  # an aggregate without GROUP BY returns exactly one row
+        return windows, row[0]
 
-    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict]]:
+    def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
         return self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()

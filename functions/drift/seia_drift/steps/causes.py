@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from seia_drift import causes as ranking
 from seia_drift.layout import LABEL, PREDICTION
 from seia_drift.repositories.alerts import AlertRepository, AlertRow, Cause
-from seia_drift.repositories.segments import SegmentRepository
+from seia_drift.repositories.segments import Key, SegmentRepository, SegmentStats
 from seia_drift.repositories.sources import predictions, uploaded_reference
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
@@ -22,17 +25,17 @@ class CauseStep(Step):
 
     name = "causes"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
         alerts = AlertRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
         new = alerts.after(ctx.model.id, mark.change)
-        self._cache: dict = {}
+        self._cache: dict[datetime, dict[Key, SegmentStats]] = {}
         self._ctx, self._stored, self._bins = ctx, stored, bins
         self._repo = SegmentRepository(ctx.conn)
-        self._ref = None
+        self._ref: dict[Key, SegmentStats] | None = None
         for alert in new:
             alerts.save_causes(alert.id, self._causes(alert))
         ctx.state.set(ctx.model.id, self.name, Watermark(change=max([mark.change] + [a.id for a in new])))
@@ -46,16 +49,18 @@ class CauseStep(Step):
         top = (alert.details.get("statistics") or {}).get("top_increase") or {}
         return top.get("category") or (model.labels[0] if model.labels else None)
 
-    def _reference(self) -> dict:
+    def _reference(self) -> dict[Key, SegmentStats]:
         if self._ref is None:
             ctx = self._ctx
             if not self._repo.has_reference(ctx.model.id):
                 # a reference built before segments were stored: counted once, then kept
-                source = (
-                    uploaded_reference(ctx.model.id)
-                    if self._stored.source == "uploaded"
-                    else predictions(ctx.model.id, self._stored.window_start, self._stored.window_end)
-                )
+                if self._stored.source == "uploaded":
+                    source = uploaded_reference(ctx.model.id)
+                else:
+                    # a first-window reference records its window (only an uploaded one has none)
+                    start, end = self._stored.window_start, self._stored.window_end
+                    assert start is not None and end is not None
+                    source = predictions(ctx.model.id, start, end)
                 store_reference_segments(ctx, source, self._bins)
             self._ref = self._repo.reference(ctx.model.id)
         return self._ref

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any, cast
 
 from seia.jsonutil import finite as clean
+from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.stats import (
     CategoricalDrift,
     CategoricalSketch,
+    NumericDrift,
     NumericSketch,
     categorical_drift,
     drift_statistics,
@@ -23,20 +27,30 @@ from seia_drift.steps.base import Context, WindowStep
 INSUFFICIENT, OK = "insufficient_data", "ok"
 
 
-def merge_window(rows, bins) -> dict:
+def merge_window(
+    rows: Iterable[tuple[datetime, str, dict[str, Any]]], bins: Mapping[str, FeatureBins]
+) -> dict[str, Any]:
     """Merged sketch per feature of a window's hourly sketches (hours in time order)."""
-    hourly: dict[str, list] = {}
+    hourly: dict[str, list[dict[str, Any]]] = {}
     for _, feature, data in rows:
         if feature in bins:
             hourly.setdefault(feature, []).append(data)
+    # Any: a NumericSketch for a numeric feature, a CategoricalSketch for a categorical one (numeric bins carry edges)
     return {
-        f: merge_dicts(items, tuple(bins[f].edges)) if bins[f].kind == "numeric" else merge_categorical_dicts(items)
+        f: merge_dicts(items, tuple(cast("list[float]", bins[f].edges)))
+        if bins[f].kind == "numeric"
+        else merge_categorical_dicts(items)
         for f, items in hourly.items()
     }
 
 
-def statistics(drift, ref, cur) -> dict:
+def statistics(
+    drift: NumericDrift | CategoricalDrift,
+    ref: Any,
+    cur: Any,
+) -> dict[str, Any]:
     """The core's statistics of the feature (as the query path shows them), JSON-safe, plus category shifts."""
+    # ref and cur are sketches of the drift's kind (categorical ones for a CategoricalDrift)
     out = {k: clean(v) for k, v in drift_statistics(drift, ref, cur).items()}
     if isinstance(drift, CategoricalDrift) and cur.n and ref.n:
         shifts = {
@@ -62,12 +76,12 @@ class DriftStep(WindowStep):
     def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
         return SketchRepository(ctx.conn).changed_windows(ctx.model.id, ctx.settings.window, change)
 
-    def _references(self, bins: dict) -> dict:
+    def _references(self, bins: dict[str, FeatureBins]) -> dict[str, Any]:
         """The reference sketches, built once per run (the run's ``bins``) rather than once per window."""
         cached = getattr(self, "_cached_references", None)
         if cached is None or cached[0] is not bins:
             refs = {
-                f: NumericSketch.from_dict(b.reference, edges=tuple(b.edges))
+                f: NumericSketch.from_dict(b.reference, edges=tuple(cast("list[float]", b.edges)))  # numeric: edges set
                 if b.kind == "numeric"
                 else CategoricalSketch.from_dict(b.reference)
                 for f, b in bins.items()
@@ -75,7 +89,7 @@ class DriftStep(WindowStep):
             cached = self._cached_references = (bins, refs)
         return cached[1]
 
-    def window(self, ctx: Context, bins: dict, start: datetime, end: datetime) -> int:
+    def window(self, ctx: Context, bins: dict[str, FeatureBins], start: datetime, end: datetime) -> int:
         merged = merge_window(SketchRepository(ctx.conn).window(ctx.model.id, start, end), bins)
         refs = self._references(bins)
         drifts = {}

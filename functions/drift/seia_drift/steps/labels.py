@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from seia_drift.layout import LABEL
 from seia_drift.repositories.performance import PerformanceRepository
+from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SegmentRepository
 from seia_drift.repositories.sketches import SketchRepository
-from seia_drift.repositories.sources import predictions
+from seia_drift.repositories.sources import Source, predictions
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
 from seia_drift.steps.base import Context, Step
@@ -19,7 +22,7 @@ HOURS_PER_QUERY = 24 * 7
 HOUR = timedelta(hours=1)
 
 
-def segment_edges(ctx: Context, bins) -> dict[int, list[float]]:
+def segment_edges(ctx: Context, bins: Mapping[str, FeatureBins]) -> dict[int, list[float]]:
     """The reference deciles of every numeric feature, by position."""
     return {s.position: bins[s.feature].segments or [] for s in ctx.layout.numeric if s.source == "feature"}
 
@@ -35,7 +38,7 @@ class LabelStep(Step):
 
     name = "labels"
 
-    def run(self, ctx: Context) -> dict:
+    def run(self, ctx: Context) -> dict[str, Any]:
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
@@ -74,11 +77,19 @@ class LabelStep(Step):
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         return {"hours": len(hours), "labeled_rows_in_hours": labeled}
 
-    def _label_sketches(self, ctx, sketches, source, values, bins) -> dict:
+    def _label_sketches(
+        self,
+        ctx: Context,
+        sketches: SketchRepository,
+        source: Source,
+        values: dict[datetime, tuple[Any, ...]],
+        bins: Mapping[str, FeatureBins],
+    ) -> dict[datetime, NumericSketch | CategoricalSketch]:
         if ctx.layout.label.kind == "categorical":
             return {h: CategoricalSketch(dict(groups)) for h, (_, lab, _, groups) in values.items() if lab}
         edges = bins[LABEL].edges
-        out = {}
+        assert edges is not None  # a numeric label's bins carry edges
+        out: dict[datetime, NumericSketch | CategoricalSketch] = {}
         for hour, buckets, counts, missing, mean, m2, lo, hi in sketches.label_numeric_counts(source, edges):
             dense = [0] * (len(edges) + 1)
             for b, c in zip(buckets or (), counts or ()):
