@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from seia.schema import Model
 from seia_drift import performance
-from seia_drift.repositories.sources import TS_IN_RANGE, Source
+from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
 LOG_LOSS_EPS = 1e-15
 
@@ -49,7 +49,7 @@ class PerformanceRepository:
         JOIN predictions p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
         WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
           AND {in_range}
-        ORDER BY 1""".replace("{in_range}", TS_IN_RANGE)
+        ORDER BY 1""".replace("{in_range}", HOUR_IN_RANGE)
     WINDOWS = """
         SELECT DISTINCT date_trunc(%s, hour, 'UTC') FROM drift_performance_hourly
         WHERE model_id = %s AND change > %s ORDER BY 1"""

@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia_drift.layout import Layout
-from seia_drift.repositories.sources import TS_IN_RANGE, Source
+from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
 # PostgreSQL raises on float8 overflow, where numpy would give inf: values this large count as missing
 # (as non-finite ones do), in SQL and in numpy alike.
@@ -26,7 +26,7 @@ _NEW_ROWS = (
     WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
       AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s
       AND """
-    + TS_IN_RANGE
+    + HOUR_IN_RANGE
 )
 
 # The values of every numeric slot of one chunk, with the epoch hour, as fixed-width binary rows.
