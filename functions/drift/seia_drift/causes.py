@@ -110,8 +110,8 @@ def _groups(keys: list[Key], fs: FeatureSegments) -> list[tuple[Group, list[Key]
         present = set(keys)
         n = len(fs.edges)
         for k in range(1, n + 1):
-            below = [str(b) for b in range(0, k) if str(b) in present]
-            above = [str(b) for b in range(k, n + 1) if str(b) in present]
+            below: list[Key] = [str(b) for b in range(0, k) if str(b) in present]
+            above: list[Key] = [str(b) for b in range(k, n + 1) if str(b) in present]
             if below:
                 out.append((("below", k), below))
             if above:
