@@ -22,7 +22,7 @@ def cmd_tenant_create(args) -> int:
     from seia.tenancy import TenantAdmin
 
     created = TenantAdmin(get_settings()).create_tenant(args.name)
-    _print({"tenant": created.tenant.name, "api_key": created.api_key})
+    _print({"tenant": created.tenant.name, "api_key": created.api_key, "scopes": ["admin"]})
     print("Keep this key: it is shown only now.", file=sys.stderr)
     return 0
 
@@ -46,11 +46,41 @@ def cmd_tenant_list(args) -> int:
 
 
 def cmd_key_create(args) -> int:
+    from seia import scopes
     from seia.tenancy import TenantAdmin
 
-    key = TenantAdmin(get_settings()).create_key(args.tenant)
-    _print({"tenant": args.tenant, "api_key": key})
+    # Both checked before anything is written; no default scope: a key does what its operator chose.
+    held = scopes.parse(args.scope or [])
+    expires_at = scopes.parse_expiry(args.expires) if args.expires else None
+    key = TenantAdmin(get_settings()).create_key(args.tenant, held, expires_at)
+    _print(
+        {
+            "tenant": args.tenant,
+            "api_key": key,
+            "scopes": held,
+            "expires_at": expires_at.isoformat() if expires_at else None,
+        }
+    )
     print("Keep this key: it is shown only now.", file=sys.stderr)
+    return 0
+
+
+def cmd_key_list(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    rows = TenantAdmin(get_settings()).list_keys(args.tenant)
+    _print(
+        [
+            {
+                "prefix": r.prefix,
+                "scopes": r.scopes,
+                "created_at": r.created_at.isoformat(),
+                "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+                "status": "revoked" if r.revoked_at else "expired" if r.expired else "active",
+            }
+            for r in rows
+        ]
+    )
     return 0
 
 
@@ -125,10 +155,21 @@ def register(sub) -> None:
     p.set_defaults(func=_one_line_errors(cmd_tenant_create))
     tenant.add_parser("list", help="list tenants").set_defaults(func=_one_line_errors(cmd_tenant_list))
 
-    key = group(sub, "key", "create and revoke API keys")
-    p = key.add_parser("create", help="a new API key for a tenant")
+    key = group(sub, "key", "create, list and revoke API keys")
+    p = key.add_parser("create", help="a new API key for a tenant, with what it may do and until when")
     p.add_argument("tenant")
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="ingest (write predictions, ground truths, reference rows), read, admin (everything); "
+        "required; repeat it or give a comma list",
+    )
+    p.add_argument("--expires", metavar="WHEN", help="90d, 12h or a date (2027-01-31, 00:00 UTC); default: never")
     p.set_defaults(func=_one_line_errors(cmd_key_create))
+    p = key.add_parser("list", help="a tenant's keys: prefix, scopes, expiry, status (never the key)")
+    p.add_argument("tenant")
+    p.set_defaults(func=_one_line_errors(cmd_key_list))
     p = key.add_parser("revoke", help="revoke a key by its prefix (seia_xxxxxxxxxx)")
     p.add_argument("key_prefix")
     p.set_defaults(func=_one_line_errors(cmd_key_revoke))

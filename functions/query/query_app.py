@@ -6,6 +6,7 @@ from pathlib import Path
 from chalice import Chalice, Response
 
 from seia.errors import SeiaError
+from seia.scopes import ANY as ANY_SCOPE
 from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, observe, query_params
 from seia_query.service import get_service
 
@@ -22,7 +23,7 @@ def list_models(service, tenant, request):
 
 
 @app.route("/v1/models/{model}", methods=["GET"])
-@authenticated
+@authenticated(scope={"read", "ingest"})  # ingest keys too: clients turn their columns into records with it
 def get_model(service, tenant, request, model):
     return 200, service.get_model(tenant, model).as_dict()
 
@@ -75,6 +76,12 @@ def acknowledge_alert(service, tenant, request, model, alert_id):
 @authenticated
 def put_settings(service, tenant, request, model):
     return 200, service.put_settings(tenant, model, json_body(request))
+
+
+@app.route("/v1/key", methods=["GET"])
+@authenticated(scope=ANY_SCOPE, caller=True)
+def who_am_i(service, caller, request):
+    return 200, caller.as_dict()
 
 
 # --- the API's description and the dashboard: public, no tenant data --------------------------

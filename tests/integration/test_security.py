@@ -25,7 +25,7 @@ def test_missing_malformed_unknown_and_revoked_keys_are_401(api, tenant, tenant_
 
 
 def test_a_second_key_works_and_revoking_one_leaves_the_other(api, tenant, tenant_admin):
-    second = tenant_admin.create_key(tenant.name)
+    second = tenant_admin.create_key(tenant.name, ["admin"])
     assert api.get("/v1/models", second).status == 200
     tenant_admin.revoke_key(tenant.api_key.split("_")[1])
     assert api.get("/v1/models", tenant.api_key).status == 401
@@ -88,7 +88,7 @@ def test_handlers_open_tenant_databases_as_the_tenant_role(api, tenant):
 
 
 def test_the_admin_database_holds_no_api_key_in_clear(tenant, tenant_admin):
-    extra = tenant_admin.create_key(tenant.name)
+    extra = tenant_admin.create_key(tenant.name, ["admin"])
     secret_parts = [k.split("_", 2)[2] for k in (tenant.api_key, extra)]
     with tenant_admin.admin_connection() as conn:
         dump = "\n".join(
@@ -110,7 +110,7 @@ def test_no_key_or_password_in_logs(api, make_tenant, caplog, capsys, tenant_adm
     api.get("/v1/models/churn/stats", t.api_key)
     from seia_admin.cli import main
 
-    main(["key", "create", t.name])
+    main(["key", "create", t.name, "--scope", "ingest"])
     printed_key = capsys.readouterr().out
     settings = get_settings()
     secrets_ = [

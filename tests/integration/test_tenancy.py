@@ -18,6 +18,7 @@ def test_tenant_create_prints_the_key_once_and_list_shows_no_key(capsys, setting
     assert code == 0
     created = json.loads(out)
     assert created["tenant"] == "acme-cli" and created["api_key"].startswith("seia_")
+    assert created["scopes"] == ["admin"]
     code, out, _ = _run(capsys, "tenant", "list")
     listed = json.loads(out)
     acme = [t for t in listed if t["tenant"] == "acme-cli"]
@@ -34,7 +35,7 @@ def test_tenant_create_twice_and_bad_names_fail_clearly(capsys, tenant_admin):
 
 
 def test_key_create_and_revoke(capsys, tenant, api):
-    code, out, _ = _run(capsys, "key", "create", tenant.name)
+    code, out, _ = _run(capsys, "key", "create", tenant.name, "--scope", "read")
     key = json.loads(out)["api_key"]
     assert api.get("/v1/models", key).status == 200
     prefix = "seia_" + key.split("_")[1]

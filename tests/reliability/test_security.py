@@ -87,7 +87,7 @@ def test_a_file_under_a_prefix_naming_b_s_model_lands_in_a_only(file_drop, api, 
 
 def test_a_revoked_key_stops_working_at_once_on_every_route(api, two_tenants, tenant_admin):
     a, _ = two_tenants
-    key = tenant_admin.create_key(a.name)
+    key = tenant_admin.create_key(a.name, ["admin"])
     assert all(api.get(p, key).status == 200 for p in QUERY_ROUTES)  # warm pools, as a warm Lambda
     from seia_admin.cli import main
 
@@ -111,7 +111,7 @@ def test_every_key_lookup_compares_equal_length_digests_with_compare_digest(
     from seia import auth
 
     a, _ = two_tenants
-    revoked = tenant_admin.create_key(a.name)
+    revoked = tenant_admin.create_key(a.name, ["admin"])
     tenant_admin.revoke_key(revoked.split("_")[1])
     calls = []
     real = hmac.compare_digest
@@ -171,7 +171,7 @@ def test_no_secret_reaches_the_logs_of_a_full_flow(api, file_drop, tenant_admin,
         import secrets
 
         t = TenantHandle(tenant_admin, tenant_admin.create_tenant("s" + secrets.token_hex(4)))
-        main(["key", "create", t.name])
+        main(["key", "create", t.name, "--scope", "ingest"])
         key = t.api_key
         api.post("/v1/models", key, json=data.model())
         api.post("/v1/models/churn/predictions", key, json=data.predictions(50))

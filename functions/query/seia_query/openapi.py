@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 
+from seia import scopes
 from seia.registry import REGISTRY
 
 PLANNED = "planned"
@@ -444,13 +445,23 @@ SCHEMAS: dict = {
         {"model": {"type": "string"}, "settings": _ref("ModelSettings")}, ["model", "settings"]
     ),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
+    "KeyInfo": _obj(
+        {
+            "tenant": {"type": "string"},
+            "prefix": {"type": "string", "description": "seia_<prefix>: the key's public part"},
+            "scopes": {"type": "array", "items": {"type": "string", "enum": list(scopes.SCOPES)}},
+            "expires_at": {**_nullable(_TIME), "description": "null: never expires"},
+        },
+        ["tenant", "prefix", "scopes", "expires_at"],
+    ),
 }
 # The settings' schemas (ModelSettings, Thresholds, ...) are derived from the registry.
 SCHEMAS.update(REGISTRY.openapi_schemas())
 
 _ERROR_TEXT = {
     400: "invalid input; every problem is listed in details",
-    401: "missing, unknown or revoked API key",
+    401: "missing, unknown, revoked or expired API key",
+    403: "the key's scopes do not allow this operation (x-seia-scopes names the ones that do)",
     404: "unknown model (also another tenant's) or resource",
     409: "already exists",
     413: "more than 10,000 records or 6 MB",
@@ -510,6 +521,7 @@ def _op(
     planned=False,
     body_required=True,
     operation_id: str,
+    scope=None,
 ) -> dict:
     op = {
         "summary": summary,
@@ -522,6 +534,8 @@ def _op(
         op["requestBody"] = {"required": body_required, "content": {"application/json": {"schema": _ref(body)}}}
     if not auth:
         op["security"] = []
+    if scope is not None:
+        op["x-seia-scopes-declared"] = sorted(scope)  # the route's own, where it differs from seia.scopes' rule
     if planned:
         op["x-seia-status"] = PLANNED
     return op
@@ -570,6 +584,16 @@ PATHS: dict = {
             tag="models",
             params=[_MODEL],
             operation_id="get_model",
+            scope={scopes.READ, scopes.INGEST},
+        ),
+    },
+    "/v1/key": {
+        "get": _op(
+            "The calling key: its tenant, scopes and expiry (any valid key may ask)",
+            {"200": _json("KeyInfo", "the key"), **_errors(401, 503)},
+            tag="meta",
+            operation_id="who_am_i",
+            scope=scopes.ANY,
         ),
     },
     "/v1/models/{model}/predictions": {
@@ -731,6 +755,26 @@ PATHS: dict = {
     },
 }
 
+
+def _with_scopes(paths: dict) -> dict:
+    """Each authenticated operation names the scopes that may call it (as the apps enforce it) and its 403."""
+    for path, ops in paths.items():
+        for method, op in ops.items():
+            declared = op.pop("x-seia-scopes-declared", None)
+            if op.get("security") == []:
+                continue
+            needs = scopes.required(method.upper(), path, declared)
+            op["x-seia-scopes"] = [s for s in scopes.SCOPES if s in needs]
+            text = f"Needs a key with scope {' or '.join(op['x-seia-scopes'])}" + (
+                "." if scopes.ADMIN in needs else " (or admin)."
+            )
+            op["description"] = f"{op['description']} {text}" if op.get("description") else text
+            op["responses"].setdefault("403", {"$ref": "#/components/responses/E403"})
+    return paths
+
+
+_with_scopes(PATHS)
+
 DOCUMENT: dict = {
     "openapi": "3.1.0",
     "info": {
@@ -750,7 +794,12 @@ DOCUMENT: dict = {
             "apiKey": {
                 "type": "http",
                 "scheme": "bearer",
-                "description": "seia_<prefix>_<secret>, from `seia tenant create`",
+                "description": "seia_<prefix>_<secret>, from `seia tenant create` (scope admin) or "
+                "`seia key create TENANT --scope ingest|read|admin [--expires 90d]`. A key holds one or more "
+                "scopes: ingest writes predictions, ground truths and reference rows (and reads a model's "
+                "definition); read reads; admin does everything (models, settings, alerts). Each operation's "
+                "x-seia-scopes lists the scopes that may call it; any other key gets 403 (code forbidden). "
+                "An expired key gets 401. GET /v1/key tells a key what it holds.",
             }
         },
         "schemas": SCHEMAS,

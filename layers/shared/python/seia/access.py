@@ -6,6 +6,7 @@ Each function's own service (``seia_ingest.service``, ``seia_query.service``) bu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from seia import auth, naming, telemetry
@@ -17,13 +18,32 @@ from seia.repositories.models import ModelRepository
 from seia.schema import Model
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who sent the request: the key's tenant, its public prefix, its scopes and expiry."""
+
+    tenant: Tenant
+    prefix: str
+    scopes: tuple[str, ...]
+    expires_at: datetime | None
+
+    def as_dict(self) -> dict:
+        return {
+            "tenant": self.tenant.name,
+            "prefix": f"seia_{self.prefix}",
+            "scopes": list(self.scopes),
+            "expires_at": iso(self.expires_at),
+        }
+
+
 class TenantAccess:
     def __init__(self, settings: Settings, databases: Databases | None = None):
         self.settings = settings
         self.db = databases or Databases(settings)
 
-    def authenticate(self, headers) -> Tenant:
-        """The tenant owning the bearer key, or 401. Checked on every request: revocation is immediate."""
+    def authenticate(self, headers) -> Caller:
+        """The tenant and scopes of the bearer key, or 401. Checked on every request: revocation and expiry
+        are immediate."""
         key = auth.bearer_key(headers)
         prefix = auth.key_prefix(key)
         if prefix is None:
@@ -34,8 +54,11 @@ class TenantAccess:
         stored = row.key_hash if row else b"\0" * 32
         if not auth.matches(key, stored) or row is None or row.revoked:
             raise Unauthorized("invalid API key")
+        if row.expired:
+            # Said only to whoever holds the whole key: the prefix alone learns nothing.
+            raise Unauthorized(f"this API key expired at {iso(row.expires_at)}; ask an operator for a new one")
         telemetry.append_keys(tenant=row.tenant.name)
-        return row.tenant
+        return Caller(tenant=row.tenant, prefix=row.prefix, scopes=row.scopes, expires_at=row.expires_at)
 
     def _model(self, conn, name: str) -> Model:
         # A name no model can have (e.g. with a NUL byte, which PostgreSQL text refuses) is not looked up.

@@ -52,6 +52,11 @@ class Unauthorized(SeiaError):
     code = "unauthorized"
 
 
+class Forbidden(SeiaError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(SeiaError):
     status = 404
     code = "not_found"

@@ -8,7 +8,7 @@ import time
 
 from chalice import Response
 
-from seia import jsonutil, telemetry
+from seia import jsonutil, scopes, telemetry
 from seia.config import MAX_BODY_BYTES
 from seia.errors import BadRequest, Detail, PayloadTooLarge, SeiaError, UnsupportedMediaType
 
@@ -120,18 +120,33 @@ def authenticated_views(app, get_service):
     """The decorator of ``app``'s routes that act for a tenant, given the function's ``get_service``.
 
     A decorated route is an :func:`api_view` called as ``route(service, tenant, request, **path
-    parameters)``: the request's API key has been checked and its tenant found (401 otherwise), so the
-    route's body is the one service call it makes.
+    parameters)``: the request's API key has been checked and its tenant found (401 otherwise), and the key
+    holds a scope the route needs (403 otherwise; :mod:`seia.scopes` says which, from the method and the
+    route's template), so the route's body is the one service call it makes. A route whose needs differ from
+    that rule says so: ``@authenticated(scope={"read", "ingest"})``; ``caller=True`` passes the
+    :class:`seia.access.Caller` (tenant, scopes, expiry) instead of the tenant.
     """
 
-    def authenticated(fn):
-        @api_view
-        @functools.wraps(fn)
-        def view(**params):
-            request = app.current_request
-            service = get_service()
-            return fn(service, service.authenticate(request.headers), request, **params)
+    def authenticated(fn=None, *, scope=None, caller: bool = False):
+        declared = None if scope is None else frozenset([scope] if isinstance(scope, str) else scope)
+        if declared is not None:
+            scopes.required("GET", "/", declared)  # an unknown scope fails at import, not at the first request
 
-        return view
+        def decorate(fn):
+            @api_view
+            @functools.wraps(fn)
+            def view(**params):
+                request = app.current_request
+                service = get_service()
+                who = service.authenticate(request.headers)
+                # The route's template as Chalice matched it (never the raw path: nothing sent is echoed).
+                template = (request.context or {}).get("resourcePath") or ""
+                scopes.check(who.scopes, request.method, template, declared)
+                return fn(service, who if caller else who.tenant, request, **params)
+
+            view.seia_scope = declared  # type: ignore[attr-defined]  # read by the route × scope tests
+            return view
+
+        return decorate(fn) if fn is not None else decorate
 
     return authenticated

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 import psycopg
 from psycopg import sql
 
-from seia import auth, migrate, naming
+from seia import auth, migrate, naming, scopes
 from seia.config import Settings
 from seia.credentials import get_store
 from seia.db import Tenant, superuser_connect
 from seia.errors import Conflict, Detail, NotFound, ValidationFailed
-from seia.repositories.admin import ApiKeyRepository, TenantRepository
+from seia.repositories.admin import ApiKeyRepository, KeySummary, TenantRepository
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +147,8 @@ class TenantAdmin:
                 key = auth.new_key()
                 with self.admin_connection() as admin, admin.transaction():
                     tenant = TenantRepository(admin).insert(name, db_name, role)
-                    ApiKeyRepository(admin).insert(tenant.id, key.prefix, key.key_hash)
+                    # A tenant's first key does everything: its operator makes narrower ones with it.
+                    ApiKeyRepository(admin).insert(tenant.id, key.prefix, key.key_hash, [scopes.ADMIN])
             except BaseException:
                 server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
                 server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
@@ -207,12 +209,19 @@ class TenantAdmin:
             raise NotFound(f"no tenant named {name!r}")
         return tenant
 
-    def create_key(self, tenant_name: str) -> str:
+    def create_key(self, tenant_name: str, key_scopes: list[str], expires_at: datetime | None = None) -> str:
+        """A new key of the tenant with these scopes (see :mod:`seia.scopes`), valid until ``expires_at``."""
+        held = scopes.parse(key_scopes)
         tenant = self.get_tenant(tenant_name)
         key = auth.new_key()
         with self.admin_connection() as admin:
-            ApiKeyRepository(admin).insert(tenant.id, key.prefix, key.key_hash)
+            ApiKeyRepository(admin).insert(tenant.id, key.prefix, key.key_hash, held, expires_at)
         return key.key
+
+    def list_keys(self, tenant_name: str) -> list[KeySummary]:
+        tenant = self.get_tenant(tenant_name)
+        with self.admin_connection() as admin:
+            return ApiKeyRepository(admin).of_tenant(tenant.id)
 
     def revoke_key(self, prefix: str) -> bool:
         with self.admin_connection() as admin:

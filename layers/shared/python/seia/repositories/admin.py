@@ -16,6 +16,22 @@ class KeyRow:
     tenant: Tenant
     key_hash: bytes
     revoked: bool
+    prefix: str = ""
+    scopes: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    expired: bool = False  # by the database's clock, when the row was read
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    """A key as ``seia key list`` shows it: never the key nor its hash."""
+
+    prefix: str
+    scopes: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    expired: bool
 
 
 @dataclass(frozen=True)
@@ -34,7 +50,8 @@ class TenantRepository:
     ALL = "SELECT id, name, db_name, role_name, db_host, db_port FROM tenants ORDER BY name"
     SUMMARY = """
         SELECT t.name, t.db_name, t.created_at,
-               count(k.id) FILTER (WHERE k.revoked_at IS NULL) AS active_keys
+               count(k.id) FILTER (WHERE k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now()))
+                   AS active_keys
         FROM tenants t LEFT JOIN api_keys k ON k.tenant_id = t.id
         GROUP BY t.id ORDER BY t.name"""
 
@@ -61,25 +78,44 @@ class TenantRepository:
 
 
 class ApiKeyRepository:
-    INSERT = "INSERT INTO api_keys (tenant_id, prefix, key_hash) VALUES (%s, %s, %s)"
+    INSERT = "INSERT INTO api_keys (tenant_id, prefix, key_hash, scopes, expires_at) VALUES (%s, %s, %s, %s, %s)"
     BY_PREFIX = """
         SELECT t.id, t.name, t.db_name, t.role_name, t.db_host, t.db_port,
-               k.key_hash, k.revoked_at IS NOT NULL AS revoked
+               k.key_hash, k.revoked_at IS NOT NULL AS revoked,
+               k.prefix, k.scopes, k.expires_at, coalesce(k.expires_at <= now(), false) AS expired
         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.prefix = %s"""
+    OF_TENANT = """
+        SELECT 'seia_' || prefix AS prefix, scopes, created_at, expires_at, revoked_at,
+               coalesce(expires_at <= now(), false) AS expired
+        FROM api_keys WHERE tenant_id = %s ORDER BY created_at, id"""
     REVOKE = "UPDATE api_keys SET revoked_at = now() WHERE prefix = %s AND revoked_at IS NULL"
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def insert(self, tenant_id: int, prefix: str, key_hash: bytes) -> None:
-        self.conn.execute(self.INSERT, (tenant_id, prefix, key_hash))
+    def insert(
+        self, tenant_id: int, prefix: str, key_hash: bytes, scopes: list[str], expires_at: datetime | None = None
+    ) -> None:
+        self.conn.execute(self.INSERT, (tenant_id, prefix, key_hash, list(scopes), expires_at))
 
     def by_prefix(self, prefix: str) -> KeyRow | None:
         row = self.conn.execute(self.BY_PREFIX, (prefix,)).fetchone()
         if row is None:
             return None
-        return KeyRow(tenant=Tenant(*row[:6]), key_hash=bytes(row[6]), revoked=row[7])
+        return KeyRow(
+            tenant=Tenant(*row[:6]),
+            key_hash=bytes(row[6]),
+            revoked=row[7],
+            prefix=row[8],
+            scopes=tuple(row[9]),
+            expires_at=row[10],
+            expired=row[11],
+        )
+
+    def of_tenant(self, tenant_id: int) -> list[KeySummary]:
+        with self.conn.cursor(row_factory=class_row(KeySummary)) as cur:
+            return cur.execute(self.OF_TENANT, (tenant_id,)).fetchall()
 
     def revoke(self, prefix: str) -> bool:
         return self.conn.execute(self.REVOKE, (prefix,)).rowcount == 1
