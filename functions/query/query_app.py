@@ -6,8 +6,8 @@ from pathlib import Path
 from chalice import Chalice, Response
 
 from seia.errors import SeiaError
-from seia.scopes import ANY as ANY_SCOPE
 from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, observe, query_params
+from seia.scopes import ANY as ANY_SCOPE
 from seia_query.service import get_service
 
 app = observe(Chalice(app_name="seia-query"))
