@@ -274,6 +274,7 @@ def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drif
     url, tenant, _ = drifted
     _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
     page.wait_for_selector("#settings-form")
+    assert page.locator("#settings-readonly").count() == 0 and page.inner_text("#key-scopes") == "key: admin"
     assert page.input_value("#setting-min_rows") == "50"
     page.fill("#setting-min_rows", "0")
     page.click("#settings-form button[type=submit]")
@@ -292,3 +293,36 @@ def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drif
         "min_rows": 80,
         "thresholds": {"psi": 0.3},
     }
+
+
+def test_a_read_only_key_sees_settings_and_alerts_with_their_controls_off_and_why(page, drifted, tenant_admin):
+    url, tenant, injected = drifted
+    key = tenant_admin.create_key(tenant.name, ["read"])
+    _sign_in(page, url, key, "#/models/shift?granularity=day")
+    page.wait_for_selector("#alert-list")
+    page.wait_for_selector("#settings-form")
+    assert page.inner_text("#key-scopes") == "key: read"
+    assert page.inner_text("#settings-readonly") == (
+        "This key has scope read: changing settings needs a key with scope admin."
+    )
+    assert page.input_value("#setting-min_rows") == "50"  # what is in force is still shown
+    assert page.is_disabled("#setting-min_rows") and page.is_disabled("#settings-form button[type=submit]")
+    assert page.inner_text("#alerts-readonly") == (
+        "This key has scope read: acknowledging an alert needs a key with scope admin."
+    )
+    buttons = page.locator("#alert-list button.acknowledge")
+    assert buttons.count() >= 2 and all(buttons.nth(i).is_disabled() for i in range(buttons.count()))
+    _shot(page, "read-only-key")
+    from seia_client.client import Client
+
+    assert Client(url, tenant.api_key).alert_list("shift", status="acknowledged") == []
+
+
+def test_an_ingest_key_is_told_it_cannot_read(page, seeded, tenant_admin):
+    url, tenant = seeded
+    key = tenant_admin.create_key(tenant.name, ["ingest"])
+    _sign_in(page, url, key)
+    assert page.inner_text("#page-error") == (
+        "Could not load this page: this key has scope ingest; GET /v1/models needs read"
+    )
+    assert page.inner_text("#key-scopes") == "key: ingest"

@@ -93,6 +93,7 @@
 
   function forgetKey(message) {
     sessionStorage.removeItem(KEY);
+    caller = undefined;
     showKeyPanel(message);
   }
 
@@ -113,10 +114,27 @@
     input.value = "";
     if (!value) return;
     sessionStorage.setItem(KEY, value);
+    caller = undefined;
     render();
   });
   forgetButton.addEventListener("click", () => forgetKey(""));
   document.getElementById("openapi-link").href = API + "/v1/openapi.json";
+
+  // ---- what the key may do (GET /v1/key): write controls are disabled, with the reason, without admin ----
+  let caller;  // undefined: not asked yet; null: a server without /v1/key (every key may do everything there)
+  async function whoAmI() {
+    if (caller === undefined) caller = await optional("/v1/key");
+    const badge = document.getElementById("key-scopes");
+    badge.hidden = !caller;
+    badge.textContent = caller ? "key: " + caller.scopes.join(", ") + (caller.expires_at ? " · expires " + when(caller.expires_at) : "") : "";
+    return caller;
+  }
+  const isAdmin = () => !caller || caller.scopes.includes("admin");
+  // Why a control is off, in the words of the API's 403.
+  function needsAdmin(id, what) {
+    const held = caller.scopes.length === 1 ? "scope " + caller.scopes[0] : "scopes " + caller.scopes.join(", ");
+    return h("p", { class: "note", id }, "This key has " + held + ": " + what + " needs a key with scope admin.");
+  }
 
   // ---- pages ---------------------------------------------------------------------------------
   function crumbs(parts) {
@@ -283,6 +301,7 @@
       return;
     }
     const list = h("div", { id: "alert-list" });
+    if (!isAdmin()) card.append(needsAdmin("alerts-readonly", "acknowledging an alert"));
     card.append(list);
     for (const a of page.alerts) {
       let causes = a.causes || [];
@@ -290,7 +309,8 @@
         const detail = await optional("/v1/models/" + enc(model) + "/alerts/" + enc(a.id));
         causes = (detail && detail.causes) || [];
       }
-      const ack = h("button", { type: "button", class: "acknowledge" }, "Acknowledge");
+      const ack = h("button", { type: "button", class: "acknowledge", disabled: !isAdmin(),
+        title: isAdmin() ? "" : "acknowledging needs a key with scope admin" }, "Acknowledge");
       const item = h("div", { class: "alert " + a.severity, "data-alert": a.id },
         h("strong", {}, a.summary), " ",
         h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity), " ", ack,
@@ -391,7 +411,9 @@
       fieldset.append(settingInput(id, schema, stored(key, member)));
     }
     // The server names a refused field; the browser's own checks would only hide that.
-    const form = h("form", { id: "settings-form", noValidate: true }, parts, h("button", { type: "submit" }, "Save settings"), " ", status);
+    // Without admin the form shows what is in force, every control off, and why.
+    const controls = h("fieldset", { class: "settings-controls", disabled: !isAdmin() }, parts, h("button", { type: "submit" }, "Save settings"), " ", status);
+    const form = h("form", { id: "settings-form", noValidate: true }, isAdmin() ? null : needsAdmin("settings-readonly", "changing settings"), controls);
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const body = {};
@@ -458,6 +480,7 @@
     view.replaceChildren(h("p", { class: "label", id: "loading" }, "Loading…"));
     document.body.dataset.state = "loading";
     try {
+      await whoAmI();
       if (parts[0] === "models" && parts.length === 4 && parts[2] === "features") await featurePage(parts[1], parts[3]);
       else if (parts[0] === "models" && parts.length === 2) await modelPage(parts[1], params.get("granularity") === "day" ? "day" : "hour");
       else await modelsPage();
