@@ -8,7 +8,7 @@ __version__ = "0.1.0"
 
 def __getattr__(name):
     # ``from seia_client import Client`` without importing the client module until it is used.
-    if name in ("Client", "SeiaAPIError", "SeiaConnectionError"):
+    if name in ("Client", "SeiaAPIError", "SeiaConnectionError", "SeiaForbiddenError"):
         from seia_client import client
 
         return getattr(client, name)

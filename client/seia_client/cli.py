@@ -83,7 +83,7 @@ def _one_line_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(args) -> int:
-        from seia_client.client import SeiaAPIError, SeiaConnectionError
+        from seia_client.client import SeiaAPIError, SeiaConnectionError, SeiaForbiddenError
 
         try:
             return fn(args)
@@ -99,6 +99,10 @@ def _one_line_errors(fn):
                 )
                 return 2
             print(f"error: {exc.message} (HTTP {exc.status} {exc.code})", file=sys.stderr)
+            if isinstance(exc, SeiaForbiddenError):
+                # The key is fine, only narrow: say so rather than list details, and where to see what it holds.
+                print("  `seia whoami` shows this key's scopes; an operator makes wider keys", file=sys.stderr)
+                return 2
             for d in exc.details[:20]:
                 # Indexes count the rows of the whole file (from 0, header not counted), not of the batch.
                 where = f"record {d.get('index')}: " if d.get("index") is not None else ""
@@ -112,6 +116,15 @@ def _one_line_errors(fn):
 
 
 # -- commands ------------------------------------------------------------------------------------
+@_one_line_errors
+def cmd_whoami(args) -> int:
+    key = _client(args).key()
+    row = {**key, "scopes": ", ".join(key["scopes"]), "expires_at": key.get("expires_at") or "never"}
+    columns = [("tenant", "TENANT"), ("prefix", "KEY"), ("scopes", "SCOPES"), ("expires_at", "EXPIRES (UTC)")]
+    _emit(args, key, [row], columns, "")
+    return 0
+
+
 @_one_line_errors
 def cmd_models(args) -> int:
     models = _client(args).models()
@@ -403,6 +416,9 @@ def add_client_commands(sub) -> None:
     common = _connection_options()
 
     sub.add_parser("models", parents=[common], help="the tenant's models (HTTP API)").set_defaults(func=cmd_models)
+    sub.add_parser("whoami", parents=[common], help="this key's tenant, scopes and expiry (HTTP API)").set_defaults(
+        func=cmd_whoami
+    )
 
     predictions = group(sub, "predictions", "send predictions, ground truths or reference rows (HTTP API)")
     p = predictions.add_parser("send", parents=[common], help="send a CSV, JSONL or Parquet file in batches")

@@ -69,6 +69,10 @@ class SeiaAPIError(Exception):
         )
 
 
+class SeiaForbiddenError(SeiaAPIError):
+    """403: the key is valid but its scopes do not allow this request; ``message`` says which scope it needs."""
+
+
 class SeiaConnectionError(SeiaAPIError):
     """The server could not be reached: refused at once, or timed out or dropped after the retries."""
 
@@ -305,6 +309,10 @@ class Client:
         model = self.request("POST", "/v1/models", body)
         self._models[name] = model
         return model
+
+    def key(self) -> dict:
+        """The key in use: ``{"tenant", "prefix", "scopes", "expires_at"}`` (any key may ask)."""
+        return self.request("GET", "/v1/key")
 
     def models(self) -> list[dict]:
         return self.request("GET", "/v1/models")["models"]
@@ -585,7 +593,8 @@ def _api_error(status: int, payload: bytes, method: str, path: str) -> SeiaAPIEr
         body = None
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         err = body["error"]
-        return SeiaAPIError(
+        kind = SeiaForbiddenError if status == 403 and err.get("code") == "forbidden" else SeiaAPIError
+        return kind(
             status,
             str(err.get("code", f"http_{status}")),
             str(err.get("message", "")),

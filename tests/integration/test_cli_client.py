@@ -173,3 +173,50 @@ def _write(tmp_path, frame):
     path = tmp_path / "batch.csv"
     frame.to_csv(path, index=False)
     return path
+
+
+# --- scoped keys ----------------------------------------------------------------------------------
+def test_whoami_shows_the_keys_tenant_scopes_and_expiry(cli, tenant, tenant_admin):
+    key = tenant_admin.create_key(tenant.name, ["read", "ingest"])
+    code, out, err = cli("whoami", "--api-key", key)
+    assert code == 0, err
+    header, _, row = out.splitlines()
+    assert header.split() == ["TENANT", "KEY", "SCOPES", "EXPIRES", "(UTC)"]
+    assert row.split() == [tenant.name, "seia_" + key.split("_")[1], "ingest,", "read", "never"]
+    code, out, _ = cli("whoami", "--json")
+    assert json.loads(out)["scopes"] == ["admin"]
+
+
+def test_an_ingest_key_sends_a_file_but_a_read_key_is_told_which_scope_it_lacks(
+    cli, churn, tenant, tenant_admin, tmp_path
+):
+    path = _write(tmp_path, _frame(5))
+    ingest = tenant_admin.create_key(tenant.name, ["ingest"])
+    code, out, err = cli("predictions", "send", str(path), "--model", "churn", "--api-key", ingest)
+    assert code == 0, err
+    assert out.strip() == "predictions for churn: accepted 5, duplicates 0 (1 requests)"
+    read = tenant_admin.create_key(tenant.name, ["read"])
+    code, out, err = cli("predictions", "send", str(path), "--model", "churn", "--api-key", read)
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "error: this key has scope read; POST /v1/models/{model}/predictions needs ingest (HTTP 403 forbidden)",
+        "  `seia whoami` shows this key's scopes; an operator makes wider keys",
+    ]
+    code, _, err = cli("models", "--api-key", ingest)
+    assert code == 2 and err.splitlines()[0] == (
+        "error: this key has scope ingest; GET /v1/models needs read (HTTP 403 forbidden)"
+    )
+
+
+def test_the_python_client_raises_seia_forbidden_error_on_403(tenant, tenant_admin, churn):
+    from seia_client import Client, SeiaForbiddenError
+
+    with serving() as url:
+        read = Client(url, tenant_admin.create_key(tenant.name, ["read"]), max_attempts=1)
+        assert read.key()["scopes"] == ["read"]
+        with pytest.raises(SeiaForbiddenError) as caught:
+            read.acknowledge("churn", "1")
+    assert caught.value.status == 403 and caught.value.code == "forbidden"
+    assert caught.value.message == (
+        "this key has scope read; POST /v1/models/{model}/alerts/{alert_id}/acknowledge needs admin"
+    )
