@@ -224,12 +224,15 @@ class TenantMove:
         ident = sql.Identifier(tenant.db_name)
         with self.admin._server(source) as conn:
             conn.execute(sql.SQL("ALTER DATABASE {} SET default_transaction_read_only = on").format(ident))
+            fenced = conn.execute("SELECT clock_timestamp()").fetchone()
             deadline = time.monotonic() + 30
             while True:
+                # Only sessions older than the fence: newer ones are read-only already, and ending them would
+                # only make the functions' pools back off before reconnecting.
                 left = conn.execute(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = %s AND usename = %s AND pid <> pg_backend_pid()",
-                    (tenant.db_name, tenant.role_name),
+                    " WHERE datname = %s AND usename = %s AND backend_start < %s",
+                    (tenant.db_name, tenant.role_name, fenced[0] if fenced else None),
                 ).fetchone()
                 if not left or left[0] == 0:
                     return
