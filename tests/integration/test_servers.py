@@ -242,7 +242,9 @@ def test_a_move_pauses_only_that_tenants_writes_loses_no_accepted_row_and_switch
     assert {f"p{i}" for i in range(200)} <= stored and "p900" not in stored
     assert db not in _databases(env.database_url, env.db_prefix)  # the old copy is gone
     with psycopg.connect(env.database_url) as conn:
-        assert conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (f"{env.db_prefix}_t_mover",)).fetchone() is None
+        assert (
+            conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (f"{env.db_prefix}_t_mover",)).fetchone() is None
+        )
     assert report.rows["public.predictions"] == seen["source_rows"]  # counted on both sides during the cutover
     assert report.rows["public.models"] == 1
     assert report.seconds_paused > 0 and report.seconds_total >= report.seconds_paused
@@ -251,3 +253,118 @@ def test_a_move_pauses_only_that_tenants_writes_loses_no_accepted_row_and_switch
     assert {r["tenant"]: (r["server"], r["moving"]) for r in json.loads(out)} == {
         "mover": ("second", None), "stayer": ("default", None)
     }  # fmt: skip
+
+
+class Stop(Exception):
+    """Stands for the `seia tenant move` process dying at a step: nothing after it runs, nothing is cleaned."""
+
+
+def _stopping_at(step_name):
+    def checkpoint(step):
+        if step == step_name:
+            raise Stop(step)
+
+    return checkpoint
+
+
+def _moving_tenant(capsys, env, second_cluster):
+    from tests.support.api import ApiClient
+
+    _add_second(capsys, second_cluster)
+    key = _create(capsys, "halted", "--server", "default")["api_key"]
+    api = ApiClient()
+    assert api.post("/v1/models", key, json=data.model()).status == 201
+    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(100)).status == 202
+    return api, key
+
+
+@pytest.mark.parametrize(
+    ("step", "writes_meanwhile", "where"),
+    [
+        ("copying", 202, "default"),  # the target is being prepared: the source takes everything
+        ("cutover", 202, "default"),  # recorded, but the source not yet read-only
+        ("verify", 503, "default"),  # copied, source read-only: reads go on, writes wait for the rerun
+        ("switched", 202, "second"),  # switched: the tenant works on the target; the old copy is left over
+    ],
+)
+def test_a_move_stopped_at_any_step_keeps_the_tenant_readable_and_a_rerun_finishes_it(
+    capsys, env, second_cluster, step, writes_meanwhile, where
+):
+    from seia.tenancy import TenantAdmin
+    from seia.tenancy_move import TenantMove
+
+    api, key = _moving_tenant(capsys, env, second_cluster)
+    with pytest.raises(Stop):
+        TenantMove(TenantAdmin(env), checkpoint=_stopping_at(step)).move("halted", "second")
+
+    assert api.get("/v1/models/churn", key).status == 200
+    reply = api.post("/v1/models/churn/predictions", key, json=data.predictions(10, start=500))
+    assert reply.status == writes_meanwhile
+    if writes_meanwhile == 503:
+        assert int(reply.headers["Retry-After"]) >= 1
+    code, out, _ = _run(capsys, "tenant", "list")
+    assert [(r["server"], r["moving"]) for r in json.loads(out)] == [(where, step if step != "verify" else "cutover")]
+    if step != "switched":
+        code, _, err = _run(capsys, "tenant", "move", "halted", "--to", "default")
+        assert code == 2 and "unfinished move to 'second'" in err
+
+    code, out, err = _run(capsys, "tenant", "move", "halted", "--resume")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["to"] == "second" and report["resumed_from"] == (step if step != "verify" else "cutover")
+    expected = 100 + (10 if writes_meanwhile == 202 else 0)
+    assert report["tables"]["public.predictions"] == expected
+    db = f"{env.db_prefix}_t_halted"
+    assert len(_prediction_ids(second_cluster[0], db)) == expected
+    assert db not in _databases(env.database_url, env.db_prefix)
+    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(10, start=600)).status == 202
+    assert len(_prediction_ids(second_cluster[0], db)) == expected + 10
+    code, _, err = _run(capsys, "tenant", "move", "halted", "--resume")
+    assert code == 2 and "where to?" in err  # nothing left to resume
+
+
+@pytest.mark.parametrize("step", ["copying", "verify"])
+def test_an_aborted_move_leaves_the_tenant_writable_where_it_was_and_nothing_on_the_target(
+    capsys, env, second_cluster, step
+):
+    from seia.tenancy import TenantAdmin
+    from seia.tenancy_move import TenantMove
+
+    api, key = _moving_tenant(capsys, env, second_cluster)
+    with pytest.raises(Stop):
+        TenantMove(TenantAdmin(env), checkpoint=_stopping_at(step)).move("halted", "second")
+    code, out, err = _run(capsys, "tenant", "move", "halted", "--abort")
+    assert code == 0, err
+    assert json.loads(out)["aborted"] is True
+    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(10, start=500)).status == 202
+    db = f"{env.db_prefix}_t_halted"
+    assert len(_prediction_ids(env.database_url, db)) == 110
+    assert _databases(second_cluster[0], env.db_prefix) == set()
+    with psycopg.connect(second_cluster[0]) as conn:
+        assert conn.execute(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE %s", (env.db_prefix + "%",)
+        ).fetchone() == (0,)
+    assert _loads(capsys) == {"default": 1, "second": 0}
+    code, _, err = _run(capsys, "tenant", "move", "halted", "--abort")
+    assert code == 2 and "is not being moved" in err
+
+
+def test_the_drift_engine_runs_on_a_moved_tenant(capsys, env, second_cluster):
+    _add_second(capsys, second_cluster)
+    _create(capsys, "drifty", "--server", "default")
+    db = f"{env.db_prefix}_t_drifty"
+    with psycopg.connect(psycopg.conninfo.make_conninfo(env.database_url, dbname=db), autocommit=True) as conn:
+        scenarios.load(conn, "shift", scenarios.generate("covariate_shift", 1))
+    code, out, err = _run(capsys, "drift", "run", "--tenant", "drifty")
+    assert code == 0, err
+    code, out, err = _run(capsys, "tenant", "move", "drifty", "--to", "second")
+    assert code == 0, err
+    moved = json.loads(out)
+    assert moved["tables"]["public.drift_results"] > 0
+    code, out, err = _run(capsys, "drift", "run", "--tenant", "drifty")
+    assert code == 0, err
+    assert "error" not in json.loads(out)["drifty"]["shift"]
+    with psycopg.connect(psycopg.conninfo.make_conninfo(second_cluster[0], dbname=db)) as conn:
+        assert (
+            conn.execute("SELECT count(*) FROM drift_results").fetchone()[0] == moved["tables"]["public.drift_results"]
+        )
