@@ -12,7 +12,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import tempfile
 import threading
 from pathlib import Path
@@ -24,40 +23,24 @@ from psycopg import sql
 from seia_admin.cli import main
 from tests.conftest import _drop_run_objects, reset_process_caches
 from tests.support import data, scenarios
+from tests.support.clusters import private_cluster
 
 ADMIN_PASSWORD = "s3cret-" + secrets.token_hex(8)
 PAUSED_STEPS = ("verify",)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def second_cluster():
     """A second PostgreSQL cluster on another port: (superuser DSN, the DSN `seia server add` is given)."""
-    from infra.local import postgres
-
-    if postgres._bindir() is None:
-        pytest.fail("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    base = Path(tempfile.mkdtemp(prefix="seia-second-"))
-    base.chmod(0o755)
-    try:
-        port = _free_port()
-        dsn = postgres.start_private_cluster(base, port)
-        hba = base / "pg" / "data" / "pg_hba.conf"
-        hba.write_text(
+    with private_cluster("seia-second-") as (dsn, data_dir):
+        (data_dir / "pg_hba.conf").write_text(
             "local all all trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
         )
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE ROLE ops LOGIN SUPERUSER PASSWORD {}").format(sql.Literal(ADMIN_PASSWORD)))
             conn.execute("SELECT pg_reload_conf()")
+        port = psycopg.conninfo.conninfo_to_dict(dsn)["port"]
         yield dsn, f"postgresql://ops:{ADMIN_PASSWORD}@127.0.0.1:{port}/postgres"
-    finally:
-        postgres.stop_private_cluster(base)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
@@ -148,14 +131,20 @@ def test_new_tenants_go_to_the_server_with_fewest_tenants_unless_one_is_named(ca
     }  # fmt: skip
 
 
-def test_a_tenant_on_the_second_server_is_served_there(capsys, env, second_cluster):
+def _tenant_with_rows(capsys, name: str, server: str, rows: int):
+    """A tenant created by `seia tenant create --server`, with the churn model and ``rows`` predictions."""
     from tests.support.api import ApiClient
 
-    _add_second(capsys, second_cluster)
-    key = _create(capsys, "far", "--server", "second")["api_key"]
+    key = _create(capsys, name, "--server", server)["api_key"]
     api = ApiClient()
     assert api.post("/v1/models", key, json=data.model()).status == 201
-    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(30)).status == 202
+    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(rows)).status == 202
+    return api, key
+
+
+def test_a_tenant_on_the_second_server_is_served_there(capsys, env, second_cluster):
+    _add_second(capsys, second_cluster)
+    _tenant_with_rows(capsys, "far", "second", 30)
     with psycopg.connect(psycopg.conninfo.make_conninfo(second_cluster[0], dbname=f"{env.db_prefix}_t_far")) as conn:
         assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 30
     assert f"{env.db_prefix}_t_far" not in _databases(env.database_url, env.db_prefix)
@@ -195,15 +184,10 @@ def _prediction_ids(dsn: str, db: str) -> set[str]:
 def test_a_move_pauses_only_that_tenants_writes_loses_no_accepted_row_and_switches(capsys, env, second_cluster):
     from seia.tenancy import TenantAdmin
     from seia.tenancy_move import TenantMove
-    from tests.support.api import ApiClient
 
     _add_second(capsys, second_cluster)
-    key = _create(capsys, "mover", "--server", "default")["api_key"]
-    other_key = _create(capsys, "stayer", "--server", "default")["api_key"]
-    api = ApiClient()
-    for k in (key, other_key):
-        assert api.post("/v1/models", k, json=data.model()).status == 201
-        assert api.post("/v1/models/churn/predictions", k, json=data.predictions(200)).status == 202
+    api, key = _tenant_with_rows(capsys, "mover", "default", 200)
+    _, other_key = _tenant_with_rows(capsys, "stayer", "default", 200)
     seen = {}
 
     def during(step):
@@ -267,15 +251,9 @@ def _stopping_at(step_name):
     return checkpoint
 
 
-def _moving_tenant(capsys, env, second_cluster):
-    from tests.support.api import ApiClient
-
+def _moving_tenant(capsys, second_cluster):
     _add_second(capsys, second_cluster)
-    key = _create(capsys, "halted", "--server", "default")["api_key"]
-    api = ApiClient()
-    assert api.post("/v1/models", key, json=data.model()).status == 201
-    assert api.post("/v1/models/churn/predictions", key, json=data.predictions(100)).status == 202
-    return api, key
+    return _tenant_with_rows(capsys, "halted", "default", 100)
 
 
 @pytest.mark.parametrize(
@@ -293,7 +271,7 @@ def test_a_move_stopped_at_any_step_keeps_the_tenant_readable_and_a_rerun_finish
     from seia.tenancy import TenantAdmin
     from seia.tenancy_move import TenantMove
 
-    api, key = _moving_tenant(capsys, env, second_cluster)
+    api, key = _moving_tenant(capsys, second_cluster)
     with pytest.raises(Stop):
         TenantMove(TenantAdmin(env), checkpoint=_stopping_at(step)).move("halted", "second")
 
@@ -330,7 +308,7 @@ def test_an_aborted_move_leaves_the_tenant_writable_where_it_was_and_nothing_on_
     from seia.tenancy import TenantAdmin
     from seia.tenancy_move import TenantMove
 
-    api, key = _moving_tenant(capsys, env, second_cluster)
+    api, key = _moving_tenant(capsys, second_cluster)
     with pytest.raises(Stop):
         TenantMove(TenantAdmin(env), checkpoint=_stopping_at(step)).move("halted", "second")
     code, out, err = _run(capsys, "tenant", "move", "halted", "--abort")
@@ -368,3 +346,24 @@ def test_the_drift_engine_runs_on_a_moved_tenant(capsys, env, second_cluster):
         assert (
             conn.execute("SELECT count(*) FROM drift_results").fetchone()[0] == moved["tables"]["public.drift_results"]
         )
+
+
+def test_a_tenant_seen_with_a_higher_epoch_gets_new_connections_and_an_older_one_changes_nothing(settings, tenant):
+    import dataclasses
+
+    from seia.db import Databases
+
+    databases = Databases(settings)
+    try:
+        with databases.tenant(tenant.tenant) as conn:
+            first = conn.info.backend_pid
+        with databases.tenant(tenant.tenant) as conn:
+            assert conn.info.backend_pid == first  # the pool keeps its connection
+        moved = dataclasses.replace(tenant.tenant, epoch=tenant.tenant.epoch + 1)
+        with databases.tenant(moved) as conn:
+            second = conn.info.backend_pid
+        assert second != first  # the pool of the old epoch was closed
+        with databases.tenant(tenant.tenant) as conn:  # a request that read the row before the switch
+            assert conn.info.backend_pid == second
+    finally:
+        databases.close()

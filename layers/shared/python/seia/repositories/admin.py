@@ -165,7 +165,7 @@ class ServerRepository:
         self.conn = conn
 
     def insert(self, name: str, host: str, port: int, admin_user: str, admin_db: str) -> Server | None:
-        """The new server, or None when the name is taken (a row made for hand-moved tenants is completed)."""
+        """The new server (or the completed row made for hand-moved tenants); None when the name is taken."""
         with self.conn.cursor(row_factory=class_row(Server)) as cur:
             return cur.execute(self.INSERT, (name, host, port, admin_user, admin_db)).fetchone()
 
