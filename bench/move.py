@@ -118,7 +118,8 @@ def measure(settings) -> None:
             writer.join()
         db = f"{settings.db_prefix}_t_moving"
         with psycopg.connect(make_conninfo(dsn, dbname=db)) as conn:
-            stored = conn.execute("SELECT count(*) FROM predictions").fetchone()[0]
+            counted = conn.execute("SELECT count(*) FROM predictions").fetchone()
+        stored = counted[0] if counted else 0
         before = [s for at, s in staying.latencies if at < moved_at]
         during = [s for at, s in staying.latencies if moved_at <= at <= done_at]
         refused_span = (moving.refused[-1] - moving.refused[0]) if moving.refused else 0.0
