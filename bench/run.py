@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history"]
+SECTIONS = ["api", "files", "query", "drift", "history", "move"]
 
 
 def main(argv=None) -> None:
@@ -49,6 +49,13 @@ def main(argv=None) -> None:
 
             print("\n[history] ten months of daily windows: rows → alerts and causes, against NannyML", flush=True)
             history.measure(settings)
+        if "move" in wanted:
+            from bench import move
+
+            print(
+                f"\n[move] seia tenant move of {move.ROWS:,} predictions to a second cluster, under writes", flush=True
+            )
+            move.measure(settings)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,16 @@ def _print(value) -> None:
 def cmd_tenant_create(args) -> int:
     from seia.tenancy import TenantAdmin
 
-    created = TenantAdmin(get_settings()).create_tenant(args.name)
-    _print({"tenant": created.tenant.name, "api_key": created.api_key, "scopes": ["admin"]})
+    admin = TenantAdmin(get_settings())
+    created = admin.create_tenant(args.name, args.server)
+    _print(
+        {
+            "tenant": created.tenant.name,
+            "server": admin.server_of(created.tenant).name,
+            "api_key": created.api_key,
+            "scopes": ["admin"],
+        }
+    )
     print("Keep this key: it is shown only now.", file=sys.stderr)
     return 0
 
@@ -38,10 +46,41 @@ def cmd_tenant_list(args) -> int:
                 "database": r.db_name,
                 "created_at": r.created_at.isoformat(),
                 "active_keys": r.active_keys,
+                "server": r.server,
+                "moving": r.move_state,
             }
             for r in rows
         ]
     )
+    return 0
+
+
+def cmd_tenant_move(args) -> int:
+    from seia.tenancy import TenantAdmin
+    from seia.tenancy_move import TenantMove
+
+    mover = TenantMove(TenantAdmin(get_settings()))
+    report = mover.abort(args.tenant) if args.abort else mover.move(args.tenant, args.to)
+    _print(report.as_dict())
+    return 0
+
+
+def _server_row(load) -> dict:
+    return {"server": load.name, "host": load.host, "port": load.port, "tenants": load.tenants}
+
+
+def cmd_server_add(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    # The DSN (and its password) is neither printed nor logged: only the server's name, host and port.
+    _print(_server_row(TenantAdmin(get_settings()).add_server(args.name, args.dsn)))
+    return 0
+
+
+def cmd_server_list(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    _print([_server_row(load) for load in TenantAdmin(get_settings()).server_loads()])
     return 0
 
 
@@ -146,14 +185,33 @@ def setup() -> None:
 
 
 def register(sub) -> None:
-    """Add the operator's commands to ``seia``: tenant, key, drift run, migrate."""
+    """Add the operator's commands to ``seia``: tenant, server, key, drift run, migrate."""
     from seia_client.cli import group
 
     tenant = group(sub, "tenant", "create and list tenants")
     p = tenant.add_parser("create", help="create a tenant, its database and role; prints its first API key")
     p.add_argument("name")
+    p.add_argument("--server", help="the database server (default: the one with the fewest tenants)")
     p.set_defaults(func=_one_line_errors(cmd_tenant_create))
     tenant.add_parser("list", help="list tenants").set_defaults(func=_one_line_errors(cmd_tenant_list))
+    p = tenant.add_parser(
+        "move", help="copy a tenant's database to another server (its writes pause meanwhile), then switch"
+    )
+    p.add_argument("tenant")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--to", help="the target server; run again to resume a move that stopped")
+    how.add_argument("--resume", dest="to", action="store_const", const=None, help="finish an unfinished move")
+    how.add_argument("--abort", action="store_true", help="undo an unfinished move (the tenant stays where it was)")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_move))
+
+    server = group(sub, "server", "database servers tenants are placed on")
+    p = server.add_parser("add", help="register a server by its admin role's DSN (the password goes to the secrets)")
+    p.add_argument("name")
+    p.add_argument("dsn", help="postgresql://admin:password@host:5432/postgres (SUPERUSER, or CREATEDB and CREATEROLE)")
+    p.set_defaults(func=_one_line_errors(cmd_server_add))
+    server.add_parser("list", help="servers with their load (number of tenants)").set_defaults(
+        func=_one_line_errors(cmd_server_list)
+    )
 
     key = group(sub, "key", "create, list and revoke API keys")
     p = key.add_parser("create", help="a new API key for a tenant, with what it may do and until when")

@@ -38,3 +38,14 @@ def test_tenant_roles_get_random_passwords_stored_in_secrets_manager(sm_settings
     assert password not in verifier
     admin.drop_tenant("smtenant")
     credentials._store_for.cache_clear()
+
+
+@mock_aws
+def test_a_servers_admin_password_is_a_secret_of_its_own():
+    client = boto3.client("secretsmanager", region_name="us-east-1")
+    store = SecretsManagerCredentials(client, "seia")
+    assert store.server_password("second") is None
+    store.put_server_password("second", "first-pw")
+    store.put_server_password("second", "rotated-pw")  # a rotated password replaces the old one
+    assert store.server_password("second") == "rotated-pw"
+    assert {s["Name"] for s in client.list_secrets()["SecretList"]} == {"seia/server/second"}

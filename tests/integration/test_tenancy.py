@@ -71,32 +71,13 @@ def test_migrations_are_numbered_without_gaps():
         assert versions == list(range(1, len(versions) + 1))
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def own_server():
     """A PostgreSQL cluster Seia owns (started under a temporary folder, as `make up` starts one under .local/)."""
-    import shutil
-    import tempfile
-    from pathlib import Path
+    from tests.support.clusters import private_cluster
 
-    from infra.local import postgres
-
-    if postgres._bindir() is None:
-        pytest.fail("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    base = Path(tempfile.mkdtemp(prefix="seia-own-"))
-    base.chmod(0o755)
-    try:
-        yield postgres.start_private_cluster(base, _free_port())
-    finally:
-        postgres.stop_private_cluster(base)
-        shutil.rmtree(base, ignore_errors=True)
+    with private_cluster("seia-own-") as (dsn, _):
+        yield dsn
 
 
 def _connects(dsn_base: str, user: str, dbname: str) -> bool:

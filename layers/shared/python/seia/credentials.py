@@ -7,6 +7,10 @@ Two stores, chosen by ``SEIA_CREDENTIALS``:
 * ``derived`` (local): the password is HMAC-SHA256(SEIA_SECRET_KEY, role). Nothing is stored; the
   key lives in ``.local/secret.key`` (mode 0600) or the environment.
 
+A database server added with ``seia server add`` (its admin role's password) is kept by the same store:
+``<SEIA_SECRET_PREFIX>/server/<name>`` in Secrets Manager, or ``servers/<name>`` (mode 0600) under the local
+state folder (``.local/``) with derived credentials.
+
 Passwords are never logged and never part of an error message.
 """
 
@@ -17,10 +21,12 @@ import functools
 import hashlib
 import hmac
 import json
+import os
 import secrets
+from pathlib import Path
 from typing import Protocol
 
-from seia.config import Settings
+from seia.config import Settings, seia_home
 
 
 class CredentialStore(Protocol):
@@ -28,12 +34,17 @@ class CredentialStore(Protocol):
 
     def create(self, role: str) -> str: ...
 
+    def server_password(self, server: str) -> str | None: ...
+
+    def put_server_password(self, server: str, password: str) -> None: ...
+
 
 class DerivedCredentials:
-    def __init__(self, secret_key: str):
+    def __init__(self, secret_key: str, folder: Path | None = None):
         if not secret_key:
             raise ValueError("SEIA_SECRET_KEY (or .local/secret.key) is required for derived credentials")
         self._key = secret_key.encode()
+        self._servers = (folder or seia_home()) / "servers"
 
     def password(self, role: str) -> str:
         digest = hmac.new(self._key, role.encode(), hashlib.sha256).digest()
@@ -41,6 +52,19 @@ class DerivedCredentials:
 
     def create(self, role: str) -> str:
         return self.password(role)
+
+    def server_password(self, server: str) -> str | None:
+        try:
+            return (self._servers / server).read_text()
+        except FileNotFoundError:
+            return None
+
+    def put_server_password(self, server: str, password: str) -> None:
+        self._servers.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = self._servers / server
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(password)
 
 
 class SecretsManagerCredentials:
@@ -51,18 +75,30 @@ class SecretsManagerCredentials:
     def _name(self, role: str) -> str:
         return f"{self._prefix}/db/{role}"
 
+    def _put(self, name: str, body: str) -> None:
+        try:
+            self._client.create_secret(Name=name, SecretString=body)
+        except self._client.exceptions.ResourceExistsException:
+            self._client.put_secret_value(SecretId=name, SecretString=body)
+
     def password(self, role: str) -> str:
         value = self._client.get_secret_value(SecretId=self._name(role))["SecretString"]
         return json.loads(value)["password"]
 
     def create(self, role: str) -> str:
         password = secrets.token_urlsafe(32)
-        body = json.dumps({"username": role, "password": password})
-        try:
-            self._client.create_secret(Name=self._name(role), SecretString=body)
-        except self._client.exceptions.ResourceExistsException:
-            self._client.put_secret_value(SecretId=self._name(role), SecretString=body)
+        self._put(self._name(role), json.dumps({"username": role, "password": password}))
         return password
+
+    def server_password(self, server: str) -> str | None:
+        try:
+            value = self._client.get_secret_value(SecretId=f"{self._prefix}/server/{server}")["SecretString"]
+        except self._client.exceptions.ResourceNotFoundException:
+            return None
+        return json.loads(value)["password"]
+
+    def put_server_password(self, server: str, password: str) -> None:
+        self._put(f"{self._prefix}/server/{server}", json.dumps({"password": password}))
 
 
 @functools.lru_cache(maxsize=4)

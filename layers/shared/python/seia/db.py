@@ -8,14 +8,16 @@ costs one failed check, not a failed request. Tenant data itself is never cached
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg.conninfo import make_conninfo
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout
 
 from seia.config import Settings
 from seia.credentials import get_store
@@ -24,6 +26,8 @@ from seia.errors import ServiceUnavailable
 log = logging.getLogger(__name__)
 # psycopg_pool logs connection failures with the conninfo; keep passwords out of logs.
 logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+# Seconds a client is told to wait (Retry-After) when a tenant's database cannot take its request now.
+RETRY_AFTER = 2
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,10 @@ class Tenant:
     role_name: str
     db_host: str | None = None
     db_port: int | None = None
+    # Raised by each move to another server (seia.tenancy_move): connections opened under an older epoch are closed.
+    epoch: int = 0
+    # While a move's cutover holds the tenant's writes: when they are expected back.
+    paused_until: datetime | None = None
 
 
 def superuser_connect(settings: Settings, dbname: str | None = None, **kwargs) -> psycopg.Connection:
@@ -51,6 +59,7 @@ class Databases:
         self._pools: dict[tuple, ConnectionPool] = {}
         self._lock = threading.Lock()
         self._pool_size = pool_size
+        self._epochs: dict[str, int] = {}
 
     def _pool(self, host: str, port: int, dbname: str, role: str) -> ConnectionPool:
         key = (host, port, dbname, role)
@@ -87,7 +96,7 @@ class Databases:
         try:
             with pool.connection() as conn:
                 yield conn
-        except (PoolTimeout, psycopg.OperationalError) as exc:
+        except (PoolTimeout, PoolClosed, psycopg.OperationalError) as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise ServiceUnavailable("the database is unavailable, retry later") from None
 
@@ -97,11 +106,49 @@ class Databases:
 
     def tenant(self, tenant: Tenant) -> AbstractContextManager[psycopg.Connection]:
         s = self.settings
+        self._forget_moved(tenant)
         pool = self._pool(tenant.db_host or s.db_host, tenant.db_port or s.db_port, tenant.db_name, tenant.role_name)
-        return self._borrow(pool)
+        return _writes_paused(self._borrow(pool), tenant)
+
+    def _forget_moved(self, tenant: Tenant) -> None:
+        """A tenant seen with a higher epoch was moved: close every pool of its database (in-use connections
+        close when they are given back), so the next request connects where the admin row now says."""
+        seen = self._epochs.get(tenant.db_name)
+        if seen is not None and tenant.epoch <= seen:
+            return
+        with self._lock:
+            seen = self._epochs.get(tenant.db_name)
+            if seen is not None and tenant.epoch <= seen:
+                return
+            self._epochs[tenant.db_name] = tenant.epoch
+            if seen is None:
+                return
+            for key in [k for k in self._pools if k[2] == tenant.db_name]:
+                self._pools.pop(key).close(timeout=0)
 
     def close(self) -> None:
         with self._lock:
             for pool in self._pools.values():
                 pool.close()
             self._pools.clear()
+
+
+@contextmanager
+def _writes_paused(
+    borrowed: AbstractContextManager[psycopg.Connection], tenant: Tenant
+) -> Iterator[psycopg.Connection]:
+    """A write refused because the tenant's database is read-only for a move's cutover: 503 with Retry-After."""
+    try:
+        with borrowed as conn:
+            yield conn
+    except psycopg.errors.ReadOnlySqlTransaction:
+        until = tenant.paused_until
+        left = (until - datetime.now(UTC)).total_seconds() if until else 0.0
+        raise ServiceUnavailable(
+            "this tenant's database is being moved; writes resume shortly",
+            retry_after=max(1, math.ceil(left)) if until else RETRY_AFTER,
+        ) from None
+    except ServiceUnavailable as exc:
+        # Also a request whose connection a move's cutover (or a restart) cut: the client retries after a while.
+        exc.retry_after = exc.retry_after or RETRY_AFTER
+        raise

@@ -77,6 +77,9 @@ class UnsupportedMediaType(SeiaError):
     code = "unsupported_media_type"
 
 
+@dataclass
 class ServiceUnavailable(SeiaError):
+    # Seconds after which the client may retry (the Retry-After header), when known.
+    retry_after: int | None = None
     status = 503
     code = "service_unavailable"

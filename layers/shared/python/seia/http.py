@@ -78,7 +78,10 @@ def api_view(fn):
         try:
             status, body = fn(*args, **kwargs)
         except SeiaError as exc:
-            return json_response(exc.as_body(), exc.status)
+            response = json_response(exc.as_body(), exc.status)
+            if getattr(exc, "retry_after", None):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         except Exception:
             log.exception("unhandled error in %s", fn.__name__)
             return json_response({"error": {"code": "internal", "message": "internal error", "details": []}}, 500)

@@ -1,6 +1,8 @@
 """Creating tenants, their databases, roles and keys; migrating every database.
 
-These operations need a superuser (DATABASE_URL) and run from the CLI, never from a function.
+These operations need a superuser (DATABASE_URL, and the admin role of each server added with
+``seia server add``) and run from the CLI, never from a function. A new tenant goes to the server with the
+fewest tenants (``ServerRepository.LOADS``) unless one is named.
 Each tenant gets its own database, owned by its own login role; CONNECT is revoked from PUBLIC on
 every tenant database and on the admin database, so a tenant's role opens its database only. Where Seia
 owns the server (``SEIA_DB_OWN_SERVER``), CONNECT is also revoked on every other database (postgres,
@@ -16,13 +18,21 @@ from datetime import datetime
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from seia import auth, migrate, naming, scopes
 from seia.config import Settings
 from seia.credentials import get_store
 from seia.db import Tenant, superuser_connect
 from seia.errors import Conflict, Detail, NotFound, ValidationFailed
-from seia.repositories.admin import ApiKeyRepository, KeySummary, TenantRepository
+from seia.repositories.admin import (
+    ApiKeyRepository,
+    KeySummary,
+    Server,
+    ServerLoad,
+    ServerRepository,
+    TenantRepository,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +80,92 @@ class TenantAdmin:
         self.settings = settings
         self.store = get_store(settings)
 
-    # -- server-level objects -------------------------------------------------------------
-    def _server(self) -> psycopg.Connection:
-        return superuser_connect(self.settings)
+    # -- servers --------------------------------------------------------------------------
+    def _server(self, server: Server | None = None, dbname: str | None = None) -> psycopg.Connection:
+        """The admin role's connection to ``server`` (default: DATABASE_URL's), to ``dbname`` or its own."""
+        if server is None or server.is_default:
+            return superuser_connect(self.settings, dbname)
+        return psycopg.connect(make_conninfo(**self.server_params(server, dbname)), autocommit=True)
+
+    def server_params(self, server: Server, dbname: str | None = None) -> dict:
+        """libpq parameters of ``server``'s admin role, password included: for connections and tools' env only."""
+        if server.is_default:
+            params = conninfo_to_dict(self.settings.database_url)
+        else:
+            params = {"host": server.host, "port": server.port, "user": server.admin_user, "dbname": server.admin_db}
+            params["sslmode"] = self.settings.sslmode
+            password = self.store.server_password(server.name)
+            if password:
+                params["password"] = password
+        if dbname:
+            params["dbname"] = dbname
+        params.setdefault("connect_timeout", 10)
+        return params
+
+    def add_server(self, name: str, dsn: str) -> ServerLoad:
+        """Register a server from its admin role's DSN; the password goes to the credential store."""
+        if not naming.is_tenant_name(name):
+            raise ValidationFailed(
+                "invalid server name", [Detail(None, "name", "must match ^[a-z0-9][a-z0-9_-]{0,39}$")]
+            )
+        try:
+            params = conninfo_to_dict(dsn)
+        except psycopg.ProgrammingError:
+            raise ValidationFailed("invalid DSN", [Detail(None, "dsn", "not a PostgreSQL URL or conninfo")]) from None
+        host, user = params.get("host"), params.get("user")
+        if not host or not user or "," in str(host):
+            raise ValidationFailed(
+                "invalid DSN",
+                [Detail(None, "dsn", "must name one host and the user (e.g. postgresql://u:p@h:5432/postgres)")],
+            )
+        port = int(params.get("port") or 5432)
+        self.ensure_admin()
+        try:
+            with psycopg.connect(make_conninfo(dsn, connect_timeout=10), autocommit=True) as conn:
+                row = conn.execute(
+                    "SELECT rolsuper OR (rolcreatedb AND rolcreaterole) FROM pg_roles WHERE rolname = current_user"
+                ).fetchone()
+        except psycopg.OperationalError as exc:
+            # libpq's message names host, port and user, never the password.
+            raise ValidationFailed(
+                "the server does not answer", [Detail(None, "dsn", str(exc).strip().splitlines()[0][:300])]
+            ) from None
+        if not row or not row[0]:
+            raise ValidationFailed(
+                "the role cannot create tenants there",
+                [Detail(None, "dsn", "needs SUPERUSER, or CREATEDB and CREATEROLE")],
+            )
+        with self.admin_connection() as admin:
+            servers = ServerRepository(admin)
+            taken = servers.name_at(str(host), port)
+            if taken and taken != name:
+                raise Conflict(f"{host}:{port} is already registered as server {taken!r}")
+            existing = servers.get(name)
+            # A row made by the migration for hand-moved tenants (same place, no admin role yet) is completed.
+            if existing and (existing.admin_user or (existing.host, existing.port) != (str(host), port)):
+                raise Conflict(f"server {name!r} already exists")
+            if params.get("password"):
+                self.store.put_server_password(name, str(params["password"]))
+            servers.insert(name, str(host), port, str(user), str(params.get("dbname") or "postgres"))
+        log.info("added server %s (%s:%s)", name, host, port)
+        return next(load for load in self.server_loads() if load.name == name)
+
+    def server_loads(self) -> list[ServerLoad]:
+        self.ensure_admin()
+        with self.admin_connection() as admin:
+            return ServerRepository(admin).loads()
+
+    def server_named(self, name: str) -> Server:
+        with self.admin_connection() as admin:
+            server = ServerRepository(admin).get(name)
+        if server is None:
+            raise NotFound(f"no server named {name!r}", [Detail(None, "server", "see `seia server list`")])
+        return server
+
+    def server_of(self, tenant: Tenant) -> Server:
+        with self.admin_connection() as admin:
+            state = TenantRepository(admin).move_state(tenant)
+            return ServerRepository(admin).by_id(state.server_id)
 
     def _ensure_role(self, conn: psycopg.Connection, role: str) -> None:
         exists = _role_exists(conn, role)
@@ -120,7 +213,7 @@ class TenantAdmin:
         return superuser_connect(self.settings, self.settings.admin_db)
 
     # -- tenants --------------------------------------------------------------------------
-    def create_tenant(self, name: str) -> CreatedTenant:
+    def create_tenant(self, name: str, server_name: str | None = None) -> CreatedTenant:
         if not naming.is_tenant_name(name):
             raise ValidationFailed(
                 "invalid tenant name",
@@ -133,7 +226,9 @@ class TenantAdmin:
         with self.admin_connection() as admin:
             if TenantRepository(admin).get(name):
                 raise Conflict(f"tenant {name!r} already exists")
-        with self._server() as server:
+            place = ServerRepository(admin).least_loaded() if server_name is None else None
+        place = place or self.server_named(str(server_name))
+        with self._server(place) as server:
             if (
                 _role_exists(server, role)
                 or server.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db_name,)).fetchone()
@@ -142,22 +237,22 @@ class TenantAdmin:
             self._ensure_role(server, role)
             try:
                 self._ensure_database(server, db_name, owner=role)
-                self._migrate_tenant_db(db_name, role)
+                self._migrate_tenant_db(place, db_name, role)
                 self._fence(server, [role], [db_name])
                 key = auth.new_key()
                 with self.admin_connection() as admin, admin.transaction():
-                    tenant = TenantRepository(admin).insert(name, db_name, role)
+                    tenant = TenantRepository(admin).insert(name, db_name, role, place.id)
                     # A tenant's first key does everything: its operator makes narrower ones with it.
                     ApiKeyRepository(admin).insert(tenant.id, key.prefix, key.key_hash, [scopes.ADMIN])
             except BaseException:
                 server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db_name)))
                 server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
                 raise
-        log.info("created tenant %s", name)
+        log.info("created tenant %s on server %s", name, place.name)
         return CreatedTenant(tenant=tenant, api_key=key.key)
 
-    def _migrate_tenant_db(self, db_name: str, role: str) -> list[int]:
-        with superuser_connect(self.settings, db_name) as conn:
+    def _migrate_tenant_db(self, server: Server, db_name: str, role: str) -> list[int]:
+        with self._server(server, db_name) as conn:
             applied = migrate.apply(conn, "tenant", role=role)
             _hide_catalogs(conn)
             return applied
@@ -173,7 +268,9 @@ class TenantAdmin:
             return []
         with self.admin_connection() as admin:
             rows = TenantRepository(admin).all()
-        tenants = set(tenant_roles) | {t.role_name for t in rows}
+        present = {r[0] for r in server.execute("SELECT rolname FROM pg_roles")}
+        # A tenant's role exists only on the server of its database (or both, during a move).
+        tenants = (set(tenant_roles) | {t.role_name for t in rows}) & present
         own = set(tenant_dbs) | {t.db_name for t in rows}
         others = [
             r[0]
@@ -233,22 +330,39 @@ class TenantAdmin:
         report = {"admin": self.ensure_admin(), "tenants": tenants_report}
         with self.admin_connection() as admin:
             tenants = TenantRepository(admin).all()
-        for tenant in tenants:
-            if tenant.db_host or tenant.db_port:
-                # A tenant moved to another instance is migrated with DATABASE_URL pointing there.
-                tenants_report[tenant.name] = "skipped: on another server"
+            servers = ServerRepository(admin)
+            states = [TenantRepository(admin).move_state(t) for t in tenants]
+            places = {s.id: s for s in servers.all()}
+        for state in states:
+            tenant = state.tenant
+            if state.state is not None:
+                # A cutover's source is read-only; `seia tenant move` finishes (or aborts), then migrate again.
+                tenants_report[tenant.name] = f"skipped: being moved ({state.state})"
                 continue
-            tenants_report[tenant.name] = self._migrate_tenant_db(tenant.db_name, tenant.role_name)
-        with self._server() as server:
-            report["fenced"] = self._fence(server, [], [])
+            tenants_report[tenant.name] = self._migrate_tenant_db(
+                places[state.server_id], tenant.db_name, tenant.role_name
+            )
+        fenced: list[str] = []
+        for place in places.values():
+            if place.is_default or place.admin_user:
+                with self._server(place) as server:
+                    done = self._fence(server, [], [])
+                fenced += done if place.is_default else [f"{place.name}/{db}" for db in done]
+        report["fenced"] = fenced
         return report
 
     def drop_tenant(self, name: str) -> None:
         """Remove a tenant's database, role and keys (tests and operators)."""
         tenant = self.get_tenant(name)
-        with self._server() as server:
-            server.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(tenant.db_name)))
-            server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(tenant.role_name)))
+        with self.admin_connection() as admin:
+            state = TenantRepository(admin).move_state(tenant)
+            places = [ServerRepository(admin).by_id(i) for i in {state.server_id, state.move_to or state.server_id}]
+        for place in places:
+            with self._server(place) as server:
+                server.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(tenant.db_name))
+                )
+                server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(tenant.role_name)))
         with self.admin_connection() as admin:
             admin.execute("DELETE FROM tenants WHERE id = %s", (tenant.id,))
 
