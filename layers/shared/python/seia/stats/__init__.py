@@ -44,7 +44,7 @@ from .sketches import (
     sketch_from_dict,
 )
 from .special import chi2_isf, chi2_sf, gammaincc, ks_sf, normal_sf, smirnov_sf
-from .verdicts import DRIFT, INSUFFICIENT_DATA, NO_DRIFT, FeatureVerdict, Thresholds, judge_window, severity
+from .verdicts import DRIFT, INSUFFICIENT_DATA, NO_DRIFT, FeatureVerdict, Thresholds, bar, judge_window, severity
 
 __all__ = [
     "DRIFT",
@@ -83,6 +83,7 @@ __all__ = [
     "gammaincc",
     "group_counts",
     "js_distance",
+    "bar",
     "judge_window",
     "ks_sf",
     "ks_test",

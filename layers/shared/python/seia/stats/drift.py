@@ -250,6 +250,11 @@ def missing_increase(c: Comparison) -> float:
     return c.missing.change
 
 
+def _effect(effects: Mapping[str, float], name: str, compute: Any, c: Comparison) -> float:
+    """A registered metric's value, or `compute` when it is not registered (computed only then)."""
+    return float(effects[name]) if name in effects else float(compute(c))
+
+
 def _effects(c: Comparison) -> tuple[dict[str, float], dict[str, float]]:
     """Every registered metric of the comparison's kind, and the chance level of those that have one."""
     from seia.registry import REGISTRY  # the registry names the metrics and imports this module
@@ -410,9 +415,9 @@ def numeric_drift(
         ks_statistic=c.ks.statistic,
         ks_pvalue=c.ks.pvalue,
         wasserstein=c.wasserstein,
-        wasserstein_normed=effects.get("wasserstein_normed", wasserstein_normed(c)),
-        psi=effects.get("psi", psi_effect(c)) if comparable else math.nan,
-        js_distance=effects.get("js_distance", js_effect(c)) if comparable else math.nan,
+        wasserstein_normed=_effect(effects, "wasserstein_normed", wasserstein_normed, c),
+        psi=_effect(effects, "psi", psi_effect, c) if comparable else math.nan,
+        js_distance=_effect(effects, "js_distance", js_effect, c) if comparable else math.nan,
         mean_ref=ref.mean_or_nan(),
         mean_cur=cur.mean_or_nan(),
         std_ref=ref.std(),
@@ -462,8 +467,8 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
         rows_cur=cur.rows,
         chi2_statistic=c.chi2.statistic,
         chi2_pvalue=c.chi2.pvalue,
-        js_distance=effects.get("js_distance", js_effect(c)),
-        psi=effects.get("psi", psi_effect(c)),
+        js_distance=_effect(effects, "js_distance", js_effect, c),
+        psi=_effect(effects, "psi", psi_effect, c),
         unseen_share=unseen_share(ref, cur),
         missing=c.missing,
         effects=effects,

@@ -9,6 +9,7 @@ values frozen in ``tests/unit/stats_reference_values.json``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 # One-sided Smirnov by its exact sum up to this many terms, above by exp(-(6nx+1)²/18n) (|Δp| < 2e-5; < 5e-5 overall).
 SMIRNOV_EXACT_TERMS = 1_000
@@ -123,6 +124,11 @@ def chi2_isf(p: float, dof: int) -> float:
     """
     if not 0.0 < p < 1.0 or dof < 1:
         raise ValueError(f"chi2_isf needs 0 < p < 1 and dof >= 1, got p={p!r}, dof={dof!r}")
+    return _chi2_isf(float(p), int(dof))
+
+
+@lru_cache(maxsize=1024)
+def _chi2_isf(p: float, dof: int) -> float:
     lo, hi = 0.0, max(1.0, 2.0 * dof)
     while chi2_sf(hi, dof) > p:
         lo, hi = hi, 2.0 * hi
