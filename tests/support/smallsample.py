@@ -73,3 +73,35 @@ def verdicts(
     drift = drift or stats.categorical_drift
     judge = judge or stats.judge_window
     return {f: v.verdict for f, v in judge({f: drift(refs[f], cur) for f, cur in window.items()}).items()}
+
+
+def rows(seed: int, per_day: int, days: int, start, prefix: str, with_label: bool) -> list[tuple]:
+    """Rows of the model in :func:`load` (stationary), `per_day` a day for `days` days from `start`."""
+    from datetime import timedelta
+
+    rng = np.random.default_rng([11, seed, per_day, days])
+    n = per_day * days
+    cats = [rng.choice(LEVELS[i], size=n, p=proportions(i)) for i in range(len(FEATURES))]
+    score = rng.beta(2, 5, size=n)
+    out = []
+    for r in range(n):
+        ts = start + timedelta(days=r // per_day, seconds=(r % per_day) * 86_400 // per_day)
+        row = (f"{prefix}{r}", ts, [], [f"v{c[r]:02d}" for c in cats], "yes" if score[r] >= 0.5 else "no", None)
+        row = (*row, float(score[r]), None)
+        out.append((*row, "yes" if rng.random() < score[r] else "no", None) if with_label else row)
+    return out
+
+
+def load(conn, name: str, reference: list[tuple], predictions: list[tuple]) -> None:
+    """Create the binary model of the 20 categorical features and store its reference and predictions."""
+    from seia.repositories.models import ModelRepository
+    from seia.repositories.records import PredictionRepository, ReferenceRepository
+    from seia.schema import Feature
+
+    with conn.transaction():
+        model = ModelRepository(conn).insert(
+            name, "binary_classification", [Feature(f, "categorical") for f in FEATURES], ["no", "yes"], {}
+        )
+        ReferenceRepository(conn).add(model.id, reference, replace=False)
+    with conn.transaction():
+        PredictionRepository(conn).add(model.id, predictions)
