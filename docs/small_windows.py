@@ -109,9 +109,14 @@ def main() -> None:
     seeds = range(5 if args.quick else 20)
     for rows in (100, 200, 500, *s.SIZES[2:]):
         quiet, rate = stationary(rows, seeds)
-        print(f"stationary, {rows:>5} rows a window: seeds with a drift verdict {quiet:.0%}, (feature, window) {rate:.2%}")
+        print(
+            f"stationary, {rows:>5} rows a window: seeds with a drift verdict {quiet:.0%}, (feature, window) {rate:.2%}"
+        )
     rates = detection(seeds)
-    print("shift of JS 0.1 at 1,000 rows, per window: " + ", ".join(f"{f} {r:.0%}" for f, r in zip(s.FEATURES, rates, strict=True)))
+    print(
+        "shift of JS 0.1 at 1,000 rows, per window: "
+        + ", ".join(f"{f} {r:.0%}" for f, r in zip(s.FEATURES, rates, strict=True))
+    )
     svg(OUT)
     print(f"wrote {OUT}")
 

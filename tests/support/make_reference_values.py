@@ -53,7 +53,8 @@ def main() -> None:
         str(k): [[v, float(scipy.stats.chi2.sf(v, k))] for v in samples.chi2_grid(k)] for k in samples.CHI2_DOFS
     }
     out["chi2_isf"] = {
-        str(k): [[p, float(scipy.stats.chi2.isf(p, k))] for p in samples.CHI2_ISF_PROBABILITIES] for k in samples.CHI2_DOFS
+        str(k): [[p, float(scipy.stats.chi2.isf(p, k))] for p in samples.CHI2_ISF_PROBABILITIES]
+        for k in samples.CHI2_DOFS
     }
     out["norm_sf"] = [[z, float(scipy.stats.norm.sf(z))] for z in np.linspace(-8, 38, 93).tolist()]
     out["jensenshannon"] = {

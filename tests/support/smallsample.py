@@ -58,10 +58,7 @@ def windows(
     rng = np.random.default_rng([rows, seed])
     shift = shift or {}
     return [
-        {
-            f: sketch(LEVELS[i], rng.multinomial(rows, shift.get(i, proportions(i))))
-            for i, f in enumerate(FEATURES)
-        }
+        {f: sketch(LEVELS[i], rng.multinomial(rows, shift.get(i, proportions(i)))) for i, f in enumerate(FEATURES)}
         for _ in range(count)
     ]
 

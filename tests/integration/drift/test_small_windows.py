@@ -91,7 +91,9 @@ def test_a_shift_into_a_rare_category_is_found_through_the_pooled_cell():
             drift = stats.categorical_drift(s.sketch(30, ref), s.sketch(30, cur))
             hits += stats.judge_window({"f": drift})["f"].verdict == "drift"
             kept = 1_000 * ref / ref.sum() >= 5
-            dropped = stats.categorical_drift(s.sketch(30, np.where(kept, ref, 0)), s.sketch(30, np.where(kept, cur, 0)))
+            dropped = stats.categorical_drift(
+                s.sketch(30, np.where(kept, ref, 0)), s.sketch(30, np.where(kept, cur, 0))
+            )
             naive += stats.judge_window({"f": dropped})["f"].verdict == "drift"
         found += hits > 0
         naive_found += naive > 0

@@ -10,7 +10,7 @@ thresholds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -250,7 +250,7 @@ def missing_increase(c: Comparison) -> float:
     return c.missing.change
 
 
-def _effect(effects: Mapping[str, float], name: str, compute: Any, c: Comparison) -> float:
+def _effect(effects: Mapping[str, float], name: str, compute: Callable[[Comparison], float], c: Comparison) -> float:
     """A registered metric's value, or `compute` when it is not registered (computed only then)."""
     return float(effects[name]) if name in effects else float(compute(c))
 
