@@ -499,8 +499,8 @@ def drift_statistics(
     --------
     >>> ref, cur = CategoricalSketch({"a": 3}), CategoricalSketch({"a": 1, "b": 1})
     >>> s = drift_statistics(categorical_drift(ref, cur), ref, cur)
-    >>> s["unseen_share"], s["rows_cur"]
-    (0.5, 2)
+    >>> s["unseen_share"], s["rows_cur"], sorted(k for k in s if k.endswith("_chance"))
+    (0.5, 2, ['js_distance_chance', 'psi_chance'])
     """
     m = drift.missing
     out: dict[str, Any] = {
@@ -511,6 +511,8 @@ def drift_statistics(
         "missing_rate_ref": m.rate_ref,
         "missing_rate_cur": m.rate_cur,
     }
+    for metric, level in drift.chance.items():
+        out[f"{metric}_chance"] = level
     if isinstance(drift, CategoricalDrift):
         out.update(
             chi2_statistic=drift.chi2_statistic,
