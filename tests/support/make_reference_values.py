@@ -4,7 +4,7 @@
 
 writes ``tests/unit/stats_reference_values.json``: exact two-sample KS and Wasserstein statistics
 on raw samples (the sketches must stay within their guarantees of them), ``kstwo.sf``,
-``chi2.sf``, ``norm.sf``, Jensen–Shannon, Benjamini–Hochberg and rank AUCs. Rerun it after
+``chi2.sf``, ``chi2.isf``, ``norm.sf``, Jensen–Shannon, Benjamini–Hochberg and rank AUCs. Rerun it after
 changing a sample in :mod:`tests.support.stats_samples`, and commit the JSON.
 """
 
@@ -51,6 +51,10 @@ def main() -> None:
     }
     out["chi2_sf"] = {
         str(k): [[v, float(scipy.stats.chi2.sf(v, k))] for v in samples.chi2_grid(k)] for k in samples.CHI2_DOFS
+    }
+    out["chi2_isf"] = {
+        str(k): [[p, float(scipy.stats.chi2.isf(p, k))] for p in samples.CHI2_ISF_PROBABILITIES]
+        for k in samples.CHI2_DOFS
     }
     out["norm_sf"] = [[z, float(scipy.stats.norm.sf(z))] for z in np.linspace(-8, 38, 93).tolist()]
     out["jensenshannon"] = {

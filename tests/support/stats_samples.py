@@ -26,6 +26,7 @@ LIGHT_TAILS = ["normal", "bimodal", "integers", "rounded", "above_reference", "b
 KS_SEEDS, WASSERSTEIN_SEEDS, OTHER_REFERENCE_SEEDS = range(8), range(4), range(5)
 KSTWO_NS = [50, 100, 140, 141, 500, 2000, 4000, 20000, 100000, 10**6]
 CHI2_DOFS = [1, 2, 3, 7, 30, 200]
+CHI2_ISF_PROBABILITIES = [1e-9, 1e-6, 1e-3, 0.05, 0.5, 0.99]
 # scipy's exact small-n KS branches against Pelz–Good / the asymptotic Smirnov tail (seia.stats.special)
 PVALUE_TOL = 5e-5
 

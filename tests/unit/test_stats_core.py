@@ -30,6 +30,19 @@ def test_the_chi2_tail_follows_scipy(dof):
         assert stats.chi2_sf(x, dof) == pytest.approx(expected, rel=1e-9, abs=1e-300)
 
 
+@pytest.mark.parametrize("dof", CHI2_DOFS)
+def test_the_chi2_quantile_follows_scipy(dof):
+    for p, expected in frozen()["chi2_isf"][str(dof)]:
+        assert stats.chi2_isf(p, dof) == pytest.approx(expected, rel=1e-9)
+        assert stats.chi2_sf(stats.chi2_isf(p, dof), dof) == pytest.approx(p, rel=1e-8)
+
+
+def test_the_chi2_quantile_refuses_probabilities_outside_0_1():
+    for p, dof in ((0.0, 3), (1.0, 3), (0.5, 0)):
+        with pytest.raises(ValueError, match="chi2_isf needs"):
+            stats.chi2_isf(p, dof)
+
+
 def test_the_normal_tail_follows_scipy():
     for z, expected in frozen()["norm_sf"]:
         assert stats.normal_sf(z) == pytest.approx(expected, rel=1e-12, abs=1e-300)

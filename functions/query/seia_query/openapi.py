@@ -221,6 +221,8 @@ SCHEMAS: dict = {
                 "unseen_share",
                 "distribution_qvalue",
                 "missing_qvalue",
+                "js_distance_chance",
+                "psi_chance",
             )
         },
         "additionalProperties": _NUMBER_OR_NULL,
@@ -238,7 +240,8 @@ SCHEMAS: dict = {
             "driver": {"type": ["string", "null"], "description": "statistic with the largest effect ratio, e.g. psi"},
             "effect_ratio": {
                 **_NUMBER_OR_NULL,
-                "description": "largest effect / its threshold; >= 1 is a drift-sized effect",
+                "description": "largest effect / its bar (the threshold, or the value chance alone reaches at the "
+                "window's size when higher: statistics.<metric>_chance); >= 1 is a drift-sized effect",
             },
             "statistics": _ref("DriftStatistics"),
         },

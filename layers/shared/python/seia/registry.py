@@ -161,6 +161,9 @@ class Metric:
         Largest valid threshold (1 for a share or a bounded distance).
     signal : str
         The test that must be significant with it: ``"distribution"`` (KS or χ²) or ``"missing_rate"``.
+    chance : callable or None
+        ``chance(comparison) -> float``, the value chance alone reaches at the window's size; the
+        verdict needs the effect to reach it as well as the threshold (None: no small-sample bias).
     """
 
     name: str
@@ -171,6 +174,7 @@ class Metric:
     label: str
     maximum: float | None = None
     signal: str = DISTRIBUTION
+    chance: Callable[[_impl.Comparison], float] | None = None
 
     def setting(self) -> Setting:
         return Setting(
@@ -429,6 +433,7 @@ def _default_registry() -> Registry:
             "Jensen–Shannon distance, base 2 (numeric deciles and categories)",
             "JS distance",
             maximum=1,
+            chance=_impl.js_chance,
         )
     )
     r.register_metric(
@@ -439,6 +444,7 @@ def _default_registry() -> Registry:
             _impl.psi_effect,
             "population stability index (numeric deciles and categories)",
             "PSI",
+            chance=_impl.psi_chance,
         )
     )
     r.register_metric(

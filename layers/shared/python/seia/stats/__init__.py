@@ -43,8 +43,8 @@ from .sketches import (
     moments_of,
     sketch_from_dict,
 )
-from .special import chi2_sf, gammaincc, ks_sf, normal_sf, smirnov_sf
-from .verdicts import DRIFT, INSUFFICIENT_DATA, NO_DRIFT, FeatureVerdict, Thresholds, judge_window, severity
+from .special import chi2_isf, chi2_sf, gammaincc, ks_sf, normal_sf, smirnov_sf
+from .verdicts import DRIFT, INSUFFICIENT_DATA, NO_DRIFT, FeatureVerdict, Thresholds, bar, judge_window, severity
 
 __all__ = [
     "DRIFT",
@@ -73,6 +73,7 @@ __all__ = [
     "bucket_of",
     "categorical_drift",
     "cdf_gap",
+    "chi2_isf",
     "chi2_sf",
     "chi2_test",
     "coarse_counts",
@@ -82,6 +83,7 @@ __all__ = [
     "gammaincc",
     "group_counts",
     "js_distance",
+    "bar",
     "judge_window",
     "ks_sf",
     "ks_test",

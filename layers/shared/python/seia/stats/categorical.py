@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
@@ -75,6 +76,81 @@ def unseen_share(ref: CategoricalSketch, cur: CategoricalSketch) -> float:
     return sum(v for k, v in cur.counts.items() if k not in ref.counts) / cur.n
 
 
+@dataclass(frozen=True)
+class Cells:
+    """Aligned counts after pooling the cells expected fewer than ``min_expected`` times.
+
+    Attributes
+    ----------
+    ref, cur : tuple of int
+        Reference and current counts per cell, the pooled cell (if any) first.
+    expected : tuple of float
+        Current counts expected from the (pseudocounted) reference proportions.
+    pooled : int
+        Number of original cells merged into the pooled cell (0 when none).
+    """
+
+    ref: tuple[int, ...]
+    cur: tuple[int, ...]
+    expected: tuple[float, ...]
+    pooled: int
+
+
+def pooled_cells(
+    ref_counts: Sequence[int],
+    cur_counts: Sequence[int],
+    min_expected: float = MIN_EXPECTED,
+    pseudocount: float = REFERENCE_PSEUDOCOUNT,
+) -> Cells:
+    """Pool the cells too sparse for the current window's size into one cell.
+
+    Parameters
+    ----------
+    ref_counts, cur_counts : sequence of int
+        Counts on the same cells (categories or bins), in the same order; `cur_counts` sums to
+        the window's size :math:`n`.
+    min_expected : float, default 5
+        Cells whose expected current count is below this are pooled.
+    pseudocount : float, default 0.5
+        Added to every reference count for the expectations (a category unseen in the reference
+        is expected a little).
+
+    Returns
+    -------
+    Cells
+
+    Notes
+    -----
+    With reference proportions :math:`\\pi_k = (r_k + a) / (N_\\mathrm{ref} + K a)` the expected
+    counts are :math:`E_k = n \\pi_k`. Cells with :math:`E_k <` `min_expected` are summed into one
+    cell; while that cell is still below `min_expected` it absorbs the next least expected cell.
+    One cell left means the window is too small for the feature's number of categories.
+
+    Examples
+    --------
+    >>> c = pooled_cells([500, 400, 50, 10, 10], [50, 40, 5, 3, 2])
+    >>> c.ref, c.cur, c.pooled
+    ((70, 400, 500), (10, 40, 50), 3)
+    >>> len(pooled_cells([10] * 30, [3] * 30).ref)
+    1
+    """
+    k = len(ref_counts)
+    n, n_ref = sum(cur_counts), sum(ref_counts)
+    expected_all = [n * (v + pseudocount) / (n_ref + k * pseudocount) for v in ref_counts]
+    order = sorted(range(k), key=expected_all.__getitem__)
+    expected = [expected_all[i] for i in order]
+    ref = [int(ref_counts[i]) for i in order]
+    cur = [int(cur_counts[i]) for i in order]
+    n_small = sum(1 for e in expected if e < min_expected)
+    if n_small > 0:
+        reach = next((i for i, s in enumerate(accumulate(expected)) if s >= min_expected), k)
+        n_small = min(max(n_small, reach + 1), k)
+        expected = [sum(expected[:n_small]), *expected[n_small:]]
+        ref = [sum(ref[:n_small]), *ref[n_small:]]
+        cur = [sum(cur[:n_small]), *cur[n_small:]]
+    return Cells(tuple(ref), tuple(cur), tuple(expected), n_small)
+
+
 def chi2_test(
     ref: CategoricalSketch,
     cur: CategoricalSketch,
@@ -127,19 +203,9 @@ def chi2_test(
         raise ValueError("min_expected and pseudocount must be positive")
     _check_pair(ref, cur)
     _, r, c = aligned_counts(ref, cur)
-    k = len(r)
-    expected_all = [cur.n * (v + pseudocount) / (ref.n + k * pseudocount) for v in r]
-    order = sorted(range(k), key=expected_all.__getitem__)
-    expected = [expected_all[i] for i in order]
-    observed = [float(c[i]) for i in order]
-    n_small = sum(1 for e in expected if e < min_expected)
-    if n_small > 0:
-        reach = next((i for i, s in enumerate(accumulate(expected)) if s >= min_expected), k)
-        n_small = min(max(n_small, reach + 1), k)
-        expected = [sum(expected[:n_small]), *expected[n_small:]]
-        observed = [sum(observed[:n_small]), *observed[n_small:]]
-    if len(expected) < 2:
-        return Chi2Result(statistic=0.0, pvalue=1.0, dof=0, pooled=n_small)
-    statistic = sum((o - e) ** 2 / e for o, e in zip(observed, expected, strict=True))
-    dof = len(expected) - 1
-    return Chi2Result(statistic=statistic, pvalue=chi2_sf(statistic, dof), dof=dof, pooled=n_small)
+    cells = pooled_cells(r, c, min_expected, pseudocount)
+    if len(cells.expected) < 2:
+        return Chi2Result(statistic=0.0, pvalue=1.0, dof=0, pooled=cells.pooled)
+    statistic = sum((o - e) ** 2 / e for o, e in zip(cells.cur, cells.expected, strict=True))
+    dof = len(cells.expected) - 1
+    return Chi2Result(statistic=statistic, pvalue=chi2_sf(statistic, dof), dof=dof, pooled=cells.pooled)

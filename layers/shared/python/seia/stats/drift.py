@@ -10,18 +10,21 @@ thresholds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .categorical import MIN_EXPECTED, Chi2Result, aligned_counts, chi2_test, unseen_share
+from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_test, pooled_cells, unseen_share
 from .divergence import PSI_EPSILON, js_distance, psi
 from .missing import MissingRateChange, missing_rate_change
 from .numeric import DEFAULT_COARSE_BINS, KSResult, cdf_gap, coarse_counts, ks_test, wasserstein_distance
 from .sketches import CategoricalSketch, NumericSketch
+from .special import chi2_isf
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
+CHANCE_LEVEL = 1e-6
+"""Probability, for a window without drift, that a binned effect reaches its chance level (χ² approximation)."""
 
 
 class Comparison:
@@ -79,6 +82,50 @@ class Comparison:
         raise AssertionError("unreachable")
 
     @cached_property
+    def cells(self) -> Cells:
+        """:attr:`distributions` with the cells expected fewer than 5 times in this window pooled.
+
+        JS, PSI and χ² judge these cells, so a category too rare to be seen at the window's size
+        neither weighs on them as an empty cell nor makes them unreliable
+        (:func:`~seia.stats.categorical.pooled_cells`).
+        """
+        return pooled_cells(*self.distributions, min_expected=MIN_EXPECTED)
+
+    @property
+    def too_sparse(self) -> bool:
+        """The window is too small for the feature's categories (or bins): pooling left one cell.
+
+        A reference with a single category is not too sparse: it has no distribution to compare.
+        """
+        if not self.comparable:
+            return False
+        return len(self.cells.ref) < 2 and sum(1 for v in self.distributions[0] if v > 0) >= 2
+
+    @cached_property
+    def chance_divergence(self) -> float:
+        """The χ²-divergence :math:`\\sum_k (c_k - r_k)^2 / r_k` that chance alone reaches at these sizes.
+
+        Notes
+        -----
+        Without drift, :math:`D = \\sum_k (c_k - r_k)^2 / r_k` over the :math:`J` pooled cells is
+        about :math:`\\chi^2_{J-1} (1/n + 1/N_\\mathrm{ref})` (current and reference proportions
+        both sampled). Its chance level is the upper :data:`CHANCE_LEVEL` quantile of that law:
+        NaN when fewer than two cells are left.
+
+        Examples
+        --------
+        >>> ref = CategoricalSketch({k: 1000 for k in "abcde"})
+        >>> small = Comparison(ref, CategoricalSketch({k: 20 for k in "abcde"}))
+        >>> large = Comparison(ref, CategoricalSketch({k: 2000 for k in "abcde"}))
+        >>> round(small.chance_divergence, 3), round(large.chance_divergence, 4)
+        (0.34, 0.01)
+        """
+        dof = len(self.cells.ref) - 1
+        if not self.comparable or dof < 1:
+            return math.nan
+        return chi2_isf(CHANCE_LEVEL, dof) * (1.0 / self.cur.n + 1.0 / self.ref.n)
+
+    @cached_property
     def gap(self) -> list[float]:
         """CDF gap at the edges (numeric only)."""
         assert isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch)
@@ -133,13 +180,62 @@ def wasserstein_normed(c: Comparison) -> float:
 
 
 def js_effect(c: Comparison) -> float:
-    """Jensen–Shannon distance (base 2) of :attr:`Comparison.distributions`, NaN when not comparable."""
-    return js_distance(*c.distributions) if c.comparable else math.nan
+    """Jensen–Shannon distance (base 2) of :attr:`Comparison.cells`, NaN when not comparable or too sparse.
+
+    Examples
+    --------
+    >>> ref = CategoricalSketch({"a": 500, "b": 300, "c": 150, "d": 50})
+    >>> round(js_effect(Comparison(ref, CategoricalSketch({"a": 60, "b": 20, "c": 15, "d": 5}))), 4)
+    0.1027
+    """
+    if not c.comparable or c.too_sparse:
+        return math.nan
+    return js_distance(c.cells.ref, c.cells.cur)
 
 
 def psi_effect(c: Comparison) -> float:
-    """Population stability index of :attr:`Comparison.distributions`, NaN when not comparable."""
-    return psi(*c.distributions, eps=c.psi_eps) if c.comparable else math.nan
+    """Population stability index of :attr:`Comparison.cells`, NaN when not comparable or too sparse.
+
+    Notes
+    -----
+    An empty current cell counts half a row (a cell expected at least 5 times is empty by chance
+    with probability up to :math:`e^{-5}`, and :math:`\\varepsilon = 10^{-4}` would then weigh
+    :math:`r \\ln(r / \\varepsilon)`, more than the threshold at small n); a cell empty in the
+    reference keeps `psi_eps`.
+
+    Examples
+    --------
+    >>> ref = CategoricalSketch({"a": 500, "b": 300, "c": 150, "d": 50})
+    >>> round(psi_effect(Comparison(ref, CategoricalSketch({"a": 60, "b": 25, "c": 15}))), 4)
+    0.1307
+    """
+    if not c.comparable or c.too_sparse:
+        return math.nan
+    return psi(c.cells.ref, [v if v > 0 else 0.5 for v in c.cells.cur], eps=c.psi_eps)
+
+
+def js_chance(c: Comparison) -> float:
+    """Jensen–Shannon distance chance alone reaches at the window's size (:attr:`Comparison.chance_divergence`).
+
+    Notes
+    -----
+    For small differences the JS divergence is :math:`D / 8` nats, so the distance (base 2) is
+    :math:`\\sqrt{D / (8 \\ln 2)}`.
+
+    Examples
+    --------
+    >>> ref = CategoricalSketch({k: 1000 for k in "abcdefghijklmnopqrst"})
+    >>> [round(js_chance(Comparison(ref, CategoricalSketch({k: n // 20 for k in ref.counts}))), 3)
+    ...  for n in (100, 1000, 10000)]
+    [0.34, 0.11, 0.042]
+    """
+    d = c.chance_divergence
+    return min(1.0, math.sqrt(d / (8.0 * math.log(2.0)))) if d >= 0 else math.nan
+
+
+def psi_chance(c: Comparison) -> float:
+    """PSI chance alone reaches at the window's size: :attr:`Comparison.chance_divergence` (PSI ≈ D)."""
+    return c.chance_divergence
 
 
 def unseen_effect(c: Comparison) -> float:
@@ -154,10 +250,19 @@ def missing_increase(c: Comparison) -> float:
     return c.missing.change
 
 
-def _effects(c: Comparison) -> dict[str, float]:
+def _effect(effects: Mapping[str, float], name: str, compute: Callable[[Comparison], float], c: Comparison) -> float:
+    """A registered metric's value, or `compute` when it is not registered (computed only then)."""
+    return float(effects[name]) if name in effects else float(compute(c))
+
+
+def _effects(c: Comparison) -> tuple[dict[str, float], dict[str, float]]:
+    """Every registered metric of the comparison's kind, and the chance level of those that have one."""
     from seia.registry import REGISTRY  # the registry names the metrics and imports this module
 
-    return {m.name: float(m.compute(c)) for m in REGISTRY.metrics_for(c.kind)}
+    metrics = REGISTRY.metrics_for(c.kind)
+    effects = {m.name: float(m.compute(c)) for m in metrics}
+    chance = {m.name: float(m.chance(c)) for m in metrics if m.chance is not None and c.comparable}
+    return effects, chance
 
 
 @dataclass(frozen=True)
@@ -183,6 +288,10 @@ class NumericDrift:
         Missing-value rates.
     effects : mapping of str to float
         Every registered metric for numeric features (NaN when undefined).
+    chance : mapping of str to float
+        Chance level at the window's size of the metrics that have one (see :attr:`Comparison.cells`).
+    too_sparse : bool
+        The window is too small for the bins (one cell left after pooling).
 
     Distribution statistics are NaN when either sketch has no value.
     """
@@ -203,6 +312,8 @@ class NumericDrift:
     std_cur: float
     missing: MissingRateChange
     effects: Mapping[str, float] = field(default_factory=dict, compare=False)
+    chance: Mapping[str, float] = field(default_factory=dict, compare=False)
+    too_sparse: bool = field(default=False, compare=False)
 
     @property
     def pvalue(self) -> float:
@@ -228,6 +339,10 @@ class CategoricalDrift:
         Missing-value rates.
     effects : mapping of str to float
         Every registered metric for categorical features (NaN when undefined).
+    chance : mapping of str to float
+        Chance level at the window's size of JS and PSI (see :attr:`Comparison.chance_divergence`).
+    too_sparse : bool
+        The window is too small for the feature's number of categories.
 
     Distribution statistics are NaN when either sketch has no value.
     """
@@ -243,6 +358,8 @@ class CategoricalDrift:
     unseen_share: float
     missing: MissingRateChange
     effects: Mapping[str, float] = field(default_factory=dict, compare=False)
+    chance: Mapping[str, float] = field(default_factory=dict, compare=False)
+    too_sparse: bool = field(default=False, compare=False)
 
     @property
     def pvalue(self) -> float:
@@ -288,7 +405,7 @@ def numeric_drift(
     if not isinstance(ref, NumericSketch) or not isinstance(cur, NumericSketch):
         raise ValueError("ref and cur must be NumericSketch on the same edges")
     c = Comparison(ref, cur, n_bins, psi_eps)
-    effects = _effects(c)
+    effects, chance = _effects(c)
     comparable = c.comparable
     return NumericDrift(
         n_ref=ref.n,
@@ -298,15 +415,17 @@ def numeric_drift(
         ks_statistic=c.ks.statistic,
         ks_pvalue=c.ks.pvalue,
         wasserstein=c.wasserstein,
-        wasserstein_normed=effects.get("wasserstein_normed", wasserstein_normed(c)),
-        psi=effects.get("psi", psi_effect(c)) if comparable else math.nan,
-        js_distance=effects.get("js_distance", js_effect(c)) if comparable else math.nan,
+        wasserstein_normed=_effect(effects, "wasserstein_normed", wasserstein_normed, c),
+        psi=_effect(effects, "psi", psi_effect, c) if comparable else math.nan,
+        js_distance=_effect(effects, "js_distance", js_effect, c) if comparable else math.nan,
         mean_ref=ref.mean_or_nan(),
         mean_cur=cur.mean_or_nan(),
         std_ref=ref.std(),
         std_cur=cur.std(),
         missing=c.missing,
         effects=effects,
+        chance=chance,
+        too_sparse=c.too_sparse,
     )
 
 
@@ -327,19 +446,20 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
 
     Notes
     -----
-    Jensen–Shannon and PSI run over the union of categories, so a category unseen in the
-    reference weighs :math:`c_k \\ln(c_k/\\varepsilon)` in PSI.
+    Jensen–Shannon and PSI run over the union of categories, the categories expected fewer than 5
+    times in the window pooled into one cell (:attr:`Comparison.cells`): a category unseen in the
+    reference lands there, and weighs in PSI by the pooled cell's growth.
 
     Examples
     --------
     >>> d = categorical_drift(CategoricalSketch({"a": 900, "b": 100}), CategoricalSketch({"a": 50, "c": 50}))
     >>> d.unseen_share, round(d.js_distance, 3), d.chi2_pvalue < 1e-10
-    (0.5, 0.585, True)
+    (0.5, 0.383, True)
     """
     if not isinstance(ref, CategoricalSketch) or not isinstance(cur, CategoricalSketch):
         raise ValueError("ref and cur must be CategoricalSketch")
     c = Comparison(ref, cur, psi_eps=psi_eps)
-    effects = _effects(c)
+    effects, chance = _effects(c)
     return CategoricalDrift(
         n_ref=ref.n,
         n_cur=cur.n,
@@ -347,11 +467,13 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
         rows_cur=cur.rows,
         chi2_statistic=c.chi2.statistic,
         chi2_pvalue=c.chi2.pvalue,
-        js_distance=effects.get("js_distance", js_effect(c)),
-        psi=effects.get("psi", psi_effect(c)),
+        js_distance=_effect(effects, "js_distance", js_effect, c),
+        psi=_effect(effects, "psi", psi_effect, c),
         unseen_share=unseen_share(ref, cur),
         missing=c.missing,
         effects=effects,
+        chance=chance,
+        too_sparse=c.too_sparse,
     )
 
 
@@ -377,8 +499,8 @@ def drift_statistics(
     --------
     >>> ref, cur = CategoricalSketch({"a": 3}), CategoricalSketch({"a": 1, "b": 1})
     >>> s = drift_statistics(categorical_drift(ref, cur), ref, cur)
-    >>> s["unseen_share"], s["rows_cur"]
-    (0.5, 2)
+    >>> s["unseen_share"], s["rows_cur"], sorted(k for k in s if k.endswith("_chance"))
+    (0.5, 2, ['js_distance_chance', 'psi_chance'])
     """
     m = drift.missing
     out: dict[str, Any] = {
@@ -389,6 +511,8 @@ def drift_statistics(
         "missing_rate_ref": m.rate_ref,
         "missing_rate_cur": m.rate_cur,
     }
+    for metric, level in drift.chance.items():
+        out[f"{metric}_chance"] = level
     if isinstance(drift, CategoricalDrift):
         out.update(
             chi2_statistic=drift.chi2_statistic,

@@ -9,6 +9,7 @@ values frozen in ``tests/unit/stats_reference_values.json``.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 # One-sided Smirnov by its exact sum up to this many terms, above by exp(-(6nx+1)²/18n) (|Δp| < 2e-5; < 5e-5 overall).
 SMIRNOV_EXACT_TERMS = 1_000
@@ -94,6 +95,54 @@ def chi2_sf(x: float, dof: int) -> float:
     0.05
     """
     return gammaincc(dof / 2.0, x / 2.0)
+
+
+def chi2_isf(p: float, dof: int) -> float:
+    """Inverse of :func:`chi2_sf`: the :math:`x` with :math:`\\Pr(X^2 \\ge x) = p`, as ``scipy.stats.chi2.isf``.
+
+    Parameters
+    ----------
+    p : float
+        Upper-tail probability, in (0, 1).
+    dof : int
+        Degrees of freedom, at least 1.
+
+    Raises
+    ------
+    ValueError
+        If `p` is outside (0, 1) or `dof` < 1.
+
+    Notes
+    -----
+    Bisection on :math:`\\log` :func:`chi2_sf`, to a relative
+    :math:`10^{-12}`.
+
+    Examples
+    --------
+    >>> round(chi2_isf(0.05, 1), 6)
+    3.841459
+    """
+    if not 0.0 < p < 1.0 or dof < 1:
+        raise ValueError(f"chi2_isf needs 0 < p < 1 and dof >= 1, got p={p!r}, dof={dof!r}")
+    return _chi2_isf(float(p), int(dof))
+
+
+@lru_cache(maxsize=1024)
+def _chi2_isf(p: float, dof: int) -> float:
+    lo, hi = 0.0, max(1.0, 2.0 * dof)
+    while chi2_sf(hi, dof) > p:
+        lo, hi = hi, 2.0 * hi
+    target = math.log(p)
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        sf = chi2_sf(mid, dof)
+        if sf > 0 and math.log(sf) > target:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo <= 1e-12 * hi:
+            break
+    return 0.5 * (lo + hi)
 
 
 def smirnov_sf(n: int, x: float) -> float:

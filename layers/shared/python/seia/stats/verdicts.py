@@ -184,6 +184,28 @@ def severity(ratio: float, t: Thresholds) -> str:
     return MEDIUM if ratio >= t.medium_factor else LOW
 
 
+def bar(metric: str, drift: NumericDrift | CategoricalDrift, t: Thresholds) -> float:
+    """The value a metric must reach for drift: its threshold, or its chance level at the window's size if higher.
+
+    Examples
+    --------
+    >>> from seia.stats import CategoricalSketch, categorical_drift
+    >>> ref = CategoricalSketch({k: 1000 for k in "abcdefghij"})
+    >>> small = categorical_drift(ref, CategoricalSketch({k: 20 for k in "abcdefghij"}))
+    >>> large = categorical_drift(ref, CategoricalSketch({k: 200 for k in "abcdefghij"}))
+    >>> round(bar("js_distance", small, Thresholds()), 3), bar("js_distance", large, Thresholds())
+    (0.203, 0.1)
+    """
+    threshold = t.threshold(metric)
+    chance = drift.chance.get(metric, math.nan)
+    return chance if chance > threshold else threshold
+
+
+def _insufficient(drift: NumericDrift | CategoricalDrift, t: Thresholds) -> bool:
+    """Too few rows in either window, or too few for the feature's categories."""
+    return drift.rows_cur < t.min_rows or drift.rows_ref < t.min_rows or drift.too_sparse
+
+
 def judge_window(
     drifts: Mapping[str, NumericDrift | CategoricalDrift], thresholds: Thresholds | None = None
 ) -> dict[str, FeatureVerdict]:
@@ -208,19 +230,25 @@ def judge_window(
 
     Notes
     -----
-    A feature with fewer than ``min_rows`` rows in the current or the reference window is
-    ``insufficient_data`` and stays out of the test family. The others contribute a missing-rate
+    A feature with fewer than ``min_rows`` rows in the current or the reference window, or whose
+    window is too small for its categories (one cell left once the cells expected fewer than 5
+    times are pooled), is ``insufficient_data`` and stays out of the test family. The others contribute a missing-rate
     p-value and, with at least ``min_rows`` non-missing current values, a distribution p-value (KS
     for numeric, χ² for categorical). All of them are adjusted together with Benjamini–Hochberg
     into :math:`q`. A signal is flagged when
 
-    .. math:: \\rho = \\max_s \\frac{\\mathrm{effect}_s}{\\mathrm{threshold}_s} \\ge 1
+    .. math:: \\rho = \\max_s \\frac{\\mathrm{effect}_s}{\\max(\\mathrm{threshold}_s, \\mathrm{chance}_s(n))} \\ge 1
        \\quad \\text{and} \\quad q < \\alpha,
 
     the maximum running over the signal's registered metrics (distribution: Wasserstein-normed,
     JS and PSI for numeric, JS, PSI and unseen share for categorical; missing rate: its increase,
-    decreases are never flagged). At large n every q is tiny and the effect size decides; at small
-    n the test keeps noise from being called drift. Severity of a drift is the tier of the largest
+    decreases are never flagged). JS and PSI are biased upwards at small n (without drift, about
+    :math:`\\chi^2_{J-1}(1/n + 1/N)` and an eighth of it in nats): their chance level
+    :math:`\\mathrm{chance}_s(n)` is the value they reach without drift with probability
+    :data:`~seia.stats.drift.CHANCE_LEVEL` (:func:`bar`). It falls as :math:`1/n` and is below the
+    threshold from a few hundred rows (more with many categories). At large n every q is tiny and
+    the effect size decides; at small n the test and the chance level keep noise from being called
+    drift. Severity of a drift is the tier of the largest
     flagged :math:`\\rho` (:func:`severity`).
 
     Examples
@@ -240,7 +268,7 @@ def judge_window(
     for name, drift in drifts.items():
         if not isinstance(drift, (NumericDrift, CategoricalDrift)):
             raise ValueError(f"feature {name!r}: expected NumericDrift or CategoricalDrift, got {type(drift).__name__}")
-        if drift.rows_cur < t.min_rows or drift.rows_ref < t.min_rows:
+        if _insufficient(drift, t):
             continue
         if drift.n_cur >= t.min_rows and drift.n_ref >= t.min_rows and not math.isnan(drift.pvalue):
             family.append((name, DISTRIBUTION, drift.pvalue))
@@ -250,7 +278,7 @@ def judge_window(
 
     verdicts: dict[str, FeatureVerdict] = {}
     for name, drift in drifts.items():
-        if drift.rows_cur < t.min_rows or drift.rows_ref < t.min_rows:
+        if _insufficient(drift, t):
             verdicts[name] = FeatureVerdict(name, INSUFFICIENT_DATA, None, (), None, math.nan, math.nan, math.nan)
             continue
         q_of = {
@@ -262,7 +290,7 @@ def judge_window(
             signal = REGISTRY.metric(metric).signal
             if signal == DISTRIBUTION and (name, DISTRIBUTION) not in qvalues:
                 continue
-            ratio = value / t.threshold(metric)
+            ratio = value / bar(metric, drift, t)
             if not math.isnan(ratio):
                 ratios.setdefault(signal, {})[metric] = ratio
         candidates: dict[str, tuple[str, float]] = {}
