@@ -1,20 +1,22 @@
 """Connections: the superuser's (CLI only), the API role's (admin database), each tenant's.
 
-Pools are created once per process, on first use, and reused across invocations, as Lambda
-reuses a warm process. A pool checks a connection before lending it, so a restarted database
-costs one failed check, not a failed request. Tenant data itself is never cached.
+One ``Databases`` per process holds every connection the process opens, to any database, under one
+bound (``SEIA_DB_MAX_CONNECTIONS``), and reuses them across invocations as Lambda reuses a warm
+process. Tenant data itself is never cached.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 
 import psycopg
 from psycopg.conninfo import make_conninfo
+from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from seia.config import Settings
@@ -43,53 +45,119 @@ def superuser_connect(settings: Settings, dbname: str | None = None, **kwargs) -
 
 
 class Databases:
-    """Pools per (host, port, database, role), created lazily."""
+    """Every connection this process opens, to any database, under one bound: ``max_connections``.
 
-    def __init__(self, settings: Settings, pool_size: int = 4):
+    Not a pool per tenant: with 1,000 tenants a pool each would let one process hold thousands of
+    connections. Idle connections are kept per (host, port, database, role) and lent again to the same
+    database; when the bound is reached and a request needs a database with no idle connection, the least
+    recently used idle connection (another tenant's) is closed to make room, and when none is idle the
+    request waits up to ``wait`` seconds for one (then 503). A Lambda environment serves one request at a
+    time, so 2 (the admin database, then the tenant's) is its bound: PostgreSQL then sees at most
+    Σ (reserved concurrency x 2) connections from the functions (README, "Bounded connections").
+
+    A connection is checked before it is lent again, so a restarted database costs one failed check, not a
+    failed request. The block that borrows it commits on success and rolls back on error.
+    """
+
+    def __init__(self, settings: Settings, max_connections: int | None = None, wait: float = 10.0):
         self.settings = settings
         self._store = get_store(settings)
-        self._pools: dict[tuple, ConnectionPool] = {}
-        self._lock = threading.Lock()
-        self._pool_size = pool_size
+        self.max_connections = max_connections or settings.db_max_connections
+        if self.max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
+        self._wait = wait
+        self._cond = threading.Condition()
+        self._idle: list[tuple[_Target, psycopg.Connection]] = []  # least recently returned first
+        self._open = 0  # idle + lent
 
-    def _pool(self, host: str, port: int, dbname: str, role: str) -> ConnectionPool:
-        key = (host, port, dbname, role)
-        pool = self._pools.get(key)
-        if pool is not None:
-            return pool
-        with self._lock:
-            pool = self._pools.get(key)
-            if pool is None:
-                conninfo = make_conninfo(
-                    host=host,
-                    port=port,
-                    dbname=dbname,
-                    user=role,
-                    password=self._store.password(role),
-                    sslmode=self.settings.sslmode,
-                    connect_timeout=5,
-                    application_name="seia",
-                )
-                pool = ConnectionPool(
-                    conninfo,
-                    min_size=0,
-                    max_size=self._pool_size,
-                    open=True,
-                    timeout=10,
-                    check=ConnectionPool.check_connection,
-                    name=f"{dbname}:{role}",
-                )
-                self._pools[key] = pool
-        return pool
+    def _pool(self, host: str, port: int, dbname: str, role: str) -> _Target:
+        return _Target(host, port, dbname, role)
+
+    @property
+    def open_connections(self) -> int:
+        with self._cond:
+            return self._open
+
+    def _reserve(self, target: _Target) -> psycopg.Connection | None:
+        """An idle connection to ``target``, or None once a slot to open one is reserved (waits for one)."""
+        deadline = time.monotonic() + self._wait
+        with self._cond:
+            while True:
+                for i in range(len(self._idle) - 1, -1, -1):
+                    if self._idle[i][0] == target:
+                        return self._idle.pop(i)[1]
+                if self._open < self.max_connections:
+                    self._open += 1
+                    return None
+                if self._idle:
+                    # The slot of another database's idle connection is taken over.
+                    _close_quietly(self._idle.pop(0)[1])
+                    return None
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PoolTimeout(f"no connection free within {self._wait:.0f} s")
+                self._cond.wait(remaining)
+
+    def _release(self, target: _Target, conn: psycopg.Connection | None) -> None:
+        """Give back the slot; ``conn`` (when usable) stays idle for the next request to ``target``."""
+        with self._cond:
+            if conn is not None and not conn.closed:
+                self._idle.append((target, conn))
+            else:
+                if conn is not None:
+                    _close_quietly(conn)
+                self._open -= 1
+            self._cond.notify()
+
+    def _connect(self, target: _Target) -> psycopg.Connection:
+        conninfo = make_conninfo(
+            host=target.host,
+            port=target.port,
+            dbname=target.dbname,
+            user=target.role,
+            # Read at connect time: a store may hand out short-lived passwords (RDS IAM tokens).
+            password=self._store.password(target.role),
+            sslmode=self.settings.sslmode,
+            connect_timeout=5,
+            application_name="seia",
+        )
+        return psycopg.connect(conninfo)
 
     @contextmanager
-    def _borrow(self, pool: ConnectionPool) -> Iterator[psycopg.Connection]:
+    def _borrow(self, target: _Target) -> Iterator[psycopg.Connection]:
         try:
-            with pool.connection() as conn:
-                yield conn
+            conn = self._reserve(target)
+            if conn is not None:
+                try:
+                    ConnectionPool.check_connection(conn)
+                except psycopg.Error:
+                    _close_quietly(conn)
+                    conn = None
+            if conn is None:
+                try:
+                    conn = self._connect(target)
+                except BaseException:
+                    self._release(target, None)
+                    raise
         except (PoolTimeout, psycopg.OperationalError) as exc:
             log.warning("database unavailable: %s", type(exc).__name__)
             raise ServiceUnavailable("the database is unavailable, retry later") from None
+        keep: psycopg.Connection | None = None
+        try:
+            try:
+                yield conn
+            except BaseException:
+                if not conn.closed and conn.info.transaction_status != TransactionStatus.UNKNOWN:
+                    conn.rollback()
+                raise
+            if conn.info.transaction_status != TransactionStatus.IDLE:
+                conn.commit()
+            keep = conn
+        except psycopg.OperationalError as exc:
+            log.warning("database unavailable: %s", type(exc).__name__)
+            raise ServiceUnavailable("the database is unavailable, retry later") from None
+        finally:
+            self._release(target, keep if keep is not None and _reusable(keep) else None)
 
     def admin(self) -> AbstractContextManager[psycopg.Connection]:
         s = self.settings
@@ -97,11 +165,32 @@ class Databases:
 
     def tenant(self, tenant: Tenant) -> AbstractContextManager[psycopg.Connection]:
         s = self.settings
-        pool = self._pool(tenant.db_host or s.db_host, tenant.db_port or s.db_port, tenant.db_name, tenant.role_name)
-        return self._borrow(pool)
+        target = self._pool(tenant.db_host or s.db_host, tenant.db_port or s.db_port, tenant.db_name, tenant.role_name)
+        return self._borrow(target)
 
     def close(self) -> None:
-        with self._lock:
-            for pool in self._pools.values():
-                pool.close()
-            self._pools.clear()
+        with self._cond:
+            for _, conn in self._idle:
+                _close_quietly(conn)
+                self._open -= 1
+            self._idle.clear()
+            self._cond.notify_all()
+
+
+@dataclass(frozen=True)
+class _Target:
+    host: str
+    port: int
+    dbname: str
+    role: str
+
+
+def _reusable(conn: psycopg.Connection) -> bool:
+    return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+
+
+def _close_quietly(conn: psycopg.Connection) -> None:
+    try:
+        conn.close()
+    except Exception:  # a connection already cut by the server
+        log.debug("closing a broken connection failed", exc_info=True)
