@@ -59,8 +59,11 @@ class Databases:
     failed request. The block that borrows it commits on success and rolls back on error.
     """
 
-    def __init__(self, settings: Settings, max_connections: int | None = None, wait: float = 10.0):
+    def __init__(
+        self, settings: Settings, max_connections: int | None = None, wait: float = 10.0, application_name: str = "seia"
+    ):
         self.settings = settings
+        self.application_name = application_name  # what pg_stat_activity shows for these connections
         self._store = get_store(settings)
         self.max_connections = max_connections or settings.db_max_connections
         if self.max_connections < 1:
@@ -119,7 +122,7 @@ class Databases:
             password=self._store.password(target.role),
             sslmode=self.settings.sslmode,
             connect_timeout=5,
-            application_name="seia",
+            application_name=self.application_name,
         )
         return psycopg.connect(conninfo)
 
