@@ -74,11 +74,21 @@ class ApiHost:
             return _error(405, "method_not_allowed", f"{method} is not allowed on {match.route}")
         if self.throttle is not None:
             wait = self.throttle.admit(headers)
+            if wait is None and not self.throttle.enter(function):
+                wait = 1
+                message = f"{function} is running all its {self.throttle.limits.concurrency[function]} executions"
+            elif wait is not None:
+                message = f"too many requests; retry in {wait} s"
             if wait is not None:
-                status, error_headers, payload = _error(
-                    429, "too_many_requests", f"too many requests; retry in {wait} s"
-                )
+                status, error_headers, payload = _error(429, "too_many_requests", message)
                 return status, {**error_headers, "Retry-After": str(wait)}, payload
+            try:
+                return self._call(function, method, url, headers, body, match)
+            finally:
+                self.throttle.leave(function)
+        return self._call(function, method, url, headers, body, match)
+
+    def _call(self, function: str, method: str, url: str, headers: dict, body: bytes | None, match):
         # Routes match on the encoded path (so %2F stays inside one parameter); API Gateway then hands the
         # function each parameter decoded: %27 as ', %2F as /, %C2%B2 as ².
         params = {name: unquote(value) for name, value in (match.captured or {}).items()}
@@ -116,7 +126,10 @@ def make_server(host: ApiHost, address: str = "127.0.0.1", port: int = 8000) -> 
         def log_message(self, fmt, *args):  # one line per request, no headers (they hold keys)
             log.info("%s %s", self.address_string(), fmt % args)
 
-    server = ThreadingHTTPServer((address, port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # API Gateway takes every connection; the listen backlog must not reset them
+
+    server = Server((address, port), Handler)
     server.daemon_threads = True
     return server
 

@@ -5,6 +5,10 @@ API Gateway keeps a token bucket per API key of the usage plan (``KeyRateLimit``
 answers 429 when a bucket is empty. Locally the key is the bearer token itself (a bucket per SHA-256 of it,
 as the authorizer maps each Seia key to one usage-plan key); a request without one is counted by the stage
 bucket only (in AWS the authorizer refuses it before any function runs).
+
+Each function also runs at most its ``ReservedConcurrentExecutions`` requests at once, as Lambda would; one
+more is answered 429 (template.yaml maps API Gateway's INTEGRATION_FAILURE, where Lambda's throttling lands,
+to the same 429).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from seia import auth
 
@@ -28,17 +32,29 @@ class Limits:
     key_burst: int
     stage_rate: float
     stage_burst: int
+    concurrency: dict[str, int] = field(default_factory=dict)  # function -> reserved concurrency
 
     @classmethod
     def from_template(cls, template: dict | None = None) -> Limits:
         from infra.local.template import load
 
-        params = (template or load())["Parameters"]
+        template = template or load()
+        params = template["Parameters"]
+        functions = {
+            name: res["Properties"]
+            for name, res in template["Resources"].items()
+            if res["Type"] == "AWS::Serverless::Function"
+        }
         return cls(
             key_rate=float(params["KeyRateLimit"]["Default"]),
             key_burst=int(params["KeyBurstLimit"]["Default"]),
             stage_rate=float(params["StageRateLimit"]["Default"]),
             stage_burst=int(params["StageBurstLimit"]["Default"]),
+            concurrency={
+                name: int(props["ReservedConcurrentExecutions"])
+                for name, props in functions.items()
+                if "ReservedConcurrentExecutions" in props
+            },
         )
 
 
@@ -77,6 +93,17 @@ class Throttle:
         self._lock = threading.Lock()
         self._stage = TokenBucket(limits.stage_rate, limits.stage_burst, clock())
         self._keys: dict[bytes, TokenBucket] = {}
+        self._running = {name: threading.BoundedSemaphore(n) for name, n in limits.concurrency.items()}
+
+    def enter(self, function: str) -> bool:
+        """Take one of ``function``'s concurrent executions (False: all are busy); :meth:`leave` gives it back."""
+        slots = self._running.get(function)
+        return slots is None or slots.acquire(blocking=False)
+
+    def leave(self, function: str) -> None:
+        slots = self._running.get(function)
+        if slots is not None:
+            slots.release()
 
     def admit(self, headers: dict) -> int | None:
         """None when the request may go on, else the whole seconds to wait (``Retry-After``)."""

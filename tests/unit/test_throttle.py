@@ -93,13 +93,40 @@ def test_without_a_throttle_nothing_is_refused():
 def test_the_local_limits_are_template_yamls():
     params = load()["Parameters"]
     limits = Limits.from_template()
+    resources = load()["Resources"]
     assert limits == Limits(
         key_rate=float(params["KeyRateLimit"]["Default"]),
         key_burst=int(params["KeyBurstLimit"]["Default"]),
         stage_rate=float(params["StageRateLimit"]["Default"]),
         stage_burst=int(params["StageBurstLimit"]["Default"]),
+        concurrency={
+            name: resources[name]["Properties"]["ReservedConcurrentExecutions"]
+            for name in (
+                "IngestApiFunction",
+                "QueryApiFunction",
+                "KeyAuthorizerFunction",
+                "FileIngestFunction",
+                "DriftPlannerFunction",
+                "DriftWorkerFunction",
+            )
+        },
     )
     assert limits.key_burst < limits.stage_burst and limits.key_rate < limits.stage_rate
+    # A burst of the whole stage never asks the API functions for more than their reserved concurrency.
+    assert limits.stage_burst <= limits.concurrency["IngestApiFunction"] + limits.concurrency["QueryApiFunction"]
+
+
+def test_a_function_at_its_concurrency_answers_429_until_an_execution_ends():
+    limits = Limits(key_rate=100, key_burst=100, stage_rate=100, stage_burst=100, concurrency={"EchoFunction": 2})
+    throttle = Throttle(limits)
+    host = ApiHost({"EchoFunction": echo}, throttle)
+    assert throttle.enter("EchoFunction") and throttle.enter("EchoFunction")  # two requests running
+    status, headers, payload = _get(host, KEY_A)
+    assert (status, headers["Retry-After"]) == (429, "1")
+    assert "EchoFunction is running all its 2 executions" in json.loads(payload)["error"]["message"]
+    throttle.leave("EchoFunction")
+    assert _get(host, KEY_A)[0] == 200
+    assert _get(host, KEY_A)[0] == 200  # its own execution was given back
 
 
 @pytest.mark.parametrize("header", ["Bearer", "Basic abc", ""])
