@@ -1,15 +1,20 @@
 """Back-pressure: one key sends 100 parallel 10,000-record batches while another tenant reads.
 
-Over real HTTP through the local gateway with template.yaml's limits (what ``make up`` serves): every
-batch is answered 202 or 429 (never 5xx), and the quiet tenant's read p95 is printed beside its idle
-baseline. Batches that get a 429 are not retried here (the client would back off and retry).
+Over real HTTP through the local gateway with template.yaml's limits, in a process of its own as ``make up``
+runs it: every batch is answered 202 or 429 (never 5xx), and the quiet tenant's read p95 is printed beside
+its idle baseline. Batches that get a 429 are not retried here (the client would back off and retry).
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections import Counter
 
 from bench.common import Timer, percentile, row
@@ -83,21 +88,38 @@ def _quiet_reads(port: int, key: str, seconds: float) -> Reader:
     return reader
 
 
-def measure(settings) -> None:
-    import os
+def _gateway() -> tuple[subprocess.Popen, int]:
+    """``python -m infra.local.apihost`` (template.yaml's limits) on a free port, once it answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, SEIA_LOG_LEVEL="WARNING", POWERTOOLS_METRICS_DISABLED="true")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "infra.local.apihost", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, port
+        except OSError:
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("the local gateway did not start")
 
-    os.environ.setdefault("SEIA_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
-    from infra.local.apihost import ApiHost, default_functions, make_server
-    from infra.local.throttle import Limits, Throttle
+
+def measure(settings) -> None:
+    from infra.local.throttle import Limits
     from seia.tenancy import TenantAdmin
 
     limits = Limits.from_template()
     admin = TenantAdmin(settings)
     loud, quiet = admin.create_tenant("loud"), admin.create_tenant("quiet")
-    server = make_server(ApiHost(default_functions(), Throttle(limits)), "127.0.0.1", 0)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, port = _gateway()
     try:
         for created in (loud, quiet):
             assert _request(port, "POST", "/v1/models", created.api_key, json.dumps(MODEL).encode()) == 201
@@ -130,8 +152,8 @@ def measure(settings) -> None:
         reader.stop.set()
         reader.join()
     finally:
-        server.shutdown()
-        server.server_close()
+        server.terminate()
+        server.wait(timeout=30)
 
     row(
         "limits (template.yaml)",
