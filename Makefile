@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # The layer package and the function modules, importable as Lambda sees them.
-export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/files:$(CURDIR)/functions/drift:$(CURDIR)/admin:$(CURDIR)/client:$(CURDIR)
+export PYTHONPATH := $(CURDIR)/layers/shared/python:$(CURDIR)/functions/ingest:$(CURDIR)/functions/query:$(CURDIR)/functions/files:$(CURDIR)/functions/drift:$(CURDIR)/functions/authorizer:$(CURDIR)/admin:$(CURDIR)/client:$(CURDIR)
 
 .DEFAULT_GOAL := help
 .PHONY: help install up test test-unit test-integration test-e2e test-reliability test-browser lint pre-commit bench demo lint-template sam-build clean

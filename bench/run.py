@@ -8,12 +8,13 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history", "move"]
+SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections"]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--tenants", type=int, default=1000, help="tenant databases of the connections section")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s]
     print(
@@ -56,6 +57,19 @@ def main(argv=None) -> None:
                 f"\n[move] seia tenant move of {move.ROWS:,} predictions to a second cluster, under writes", flush=True
             )
             move.measure(settings)
+        if "throttle" in wanted:
+            from bench import throttle
+
+            print("\n[throttle] one key sends 100 parallel 10,000-record batches; another tenant reads", flush=True)
+            throttle.measure(settings)
+        if "connections" in wanted:
+            from bench import connections
+
+            print(
+                f"\n[connections] {args.tenants:,} tenants, the API's deployed concurrency: server connections",
+                flush=True,
+            )
+            connections.measure(settings, args.tenants)
 
 
 if __name__ == "__main__":

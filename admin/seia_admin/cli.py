@@ -158,6 +158,22 @@ def cmd_drift_run(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_usage_plan_sync(args) -> int:
+    import os
+
+    import boto3
+
+    from seia_admin.usage_plans import sync
+
+    plan = args.usage_plan or os.environ.get("SEIA_USAGE_PLAN_ID")
+    if not plan:
+        print("error: give --usage-plan or SEIA_USAGE_PLAN_ID (the stack's UsagePlanId output)", file=sys.stderr)
+        return 2
+    report = sync(get_settings(), boto3.client("apigateway"), plan)
+    _print({"added": report.added, "removed": report.removed, "unchanged": report.unchanged})
+    return 0
+
+
 def _one_line_errors(fn):
     """Seia's own errors as a message and the fields at fault (exit 2); anything else as one line (exit 1)."""
 
@@ -237,6 +253,11 @@ def register(sub) -> None:
     p.add_argument("--tenant", help="only this tenant")
     p.add_argument("--model", help="only this model (needs --tenant)")
     p.set_defaults(func=_one_line_errors(cmd_drift_run))
+
+    usage = group(sub, "usage-plan", "API Gateway's per-key throttling (AWS)")
+    p = usage.add_parser("sync", help="one usage-plan key per working API key (run after key create/revoke)")
+    p.add_argument("--usage-plan", help="usage plan id (default SEIA_USAGE_PLAN_ID)")
+    p.set_defaults(func=_one_line_errors(cmd_usage_plan_sync))
 
     sub.add_parser("migrate", help="apply migrations to the admin and every tenant database").set_defaults(
         func=_one_line_errors(cmd_migrate)

@@ -1,7 +1,9 @@
 """The local API gateway: HTTP in, API Gateway v1 events to the Chalice handlers, HTTP out.
 
 It routes as the REST API in template.yaml does (each route to the function that owns it) and
-invokes the handler with a real proxy event, the way API Gateway and Lambda would.
+invokes the handler with a real proxy event, the way API Gateway and Lambda would. Given a
+:class:`~infra.local.throttle.Throttle` (``make up`` gives it template.yaml's limits), it answers 429 with
+``Retry-After`` as API Gateway's usage plan and stage throttling would, before any function runs.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 from chalice.local import RouteMatcher
 
 from infra.local.events import LambdaContext, api_gateway_event
+from infra.local.throttle import Limits, Throttle
 
 log = logging.getLogger("seia.apihost")
 
@@ -50,7 +53,8 @@ def default_functions() -> dict:
 
 
 class ApiHost:
-    def __init__(self, functions: dict):
+    def __init__(self, functions: dict, throttle: Throttle | None = None):
+        self.throttle = throttle
         self.functions = {name: _thread_safe(app) for name, app in functions.items()}
         self.routes: dict[tuple[str, str], str] = {}
         for name, app in self.functions.items():
@@ -68,6 +72,23 @@ class ApiHost:
         function = self.routes.get((match.route, method.upper()))
         if function is None:
             return _error(405, "method_not_allowed", f"{method} is not allowed on {match.route}")
+        if self.throttle is not None:
+            wait = self.throttle.admit(headers)
+            if wait is None and not self.throttle.enter(function):
+                wait = 1
+                message = f"{function} is running all its {self.throttle.limits.concurrency[function]} executions"
+            elif wait is not None:
+                message = f"too many requests; retry in {wait} s"
+            if wait is not None:
+                status, error_headers, payload = _error(429, "too_many_requests", message)
+                return status, {**error_headers, "Retry-After": str(wait)}, payload
+            try:
+                return self._call(function, method, url, headers, body, match)
+            finally:
+                self.throttle.leave(function)
+        return self._call(function, method, url, headers, body, match)
+
+    def _call(self, function: str, method: str, url: str, headers: dict, body: bytes | None, match):
         # Routes match on the encoded path (so %2F stays inside one parameter); API Gateway then hands the
         # function each parameter decoded: %27 as ', %2F as /, %C2%B2 as ².
         params = {name: unquote(value) for name, value in (match.captured or {}).items()}
@@ -105,7 +126,10 @@ def make_server(host: ApiHost, address: str = "127.0.0.1", port: int = 8000) -> 
         def log_message(self, fmt, *args):  # one line per request, no headers (they hold keys)
             log.info("%s %s", self.address_string(), fmt % args)
 
-    server = ThreadingHTTPServer((address, port), Handler)
+    class Server(ThreadingHTTPServer):
+        request_queue_size = 128  # API Gateway takes every connection; the listen backlog must not reset them
+
+    server = Server((address, port), Handler)
     server.daemon_threads = True
     return server
 
@@ -116,7 +140,7 @@ def main(argv=None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    server = make_server(ApiHost(default_functions()), args.host, args.port)
+    server = make_server(ApiHost(default_functions(), Throttle(Limits.from_template())), args.host, args.port)
     print(f"Seia API listening on http://{args.host}:{args.port}  (Ctrl-C stops it)", flush=True)
     try:
         server.serve_forever()

@@ -96,14 +96,21 @@ def main() -> None:
         write_local_env(own)
 
     from infra.local.apihost import ApiHost, default_functions, make_server
+    from infra.local.throttle import Limits, Throttle
 
+    limits = Limits.from_template()
     try:
-        server = make_server(ApiHost(default_functions()), "127.0.0.1", port)
+        server = make_server(ApiHost(default_functions(), Throttle(limits)), "127.0.0.1", port)
     except OSError as exc:
         raise SystemExit(
             f"cannot listen on 127.0.0.1:{port} ({exc.strerror}): is Seia already up? "
             "Stop it, or pick another port with SEIA_PORT=8001 make up"
         ) from None
+    print(
+        f"Throttling: {limits.key_rate:g} requests/s per key (burst {limits.key_burst}),"
+        f" {limits.stage_rate:g}/s in all (burst {limits.stage_burst}); 429 with Retry-After beyond",
+        flush=True,
+    )
     print(f"\nSeia API: http://127.0.0.1:{port}   (Ctrl-C stops everything)", flush=True)
     print("Create a tenant in another terminal:  .venv/bin/seia tenant create acme\n", flush=True)
     try:

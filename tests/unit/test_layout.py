@@ -29,6 +29,7 @@ RULES = {
     "functions/query": ("the query function", (FUNCTIONS - {"seia_query"}) | {"seia_admin", "seia_client"} | HEAVY),
     "functions/files": ("the file-ingest function", (FUNCTIONS - {"seia_files"}) | {"seia_admin", "seia_client"}),
     "functions/drift": ("the drift functions", (FUNCTIONS - {"seia_drift"}) | {"seia_admin", "seia_client"}),
+    "functions/authorizer": ("the API key authorizer", FUNCTIONS | {"seia_admin", "seia_client"} | HEAVY),
     "client": ("the client distribution", SERVER | {"chalice", "psycopg", "psycopg_pool"}),
     # The operator's CLI may run the drift engine (seia drift run) and extends the client's `seia`
     # command; the HTTP functions' code is theirs alone.
@@ -77,6 +78,10 @@ def test_the_check_sees_a_function_local_import(tmp_path):
         ("query_app", HEAVY | {"seia_ingest", "seia_files", "seia_drift", "seia_admin", "seia_client"}),
         ("file_ingest_app", HEAVY | {"seia_ingest", "seia_query", "seia_drift", "seia_admin", "seia_client"}),
         ("drift_app", {"seia_ingest", "seia_query", "seia_files", "seia_admin", "seia_client"}),
+        (
+            "authorizer_app",
+            HEAVY | {"seia_ingest", "seia_query", "seia_files", "seia_drift", "seia_admin", "seia_client"},
+        ),
     ],
 )
 def test_a_handler_loads_only_its_own_code(handler, forbidden):
@@ -96,7 +101,7 @@ def test_each_handler_is_loaded_from_its_functions_folder():
         for name, res in load()["Resources"].items()
         if res["Type"] == "AWS::Serverless::Function"
     }
-    assert len(functions) == 5
+    assert len(functions) == 6
     for name, props in functions.items():
         module = props["Handler"].rpartition(".")[0]
         spec = importlib.util.find_spec(module)

@@ -19,7 +19,8 @@ def test_handlers_in_the_template_point_at_the_handler_modules():
     assert resources["IngestApiFunction"]["Properties"]["Handler"] == "ingest_app.app"
     assert resources["QueryApiFunction"]["Properties"]["Handler"] == "query_app.app"
     for fn in ("IngestApiFunction", "QueryApiFunction"):
-        assert _environment(fn)["SEIA_CREDENTIALS"] == "secretsmanager"
+        # Role passwords from Secrets Manager; IAM tokens when the functions go through the RDS Proxy.
+        assert _environment(fn)["SEIA_CREDENTIALS"] == {"If": ["UseProxy", "iam", "secretsmanager"]}
 
 
 def _environment(function: str) -> dict:
@@ -39,5 +40,6 @@ def test_each_function_names_its_service_for_logs_and_metrics():
         "FileIngestFunction": "seia-files",
         "DriftPlannerFunction": "seia-drift-planner",
         "DriftWorkerFunction": "seia-drift-worker",
+        "KeyAuthorizerFunction": "seia-authorizer",
     }
     assert {_environment(fn)["POWERTOOLS_METRICS_NAMESPACE"] for fn in functions} == {"Seia"}

@@ -4,9 +4,14 @@ import pytest
 
 from seia.errors import PayloadTooLarge, ValidationFailed
 from seia.schema import Feature, Model
-from seia_ingest.validation import RecordValidator, model_definition
+from seia_ingest.validation import PREDICTION_FIELDS, RecordValidator, envelope, model_definition
 
 MODEL = Model(1, "m", "binary_classification", (Feature("x", "numeric"), Feature("c", "categorical")), ("0", "1"))
+
+
+def _predictions(records):
+    """The ingest route's two passes: the envelope without the model, then the records against it."""
+    return RecordValidator(MODEL).predictions(envelope(records, PREDICTION_FIELDS))
 
 
 def rec(**kw):
@@ -21,14 +26,14 @@ def rec(**kw):
 
 
 def test_a_valid_record_becomes_a_typed_row():
-    (row,) = RecordValidator(MODEL).predictions([rec(score=0.25)])
+    (row,) = _predictions([rec(score=0.25)])
     pid, ts, num, cat, label, value, score, scores = row
     assert (pid, num, cat, label, value, score, scores) == ("a", [1.0], ["k"], "1", None, 0.25, None)
     assert ts.utcoffset().total_seconds() == 3600
 
 
 def test_integer_and_boolean_categories_become_text():
-    (row,) = RecordValidator(MODEL).predictions([rec(features={"x": None, "c": True})])
+    (row,) = _predictions([rec(features={"x": None, "c": True})])
     assert row[2:4] == ([None], ["true"])
 
 
@@ -47,15 +52,15 @@ def test_integer_and_boolean_categories_become_text():
 )
 def test_bad_fields_are_named(bad, field):
     with pytest.raises(ValidationFailed) as err:
-        RecordValidator(MODEL).predictions([bad])
+        _predictions([bad])
     assert field in {d.field for d in err.value.details}
 
 
 def test_batch_limits():
     with pytest.raises(ValidationFailed):
-        RecordValidator(MODEL).predictions([])
+        _predictions([])
     with pytest.raises(PayloadTooLarge):
-        RecordValidator(MODEL).predictions([rec()] * 10_001)
+        _predictions([rec()] * 10_001)
 
 
 def test_reserved_feature_names_are_refused():

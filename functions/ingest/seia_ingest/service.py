@@ -11,7 +11,7 @@ from seia import telemetry
 from seia.access import TenantAccess
 from seia.config import get_settings
 from seia.db import Tenant
-from seia.errors import Conflict, Detail, ValidationFailed
+from seia.errors import Conflict, Detail, ServiceUnavailable, ValidationFailed
 from seia.repositories.models import ModelRepository
 from seia.repositories.records import GroundTruthRepository, PredictionRepository, ReferenceRepository
 from seia.schema import Model
@@ -29,30 +29,34 @@ class IngestService(TenantAccess):
             raise Conflict(f"model {spec['name']!r} already exists")
         return model
 
+    # A batch's envelope is checked before any connection is taken, and its records against the model while
+    # none is held: a connection is only lent for reading the model and for writing valid rows (a model's
+    # features, labels and task never change once created). A bad batch is answered 400 even while the
+    # database is down, with every problem listed when the model can be read.
     def add_predictions(self, tenant: Tenant, model_name: str, body) -> dict:
-        with self.db.tenant(tenant) as conn:
-            model = self._model(conn, model_name)
-            rows = validation.RecordValidator(model).predictions(_records(body))
-            with conn.transaction():
-                result = PredictionRepository(conn).add(model.id, rows)
+        batch = validation.envelope(_records(body), validation.PREDICTION_FIELDS)
+        model = self._read_model(tenant, model_name, batch)
+        rows = validation.RecordValidator(model).predictions(batch)
+        with self.db.tenant(tenant) as conn, conn.transaction():
+            result = PredictionRepository(conn).add(model.id, rows)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "duplicates": result.duplicates}
 
     def add_ground_truths(self, tenant: Tenant, model_name: str, body) -> dict:
-        with self.db.tenant(tenant) as conn:
-            model = self._model(conn, model_name)
-            rows = validation.RecordValidator(model).ground_truths(_records(body))
-            with conn.transaction():
-                result = GroundTruthRepository(conn).add(model.id, rows)
+        batch = validation.envelope(_records(body), validation.GROUND_TRUTH_FIELDS, timestamp_required=False)
+        model = self._read_model(tenant, model_name, batch)
+        rows = validation.RecordValidator(model).ground_truths(batch)
+        with self.db.tenant(tenant) as conn, conn.transaction():
+            result = GroundTruthRepository(conn).add(model.id, rows)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "unmatched": result.unmatched}
 
     def add_reference(self, tenant: Tenant, model_name: str, body, replace: bool) -> dict:
-        with self.db.tenant(tenant) as conn:
-            model = self._model(conn, model_name)
-            rows = validation.RecordValidator(model).predictions(_records(body), with_label=True)
-            with conn.transaction():
-                result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
+        batch = validation.envelope(_records(body), validation.REFERENCE_FIELDS)
+        model = self._read_model(tenant, model_name, batch)
+        rows = validation.RecordValidator(model).predictions(batch, with_label=True)
+        with self.db.tenant(tenant) as conn, conn.transaction():
+            result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {
             "accepted": result.accepted,
@@ -61,6 +65,14 @@ class IngestService(TenantAccess):
             "reference_rows": total,
             "reference_version": version,
         }
+
+    def _read_model(self, tenant: Tenant, model_name: str, batch: validation.Batch) -> Model:
+        try:
+            with self.db.tenant(tenant) as conn:
+                return self._model(conn, model_name)
+        except ServiceUnavailable:
+            batch.raise_if_invalid()
+            raise
 
 
 def _records(body) -> list:

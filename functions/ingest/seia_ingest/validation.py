@@ -2,12 +2,19 @@
 
 Every bad record of a batch is reported (``index``, ``field``, ``message``), and a batch with any
 bad record is rejected whole. Valid records become typed row tuples ready for ``COPY``.
+
+A batch is checked in two passes: :func:`envelope` (shape, fields, ids, timestamps) needs no model and
+runs before any database connection is taken, so a bad batch costs no connection and is answered 400
+even while the database is down; :class:`RecordValidator` then checks features, labels and scores
+against the model.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from seia import model_settings, naming
@@ -131,16 +138,89 @@ def _is_number(value: Any) -> bool:
         return False
 
 
+PREDICTION_FIELDS = frozenset({"prediction_id", "timestamp", "features", "prediction", "score"})
+REFERENCE_FIELDS = PREDICTION_FIELDS | {"label"}
+GROUND_TRUTH_FIELDS = frozenset({"prediction_id", "label", "timestamp"})
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A batch's records with what its envelope said: each record's id and timestamp, or its errors."""
+
+    records: list
+    ids: list[str]
+    timestamps: list[datetime | None]
+    errors: list[Detail]
+    bad: frozenset[int]
+
+    def raise_if_invalid(self) -> None:
+        _raise_if(self.errors, len(self.records))
+
+    def finish(self, errors: list[Detail]) -> None:
+        """Raise with the envelope's errors and the model's, in record order, if there are any."""
+        merged = sorted(self.errors + errors, key=lambda d: -1 if d.index is None else d.index)
+        _raise_if(merged, len(self.records))
+
+
+def envelope(records: Any, fields: frozenset[str], timestamp_required: bool = True) -> Batch:
+    """What can be checked without the model: a list of objects with known fields, unique ids, timestamps.
+
+    A list that is not one, empty or too long raises at once; the records' problems are kept in the batch
+    (``raise_if_invalid``), so that the model's checks can add theirs to one answer.
+    """
+    records = _records_list(records)
+    errors: list[Detail] = []
+    ids: list[str] = []
+    timestamps: list[datetime | None] = []
+    seen: dict[str, int] = {}
+    bad: set[int] = set()
+    for i, rec in enumerate(records):
+        n_before = len(errors)
+        if not isinstance(rec, dict):
+            errors.append(Detail(i, None, "must be an object"))
+            ids.append("")
+            timestamps.append(None)
+            bad.add(i)
+            continue
+        for key in rec:
+            if key not in fields:
+                errors.append(Detail(i, str(key)[:64], "unknown field"))
+        pid, err = _prediction_id(rec.get("prediction_id"))
+        if err:
+            errors.append(Detail(i, "prediction_id", err))
+        elif pid in seen:
+            errors.append(Detail(i, "prediction_id", f"duplicate of record {seen[pid]} in this batch"))
+        else:
+            seen[pid] = i
+        ts = None
+        if timestamp_required or rec.get("timestamp") is not None:
+            try:
+                ts = parse_rfc3339(rec.get("timestamp"))
+            except ValueError as exc:
+                errors.append(Detail(i, "timestamp", str(exc)))
+        ids.append(cast(str, pid))
+        timestamps.append(ts)
+        if len(errors) != n_before:
+            bad.add(i)
+    return Batch(records, ids, timestamps, errors, frozenset(bad))
+
+
+def _prediction_id(value: Any):
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None, "must be a string"
+    text = str(value)
+    if not text or len(text) > MAX_ID_LENGTH or "\x00" in text:
+        return None, f"must be 1 to {MAX_ID_LENGTH} characters, no NUL character"
+    return text, None
+
+
 class RecordValidator:
     """Turns records of one model into row tuples, collecting every problem.
 
     Prediction rows: (prediction_id, ts, num, cat, prediction_label, prediction_value, score, scores)
     Reference rows add (label, label_value). Ground-truth rows: (prediction_id, label, label_value, ts).
+    The batch's envelope (:func:`envelope`) has been checked already.
     """
-
-    PREDICTION_FIELDS = frozenset({"prediction_id", "timestamp", "features", "prediction", "score"})
-    REFERENCE_FIELDS = PREDICTION_FIELDS | {"label"}
-    GROUND_TRUTH_FIELDS = frozenset({"prediction_id", "label", "timestamp"})
 
     def __init__(self, model: Model):
         self.model = model
@@ -150,14 +230,6 @@ class RecordValidator:
         self.labels = frozenset(model.labels or ())
 
     # each check returns (value, error message or None)
-    def _prediction_id(self, value: Any):
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return None, "must be a string"
-        text = str(value)
-        if not text or len(text) > MAX_ID_LENGTH or "\x00" in text:
-            return None, f"must be 1 to {MAX_ID_LENGTH} characters, no NUL character"
-        return text, None
-
     def _label(self, value: Any, field: str):
         """A classification label as text, or a regression target as float."""
         if self.model.is_classification:
@@ -246,33 +318,14 @@ class RecordValidator:
                 errors.append(Detail(index, f"features.{name}", "must be a string, an integer or null"))
         return (num, cat) if len(errors) == n_errors else (None, None)
 
-    def predictions(self, records: Any, with_label: bool = False) -> list[tuple]:
-        records = _records_list(records)
-        allowed = self.REFERENCE_FIELDS if with_label else self.PREDICTION_FIELDS
+    def predictions(self, batch: Batch, with_label: bool = False) -> list[tuple]:
         errors: list[Detail] = []
         rows = []
-        seen: dict[str, int] = {}
         classification = self.model.is_classification
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(batch.records):
             if not isinstance(rec, dict):
-                errors.append(Detail(i, None, "must be an object"))
                 continue
             n_before = len(errors)
-            for key in rec:
-                if key not in allowed:
-                    errors.append(Detail(i, str(key)[:64], "unknown field"))
-            pid, err = self._prediction_id(rec.get("prediction_id"))
-            if err:
-                errors.append(Detail(i, "prediction_id", err))
-            elif pid in seen:
-                errors.append(Detail(i, "prediction_id", f"duplicate of record {seen[pid]} in this batch"))
-            else:
-                seen[pid] = i
-            try:
-                ts = parse_rfc3339(rec.get("timestamp"))
-            except ValueError as exc:
-                errors.append(Detail(i, "timestamp", str(exc)))
-                ts = None
             num, cat = self._features(rec.get("features"), i, errors)
             if "prediction" not in rec:
                 errors.append(Detail(i, "prediction", "missing"))
@@ -291,55 +344,34 @@ class RecordValidator:
                 label, err = self._label(rec["label"], "label")
                 if err:
                     errors.append(Detail(i, "label", err))
-            if len(errors) != n_before:
+            if len(errors) != n_before or i in batch.bad:
                 continue
             p_label, p_value = (prediction, None) if classification else (None, prediction)
-            row: tuple[Any, ...] = (pid, ts, num, cat, p_label, p_value, score, scores)
+            row: tuple[Any, ...] = (batch.ids[i], batch.timestamps[i], num, cat, p_label, p_value, score, scores)
             if with_label:
                 l_label, l_value = (label, None) if classification else (None, label)
                 row = row + (l_label, l_value)
             rows.append(row)
-        _raise_if(errors, len(records))
+        batch.finish(errors)
         return rows
 
-    def ground_truths(self, records: Any) -> list[tuple]:
-        records = _records_list(records)
+    def ground_truths(self, batch: Batch) -> list[tuple]:
         errors: list[Detail] = []
         rows = []
-        seen: dict[str, int] = {}
         classification = self.model.is_classification
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(batch.records):
             if not isinstance(rec, dict):
-                errors.append(Detail(i, None, "must be an object"))
                 continue
-            n_before = len(errors)
-            for key in rec:
-                if key not in self.GROUND_TRUTH_FIELDS:
-                    errors.append(Detail(i, str(key)[:64], "unknown field"))
-            pid, err = self._prediction_id(rec.get("prediction_id"))
-            if err:
-                errors.append(Detail(i, "prediction_id", err))
-            elif pid in seen:
-                errors.append(Detail(i, "prediction_id", f"duplicate of record {seen[pid]} in this batch"))
-            else:
-                seen[pid] = i
-            label = None
             if "label" not in rec:
                 errors.append(Detail(i, "label", "missing"))
-            else:
-                label, err = self._label(rec["label"], "label")
-                if err:
-                    errors.append(Detail(i, "label", err))
-            ts = None
-            if rec.get("timestamp") is not None:
-                try:
-                    ts = parse_rfc3339(rec["timestamp"])
-                except ValueError as exc:
-                    errors.append(Detail(i, "timestamp", str(exc)))
-            if len(errors) != n_before:
                 continue
+            label, err = self._label(rec["label"], "label")
+            if err:
+                errors.append(Detail(i, "label", err))
+                continue
+            pid, ts = batch.ids[i], batch.timestamps[i]
             rows.append((pid, label, None, ts) if classification else (pid, None, label, ts))
-        _raise_if(errors, len(records))
+        batch.finish(errors)
         return rows
 
 

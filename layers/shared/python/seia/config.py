@@ -12,6 +12,7 @@ SEIA_CREDENTIALS           ``derived`` (HMAC of SEIA_SECRET_KEY) or ``secretsman
 SEIA_SECRET_KEY            key for derived role passwords (local only)                  contents of .local/secret.key
 SEIA_SECRET_PREFIX         Secrets Manager name prefix for role passwords               seia
 SEIA_DB_SSLMODE            libpq sslmode for function connections                       prefer
+SEIA_DB_MAX_CONNECTIONS    connections one process may hold, across all databases      20 (template.yaml: 2)
 =========================  ==========================================================  =========================
 """
 
@@ -45,6 +46,10 @@ class Settings:
     # on every other database, postgres and template1 included. Off on a shared server, whose other users
     # Seia must not lock out.
     own_server: bool = False
+    # Connections one process may hold across every database (seia.db.Databases). A Lambda environment
+    # serves one request at a time: template.yaml sets 2 (admin, then the tenant's). The local API host
+    # runs up to 20 requests of a function at once in one process (each holds one connection at a time).
+    db_max_connections: int = 20
 
     @property
     def admin_db(self) -> str:
@@ -79,6 +84,7 @@ class Settings:
             sslmode=env.get("SEIA_DB_SSLMODE", "prefer"),
             bucket=env.get("SEIA_BUCKET"),
             own_server=env.get("SEIA_DB_OWN_SERVER", "").strip().lower() in ("1", "true", "yes"),
+            db_max_connections=int(env.get("SEIA_DB_MAX_CONNECTIONS") or 20),
         )
 
 

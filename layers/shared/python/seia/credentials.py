@@ -6,6 +6,9 @@ Two stores, chosen by ``SEIA_CREDENTIALS``:
   ``{"username", "password"}``. The CLI writes it when it creates the role; functions read it.
 * ``derived`` (local): the password is HMAC-SHA256(SEIA_SECRET_KEY, role). Nothing is stored; the
   key lives in ``.local/secret.key`` (mode 0600) or the environment.
+* ``iam`` (AWS, through RDS Proxy with end-to-end IAM authentication): the password is a 15-minute IAM
+  token for (SEIA_DB_HOST, SEIA_DB_PORT, role), signed locally; nothing is stored. Roles are granted
+  ``rds_iam`` when created.
 
 A database server added with ``seia server add`` (its admin role's password) is kept by the same store:
 ``<SEIA_SECRET_PREFIX>/server/<name>`` in Secrets Manager, or ``servers/<name>`` (mode 0600) under the local
@@ -101,6 +104,24 @@ class SecretsManagerCredentials:
         self._put(f"{self._prefix}/server/{server}", json.dumps({"password": password}))
 
 
+class IamCredentials:
+    """RDS IAM authentication tokens; each connection asks for a fresh one (seia.db reads it at connect time)."""
+
+    grants_rds_iam = True
+
+    def __init__(self, client, host: str, port: int):
+        self._client = client
+        self._host = host
+        self._port = port
+
+    def password(self, role: str) -> str:
+        return self._client.generate_db_auth_token(DBHostname=self._host, Port=self._port, DBUsername=role)
+
+    def create(self, role: str) -> str:
+        # A password nobody uses: PostgreSQL roles need one to LOGIN with, the proxy authenticates with IAM.
+        return secrets.token_urlsafe(32)
+
+
 @functools.lru_cache(maxsize=4)
 def _store_for(settings: Settings) -> CredentialStore:
     if settings.credentials == "secretsmanager":
@@ -109,7 +130,11 @@ def _store_for(settings: Settings) -> CredentialStore:
         return SecretsManagerCredentials(boto3.client("secretsmanager"), settings.secret_prefix)
     if settings.credentials == "derived":
         return DerivedCredentials(settings.secret_key or "")
-    raise ValueError(f"SEIA_CREDENTIALS must be 'derived' or 'secretsmanager', not {settings.credentials!r}")
+    if settings.credentials == "iam":
+        import boto3
+
+        return IamCredentials(boto3.client("rds"), settings.db_host, settings.db_port)
+    raise ValueError(f"SEIA_CREDENTIALS must be 'derived', 'secretsmanager' or 'iam', not {settings.credentials!r}")
 
 
 def get_store(settings: Settings) -> CredentialStore:

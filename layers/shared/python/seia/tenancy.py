@@ -172,6 +172,8 @@ class TenantAdmin:
         password = self.store.password(role) if exists else self.store.create(role)
         verb = "ALTER" if exists else "CREATE"
         conn.execute(sql.SQL(verb + " ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password)))
+        if getattr(self.store, "grants_rds_iam", False):  # RDS Proxy with IAM authentication (template.yaml)
+            conn.execute(sql.SQL("GRANT rds_iam TO {}").format(sql.Identifier(role)))
 
     def _ensure_database(self, conn: psycopg.Connection, db: str, owner: str | None) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db,)).fetchone()
