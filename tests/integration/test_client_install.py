@@ -52,7 +52,16 @@ def test_the_installed_command_works_alone(fresh):
     helped = _run(fresh, bin_dir / "seia", "--help")
     # The operator's commands (tenant, key, migrate, drift run) come with the server package, not here.
     [choices] = re.findall(r"\{([a-z,]+)\}", helped.stdout)[:1]
-    assert set(choices.split(",")) == {"models", "predictions", "drift", "alerts", "report", "check", "upload"}
+    assert set(choices.split(",")) == {
+        "models",
+        "whoami",
+        "predictions",
+        "drift",
+        "alerts",
+        "report",
+        "check",
+        "upload",
+    }
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
