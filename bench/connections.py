@@ -68,7 +68,7 @@ def measure(settings, tenants: int = 1000) -> None:
             for _ in range(REQUESTS_PER_ENVIRONMENT):
                 one = created[rng.randrange(len(created))]
                 try:
-                    tenant = service.authenticate({"authorization": f"Bearer {one.api_key}"})
+                    tenant = service.authenticate({"authorization": f"Bearer {one.api_key}"}).tenant
                     service.list_models(tenant)
                     with lock:
                         served[0] += 1

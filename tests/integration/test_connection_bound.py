@@ -39,7 +39,7 @@ def test_concurrent_requests_across_30_tenants_never_hold_more_than_the_bound(se
         for i in range(10):
             created = thirty_tenants[(worker * 7 + i) % TENANTS]
             try:
-                tenant = service.authenticate({"authorization": f"Bearer {created.api_key}"})
+                tenant = service.authenticate({"authorization": f"Bearer {created.api_key}"}).tenant
                 answered.append(len(service.list_models(tenant)))
             except BaseException as exc:  # noqa: BLE001 - collected and asserted below
                 failures.append(exc)
@@ -68,7 +68,7 @@ def test_idle_connections_of_other_tenants_make_room_for_a_new_one(settings, thi
     service = QueryService(settings, databases)
     with ConnectionSampler(settings.database_url, app) as sampler:
         for created in thirty_tenants:
-            tenant = service.authenticate({"authorization": f"Bearer {created.api_key}"})
+            tenant = service.authenticate({"authorization": f"Bearer {created.api_key}"}).tenant
             assert service.list_models(tenant) == []
     # Then the process still holds 2 connections (the admin database's and the last tenant's), never more
     try:
