@@ -32,3 +32,11 @@ class WorkerDatabases(Databases):
         if tenant is None:
             raise NotFound(f"no tenant named {name!r}")
         return tenant
+
+    def release(self, tenant: Tenant) -> None:
+        """Close the tenant's pool. Planning visits every tenant every few minutes; a pool kept per tenant
+        visited would leave one idle server connection per tenant in each warm worker."""
+        with self._lock:
+            pools = [self._pools.pop(key) for key in list(self._pools) if tenant.db_name in key]
+        for pool in pools:
+            pool.close()
