@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history", "planner"]
+SECTIONS = ["api", "files", "query", "drift", "history", "planner", "fairness"]
 
 
 def main(argv=None) -> None:
@@ -54,6 +54,11 @@ def main(argv=None) -> None:
 
             print("\n[planner] drift fan-out: 1,000 tenant databases × 10 models (builds them: minutes)", flush=True)
             planner.measure(settings)
+        if "fairness" in wanted:
+            from bench import fairness
+
+            print("\n[fairness] one fair work queue, tenant A's 2,000 files before tenant B's 5", flush=True)
+            fairness.measure()
 
 
 if __name__ == "__main__":
