@@ -2,11 +2,11 @@
 
 ``planner(event, context)``: EventBridge scheduled event (rate(5 minutes)); sends one message
 ``{"tenant"}`` per tenant to ``SEIA_DRIFT_QUEUE_URL``, reading the admin database only.
-``worker(event, context)``: SQS batch from the drift queue. ``{"tenant"}``: sends one ``{"tenant", "model"}``
-per model of that tenant with work waiting, back to the same queue; ``{"tenant", "model"}``: runs the
-model's steps. Every message is in its tenant's fair-queue group (``seia_drift.planner``). Returns
-``batchItemFailures`` for the messages that failed, so only those are redelivered (and, after the queue's maxReceiveCount, go to
-its dead-letter queue). Logs are JSON lines keyed by request, message, tenant and model; the steps'
+``worker(event, context)``: SQS batch from the drift queue. ``{"tenant"}``: sends one
+``{"tenant", "model"}`` per model of that tenant with work waiting, back to the same queue;
+``{"tenant", "model"}``: runs the model's steps. Every message is in its tenant's fair-queue group
+(``seia_drift.planner``). Returns ``batchItemFailures`` for the messages that failed, so only those are
+redelivered (and, after the queue's maxReceiveCount, go to its dead-letter queue). Logs are JSON lines keyed by request, message, tenant and model; the steps'
 counts leave as CloudWatch metrics (see ``seia.telemetry``).
 """
 
