@@ -52,21 +52,21 @@ class Queues:
 
 @pytest.fixture
 def queues(settings, monkeypatch):
-    from seia_files.routing import get_file_router
+    from seia_files.routing import _router_for
     from seia_files.service import get_file_ingest_service
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("SEIA_BUCKET", BUCKET)
     with mock_aws():
         reset_process_caches()
-        get_file_router.cache_clear()
+        _router_for.cache_clear()
         get_file_ingest_service.cache_clear()
         q = Queues()
         monkeypatch.setenv("SEIA_FILE_WORK_QUEUE_URL", q.work)
         yield q
         if get_file_ingest_service.cache_info().currsize:
             get_file_ingest_service().db.close()
-        get_file_router.cache_clear()
+        _router_for.cache_clear()
         get_file_ingest_service.cache_clear()
     reset_process_caches()
 
@@ -113,11 +113,8 @@ def test_a_notification_that_is_not_one_is_dropped_by_the_router(queues):
 def test_the_router_reports_the_message_when_the_work_queue_refuses_it(queues, monkeypatch):
     import file_ingest_app
 
-    from seia_files.routing import get_file_router
-
     queues.s3.put_object(Bucket=BUCKET, Key="acme/churn/predictions/a.csv", Body="x")
     [message] = [m for m in queues.take(queues.intake) if "s3:TestEvent" not in m["Body"]]
     monkeypatch.setenv("SEIA_FILE_WORK_QUEUE_URL", queues.work + "-missing")
-    get_file_router.cache_clear()
     reply = queues.invoke(file_ingest_app.route, [message])
     assert reply == {"batchItemFailures": [{"itemIdentifier": message["MessageId"]}]}

@@ -57,8 +57,14 @@ class FileRouter:
         log.info("message %s: %d file(s) routed", record.message_id, sent)
 
 
-@functools.lru_cache(maxsize=1)
 def get_file_router() -> FileRouter:
+    """The process's router (a warm Lambda reuses its SQS client); a new one when the work queue's URL
+    changes, as it does between the local stacks that tests start in one process."""
+    return _router_for(os.environ["SEIA_FILE_WORK_QUEUE_URL"])
+
+
+@functools.lru_cache(maxsize=1)
+def _router_for(work_queue_url: str) -> FileRouter:
     import boto3
 
-    return FileRouter(boto3.client("sqs"), os.environ["SEIA_FILE_WORK_QUEUE_URL"])
+    return FileRouter(boto3.client("sqs"), work_queue_url)
