@@ -8,7 +8,7 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections"]
+SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections", "planner", "fairness"]
 
 
 def main(argv=None) -> None:
@@ -70,6 +70,16 @@ def main(argv=None) -> None:
                 flush=True,
             )
             connections.measure(settings, args.tenants)
+        if "planner" in wanted:
+            from bench import planner
+
+            print("\n[planner] drift fan-out: 1,000 tenant databases × 10 models (builds them: minutes)", flush=True)
+            planner.measure(settings)
+        if "fairness" in wanted:
+            from bench import fairness
+
+            print("\n[fairness] one fair work queue, tenant A's 2,000 files before tenant B's 5", flush=True)
+            fairness.measure()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """Drift functions: the scheduled planner and the drift-queue worker.
 
 ``planner(event, context)``: EventBridge scheduled event (rate(5 minutes)); sends one message
-``{"tenant", "model"}`` per model with work waiting to ``SEIA_DRIFT_QUEUE_URL``.
-``worker(event, context)``: SQS batch from the drift queue; returns ``batchItemFailures`` for the
-messages that failed, so only those are redelivered (and, after the queue's maxReceiveCount, go to
-its dead-letter queue). Logs are JSON lines keyed by request, message, tenant and model; the steps'
+``{"tenant"}`` per tenant to ``SEIA_DRIFT_QUEUE_URL``, reading the admin database only.
+``worker(event, context)``: SQS batch from the drift queue. ``{"tenant"}``: sends one
+``{"tenant", "model"}`` per model of that tenant with work waiting, back to the same queue;
+``{"tenant", "model"}``: runs the model's steps. Every message is in its tenant's fair-queue group
+(``seia_drift.planner``). Returns ``batchItemFailures`` for the messages that failed, so only those are
+redelivered (and, after the queue's maxReceiveCount, go to its dead-letter queue). Logs are JSON lines keyed by request, message, tenant and model; the steps'
 counts leave as CloudWatch metrics (see ``seia.telemetry``).
 """
 
@@ -17,9 +19,10 @@ import os
 from seia import telemetry
 from seia.batch import SQSRecord, process_sqs_batch
 from seia.config import get_settings
+from seia.errors import NotFound
 from seia_drift.db import WorkerDatabases
 from seia_drift.engine import DriftEngine
-from seia_drift.planner import DriftMessage, pending, send
+from seia_drift.planner import DriftMessage, PlanMessage, parse, paused, pending_models, plan, send
 
 log = logging.getLogger("seia.drift")
 telemetry.setup()
@@ -45,10 +48,8 @@ def get_sqs():
 
 def planner(event, context) -> dict:
     with telemetry.invocation(context):
-        queue_url = os.environ["SEIA_DRIFT_QUEUE_URL"]
-        messages = pending(get_databases())
-        sent = send(get_sqs(), queue_url, messages)
-        log.info("planner: %d drift messages sent", sent)
+        sent = send(get_sqs(), os.environ["SEIA_DRIFT_QUEUE_URL"], plan(get_databases().tenants()))
+        log.info("planner: %d tenants planned", sent)
         return {"sent": sent}
 
 
@@ -58,16 +59,38 @@ def worker(event, context) -> dict:
 
 
 def run_message(record: SQSRecord) -> None:
-    """One drift message: run the model's steps; raises (so the message is delivered again) on failure."""
+    """One drift-queue message: plan a tenant or run a model's steps; raises (so the message is delivered
+    again) on failure."""
     with telemetry.keys(message_id=record.message_id):
         try:
-            message = DriftMessage.from_json(record.body)
+            message = parse(record.body)
+            if isinstance(message, PlanMessage):
+                plan_tenant(message)
+                return
             telemetry.append_keys(tenant=message.tenant, model=message.model)
             tenant = get_databases().tenant_named(message.tenant)
             get_engine().run(tenant, message.model)
         except Exception as exc:
             log.exception("drift message %s failed: %s", record.message_id, type(exc).__name__)
             raise
+
+
+def plan_tenant(message: PlanMessage) -> None:
+    """Queue one DriftMessage per model of the tenant with work waiting. A tenant deleted or paused since the
+    schedule ran has nothing to plan now: its message is done, not retried."""
+    telemetry.append_keys(tenant=message.tenant)
+    databases = get_databases()
+    try:
+        tenant = databases.tenant_named(message.tenant)
+    except NotFound:
+        log.info("planner: tenant %s no longer exists; nothing planned", message.tenant)
+        return
+    if paused(tenant):
+        log.info("planner: tenant %s is paused for a move; the next schedule plans it", message.tenant)
+        return
+    models: list[DriftMessage] = pending_models(databases, tenant)
+    sent = send(get_sqs(), os.environ["SEIA_DRIFT_QUEUE_URL"], models)
+    log.info("planner: %d models of tenant %s queued", sent, message.tenant)
 
 
 __all__ = ["planner", "worker"]

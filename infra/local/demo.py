@@ -257,9 +257,10 @@ def _depth(sqs, url: str) -> int:
 def run_schedule(stack: Stack, timeout: float = 90.0) -> float:
     """Deliver one scheduled event to the planner and wait until the planner and the worker are done.
 
-    The planner sends its drift messages before its own message is deleted, so once the schedule
-    queue is empty the drift queue holds every message the run produced, until the worker deletes
-    each one after running its steps. Returns the seconds it took.
+    The planner sends its per-tenant messages before its own message is deleted, and the worker sends a
+    tenant's per-model messages before deleting that tenant's, so once the schedule queue is empty the
+    drift queue holds every message the run produced, until the worker deletes each one after running
+    its steps. Returns the seconds it took.
     """
     (schedule,) = stack.plan.schedules
     drift = next(c.queue for c in stack.plan.consumers if c.function == "DriftWorkerFunction")

@@ -29,15 +29,25 @@ def test_localstack_resources_have_the_names_and_wiring_of_the_template(local_st
     ]
     assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
 
+    work = sqs.get_queue_attributes(QueueUrl=urls[f"{plan.stack}-files-work"], AttributeNames=["All"])["Attributes"]
+    assert int(work["VisibilityTimeout"]) == raw["FileWorkQueue"]["Properties"]["VisibilityTimeout"]
+    assert json.loads(work["RedrivePolicy"])["deadLetterTargetArn"].endswith(f":{plan.stack}-files-dlq")
+
     consumers = {(c.function, c.queue, c.handler) for c in plan.consumers}
-    assert ("FileIngestFunction", f"{plan.stack}-files", "file_ingest_app.handler") in consumers
+    assert ("FileRouterFunction", f"{plan.stack}-files", "file_ingest_app.route") in consumers
+    assert ("FileIngestFunction", f"{plan.stack}-files-work", "file_ingest_app.handler") in consumers
     assert plan.environment["SEIA_BUCKET"] == bucket
+    assert plan.environment["SEIA_FILE_WORK_QUEUE_URL"] == urls[f"{plan.stack}-files-work"]
 
 
 def test_visibility_timeouts_are_six_times_the_consuming_function_timeout():
     raw = load_template()["Resources"]
     assert (
-        raw["FilesQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["FileIngestFunction"]["Properties"]["Timeout"]
+        raw["FilesQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["FileRouterFunction"]["Properties"]["Timeout"]
+    )
+    assert (
+        raw["FileWorkQueue"]["Properties"]["VisibilityTimeout"]
+        == 6 * raw["FileIngestFunction"]["Properties"]["Timeout"]
     )
     assert (
         raw["DriftQueue"]["Properties"]["VisibilityTimeout"] == 6 * raw["DriftWorkerFunction"]["Properties"]["Timeout"]

@@ -37,6 +37,7 @@ def test_each_function_names_its_service_for_logs_and_metrics():
     assert services == {
         "IngestApiFunction": "seia-ingest",
         "QueryApiFunction": "seia-query",
+        "FileRouterFunction": "seia-files-router",
         "FileIngestFunction": "seia-files",
         "DriftPlannerFunction": "seia-drift-planner",
         "DriftWorkerFunction": "seia-drift-worker",

@@ -32,3 +32,8 @@ class WorkerDatabases(Databases):
         if tenant is None:
             raise NotFound(f"no tenant named {name!r}")
         return tenant
+
+    def release(self, tenant: Tenant) -> None:
+        """Close the idle connections to the tenant's database. Planning visits every tenant every few minutes;
+        a connection kept per tenant visited would hold a slot of the process's bound for nothing."""
+        self.close_idle(tenant.db_name)

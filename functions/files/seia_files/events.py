@@ -29,6 +29,11 @@ class ObjectCreated:
 
 def objects_created(body: str) -> list[ObjectCreated]:
     """The object-created records of one S3 notification; [] for ``s3:TestEvent`` and other events."""
+    return [obj for obj, _ in object_records(body)]
+
+
+def object_records(body: str) -> list[tuple[ObjectCreated, dict]]:
+    """Each object-created record of one S3 notification, parsed and as S3 sent it."""
     try:
         notification = json.loads(body)
     except ValueError:
@@ -50,13 +55,16 @@ def objects_created(body: str) -> list[ObjectCreated]:
             obj = s3["object"]
             etag = obj.get("eTag") or obj.get("etag")
             found.append(
-                ObjectCreated(
-                    bucket=s3["bucket"]["name"],
-                    key=unquote_plus(obj["key"]),
-                    etag=etag.strip('"') if etag else None,
-                    version_id=obj.get("versionId") or None,
-                    size=obj.get("size"),
-                    event_name=record["eventName"],
+                (
+                    ObjectCreated(
+                        bucket=s3["bucket"]["name"],
+                        key=unquote_plus(obj["key"]),
+                        etag=etag.strip('"') if etag else None,
+                        version_id=obj.get("versionId") or None,
+                        size=obj.get("size"),
+                        event_name=record["eventName"],
+                    ),
+                    record,
                 )
             )
         except (KeyError, TypeError, AttributeError):

@@ -35,7 +35,7 @@ def _load(tenant, name, scenario="covariate_shift", seed=0, settings=None):
         scenarios.load(conn, name, scenarios.generate(scenario, seed), settings)
 
 
-def test_the_planner_sends_one_message_per_model_with_new_rows(drift_app, drift_tenant, monkeypatch):
+def test_the_planner_and_the_worker_queue_a_model_with_new_rows(drift_app, drift_tenant, monkeypatch):
     from moto import mock_aws
 
     _load(drift_tenant, "planned")
@@ -43,16 +43,25 @@ def test_the_planner_sends_one_message_per_model_with_new_rows(drift_app, drift_
     with mock_aws():
         import boto3
 
-        url = boto3.client("sqs", region_name="us-east-1").create_queue(QueueName="seia-drift")["QueueUrl"]
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="seia-drift")["QueueUrl"]
         monkeypatch.setenv("SEIA_DRIFT_QUEUE_URL", url)
+
+        def take() -> list[str]:
+            bodies = []
+            while got := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                bodies += [m["Body"] for m in got]
+                for m in got:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            return bodies
+
         assert drift_app.planner(SCHEDULED_EVENT, LambdaContext())["sent"] >= 1
-        bodies = []
-        while True:
-            got = boto3.client("sqs", region_name="us-east-1").receive_message(QueueUrl=url, MaxNumberOfMessages=10)
-            if not got.get("Messages"):
-                break
-            bodies += [json.loads(m["Body"]) for m in got["Messages"]]
-    assert {"tenant": drift_tenant.name, "model": "planned"} in bodies
+        plans = take()
+        assert json.dumps({"tenant": drift_tenant.name}) in plans
+        assert drift_app.worker(sqs_event([json.dumps({"tenant": drift_tenant.name})]), LambdaContext()) == {
+            "batchItemFailures": []
+        }
+        assert {"tenant": drift_tenant.name, "model": "planned"} in [json.loads(b) for b in take()]
 
     # once the worker has run, the model has nothing left to do
     reply = drift_app.worker(

@@ -202,11 +202,19 @@ class Databases:
             if seen is None:
                 return
             self._generations[tenant.db_name] = self._generations.get(tenant.db_name, 0) + 1
-            for entry in [e for e in self._idle if e[0].dbname == tenant.db_name]:
-                self._idle.remove(entry)
-                _close_quietly(entry[1])
-                self._open -= 1
-            self._cond.notify_all()
+            self._close_idle(tenant.db_name)
+
+    def close_idle(self, db_name: str) -> None:
+        """Close this process's idle connections to ``db_name`` (a database it will not visit again soon)."""
+        with self._cond:
+            self._close_idle(db_name)
+
+    def _close_idle(self, db_name: str) -> None:  # the caller holds self._cond
+        for entry in [e for e in self._idle if e[0].dbname == db_name]:
+            self._idle.remove(entry)
+            _close_quietly(entry[1])
+            self._open -= 1
+        self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
