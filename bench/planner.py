@@ -72,7 +72,7 @@ def build(settings, tenants: int, models: int) -> list[str]:
     from seia import migrate, naming
     from seia.credentials import get_store
     from seia.db import superuser_connect
-    from seia.repositories.admin import TenantRepository
+    from seia.repositories.admin import ServerRepository, TenantRepository
     from seia.repositories.models import ModelRepository
     from seia.schema import Feature
     from seia.tenancy import TenantAdmin, _hide_catalogs
@@ -127,9 +127,9 @@ def build(settings, tenants: int, models: int) -> list[str]:
 
     created = _parallel("tenant databases created", create, names)
     with admin.admin_connection() as conn, conn.transaction():
-        tenant_rows = TenantRepository(conn)
+        tenant_rows, place = TenantRepository(conn), ServerRepository(conn).least_loaded()
         for name, db, role in created:
-            tenant_rows.insert(name, db, role)
+            tenant_rows.insert(name, db, role, place.id)
     return names
 
 

@@ -101,7 +101,7 @@ def test_each_handler_is_loaded_from_its_functions_folder():
         for name, res in load()["Resources"].items()
         if res["Type"] == "AWS::Serverless::Function"
     }
-    assert len(functions) == 6
+    assert len(functions) == 7
     for name, props in functions.items():
         module = props["Handler"].rpartition(".")[0]
         spec = importlib.util.find_spec(module)

@@ -15,6 +15,14 @@ def _functions() -> dict:
     return {n: r["Properties"] for n, r in _resources().items() if r["Type"] == "AWS::Serverless::Function"}
 
 
+# Re-sends S3 notifications to the fair work queue (docs/fairness.md): SQS only, never the database.
+WITHOUT_DATABASE = {"FileRouterFunction"}
+
+
+def _database_functions() -> dict:
+    return {n: p for n, p in _functions().items() if n not in WITHOUT_DATABASE}
+
+
 def test_each_seia_key_is_throttled_by_the_usage_plan_through_the_authorizer():
     api = _resources()["SeiaApi"]["Properties"]
     assert api["ApiKeySourceType"] == "AUTHORIZER"
@@ -65,7 +73,8 @@ def test_every_function_has_reserved_concurrency_and_two_connections_per_environ
     loaded = template.load()
     per_process = loaded["Globals"]["Function"]["Environment"]["Variables"]["SEIA_DB_MAX_CONNECTIONS"]
     assert per_process == 2
-    reserved = {name: props["ReservedConcurrentExecutions"] for name, props in _functions().items()}
+    assert _functions()["FileRouterFunction"]["ReservedConcurrentExecutions"] == 2
+    reserved = {name: props["ReservedConcurrentExecutions"] for name, props in _database_functions().items()}
     assert reserved == {
         "IngestApiFunction": 20,
         "QueryApiFunction": 20,
@@ -92,7 +101,7 @@ def test_the_functions_reach_the_database_through_rds_proxy_with_iam_when_config
     assert variables["SEIA_DB_HOST"] == {
         "If": ["UseProxy", {"GetAtt": "DatabaseProxy.Endpoint"}, {"Ref": "DatabaseHost"}]
     }
-    for name, props in _functions().items():
+    for name, props in _database_functions().items():
         assert {"If": ["UseProxy", {"Ref": "DatabaseConnectPolicy"}, {"Ref": "AWS::NoValue"}]} in props["Policies"], (
             name
         )

@@ -105,14 +105,17 @@ class SecretsManagerCredentials:
 
 
 class IamCredentials:
-    """RDS IAM authentication tokens; each connection asks for a fresh one (seia.db reads it at connect time)."""
+    """RDS IAM authentication tokens; each connection asks for a fresh one (seia.db reads it at connect time).
+    The admin passwords of added servers (``seia server add``), which IAM does not replace, stay in Secrets
+    Manager."""
 
     grants_rds_iam = True
 
-    def __init__(self, client, host: str, port: int):
+    def __init__(self, client, host: str, port: int, servers: SecretsManagerCredentials | None = None):
         self._client = client
         self._host = host
         self._port = port
+        self._servers = servers
 
     def password(self, role: str) -> str:
         return self._client.generate_db_auth_token(DBHostname=self._host, Port=self._port, DBUsername=role)
@@ -120,6 +123,14 @@ class IamCredentials:
     def create(self, role: str) -> str:
         # A password nobody uses: PostgreSQL roles need one to LOGIN with, the proxy authenticates with IAM.
         return secrets.token_urlsafe(32)
+
+    def server_password(self, server: str) -> str | None:
+        return self._servers.server_password(server) if self._servers else None
+
+    def put_server_password(self, server: str, password: str) -> None:
+        if self._servers is None:
+            raise ValueError("server passwords need Secrets Manager beside IAM authentication")
+        self._servers.put_server_password(server, password)
 
 
 @functools.lru_cache(maxsize=4)
@@ -133,7 +144,8 @@ def _store_for(settings: Settings) -> CredentialStore:
     if settings.credentials == "iam":
         import boto3
 
-        return IamCredentials(boto3.client("rds"), settings.db_host, settings.db_port)
+        servers = SecretsManagerCredentials(boto3.client("secretsmanager"), settings.secret_prefix)
+        return IamCredentials(boto3.client("rds"), settings.db_host, settings.db_port, servers)
     raise ValueError(f"SEIA_CREDENTIALS must be 'derived', 'secretsmanager' or 'iam', not {settings.credentials!r}")
 
 
