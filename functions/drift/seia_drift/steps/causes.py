@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from seia.repositories.incidents import IncidentRow
@@ -36,11 +37,15 @@ class CauseStep(Step):
         self._ctx, self._stored, self._bins = ctx, stored, bins
         self._repo = SegmentRepository(ctx.conn)
         self._ref: dict[Key, SegmentStats] | None = None
+        flagged = {i.id: repo.flagged_windows(i) for i in changed}
+        # every flagged window of the changed incidents, merged once (one query), then summed per incident
+        ranges = sorted({(f.window_start, f.window_end) for rows in flagged.values() for f in rows})
+        multiclass = ctx.model.task == "multiclass_classification"
+        self._windows = self._repo.windows(ctx.model.id, ranges, multiclass) if ranges else {}
         done = 0
         for incident in changed:
-            flagged = repo.flagged_windows(incident)
-            if flagged:  # the stored-data finding has no windows: its cause is its message
-                repo.save_causes(incident.id, self._causes(incident, flagged))
+            if flagged[incident.id]:  # the stored-data finding has no windows: its cause is its message
+                repo.save_causes(incident.id, self._causes(incident, flagged[incident.id]))
                 done += 1
         ctx.state.set(ctx.model.id, self.name, Watermark(change=max([mark.change] + [i.change for i in changed])))
         return {"incidents": done}
@@ -72,7 +77,15 @@ class CauseStep(Step):
     def _features(self, flagged: list[FlagRow], focus: str | None) -> list[ranking.FeatureSegments]:
         ctx = self._ctx
         multiclass = ctx.model.task == "multiclass_classification"
-        cur = self._repo.windows(ctx.model.id, [(f.window_start, f.window_end) for f in flagged], multiclass)
+        cur: dict[Key, SegmentStats] = {}
+        for f in flagged:
+            for key, st in self._windows.get(f.window_start, {}).items():
+                if key in cur:
+                    cur[key].add(st)
+                else:
+                    cur[key] = dataclasses.replace(
+                        st, classes={c: list(v) for c, v in st.classes.items()} if st.classes else None
+                    )
         ref = self._reference()
         slots = [s for s in ctx.layout.numeric + ctx.layout.categorical if s.source == "feature"]
         features = {
