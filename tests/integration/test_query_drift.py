@@ -257,7 +257,8 @@ def test_resolving_by_hand_closes_an_incident_once_and_records_the_change(api, w
     assert reply.status == 200
     assert (reply.body["status"], reply.body["resolved_by"]) == ("resolved", "user")
     assert reply.body["resolved_at"] is not None
-    assert api.post(f"/v1/models/shift/alerts/{target['id']}/resolve", key, json={}).status == 409
+    conflict = api.post(f"/v1/models/shift/alerts/{target['id']}/resolve", key, json={})
+    assert conflict.status == 409 and conflict.fields() == {"status"}
     assert api.post(f"/v1/models/shift/alerts/{target['id']}/acknowledge", key, json={}).status == 409
     resolved = _get(api, world, "/v1/models/shift/alerts", status="resolved").body["alerts"]
     assert [a["id"] for a in resolved] == [target["id"]]

@@ -152,7 +152,9 @@ def acknowledge(conn, model: Model, incident_id, body) -> dict:
     if row is None:
         raise NotFound(f"alert {incident_id!r} not found")
     if row.status == "resolved":
-        raise Conflict(f"alert {incident_id!r} is resolved")
+        raise Conflict(
+            f"alert {incident_id!r} is resolved", [Detail(None, "status", "resolved: nothing to acknowledge")]
+        )
     return _detail(repo, model, row)
 
 
@@ -166,5 +168,5 @@ def resolve(conn, model: Model, incident_id, body) -> dict:
     if row is None:
         if repo.get(model.id, ident) is None:
             raise NotFound(f"alert {incident_id!r} not found")
-        raise Conflict(f"alert {incident_id!r} is already resolved")
+        raise Conflict(f"alert {incident_id!r} is already resolved", [Detail(None, "status", "already resolved")])
     return _detail(repo, model, row)
