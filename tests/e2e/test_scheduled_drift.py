@@ -8,7 +8,7 @@ from tests.events import load as load_event
 from tests.support import scenarios
 
 
-def test_a_scheduled_event_fans_out_to_the_worker_which_stores_results_and_alerts(local_stack, aws_env, tenant):
+def test_a_scheduled_event_fans_out_to_the_worker_which_stores_results_and_incidents(local_stack, aws_env, tenant):
     plan, urls = local_stack
     data = scenarios.generate("covariate_shift", seed=3)
     with tenant.connect() as conn:
@@ -24,9 +24,9 @@ def test_a_scheduled_event_fans_out_to_the_worker_which_stores_results_and_alert
         time.sleep(1)
         with tenant.connect() as conn:
             top = conn.execute("""
-                SELECT c.feature FROM drift_causes c JOIN drift_alerts a ON a.id = c.alert_id
-                WHERE a.kind = 'prediction_drift' ORDER BY c.rank LIMIT 1""").fetchone()
-    assert top is not None, "no prediction-drift alert with causes within 120 s"
+                SELECT c.feature FROM incident_causes c JOIN incidents i ON i.id = c.incident_id
+                WHERE i.kind = 'prediction_drift' ORDER BY c.rank LIMIT 1""").fetchone()
+    assert top is not None, "no prediction-drift incident with causes within 120 s"
     assert top == (data.injected,)
     with tenant.connect() as conn:
         assert conn.execute("SELECT count(*) FROM drift_windows WHERE status = 'ok'").fetchone()[0] >= 1

@@ -27,6 +27,7 @@ class DriftSettings:
     rmse_rise: float = _default("performance_drop.rmse")
     reference_policy: str = _default("reference_policy")
     reference_min_rows: int = _default("reference_min_rows")
+    resolve_after: int = _default("resolve_after")
     webhook_url: str | None = _default("webhook_url")
 
     @property
@@ -53,5 +54,6 @@ class DriftSettings:
             rmse_rise=float(value["performance_drop.rmse"]),
             reference_policy=value["reference_policy"],
             reference_min_rows=int(value["reference_min_rows"]),
+            resolve_after=int(value["resolve_after"]),
             webhook_url=value["webhook_url"],
         )

@@ -18,7 +18,7 @@ from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time
-from seia_query import insights
+from seia_query import incidents, insights
 
 GRANULARITIES = {"hour": "hour", "day": "day"}
 
@@ -73,17 +73,23 @@ class QueryService(TenantAccess):
 
     def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.alerts(conn, self._model(conn, model_name), params)
+            return incidents.incidents(conn, self._model(conn, model_name), params)
 
     def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.alert(conn, self._model(conn, model_name), alert_id)
+            return incidents.incident(conn, self._model(conn, model_name), alert_id)
 
     def acknowledge(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
         with self.db.tenant(tenant) as conn:
             model = self._model(conn, model_name)
             with conn.transaction():
-                return insights.acknowledge(conn, model, alert_id, body)
+                return incidents.acknowledge(conn, model, alert_id, body)
+
+    def resolve(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            with conn.transaction():
+                return incidents.resolve(conn, model, alert_id, body)
 
     def put_settings(self, tenant: Tenant, model_name: str, body) -> dict:
         with self.db.tenant(tenant) as conn:

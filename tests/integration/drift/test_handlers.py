@@ -79,7 +79,7 @@ def test_the_worker_takes_the_queue_s_message_shape(drift_app, make_tenant, read
     _load(acme, "churn", "missing_spike", 0)
     assert drift_app.worker(load("sqs_drift_messages"), LambdaContext()) == {"batchItemFailures": []}
     with acme.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM drift_alerts WHERE kind = 'data_quality'").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM incidents WHERE kind = 'data_quality'").fetchone()[0] == 1
 
 
 def test_the_worker_reports_only_the_failed_messages(drift_app, drift_tenant, reader):
@@ -118,7 +118,7 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, reader):
+def test_each_incident_change_is_posted_to_the_webhook_once(drift_tenant, engine, reader):
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.received = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -130,14 +130,19 @@ def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, read
     finally:
         server.shutdown()
     alerts = reader.alerts("hooked")
-    assert sorted(p["alert_id"] for p in _Hook.received) == [a["id"] for a in alerts]
+    assert sorted((p["incident_id"], p["change"]) for p in _Hook.received) == [(a["id"], "opened") for a in alerts]
     quality = next(p for p in _Hook.received if p["condition"] == "new_category")
-    assert quality["model"] == "hooked" and quality["subject"] == "c0"
+    assert quality["model"] == "hooked" and quality["subject"] == "c0" and quality["status"] == "open"
     assert (
         quality["causes"][0]["sentence"]
         == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
     )
-    assert all(a["notified_at"] is not None for a in alerts)
+    mid = reader.model_id("hooked")
+    [mark] = reader.query("SELECT change FROM drift_watermarks WHERE model_id = %s AND step = 'notify'", (mid,))
+    assert (
+        mark["change"]
+        == reader.query("SELECT max(id) AS id FROM incident_changes WHERE model_id = %s", (mid,))[0]["id"]
+    )
 
 
 def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
@@ -149,9 +154,10 @@ def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
     _load(drift_tenant, "dead-hook", "new_category", 1, {"webhook_url": f"http://127.0.0.1:{port}/"})
     report = engine.run(drift_tenant.tenant, "dead-hook")
     assert report["notify"]["failed"] == 1
-    alerts = reader.alerts("dead-hook")
-    assert alerts and all(a["notified_at"] is None for a in alerts)
-    assert alerts[0]["notify_attempts"] == 1 and alerts[0]["notify_error"] == "URLError"
+    assert reader.alerts("dead-hook") and reader.changes("dead-hook")
+    mid = reader.model_id("dead-hook")
+    # nothing counts as sent: the next run sends every change again
+    assert reader.query("SELECT * FROM drift_watermarks WHERE model_id = %s AND step = 'notify'", (mid,)) == []
 
 
 def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):

@@ -119,13 +119,17 @@ class SegmentRepository:
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
     DELETE_REFERENCE = "DELETE FROM drift_segments_reference WHERE model_id = %s"
     # Merged in the database: one row per (feature, segment) whatever the window's length.
+    # Per window of a list of disjoint ranges [s, e): each hour is joined to at most one of them.
     WINDOW = """
-        SELECT feature, segment, sum(rows), sum(pred_sum), sum(pred_n), sum(labeled), sum(err_sum), sum(y_sum)
-        FROM drift_segments_hourly WHERE model_id = %s AND hour >= %s AND hour < %s GROUP BY 1, 2"""
+        SELECT w.s, feature, segment, sum(rows), sum(pred_sum), sum(pred_n), sum(labeled), sum(err_sum), sum(y_sum)
+        FROM drift_segments_hourly h JOIN unnest(%s::timestamptz[], %s::timestamptz[]) AS w(s, e)
+             ON h.hour >= w.s AND h.hour < w.e
+        WHERE h.model_id = %s GROUP BY 1, 2, 3"""
     WINDOW_CLASSES = """
-        SELECT feature, segment, c.key, sum((c.value ->> 0)::bigint), sum((c.value ->> 1)::bigint)
-        FROM drift_segments_hourly, jsonb_each(classes) AS c
-        WHERE model_id = %s AND hour >= %s AND hour < %s AND classes IS NOT NULL GROUP BY 1, 2, 3"""
+        SELECT w.s, feature, segment, c.key, sum((c.value ->> 0)::bigint), sum((c.value ->> 1)::bigint)
+        FROM drift_segments_hourly h JOIN unnest(%s::timestamptz[], %s::timestamptz[]) AS w(s, e)
+             ON h.hour >= w.s AND h.hour < w.e, jsonb_each(h.classes) AS c
+        WHERE h.model_id = %s AND h.classes IS NOT NULL GROUP BY 1, 2, 3, 4"""
     REFERENCE = """
         SELECT feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum, classes
         FROM drift_segments_reference WHERE model_id = %s"""
@@ -282,15 +286,20 @@ class SegmentRepository:
 
     def window(self, model_id: int, start: datetime, end: datetime, multiclass: bool) -> dict[Key, SegmentStats]:
         """The merged segments of the stored hours in [start, end)."""
-        out = {
-            (f, s): SegmentStats(int(rows), pred_sum, int(pred_n), int(labeled), err_sum, y_sum)
-            for f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(
-                self.WINDOW, (model_id, start, end)
-            )
-        }
+        return self.windows(model_id, [(start, end)], multiclass).get(start, {})
+
+    def windows(
+        self, model_id: int, ranges: list[tuple[datetime, datetime]], multiclass: bool
+    ) -> dict[datetime, dict[Key, SegmentStats]]:
+        """The merged segments of the stored hours of each disjoint range [start, end), by start: one query
+        for all of them."""
+        args = ([r[0] for r in ranges], [r[1] for r in ranges], model_id)
+        out: dict[datetime, dict[Key, SegmentStats]] = {}
+        for w, f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(self.WINDOW, args):
+            out.setdefault(w, {})[(f, s)] = SegmentStats(int(rows), pred_sum, int(pred_n), int(labeled), err_sum, y_sum)
         if multiclass:
-            for f, s, c, predicted, labelled in self.conn.execute(self.WINDOW_CLASSES, (model_id, start, end)):
-                st = out.get((f, s))
+            for w, f, s, c, predicted, labelled in self.conn.execute(self.WINDOW_CLASSES, args):
+                st = out.get(w, {}).get((f, s))
                 if st is not None:
                     st.classes = (st.classes or {}) | {c: [int(predicted), int(labelled)]}
         return out

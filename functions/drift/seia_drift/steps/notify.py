@@ -1,4 +1,4 @@
-"""Send each new alert to the model's webhook (settings.webhook_url) as JSON."""
+"""Send each incident change to the model's webhook (settings.webhook_url) as JSON."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from seia_drift.repositories.alerts import AlertRepository
+from seia.repositories.incidents import IncidentReadRepository
+from seia_drift.repositories.incidents import IncidentRepository
+from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5  # over runs; then the alert stays unnotified (notify_error says why)
 TRIES_PER_RUN = 3
 BACKOFF_S = (0.2, 0.5)  # between tries within a run
 TIMEOUT_S = 3.0
@@ -46,9 +47,9 @@ def post_json(
 
 
 class NotifyStep(Step):
-    """Alerts not yet delivered → one POST each. A failing endpoint is recorded on the alert, retried
-    on later runs (at most MAX_ATTEMPTS), and never fails the worker. Delivery is at least once: a
-    crash between the POST and its commit sends that alert again."""
+    """Incident changes (opened, escalated, resolved) not yet delivered → one POST each, in order. A
+    failing endpoint stops the run's deliveries (the rest wait for the next run) and never fails the
+    worker. Delivery is at least once: a crash between the POST and its commit sends that change again."""
 
     name = "notify"
 
@@ -56,34 +57,44 @@ class NotifyStep(Step):
         url = ctx.settings.webhook_url
         if not url:
             return {"webhook": None}
-        alerts = AlertRepository(ctx.conn)
+        repo, reads = IncidentRepository(ctx.conn), IncidentReadRepository(ctx.conn)
+        mark = ctx.state.get(ctx.model.id, self.name)
         sent = failed = 0
-        for alert in alerts.unnotified(ctx.model.id, MAX_ATTEMPTS)[:MAX_ALERTS_PER_RUN]:
+        for change in repo.changes_after(ctx.model.id, mark.change, MAX_ALERTS_PER_RUN):
+            incident = reads.get(ctx.model.id, change.incident_id)
+            assert incident is not None  # a change is deleted with its incident
             payload = {
-                "alert_id": alert.id,
+                "incident_id": incident.id,
+                "change": change.change,
                 "model": ctx.model.name,
-                "kind": alert.kind,
-                "subject": alert.subject,
-                "condition": alert.condition,
-                "severity": alert.severity,
-                "message": alert.message,
-                "granularity": alert.granularity,
-                "window_start": alert.window_start.isoformat(),
-                "status": alert.status,
-                "reference": alert.reference_key,
+                "kind": incident.kind,
+                "subject": incident.subject,
+                "condition": incident.condition,
+                "severity": change.severity,
+                "status": incident.status,
+                "summary": incident.summary,
+                "first_window_start": incident.first_window_start.isoformat(),
+                "last_window_end": incident.last_window_end.isoformat(),
+                "windows_flagged": incident.windows_flagged,
+                "reference": incident.reference_key,
                 "causes": [
-                    {"rank": i, "feature": c.feature, "segment": c.segment, "score": c.score, "sentence": c.sentence}
-                    for i, c in enumerate(alerts.causes(alert.id), start=1)
+                    {
+                        "rank": c.rank,
+                        "feature": c.feature,
+                        "segment": c.segment,
+                        "score": c.score,
+                        "sentence": c.sentence,
+                    }
+                    for c in reads.causes([incident.id]).get(incident.id, [])
                 ],
             }
             error = post_json(url, payload)
-            if error is None:
-                alerts.mark_notified(alert.id)
-                sent += 1
-            else:
-                alerts.mark_failed(alert.id, error)
+            if error is not None:
                 failed += 1
+                log.warning("webhook of model %s: %s", ctx.model.name, error)
                 # the endpoint is down: leave the rest for the next run rather than wait on each
                 break
+            ctx.state.set(ctx.model.id, self.name, Watermark(change=change.id))
+            sent += 1
         # host only: the URL's path or query may carry a token
         return {"webhook": urlsplit(url).hostname, "sent": sent, "failed": failed}

@@ -569,7 +569,26 @@ def _default_registry() -> Registry:
             maximum=MAX_COUNT,
         )
     )
-    r.register_setting(Setting("webhook_url", URL, None, "each new alert is POSTed there as JSON", "Webhook URL"))
+    r.register_setting(
+        Setting(
+            "resolve_after",
+            INTEGER,
+            3,
+            "consecutive clean windows that resolve an incident (windows with too little data do not count)",
+            "Resolve after (windows)",
+            minimum=1,
+            maximum=MAX_COUNT,
+        )
+    )
+    r.register_setting(
+        Setting(
+            "webhook_url",
+            URL,
+            None,
+            "each incident change (opened, escalated, resolved) is POSTed there as JSON",
+            "Webhook URL",
+        )
+    )
     return r
 
 
