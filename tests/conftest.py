@@ -26,6 +26,9 @@ def _configure_env() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # Test receivers listen on http://127.0.0.1: allowed here only (seia.egress); the SSRF tests unset both.
+    os.environ["SEIA_ALLOW_HTTP_WEBHOOKS"] = "1"
+    os.environ["SEIA_ALLOW_PRIVATE_WEBHOOKS"] = "1"
 
 
 _configure_env()

@@ -28,6 +28,8 @@ class DriftSettings:
     reference_policy: str = _default("reference_policy")
     reference_min_rows: int = _default("reference_min_rows")
     webhook_url: str | None = _default("webhook_url")
+    # The model's channels as stored (None: the tenant's default applies); see seia.channels.
+    notifications: list[dict[str, Any]] | None = _default("notifications")
 
     @property
     def min_rows(self) -> int:
@@ -54,4 +56,5 @@ class DriftSettings:
             reference_policy=value["reference_policy"],
             reference_min_rows=int(value["reference_min_rows"]),
             webhook_url=value["webhook_url"],
+            notifications=value["notifications"],
         )

@@ -89,7 +89,7 @@ class QueryService(TenantAccess):
         with self.db.tenant(tenant) as conn:
             with conn.transaction():
                 model = self._model(conn, model_name)
-                settings = _revalidated(model_settings.updated(model.settings, body), body)
+                settings = _revalidated(model_settings.updated(model.settings, body, resolve=True), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
 
