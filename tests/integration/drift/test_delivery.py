@@ -328,9 +328,23 @@ def test_a_channel_removed_from_the_settings_drops_its_pending_deliveries(drift_
     _settings(drift_tenant, model, {"notifications": [{"type": "webhook", "url": new.url()}]})
     _due_now(drift_tenant, model)
     report = notify_engine.run(drift_tenant.tenant, "moved")["notify"]
-    assert report["dropped"] == 1 and not new.received  # a new channel gets changes from now on only
-    [row] = _deliveries(drift_tenant, model)
-    assert (row["status"], row["last_error"]) == ("dropped", "the channel is no longer in the settings")
+    assert report["dropped"] == 1
+    old, now = _deliveries(drift_tenant, model)
+    assert (old["status"], old["last_error"]) == ("dropped", "the channel is no longer in the settings")
+    # the new channel hears of the last hour's changes
+    assert now["status"] == "sent" and [r.json()["changes"][0]["change_id"] for r in new.received] == [now["change_id"]]
+
+
+def test_a_new_channel_hears_of_the_last_hours_changes_only(drift_tenant, notify_engine, receiver):
+    model = _model(drift_tenant, "late-channel")
+    old, recent = _opened(drift_tenant, model, 2)
+    with drift_tenant.connect() as conn:
+        conn.execute("UPDATE incident_changes SET at = now() - interval '2 hours' WHERE id = %s", (old,))
+    notify_engine.run(drift_tenant.tenant, "late-channel")  # no channel yet: nothing to deliver
+    hook = receiver()
+    _settings(drift_tenant, model, {"notifications": [{"type": "webhook", "url": hook.url()}]})
+    notify_engine.run(drift_tenant.tenant, "late-channel")
+    assert [c["change_id"] for c in hook.received[0].json()["changes"]] == [recent]
 
 
 # --- the tenant's default -----------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ class NotifyStep(Step):
         new = work.new_changes(ctx.model.id, mark.change)
         for channel in in_force:
             work.enqueue(ctx.model.id, channel, [c.id for c in new])
-        if new:
+        if new and new[-1].id > mark.change:
             ctx.state.set(ctx.model.id, self.name, Watermark(change=new[-1].id))
         dropped = work.drop_removed(ctx.model.id, in_force)
         tenant = ctx.tenant.name if ctx.tenant else ""
@@ -70,7 +70,7 @@ class NotifyStep(Step):
                 log.warning("delivery to %s failed (%s) after %.1f s; retried later", channel.label, error, seconds)
         return {
             "channels": len(in_force),
-            "new_changes": len(new),
+            "new_changes": sum(c.id > mark.change for c in new),
             "messages": messages,
             "sent": sent,
             "failed": failed,

@@ -3,7 +3,7 @@
 -- force, sends one message per model and channel listing them, and retries a failed message on later runs with
 -- exponential backoff (next_attempt_at) until `attempts` reaches its bound (status 'failed').
 CREATE TABLE deliveries (
-    change_id        bigint NOT NULL,
+    change_id        bigint NOT NULL REFERENCES incident_changes(id) ON DELETE CASCADE,
     model_id         integer NOT NULL REFERENCES models(id) ON DELETE CASCADE,
     channel          text NOT NULL,        -- seia.channels.Channel.key: type and a hash of the URL or topic
     channel_type     text NOT NULL CHECK (channel_type IN ('slack', 'webhook', 'sns')),
