@@ -79,10 +79,10 @@ def address_problem(address: Address, allow_private: bool) -> str | None:
         return None if allow_private else "is loopback"
     if isinstance(address, ipaddress.IPv6Address) and address in ipaddress.ip_network("fc00::/7"):
         return None if allow_private else "is unique-local"
+    if address.is_reserved:  # before private: Python counts 240.0.0.0/4 as both
+        return "is reserved"
     if address.is_private or address in ipaddress.ip_network("100.64.0.0/10"):
         return None if allow_private else "is private"
-    if address.is_reserved:
-        return "is reserved"
     return None
 
 
