@@ -33,7 +33,7 @@ def stats(service, tenant, request, model):
     return 200, service.stats(tenant, model, query_params(request))
 
 
-# --- drift results, performance and alerts (read from the drift engine's tables) ---------------
+# --- drift results, performance and alerts (incidents) (read from the drift engine's tables) ---------------
 @app.route("/v1/models/{model}/drift", methods=["GET"])
 @authenticated
 def drift(service, tenant, request, model):
@@ -69,6 +69,13 @@ def get_alert(service, tenant, request, model, alert_id):
 def acknowledge_alert(service, tenant, request, model, alert_id):
     # The body is optional: an empty one acknowledges without a note.
     return 200, service.acknowledge(tenant, model, alert_id, json_body(request) if request.raw_body else None)
+
+
+@app.route("/v1/models/{model}/alerts/{alert_id}/resolve", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+@authenticated
+def resolve_alert(service, tenant, request, model, alert_id):
+    # Resolved by hand: if the condition returns, the engine opens a new incident.
+    return 200, service.resolve(tenant, model, alert_id, json_body(request) if request.raw_body else None)
 
 
 @app.route("/v1/models/{model}/settings", methods=["PUT"], content_types=ANY_CONTENT_TYPE)

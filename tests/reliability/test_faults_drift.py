@@ -76,4 +76,4 @@ def test_a_worker_killed_then_rerun_matches_a_clean_run(drift_world, settings, s
         f"{rerun == clean}"
     )
     assert rerun == clean
-    assert rerun["drift_alerts"], "the scenario raises alerts"
+    assert rerun["incidents"], "the scenario opens incidents"

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from seia_drift.layout import LABEL
-from seia_drift.repositories.alerts import Cause
+from seia_drift.repositories.incidents import Cause
 from seia_drift.repositories.segments import SegmentStats
 
 MAX_CAUSES = 5

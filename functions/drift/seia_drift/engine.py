@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 # step that rolls back counts nothing: step name -> (report key, metric).
 STEP_METRICS = {
     "profile": ("rows", telemetry.ROWS_PROFILED),
-    "alerts": ("new_alerts", telemetry.INCIDENTS_OPENED),
+    "alerts": ("opened", telemetry.INCIDENTS_OPENED),
     "notify": ("failed", telemetry.DELIVERY_FAILURES),  # failed messages (one per channel at most)
 }
 

@@ -27,6 +27,7 @@ class DriftSettings:
     rmse_rise: float = _default("performance_drop.rmse")
     reference_policy: str = _default("reference_policy")
     reference_min_rows: int = _default("reference_min_rows")
+    resolve_after: int = _default("resolve_after")
     webhook_url: str | None = _default("webhook_url")
     # The model's channels as stored (None: the tenant's default applies); see seia.channels.
     notifications: list[dict[str, Any]] | None = _default("notifications")
@@ -55,6 +56,7 @@ class DriftSettings:
             rmse_rise=float(value["performance_drop.rmse"]),
             reference_policy=value["reference_policy"],
             reference_min_rows=int(value["reference_min_rows"]),
+            resolve_after=int(value["resolve_after"]),
             webhook_url=value["webhook_url"],
             notifications=value["notifications"],
         )

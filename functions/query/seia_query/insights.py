@@ -1,4 +1,4 @@
-"""What the drift, distribution, performance and alert routes answer, from the engine's derived rows.
+"""What the drift, distribution and performance routes answer, from the engine's derived rows.
 
 Windows at the model's evaluation granularity are read as the engine stored them; any other
 granularity (and ``range``, one window over [from, to)) is computed from the stored hourly
@@ -14,7 +14,7 @@ from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
 from seia.jsonutil import RawJSON, finite
 from seia.registry import REGISTRY
-from seia.repositories.drift import AlertReadRepository, AlertRow, DriftReadRepository
+from seia.repositories.drift import DriftReadRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time, parse_rfc3339
 
@@ -25,13 +25,11 @@ HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
 DISTRIBUTION_BINS = 20
 MAX_CATEGORIES = 50
-ALERT_CAUSES_IN_LIST = 3
 VIRTUAL = {
     "__prediction__": ("prediction", "prediction"),
     "__score__": ("score", "prediction"),
     "__label__": ("label", "label"),
 }
-STATUSES = ("open", "acknowledged", "all")
 
 
 # -- parameters -----------------------------------------------------------------------------------------
@@ -460,100 +458,3 @@ def performance(conn, model: Model, params: dict) -> dict:
             )
         )
     return body
-
-
-# -- alerts ---------------------------------------------------------------------------------------------
-def _alert_id(raw) -> int:
-    if not _ascii_digits(raw, 18):
-        raise NotFound(f"alert {str(raw)[:32]!r} not found")
-    return int(raw)
-
-
-def _cause(c) -> dict:
-    name, role = VIRTUAL.get(c.feature, (c.feature, "feature"))
-    return {
-        "rank": c.rank,
-        "kind": role,
-        "name": name,
-        "segment": c.segment,
-        "score": finite(c.score),
-        "message": c.sentence,
-    }
-
-
-def _alert(model: Model, a: AlertRow, causes) -> dict:
-    ack = a.details.get("acknowledgement") or {}
-    window_end = a.details.get("window_end")
-    end = parse_rfc3339(window_end) if window_end else _window_end(a.window_start, a.granularity)
-    return {
-        "id": str(a.id),
-        "model": model.name,
-        "kind": a.kind,
-        "subject": a.subject,
-        "condition": a.condition,
-        "status": a.status,
-        "severity": a.severity,
-        "granularity": a.granularity,
-        "window_start": _iso(a.window_start),
-        "window_end": _iso(end),
-        "opened_at": _iso(a.created_at),
-        "acknowledged_at": _iso(parse_rfc3339(ack["at"])) if ack.get("at") else None,
-        "note": ack.get("note"),
-        "summary": a.message,
-        "causes": [_cause(c) for c in causes],
-    }
-
-
-def alerts(conn, model: Model, params: dict) -> dict:
-    status = params.get("status") or "open"
-    if status not in STATUSES:
-        raise ValidationFailed("invalid status", [Detail(None, "status", "must be open, acknowledged or all")])
-    start, end = _range(params)
-    limit = _limit(params)
-    raw_cursor = params.get("cursor")
-    if raw_cursor not in (None, "") and not _ascii_digits(raw_cursor, 18):
-        raise ValidationFailed("invalid cursor", [Detail(None, "cursor", "pass next_cursor of the previous page")])
-    before = int(raw_cursor) if raw_cursor not in (None, "") else 2**62
-    repo = AlertReadRepository(conn)
-    rows, next_cursor = _page(
-        repo.page(
-            model.id, None if status == "all" else status, start or BEGINNING, end or END_OF_TIME, before, limit + 1
-        ),
-        limit,
-        lambda a: str(a.id),
-    )
-    causes = repo.causes([a.id for a in rows], ALERT_CAUSES_IN_LIST) if rows else {}
-    return {"alerts": [_alert(model, a, causes.get(a.id, [])) for a in rows], "next_cursor": next_cursor}
-
-
-def alert(conn, model: Model, alert_id) -> dict:
-    repo = AlertReadRepository(conn)
-    row = repo.get(model.id, _alert_id(alert_id))
-    if row is None:
-        raise NotFound(f"alert {alert_id!r} not found")
-    return _alert(model, row, repo.causes([row.id]).get(row.id, []))
-
-
-def acknowledge(conn, model: Model, alert_id, body) -> dict:
-    if body is None:
-        body = {}
-    if not isinstance(body, dict) or set(body) - {"note"}:
-        raise ValidationFailed(
-            "the body takes only a note",
-            [
-                Detail(None, str(k)[:64], "unknown field")
-                for k in (body if isinstance(body, dict) else [None])
-                if k != "note"
-            ],
-        )
-    note = body.get("note")
-    if note is not None and (not isinstance(note, str) or len(note) > 500 or "\x00" in note):
-        raise ValidationFailed(
-            "invalid note", [Detail(None, "note", "must be a string of at most 500 characters, no NUL character")]
-        )
-    repo = AlertReadRepository(conn)
-    ident = _alert_id(alert_id)
-    row = repo.acknowledge(model.id, ident, note) or repo.get(model.id, ident)
-    if row is None:
-        raise NotFound(f"alert {alert_id!r} not found")
-    return _alert(model, row, repo.causes([row.id]).get(row.id, []))

@@ -19,7 +19,7 @@ from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time
-from seia_query import insights
+from seia_query import incidents, insights
 
 GRANULARITIES = {"hour": "hour", "day": "day"}
 
@@ -74,12 +74,12 @@ class QueryService(TenantAccess):
 
     def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.alerts(conn, self._model(conn, model_name), params)
+            return incidents.incidents(conn, self._model(conn, model_name), params)
 
     def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
         with self.db.tenant(tenant) as conn:
             model = self._model(conn, model_name)
-            out = insights.alert(conn, model, alert_id)
+            out = incidents.incident(conn, model, alert_id)
             out["deliveries"] = deliveries(conn, model.id, int(out["id"]))
             return out
 
@@ -87,7 +87,13 @@ class QueryService(TenantAccess):
         with self.db.tenant(tenant) as conn:
             model = self._model(conn, model_name)
             with conn.transaction():
-                return insights.acknowledge(conn, model, alert_id, body)
+                return incidents.acknowledge(conn, model, alert_id, body)
+
+    def resolve(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, model_name)
+            with conn.transaction():
+                return incidents.resolve(conn, model, alert_id, body)
 
     def put_settings(self, tenant: Tenant, model_name: str, body) -> dict:
         with self.db.tenant(tenant) as conn:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+# Columns that say when (or in which order) a row was written, not what it holds: left out of snapshots.
+WRITTEN_AT = ("change", "computed_at", "id", "created_at", "model_id", "opened_at", "updated_at", "resolved_at")
 
 
 @pytest.fixture(scope="module")
@@ -49,14 +51,26 @@ class Reader:
         return self.query("SELECT id FROM models WHERE name = %s", (model,))[0]["id"]
 
     def alerts(self, model: str) -> list[dict]:
+        """The model's incidents."""
         return self.query(
             """
-            SELECT a.* FROM drift_alerts a JOIN models m ON m.id = a.model_id WHERE m.name = %s ORDER BY a.id""",
+            SELECT i.* FROM incidents i JOIN models m ON m.id = i.model_id WHERE m.name = %s ORDER BY i.id""",
             (model,),
         )
 
-    def causes(self, alert_id: int) -> list[dict]:
-        return self.query("SELECT * FROM drift_causes WHERE alert_id = %s ORDER BY rank", (alert_id,))
+    def causes(self, incident_id: int) -> list[dict]:
+        return self.query("SELECT * FROM incident_causes WHERE incident_id = %s ORDER BY rank", (incident_id,))
+
+    def changes(self, model: str) -> list[tuple[int, str, str]]:
+        """(incident id, change, severity) of the model's incident changes, in order."""
+        return [
+            (r["incident_id"], r["change"], r["severity"])
+            for r in self.query(
+                """SELECT c.* FROM incident_changes c JOIN models m ON m.id = c.model_id WHERE m.name = %s
+                   ORDER BY c.id""",
+                (model,),
+            )
+        ]
 
     def results(self, model: str, feature: str | None = None) -> list[dict]:
         return self.query(
@@ -75,13 +89,11 @@ class Reader:
         )
 
     def top_cause(self, model: str, kind: str) -> tuple[dict | None, dict | None]:
-        """The most severe alert of `kind` and its rank-1 cause."""
+        """The most severe incident of `kind` (then the longest) and its rank-1 cause."""
         alerts = [a for a in self.alerts(model) if a["kind"] == kind]
         if not alerts:
             return None, None
-        alert = sorted(
-            alerts, key=lambda a: (SEVERITY_ORDER[a["severity"]], -(a["details"].get("effect_ratio") or 0), a["id"])
-        )[0]
+        alert = sorted(alerts, key=lambda a: (SEVERITY_ORDER[a["peak_severity"]], -a["windows_flagged"], a["id"]))[0]
         causes = self.causes(alert["id"])
         return alert, (causes[0] if causes else None)
 
@@ -94,19 +106,18 @@ class Reader:
             ("drift_performance_hourly", "hour"),
             ("drift_results", "window_start, feature"),
             ("drift_windows", "window_start"),
-            ("drift_alerts", "id"),
+            ("alert_windows", "window_start, kind, subject, condition"),
+            ("incidents", "kind, subject, condition, first_window_start"),
             ("drift_features", "feature"),
         ):
             rows = self.query(f"SELECT * FROM {table} WHERE model_id = %s ORDER BY {order}", (mid,))
-            out[table] = [
-                {k: v for k, v in r.items() if k not in ("change", "computed_at", "id", "created_at", "model_id")}
-                for r in rows
-            ]
-        out["drift_causes"] = self.query(
+            out[table] = [{k: v for k, v in r.items() if k not in WRITTEN_AT} for r in rows]
+        out["incident_causes"] = self.query(
             """
-            SELECT a.kind, a.subject, a.condition, c.rank, c.feature, c.segment, c.score, c.sentence
-            FROM drift_causes c JOIN drift_alerts a ON a.id = c.alert_id WHERE a.model_id = %s
-            ORDER BY a.kind, a.subject, a.condition, c.rank""",
+            SELECT i.kind, i.subject, i.condition, i.first_window_start, c.rank, c.feature, c.segment, c.score,
+                   c.sentence
+            FROM incident_causes c JOIN incidents i ON i.id = c.incident_id WHERE i.model_id = %s
+            ORDER BY i.kind, i.subject, i.condition, i.first_window_start, c.rank""",
             (mid,),
         )
         return out

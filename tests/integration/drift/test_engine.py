@@ -121,7 +121,7 @@ def test_a_redelivered_message_changes_nothing(drift_tenant, engine, reader):
     first = reader.snapshot("redelivered")
     engine.run(drift_tenant.tenant, "redelivered")
     assert reader.snapshot("redelivered") == first
-    assert first["drift_alerts"], "the scenario raises alerts"
+    assert first["incidents"], "the scenario opens incidents"
 
 
 class Crash(RuntimeError):
@@ -317,7 +317,8 @@ def test_a_feature_suddenly_all_missing_is_a_data_quality_alert(drift_tenant, en
     engine.run(drift_tenant.tenant, "all-missing")
     alerts = [a for a in reader.alerts("all-missing") if a["kind"] == "data_quality"]
     assert [(a["subject"], a["condition"]) for a in alerts] == [("x3", "missing_rate")]
-    assert alerts[0]["message"].startswith("Data quality: x3 is missing in 100% of rows")
+    assert alerts[0]["details"]["last_message"].startswith("Data quality: x3 is missing in 100% of rows")
+    assert alerts[0]["summary"].startswith("x3 was missing more often than in the reference in the day of ")
     assert reader.causes(alerts[0]["id"])[0]["sentence"] == "rows with x3 missing went from 0% to 100% of the window"
 
 
@@ -326,7 +327,7 @@ def test_a_unit_change_is_named_as_such(drift_tenant, engine, reader):
     engine.run(drift_tenant.tenant, "units")
     alert = [a for a in reader.alerts("units") if a["condition"] == "unit_change"][0]
     assert alert["subject"] == "x2" and alert["severity"] == "high"
-    assert "about 1000× the reference (a unit change?)" in alert["message"]
+    assert "about 1000× the reference (a unit change?)" in alert["details"]["last_message"]
 
 
 def test_too_few_rows_say_so(drift_tenant, engine, reader):

@@ -70,7 +70,7 @@ def test_the_worker_takes_the_queue_s_message_shape(drift_app, make_tenant, read
     _load(acme, "churn", "missing_spike", 0)
     assert drift_app.worker(load("sqs_drift_messages"), LambdaContext()) == {"batchItemFailures": []}
     with acme.connect() as conn:
-        assert conn.execute("SELECT count(*) FROM drift_alerts WHERE kind = 'data_quality'").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM incidents WHERE kind = 'data_quality'").fetchone()[0] == 1
 
 
 def test_the_worker_reports_only_the_failed_messages(drift_app, drift_tenant, reader):
@@ -109,7 +109,7 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, reader):
+def test_a_runs_incident_changes_are_posted_to_the_webhook_in_one_message(drift_tenant, engine, reader):
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.received = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -121,14 +121,17 @@ def test_each_new_alert_is_posted_to_the_webhook_once(drift_tenant, engine, read
     finally:
         server.shutdown()
     alerts = reader.alerts("hooked")
-    assert sorted(p["alert_id"] for p in _Hook.received) == [a["id"] for a in alerts]
-    quality = next(p for p in _Hook.received if p["condition"] == "new_category")
-    assert quality["model"] == "hooked" and quality["subject"] == "c0"
-    assert (
-        quality["causes"][0]["sentence"]
-        == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
-    )
-    assert all(a["notified_at"] is not None for a in alerts)
+    [message] = _Hook.received  # the second run had nothing new
+    assert message["type"] == "incident_changes" and message["model"] == "hooked"
+    assert sorted((c["incident"]["id"], c["change"]) for c in message["changes"]) == [
+        (a["id"], "opened") for a in alerts
+    ]
+    quality = next(c["incident"] for c in message["changes"] if c["incident"]["condition"] == "new_category")
+    assert quality["subject"] == "c0" and quality["status"] == "open"
+    assert quality["top_cause"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    mid = reader.model_id("hooked")
+    sent = reader.query("SELECT status, attempts FROM deliveries WHERE model_id = %s", (mid,))
+    assert sent == [{"status": "sent", "attempts": 1}] * len(alerts)
 
 
 def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
@@ -140,9 +143,13 @@ def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
     _load(drift_tenant, "dead-hook", "new_category", 1, {"webhook_url": f"http://127.0.0.1:{port}/"})
     report = engine.run(drift_tenant.tenant, "dead-hook")
     assert report["notify"]["failed"] == 1
-    alerts = reader.alerts("dead-hook")
-    assert alerts and all(a["notified_at"] is None for a in alerts)
-    assert alerts[0]["notify_attempts"] == 1 and alerts[0]["notify_error"] == "URLError"
+    assert reader.alerts("dead-hook") and reader.changes("dead-hook")
+    mid = reader.model_id("dead-hook")
+    # nothing counts as sent: a later run sends every change again (tests/integration/drift/test_delivery.py)
+    waiting = reader.query("SELECT status, attempts, last_error FROM deliveries WHERE model_id = %s", (mid,))
+    assert waiting == [{"status": "pending", "attempts": 1, "last_error": "NewConnectionError"}] * len(
+        reader.changes("dead-hook")
+    )
 
 
 def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):

@@ -43,7 +43,7 @@ def test_injected_cause_ranks_first(drift_tenant, engine, reader, scenario):
         outcomes.append(
             (
                 seed,
-                alert["message"] if alert else None,
+                alert["details"]["last_message"] if alert else None,
                 [c["feature"] for c in causes[:3]],
                 _hit(data.injected, causes),
                 data.injected,
@@ -69,7 +69,7 @@ def test_stationary_control_raises_no_alert(drift_tenant, engine, reader):
         name = _run(drift_tenant, engine, "stationary", seed)
         alerts = reader.alerts(name)
         if alerts:
-            noisy.append((seed, [a["message"] for a in alerts]))
+            noisy.append((seed, [a["summary"] for a in alerts]))
     rate = len(noisy) / len(SEEDS)
     print(f"\nstationary: false-alert rate {rate:.0%} over seeds {SEEDS.start}..{SEEDS.stop - 1}")
     assert 1 - rate >= QUIET_GOAL, f"alerts on a stationary model: {noisy}"
@@ -94,7 +94,8 @@ def test_a_performance_cause_reads_as_a_sentence(drift_tenant, engine, reader):
     name = _run(drift_tenant, engine, "concept_drift", 101)
     alert, cause = reader.top_cause(name, "performance")
     injected = scenarios.generate("concept_drift", 101).injected
-    assert alert["message"].startswith("Performance dropped: accuracy ")
+    assert alert["details"]["last_message"].startswith("Performance dropped: accuracy ")
+    assert alert["summary"].startswith("Accuracy dropped in the day of ")
     assert cause["feature"] == injected
     assert cause["sentence"].startswith("accuracy fell ")
     assert f"of the drop comes from rows with {injected} ≥ " in cause["sentence"]

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from seia.repositories.incidents import INCIDENT_COLUMNS, IncidentRow
+from seia.repositories.incidents import INCIDENT_COLUMNS, IncidentChangeRow, IncidentRow
 
 Series = tuple[str, str, str, str]  # kind, subject, condition, reference_key
 
@@ -151,7 +151,9 @@ class IncidentRepository:
     INSERT_CAUSE = """
         INSERT INTO incident_causes (incident_id, rank, feature, segment, score, sentence, details)
         VALUES (%s, %s, %s, %s, %s, %s, %s)"""
-    SET_DETAILS = "UPDATE incidents SET details = details || %s WHERE id = %s"
+    CHANGES_AFTER = """
+        SELECT id, incident_id, model_id, change, severity, at FROM incident_changes
+        WHERE model_id = %s AND id > %s ORDER BY id LIMIT %s"""
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -254,6 +256,10 @@ class IncidentRepository:
         """Incidents whose windows changed after `change` (the cause step's watermark)."""
         with self.conn.cursor(row_factory=class_row(IncidentRow)) as cur:
             return cur.execute(self.CHANGED, (model_id, change)).fetchall()
+
+    def changes_after(self, model_id: int, change_id: int, limit: int) -> list[IncidentChangeRow]:
+        with self.conn.cursor(row_factory=class_row(IncidentChangeRow)) as cur:
+            return cur.execute(self.CHANGES_AFTER, (model_id, change_id, limit)).fetchall()
 
     def save_causes(self, incident_id: int, causes: list[Cause]) -> None:
         self.conn.execute(self.DELETE_CAUSES, (incident_id,))

@@ -119,13 +119,17 @@ class SegmentRepository:
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"""
     DELETE_REFERENCE = "DELETE FROM drift_segments_reference WHERE model_id = %s"
     # Merged in the database: one row per (feature, segment) whatever the window's length.
+    # The windows' ranges are disjoint: each hour is joined to at most one of them.
     WINDOW = """
         SELECT feature, segment, sum(rows), sum(pred_sum), sum(pred_n), sum(labeled), sum(err_sum), sum(y_sum)
-        FROM drift_segments_hourly WHERE model_id = %s AND hour >= %s AND hour < %s GROUP BY 1, 2"""
+        FROM drift_segments_hourly h JOIN unnest(%s::timestamptz[], %s::timestamptz[]) AS w(s, e)
+             ON h.hour >= w.s AND h.hour < w.e
+        WHERE h.model_id = %s GROUP BY 1, 2"""
     WINDOW_CLASSES = """
         SELECT feature, segment, c.key, sum((c.value ->> 0)::bigint), sum((c.value ->> 1)::bigint)
-        FROM drift_segments_hourly, jsonb_each(classes) AS c
-        WHERE model_id = %s AND hour >= %s AND hour < %s AND classes IS NOT NULL GROUP BY 1, 2, 3"""
+        FROM drift_segments_hourly h JOIN unnest(%s::timestamptz[], %s::timestamptz[]) AS w(s, e)
+             ON h.hour >= w.s AND h.hour < w.e, jsonb_each(h.classes) AS c
+        WHERE h.model_id = %s AND h.classes IS NOT NULL GROUP BY 1, 2, 3"""
     REFERENCE = """
         SELECT feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum, classes
         FROM drift_segments_reference WHERE model_id = %s"""
@@ -282,14 +286,19 @@ class SegmentRepository:
 
     def window(self, model_id: int, start: datetime, end: datetime, multiclass: bool) -> dict[Key, SegmentStats]:
         """The merged segments of the stored hours in [start, end)."""
+        return self.windows(model_id, [(start, end)], multiclass)
+
+    def windows(
+        self, model_id: int, ranges: list[tuple[datetime, datetime]], multiclass: bool
+    ) -> dict[Key, SegmentStats]:
+        """The merged segments of the stored hours in any of the disjoint ranges [start, end)."""
+        args = ([r[0] for r in ranges], [r[1] for r in ranges], model_id)
         out = {
             (f, s): SegmentStats(int(rows), pred_sum, int(pred_n), int(labeled), err_sum, y_sum)
-            for f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(
-                self.WINDOW, (model_id, start, end)
-            )
+            for f, s, rows, pred_sum, pred_n, labeled, err_sum, y_sum in self.conn.execute(self.WINDOW, args)
         }
         if multiclass:
-            for f, s, c, predicted, labelled in self.conn.execute(self.WINDOW_CLASSES, (model_id, start, end)):
+            for f, s, c, predicted, labelled in self.conn.execute(self.WINDOW_CLASSES, args):
                 st = out.get((f, s))
                 if st is not None:
                     st.classes = (st.classes or {}) | {c: [int(predicted), int(labelled)]}

@@ -1,12 +1,24 @@
-"""Alerts: one per condition and window, raised from the window's results and performance."""
+"""Incidents: each changed window's flags per series, then the incidents of the series it touches.
+
+A window says of each series (kind, subject, condition) that it is flagged or has insufficient data
+(stored in alert_windows; an evaluated window without a row is clean). The incidents of a series are
+derived from its windows (:mod:`seia_drift.incidents`) from the earliest changed window onwards (or
+from the start of the incident still running there), keeping the id and the user's state of each
+incident that persists, so a backfill, daily runs and late labels give the same incidents.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from seia_drift.repositories.alerts import AlertRepository, NewAlert
+from seia.repositories.incidents import SEVERITY_RANK, IncidentRow
+from seia_drift import incidents as derivation
+from seia_drift.incidents import Barrier, Episode, SeriesWindow
+from seia_drift.repositories.audit import FINDING_REFERENCE
+from seia_drift.repositories.incidents import IncidentRepository, IncidentWrite, NewFlag, Series
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository, WindowRow
 from seia_drift.repositories.state import Watermark
@@ -42,8 +54,17 @@ def _severity(ratio: float, t: Any) -> str:
     return "high" if ratio >= t.high_factor else "medium" if ratio >= t.medium_factor else "low"
 
 
+DATA_QUALITY_CONDITIONS = ("missing_rate", "new_category", "unit_change")
+KIND_OF_SOURCE = {
+    "feature": "feature_drift",
+    "prediction": "prediction_drift",
+    "score": "prediction_drift",
+    "label": "label_drift",
+}
+
+
 class AlertStep(Step):
-    """Windows whose results changed → new alerts (the unique key keeps a condition to one alert)."""
+    """Windows whose results changed → their flags → the incidents of the series they touch."""
 
     name = "alerts"
 
@@ -51,23 +72,24 @@ class AlertStep(Step):
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
-        results, alerts = ResultRepository(ctx.conn), AlertRepository(ctx.conn)
+        results, repo = ResultRepository(ctx.conn), IncidentRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
         windows, change = results.changed_windows(ctx.model.id, mark.change)
-        raised = 0
-        for w in windows:
-            if w.granularity != ctx.settings.window or w.status != "ok":
-                continue
-            candidates = [
-                a
-                for r in results.results(ctx.model.id, w.granularity, w.window_start)
-                for a in self._feature_alerts(ctx, w, r, bins)
-            ]
-            candidates += self._performance_alerts(ctx, w, stored.metrics)
-            for alert in candidates:
-                raised += alerts.insert(ctx.model.id, stored.reference_key, alert) is not None
+        g, key = ctx.settings.window, stored.reference_key
+        changed = [w for w in windows if w.granularity == g]
+        for w in changed:
+            flags: list[NewFlag] = []
+            if w.status == "ok":
+                for r in results.results(ctx.model.id, w.granularity, w.window_start):
+                    flags += self._feature_flags(ctx, w, r, bins)
+                flags += self._performance_flags(ctx, w, stored.metrics)
+            repo.replace_flags(ctx.model.id, key, g, w.window_start, w.window_end, flags)
+        tally = {"opened": 0, "escalated": 0, "resolved": repo.resolve_stale(ctx.model.id, key, FINDING_REFERENCE)}
+        if changed:
+            for k, v in _derive(ctx, repo, key, min(w.window_start for w in changed)).items():
+                tally[k] += v
         ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
-        return {"windows": len(windows), "new_alerts": raised}
+        return {"windows": len(windows)} | tally
 
     def _alert(
         self,
@@ -78,26 +100,26 @@ class AlertStep(Step):
         severity: str | None,
         message: str,
         details: dict[str, Any],
-    ) -> NewAlert:
+    ) -> NewFlag:
         assert severity is not None  # a drift verdict always has a severity
-        details = details | {"window_end": w.window_end.isoformat(), "rows": w.rows}
-        return NewAlert(w.granularity, w.window_start, kind, subject, condition, severity, message, details)
+        details = details | {"rows": w.rows}
+        return NewFlag(kind, subject, condition, "flagged", severity, message, details)
 
-    def _feature_alerts(
+    def _feature_flags(
         self, ctx: Context, w: WindowRow, r: FeatureResult, bins: Mapping[str, FeatureBins]
-    ) -> list[NewAlert]:
+    ) -> list[NewFlag]:
+        source = bins[r.feature].source if r.feature in bins else "feature"
+        if r.verdict == "insufficient_data":
+            # too few rows for this feature: its series neither extend nor resolve an incident
+            series = [(KIND_OF_SOURCE[source], "distribution")]
+            series += [("data_quality", c) for c in DATA_QUALITY_CONDITIONS] if source == "feature" else []
+            return [NewFlag(kind, r.feature, condition, "insufficient") for kind, condition in series]
         if r.verdict != "drift":
             return []
         s, out = r.statistics, []
         when = f"in the {w.granularity} from {w.window_start.isoformat()}"
-        source = bins[r.feature].source if r.feature in bins else "feature"
         if "distribution" in r.signals:
-            kind = {
-                "feature": "feature_drift",
-                "prediction": "prediction_drift",
-                "score": "prediction_drift",
-                "label": "label_drift",
-            }[source]
+            kind = KIND_OF_SOURCE[source]
             what = {
                 "feature_drift": f"Feature {r.feature}",
                 "prediction_drift": f"Predictions ({r.feature})",
@@ -174,12 +196,18 @@ class AlertStep(Step):
             )
         return out
 
-    def _performance_alerts(self, ctx: Context, w: WindowRow, reference: dict[str, Any] | None) -> list[NewAlert]:
+    def _performance_flags(self, ctx: Context, w: WindowRow, reference: dict[str, Any] | None) -> list[NewFlag]:
         m, t = w.metrics or {}, ctx.settings.thresholds
-        if not reference or (m.get("n") or 0) < ctx.settings.min_rows or (reference.get("n") or 0) < t.min_rows:
+        if not reference or (reference.get("n") or 0) < t.min_rows:
             return []
+        metric = "accuracy" if reference.get("accuracy") is not None else "rmse" if reference.get("rmse") else None
+        if metric is None:
+            return []
+        if (m.get("n") or 0) < ctx.settings.min_rows or m.get(metric) is None:
+            # too few labelled rows yet (late labels may come): neither extends nor resolves
+            return [NewFlag("performance", metric, metric, "insufficient")]
         note = f" (provisional: {100 * (w.coverage or 0):.0f}% of rows labelled)" if w.provisional else ""
-        if "accuracy" in m and m["accuracy"] is not None and reference.get("accuracy") is not None:
+        if metric == "accuracy":
             a_r, a_c, n_r, n_c = reference["accuracy"], m["accuracy"], reference["n"], m["n"]
             drop = a_r - a_c
             pooled = (a_r * n_r + a_c * n_c) / (n_r + n_c)
@@ -199,7 +227,7 @@ class AlertStep(Step):
                     {"reference": reference, "window": m, "pvalue": pvalue, "provisional": w.provisional},
                 )
             ]
-        if m.get("rmse") is not None and reference.get("rmse"):
+        if metric == "rmse":
             rise = m["rmse"] / reference["rmse"] - 1
             if rise < ctx.settings.rmse_rise:
                 return []
@@ -216,3 +244,118 @@ class AlertStep(Step):
                 )
             ]
         return []
+
+
+# -- incidents from flags -------------------------------------------------------------------------
+def _derive(ctx: Context, repo: IncidentRepository, key: str, since: datetime) -> dict[str, int]:
+    """Re-derive the incidents of every series with a flag or an incident from `since` on."""
+    model_id, g = ctx.model.id, ctx.settings.window
+    starts: dict[Series, datetime] = {}
+    for i in repo.touched(model_id, g, key, since):
+        # an incident still running at `since`: its series is walked again from its first window
+        if i.first_window_start < since:
+            starts[i.series] = min(starts.get(i.series, since), i.first_window_start)
+        else:
+            starts.setdefault(i.series, since)
+    earliest = min(starts.values(), default=since)
+    flags: dict[Series, dict[datetime, SeriesWindow]] = {}
+    for f in repo.flags(model_id, g, key, earliest):
+        flags.setdefault(f.series, {})[f.window_start] = SeriesWindow(
+            f.window_start, f.window_end, f.state, f.severity, f.message, f.details
+        )
+        if f.state == "flagged" and f.window_start >= since:
+            starts.setdefault(f.series, since)
+    evaluated = repo.windows(model_id, g, earliest)
+    existing: dict[Series, list[IncidentRow]] = {}
+    for i in repo.since(model_id, g, key, earliest):
+        existing.setdefault(i.series, []).append(i)
+    tally = {"opened": 0, "escalated": 0, "resolved": 0}
+    for series in sorted(starts):
+        start, own = starts[series], flags.get(series, {})
+        walk = [
+            own.get(w.window_start)
+            or SeriesWindow(w.window_start, w.window_end, "clean" if w.status == "ok" else "insufficient")
+            for w in evaluated
+            if w.window_start >= start
+        ]
+        old = [i for i in existing.get(series, []) if i.first_window_start >= start]
+        barriers = [Barrier(i.id, i.first_window_start, i.last_window_end) for i in old if i.resolved_by == "user"]
+        found = derivation.episodes(walk, ctx.settings.resolve_after, barriers)
+        for k, v in _write(ctx, repo, series, found, old, since).items():
+            tally[k] += v
+    return tally
+
+
+def _write(
+    ctx: Context, repo: IncidentRepository, series: Series, found: list[Episode], old: list[IncidentRow], since
+) -> dict[str, int]:
+    """Store the episodes of a series in place of its incidents `old`: an episode keeps the id and the
+    user's state of the incident it overlaps; an incident no episode overlaps any more is deleted."""
+    model_id, g = ctx.model.id, ctx.settings.window
+    kind, subject, condition, key = series
+    tally = {"opened": 0, "escalated": 0, "resolved": 0}
+    taken: set[int] = set()
+    for e in found:
+        match = next(
+            (i for i in old if e.barrier is not None and i.id == e.barrier.incident_id),
+            None,
+        ) or next(
+            (
+                i
+                for i in old
+                if i.id not in taken
+                and derivation.overlaps(
+                    i.first_window_start, i.last_window_end, e.first_window_start, e.last_window_end
+                )
+            ),
+            None,
+        )
+        by_user = match is not None and match.resolved_by == "user"
+        if by_user or e.closed_window_end is not None:
+            status, resolved_by = "resolved", "user" if by_user else "auto"
+        else:
+            status = "acknowledged" if match is not None and match.acknowledged_at else "open"
+            resolved_by = None
+        last = e.flagged[-1]
+        write = IncidentWrite(
+            kind,
+            subject,
+            condition,
+            key,
+            g,
+            status,
+            e.severity,
+            e.peak_severity,
+            e.first_window_start,
+            e.last_window_end,
+            len(e.flagged),
+            resolved_by,
+            None if by_user else e.closed_window_end,
+            derivation.summary(kind, subject, condition, g, e, status),
+            {"last_message": last.message, "first_message": e.flagged[0].message},
+        )
+        if match is None:
+            incident_id = repo.insert(model_id, write)
+            repo.add_change(incident_id, model_id, "opened", e.peak_severity)
+            tally["opened"] += 1
+            if status == "resolved":
+                repo.add_change(incident_id, model_id, "resolved", e.severity)
+                tally["resolved"] += 1
+            continue
+        taken.add(match.id)
+        windows_changed = last.window_start >= since or (
+            (match.first_window_start, match.last_window_end, match.windows_flagged)
+            != (e.first_window_start, e.last_window_end, len(e.flagged))
+        )
+        repo.update(match.id, write, windows_changed)
+        if SEVERITY_RANK[e.peak_severity] > SEVERITY_RANK[match.peak_severity]:
+            repo.add_change(match.id, model_id, "escalated", e.peak_severity)
+            tally["escalated"] += 1
+        if status == "resolved" and match.status != "resolved":
+            repo.add_change(match.id, model_id, "resolved", e.severity)
+            tally["resolved"] += 1
+        elif status != "resolved" and match.status == "resolved":
+            repo.add_change(match.id, model_id, "opened", e.severity)
+            tally["opened"] += 1
+    repo.delete([i.id for i in old if i.id not in taken])
+    return tally

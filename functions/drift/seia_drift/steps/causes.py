@@ -1,13 +1,13 @@
-"""Probable causes of each new alert, ranked (see :mod:`seia_drift.causes`)."""
+"""Probable causes of each incident whose windows changed, ranked (see :mod:`seia_drift.causes`)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from seia.repositories.incidents import IncidentRow
 from seia_drift import causes as ranking
 from seia_drift.layout import LABEL, PREDICTION
-from seia_drift.repositories.alerts import AlertRepository, AlertRow, Cause
+from seia_drift.repositories.incidents import Cause, FlagRow, IncidentRepository
 from seia_drift.repositories.segments import Key, SegmentRepository, SegmentStats
 from seia_drift.repositories.sources import predictions, uploaded_reference
 from seia_drift.repositories.state import Watermark
@@ -16,11 +16,12 @@ from seia_drift.steps.reference import store_reference_segments
 
 
 class CauseStep(Step):
-    """New alerts → ranked (feature, segment) causes with a contribution score and a sentence.
+    """Incidents whose windows changed → ranked (feature, segment) causes of the incident as a whole,
+    with a contribution score and a sentence.
 
     Segment statistics are stored: the reference's once per reference, each hour's by the labels
-    step. A window's are a merge of its stored hours (one grouped query), done once per window
-    within a run, so the cost follows the windows with alerts, not the alerts nor the history.
+    step. An incident's are a merge of the stored hours of its flagged windows (one grouped query), so
+    the cost follows the incidents that changed in this run, not all incidents nor the history.
     """
 
     name = "causes"
@@ -29,24 +30,27 @@ class CauseStep(Step):
         stored, bins = ctx.reference()
         if stored is None:
             return {"skipped": "no reference yet"}
-        alerts = AlertRepository(ctx.conn)
+        repo = IncidentRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
-        new = alerts.after(ctx.model.id, mark.change)
-        self._cache: dict[datetime, dict[Key, SegmentStats]] = {}
+        changed = repo.changed(ctx.model.id, mark.change)
         self._ctx, self._stored, self._bins = ctx, stored, bins
         self._repo = SegmentRepository(ctx.conn)
         self._ref: dict[Key, SegmentStats] | None = None
-        for alert in new:
-            alerts.save_causes(alert.id, self._causes(alert))
-        ctx.state.set(ctx.model.id, self.name, Watermark(change=max([mark.change] + [a.id for a in new])))
-        return {"alerts": len(new)}
+        done = 0
+        for incident in changed:
+            flagged = repo.flagged_windows(incident)
+            if flagged:  # the stored-data finding has no windows: its cause is its message
+                repo.save_causes(incident.id, self._causes(incident, flagged))
+                done += 1
+        ctx.state.set(ctx.model.id, self.name, Watermark(change=max([mark.change] + [i.change for i in changed])))
+        return {"incidents": done}
 
     # -- segment statistics -----------------------------------------------------------------
-    def _focus(self, alert: AlertRow) -> str | None:
+    def _focus(self, flagged: list[FlagRow]) -> str | None:
         model = self._ctx.model
         if model.task == "binary_classification":
             return model.positive_label
-        top = (alert.details.get("statistics") or {}).get("top_increase") or {}
+        top = (flagged[-1].details.get("statistics") or {}).get("top_increase") or {}
         return top.get("category") or (model.labels[0] if model.labels else None)
 
     def _reference(self) -> dict[Key, SegmentStats]:
@@ -65,13 +69,10 @@ class CauseStep(Step):
             self._ref = self._repo.reference(ctx.model.id)
         return self._ref
 
-    def _features(self, alert: AlertRow, focus: str | None) -> list[ranking.FeatureSegments]:
+    def _features(self, flagged: list[FlagRow], focus: str | None) -> list[ranking.FeatureSegments]:
         ctx = self._ctx
         multiclass = ctx.model.task == "multiclass_classification"
-        if alert.window_start not in self._cache:
-            end = ctx.window_end(alert.window_start)
-            self._cache[alert.window_start] = self._repo.window(ctx.model.id, alert.window_start, end, multiclass)
-        cur = self._cache[alert.window_start]
+        cur = self._repo.windows(ctx.model.id, [(f.window_start, f.window_end) for f in flagged], multiclass)
         ref = self._reference()
         slots = [s for s in ctx.layout.numeric + ctx.layout.categorical if s.source == "feature"]
         features = {
@@ -87,27 +88,33 @@ class CauseStep(Step):
                     getattr(features[feature], side)[segment] = st.focused(focus) if multiclass else st
         return list(features.values())
 
-    # -- ranking per kind of alert ----------------------------------------------------------
-    def _causes(self, alert: AlertRow) -> list[Cause]:
+    # -- ranking per kind of incident -------------------------------------------------------
+    def _causes(self, incident: IncidentRow, flagged: list[FlagRow]) -> list[Cause]:
         model = self._ctx.model
         regression = model.task == "regression"
-        focus = self._focus(alert)
-        if alert.kind == "performance":
-            features = self._features(alert, focus)
-            ref, cur = alert.details["reference"], alert.details["window"]
+        focus = self._focus(flagged)
+        message = flagged[-1].message or incident.summary
+        if incident.kind == "performance":
+            features = self._features(flagged, focus)
+            ref = flagged[-1].details["reference"]
+            metric = "mae" if regression else "accuracy"
+            # the metric over the flagged windows together: their values weighted by labelled rows
+            cur_n = sum(f.details["window"].get("n") or 0 for f in flagged)
+            cur = sum((f.details["window"].get(metric) or 0) * (f.details["window"].get("n") or 0) for f in flagged)
+            cur_value = cur / cur_n if cur_n else flagged[-1].details["window"][metric]
             if regression:
-                return ranking.rank_performance(features, "MAE", ref["mae"], cur["mae"], True)
-            return ranking.rank_performance(features, "accuracy", ref["accuracy"], cur["accuracy"], False)
-        if alert.kind in ("prediction_drift", "label_drift"):
-            features = self._features(alert, focus)
-            label = alert.kind == "label_drift"
+                return ranking.rank_performance(features, "MAE", ref["mae"], cur_value, True)
+            return ranking.rank_performance(features, "accuracy", ref["accuracy"], cur_value, False)
+        if incident.kind in ("prediction_drift", "label_drift"):
+            features = self._features(flagged, focus)
+            label = incident.kind == "label_drift"
             attr_sum, attr_n = ("y_sum", "labeled") if label else ("pred_sum", "pred_n")
             totals = [
                 (sum(getattr(s, attr_sum) for s in side.values()), sum(getattr(s, attr_n) for s in side.values()))
                 for side in ((features[0].ref, features[0].cur) if features else ())
             ]
             if len(totals) != 2 or not totals[0][1] or not totals[1][1]:
-                return [Cause(alert.subject, None, 1.0, alert.message, {})]
+                return [Cause(incident.subject, None, 1.0, message, {})]
             ref_value, cur_value = (s / n for s, n in totals)
             if regression:
                 what = "mean label" if label else "mean prediction"
@@ -126,11 +133,11 @@ class CauseStep(Step):
             )
         # feature drift and data quality: segments of the feature itself
         if (
-            alert.subject in (PREDICTION, LABEL)
-            or alert.subject not in self._bins
-            or self._bins[alert.subject].source != "feature"
+            incident.subject in (PREDICTION, LABEL)
+            or incident.subject not in self._bins
+            or self._bins[incident.subject].source != "feature"
         ):
-            return [Cause(alert.subject, None, 1.0, alert.message, {})]
-        fs = next(f for f in self._features(alert, focus) if f.feature == alert.subject)
-        headline = alert.message if alert.condition == "unit_change" else None
-        return ranking.rank_within_feature(fs, headline) or [Cause(alert.subject, None, 1.0, alert.message, {})]
+            return [Cause(incident.subject, None, 1.0, message, {})]
+        fs = next(f for f in self._features(flagged, focus) if f.feature == incident.subject)
+        headline = message if incident.condition == "unit_change" else None
+        return ranking.rank_within_feature(fs, headline) or [Cause(incident.subject, None, 1.0, message, {})]

@@ -594,6 +594,17 @@ def _default_registry() -> Registry:
     )
     r.register_setting(
         Setting(
+            "resolve_after",
+            INTEGER,
+            3,
+            "consecutive clean windows that resolve an incident (windows with too little data do not count)",
+            "Resolve after (windows)",
+            minimum=1,
+            maximum=MAX_COUNT,
+        )
+    )
+    r.register_setting(
+        Setting(
             "notifications",
             CHANNELS,
             None,

@@ -1,6 +1,6 @@
 """Tenant database, read side of the drift engine's tables (0002_drift.sql) for the query API.
 
-The rows are the engine's (:mod:`seia.repositories.reference`, :mod:`seia.repositories.alerts`);
+The rows are the engine's (:mod:`seia.repositories.reference`; incidents: :mod:`seia.repositories.incidents`);
 the SQL here is the query API's own.
 
 Only derived rows are read here: stored results, hourly sketches and hourly performance
@@ -15,7 +15,6 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
-from seia.repositories.alerts import AlertRow, CauseRow
 from seia.repositories.reference import FeatureBins, StoredReference
 
 
@@ -172,51 +171,3 @@ class DriftReadRepository:
         found = self.conn.execute(self.PERFORMANCE_EXTENT, (model_id,)).fetchone()
         assert found is not None  # min()/max() always return one row
         return found[0], found[1]
-
-
-class AlertReadRepository:
-    COLUMNS = """id, granularity, window_start, kind, subject, condition, severity, message, details,
-                 reference_key, status, created_at, notify_attempts"""
-    PAGE = f"""
-        SELECT {COLUMNS} FROM drift_alerts
-        WHERE model_id = %(model)s AND (%(status)s::text IS NULL OR status = %(status)s)
-          AND window_start >= %(from)s AND window_start < %(to)s AND id < %(before)s
-        ORDER BY id DESC LIMIT %(limit)s"""
-    ONE = f"SELECT {COLUMNS} FROM drift_alerts WHERE model_id = %s AND id = %s"
-    CAUSES = """
-        SELECT alert_id, rank, feature, segment, score, sentence, details FROM drift_causes
-        WHERE alert_id = ANY(%s) AND (%s::int IS NULL OR rank <= %s) ORDER BY alert_id, rank"""
-    # The tables have no acknowledgement columns yet: when and why are kept in details.
-    ACKNOWLEDGE = f"""
-        UPDATE drift_alerts
-           SET status = 'acknowledged',
-               details = details || jsonb_build_object('acknowledgement',
-                                                       jsonb_build_object('at', now(), 'note', %s::text))
-         WHERE model_id = %s AND id = %s AND status = 'open'
-        RETURNING {COLUMNS}"""
-
-    def __init__(self, conn: psycopg.Connection):
-        self.conn = conn
-
-    def page(self, model_id: int, status: str | None, start, end, before: int, limit: int) -> list[AlertRow]:
-        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
-            return cur.execute(
-                self.PAGE,
-                {"model": model_id, "status": status, "from": start, "to": end, "before": before, "limit": limit},
-            ).fetchall()
-
-    def get(self, model_id: int, alert_id: int) -> AlertRow | None:
-        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
-            return cur.execute(self.ONE, (model_id, alert_id)).fetchone()
-
-    def causes(self, alert_ids: list[int], top: int | None = None) -> dict[int, list[CauseRow]]:
-        out: dict[int, list[CauseRow]] = {}
-        with self.conn.cursor(row_factory=class_row(CauseRow)) as cur:
-            for c in cur.execute(self.CAUSES, (alert_ids, top, top)).fetchall():
-                out.setdefault(c.alert_id, []).append(c)
-        return out
-
-    def acknowledge(self, model_id: int, alert_id: int, note: str | None) -> AlertRow | None:
-        """The alert, newly acknowledged; None when it was not open (already acknowledged or absent)."""
-        with self.conn.cursor(row_factory=class_row(AlertRow)) as cur:
-            return cur.execute(self.ACKNOWLEDGE, (note, model_id, alert_id)).fetchone()
