@@ -120,6 +120,9 @@ def reset_process_caches() -> None:
         getter.cache_clear()
     config.get_settings.cache_clear()
     credentials._store_for.cache_clear()
+    from seia_drift.delivery import send
+
+    send.sns_client.cache_clear()  # bound to the endpoint (moto, LocalStack) of the environment it was made in
 
 
 def _drop_run_objects(dsn: str, prefix: str) -> None:

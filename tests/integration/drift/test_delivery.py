@@ -450,3 +450,23 @@ def test_the_delivery_state_of_an_incident_as_the_api_reads_it(drift_tenant, not
         ("webhook 127.0.0.1", "opened", "pending", 1, "HTTP 502"),
     ]
     assert views[0].sent_at is not None and views[1].sent_at is None and views[1].next_attempt_at is not None
+
+
+def test_get_alert_shows_its_deliveries(drift_tenant, notify_engine, receiver, api):
+    ok = receiver()
+    model = _model(drift_tenant, "api-shown", {"notifications": [{"type": "slack", "url": ok.url("/T/B/secret")}]})
+    incident = _incident(drift_tenant, model, cause="x1 moved")
+    _change(drift_tenant, model, incident)
+    notify_engine.run(drift_tenant.tenant, "api-shown")
+    reply = api.get(f"/v1/models/api-shown/alerts/{incident}", drift_tenant.api_key)
+    assert reply.status == 200
+    [shown] = reply.body["deliveries"]
+    assert {k: shown[k] for k in ("channel", "channel_type", "change", "status", "attempts", "last_error")} == {
+        "channel": "slack 127.0.0.1",  # never the URL: a Slack URL carries its token
+        "channel_type": "slack",
+        "change": "opened",
+        "status": "sent",
+        "attempts": 1,
+        "last_error": None,
+    }
+    assert shown["sent_at"] is not None and "secret" not in reply.raw.decode()
