@@ -68,7 +68,11 @@ def test_channels_round_trip_and_the_engine_reads_them(api, churn):
         ([{"type": "sms", "url": "https://x.example"}], "notifications[0].type", "must be one of slack, webhook, sns"),
         ([{"type": "slack"}], "notifications[0].url", "must be an https URL of at most 2000 characters"),
         ([{"type": "webhook", "url": "https://x.example", "secret": "s"}], "notifications[0].secret", "unknown field"),
-        ([{"type": "sns", "topic_arn": "arn:aws:s3:::bucket"}], "notifications[0].topic_arn", "must be an SNS topic ARN"),
+        (
+            [{"type": "sns", "topic_arn": "arn:aws:s3:::bucket"}],
+            "notifications[0].topic_arn",
+            "must be an SNS topic ARN",
+        ),
         ([{"type": "sns"}, {"type": "sns"}], "notifications[1]", "the same channel twice"),
         ([{"type": "sns"}] * 11, "notifications", "must be a list of at most 10 channels"),
         ({"type": "sns"}, "notifications", "must be a list of at most 10 channels"),

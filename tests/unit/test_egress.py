@@ -19,13 +19,25 @@ from seia import egress
         ("192.168.1.1", "is private", None),
         ("100.64.0.1", "is private", None),
         ("fd00::1", "is unique-local", None),
-        ("169.254.169.254", "is link-local (the metadata service lives there)", "is link-local (the metadata service lives there)"),
-        ("fe80::1", "is link-local (the metadata service lives there)", "is link-local (the metadata service lives there)"),
+        (
+            "169.254.169.254",
+            "is link-local (the metadata service lives there)",
+            "is link-local (the metadata service lives there)",
+        ),
+        (
+            "fe80::1",
+            "is link-local (the metadata service lives there)",
+            "is link-local (the metadata service lives there)",
+        ),
         ("224.0.0.251", "is multicast", "is multicast"),
         ("ff02::1", "is multicast", "is multicast"),
         ("0.0.0.0", "is unspecified", "is unspecified"),
         ("::", "is unspecified", "is unspecified"),
-        ("::ffff:169.254.169.254", "is link-local (the metadata service lives there)", "is link-local (the metadata service lives there)"),
+        (
+            "::ffff:169.254.169.254",
+            "is link-local (the metadata service lives there)",
+            "is link-local (the metadata service lives there)",
+        ),
         ("240.0.0.1", "is reserved", "is reserved"),
         ("93.184.216.34", None, None),
         ("2606:2800:220:1:248:1893:25c8:1946", None, None),
@@ -48,4 +60,10 @@ def test_a_checked_target_keeps_the_name_for_the_host_header_and_the_address_for
     monkeypatch.setattr(egress, "_resolve", lambda host, port: {"hooks.example": ["93.184.216.34"]}[host])
     monkeypatch.setattr(egress, "database_addresses", lambda env=None: [("10.0.0.9", 5432)])
     t = egress.target("https://hooks.example/a/b?token=1", env={})
-    assert (t.scheme, t.host, t.port, t.path, t.address) == ("https", "hooks.example", 443, "/a/b?token=1", "93.184.216.34")
+    assert (t.scheme, t.host, t.port, t.path, t.address) == (
+        "https",
+        "hooks.example",
+        443,
+        "/a/b?token=1",
+        "93.184.216.34",
+    )

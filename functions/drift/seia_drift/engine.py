@@ -13,8 +13,8 @@ from seia.errors import NotFound
 from seia.legacy import reserved_features, usable_settings
 from seia.repositories.admin import SigningKeyRepository
 from seia.repositories.models import ModelRepository
-from seia.signing import SigningSecrets
 from seia.schema import Model
+from seia.signing import SigningSecrets
 from seia_drift.layout import layout
 from seia_drift.repositories.state import StateRepository
 from seia_drift.settings import DriftSettings

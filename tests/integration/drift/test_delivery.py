@@ -11,13 +11,13 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.support.receivers import Receiver
 
-T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -46,10 +46,17 @@ def _model(handle, name: str, settings: dict | None = None) -> int:
     from seia.schema import Feature
 
     with handle.connect() as conn:
-        return ModelRepository(conn).insert(
-            name, "binary_classification", [Feature("x1", "numeric"), Feature("c0", "categorical")], ["0", "1"],
-            settings or {},
-        ).id
+        return (
+            ModelRepository(conn)
+            .insert(
+                name,
+                "binary_classification",
+                [Feature("x1", "numeric"), Feature("c0", "categorical")],
+                ["0", "1"],
+                settings or {},
+            )
+            .id
+        )
 
 
 def _incident(handle, model_id: int, subject: str = "x1", severity: str = "medium", cause: str | None = None) -> int:

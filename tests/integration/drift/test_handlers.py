@@ -128,7 +128,9 @@ def test_a_runs_incident_changes_are_posted_to_the_webhook_in_one_message(drift_
     ]
     quality = next(c["incident"] for c in message["changes"] if c["incident"]["condition"] == "new_category")
     assert quality["subject"] == "c0" and quality["status"] == "open"
-    assert quality["top_cause"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    assert (
+        quality["top_cause"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+    )
     mid = reader.model_id("hooked")
     sent = reader.query("SELECT status, attempts FROM deliveries WHERE model_id = %s", (mid,))
     assert sent == [{"status": "sent", "attempts": 1}] * len(alerts)

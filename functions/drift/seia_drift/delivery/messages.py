@@ -98,7 +98,9 @@ def headline(batch: Batch) -> str:
     n = len(batch.changes)
     if n == 1:
         c = batch.changes[0]
-        return f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject} ({batch.model})"
+        return (
+            f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject} ({batch.model})"
+        )
     return f"{n} incident changes on {batch.model} (up to {batch.severity})"
 
 
@@ -119,7 +121,9 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _change_text(batch: Batch, c: ChangeRow) -> str:
-    title = f"*{VERB.get(c.change, c.change)}* · {c.severity} · {c.kind.replace('_', ' ')} on `{c.subject}` ({c.condition})"
+    title = (
+        f"*{VERB.get(c.change, c.change)}* · {c.severity} · {c.kind.replace('_', ' ')} on `{c.subject}` ({c.condition})"
+    )
     lines = [_cut(_escape(title), 600)]
     if c.cause:
         lines.append(_cut(_escape(c.cause), 1500))
@@ -138,7 +142,9 @@ def slack(batch: Batch) -> dict[str, Any]:
         {"type": "header", "text": {"type": "plain_text", "text": _cut(title, SLACK_MAX_HEADER)}},
         {
             "type": "context",
-            "elements": [{"type": "mrkdwn", "text": _cut(_escape(f"Seia · tenant {batch.tenant} · model {batch.model}"), 300)}],
+            "elements": [
+                {"type": "mrkdwn", "text": _cut(_escape(f"Seia · tenant {batch.tenant} · model {batch.model}"), 300)}
+            ],
         },
     ]
     total = sum(len(str(b)) for b in blocks)
@@ -157,7 +163,8 @@ def slack(batch: Batch) -> dict[str, Any]:
             more += f": <{_escape(batch.dashboard)}|see the dashboard>"
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": more}]})
     lines = [title] + [
-        f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject}" for c in batch.changes[:shown]
+        f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject}"
+        for c in batch.changes[:shown]
     ]
     if rest:
         lines.append(f"… and {rest} more")

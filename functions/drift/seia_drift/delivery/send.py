@@ -8,7 +8,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from seia import egress, signing
@@ -41,7 +41,7 @@ def send_slack(channel: Channel, batch: Batch) -> str | None:
 
 
 def send_webhook(channel: Channel, batch: Batch, secret: Callable[[], str | None]) -> str | None:
-    sent_at = datetime.now(timezone.utc)
+    sent_at = datetime.now(UTC)
     body = _json(messages.seia_json(batch, sent_at))
     headers = {"Idempotency-Key": batch.idempotency_key, "Seia-Event": "incident_changes"}
     try:
@@ -54,7 +54,7 @@ def send_webhook(channel: Channel, batch: Batch, secret: Callable[[], str | None
 
 
 @functools.lru_cache(maxsize=1)
-def sns_client():
+def sns_client() -> Any:
     """One SNS client per process: short timeouts, no retries (the next run retries)."""
     import boto3
     from botocore.config import Config
@@ -68,7 +68,7 @@ def send_sns(channel: Channel, batch: Batch) -> str | None:
     topic = channel.target or os.environ.get(SNS_TOPIC_ENV, "")
     if not topic:
         return f"no topic: the channel names none and {SNS_TOPIC_ENV} is not set"
-    body = json.dumps(messages.seia_json(batch, datetime.now(timezone.utc)), ensure_ascii=False)
+    body = json.dumps(messages.seia_json(batch, datetime.now(UTC)), ensure_ascii=False)
     try:
         sns_client().publish(
             TopicArn=topic,

@@ -77,7 +77,11 @@ def problems(value: Any, resolve: bool = False) -> list[tuple[str, str]]:
             out.append((f"{at}.type", f"must be one of {', '.join(TYPES)}"))
             continue
         allowed = _FIELDS[kind] | {"type", "name"}
-        out += [(f"{at}.{str(k)[:64]}", f"unknown field; use {', '.join(sorted(allowed))}") for k in item if k not in allowed]
+        out += [
+            (f"{at}.{str(k)[:64]}", f"unknown field; use {', '.join(sorted(allowed))}")
+            for k in item
+            if k not in allowed
+        ]
         name = item.get("name")
         if name is not None and not (isinstance(name, str) and 0 < len(name) <= MAX_NAME):
             out.append((f"{at}.name", f"must be a string of 1 to {MAX_NAME} characters"))

@@ -52,7 +52,7 @@ def _flag(name: str, env: Mapping[str, str] | None) -> bool:
 
 def _resolve(host: str, port: int) -> list[str]:
     """Every address of `host` (the module-level name lets the tests answer for a DNS server)."""
-    return sorted({info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
+    return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)})
 
 
 def address_problem(address: Address, allow_private: bool) -> str | None:
