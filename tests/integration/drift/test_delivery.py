@@ -283,6 +283,30 @@ def test_a_failing_receiver_is_retried_with_backoff_across_runs(drift_tenant, no
     assert len(hook.received) == 3  # three runs sent, one waited
 
 
+def test_the_planner_plans_a_model_with_a_retry_due_or_a_change_unseen(make_tenant, notify_engine, receiver):
+    """No new rows: the schedule still brings the worker back for a due retry or a user's resolve."""
+    from seia_drift.repositories.planning import PlanningRepository
+
+    fresh = make_tenant()
+    hook = receiver(status=500)
+    model = _model(fresh, "quiet", {"notifications": [{"type": "webhook", "url": hook.url()}]})
+
+    def planned() -> list[str]:
+        with fresh.connect() as conn:
+            return PlanningRepository(conn).pending_models()
+
+    assert planned() == []
+    [change] = _opened(fresh, model, 1)
+    assert planned() == ["quiet"]  # a change no run has seen
+    notify_engine.run(fresh.tenant, "quiet")  # fails: the retry waits
+    assert planned() == []
+    _due_now(fresh, model)
+    assert planned() == ["quiet"]
+    hook.status = 200
+    notify_engine.run(fresh.tenant, "quiet")
+    assert planned() == [] and [r["status"] for r in _deliveries(fresh, model)] == ["sent"]
+
+
 def test_a_delivery_gives_up_after_its_attempts(drift_tenant, notify_engine, receiver):
     from seia_drift.steps import notify
 
