@@ -501,3 +501,100 @@ def test_get_alert_shows_its_deliveries(drift_tenant, notify_engine, receiver, a
         "last_error": None,
     }
     assert shown["sent_at"] is not None and "secret" not in reply.raw.decode()
+
+
+# --- server-side request forgery at send time ----------------------------------------------------------------------
+@pytest.fixture
+def dns(monkeypatch):
+    """Answers for host names, as a DNS server would (the machine has none); a test changes them between calls."""
+    from seia import egress
+
+    answers: dict[str, list[str]] = {}
+    asked: list[str] = []
+    real = egress._resolve
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return answers[host] if host in answers else real(host, port)
+
+    monkeypatch.setattr(egress, "_resolve", resolve)
+    return answers, asked
+
+
+def test_a_name_rebound_to_loopback_after_the_settings_check_is_refused_at_send_time(
+    drift_tenant, notify_engine, receiver, dns, api, monkeypatch
+):
+    answers, _ = dns
+    hook = receiver()
+    assert api.post("/v1/models", drift_tenant.api_key, json=_api_model("rebound")).status == 201
+    monkeypatch.delenv("SEIA_ALLOW_PRIVATE_WEBHOOKS")
+    answers["rebind.example"] = ["93.184.216.34"]  # public when the settings are saved
+    url = f"http://rebind.example:{hook.port}/hook"
+    reply = api.request(
+        "PUT",
+        "/v1/models/rebound/settings",
+        drift_tenant.api_key,
+        json_body={"notifications": [{"type": "webhook", "url": url}]},
+    )
+    assert reply.status == 200
+    answers["rebind.example"] = ["127.0.0.1"]  # then rebound to loopback, where the receiver listens
+    model = _model_id(drift_tenant, "rebound")
+    _opened(drift_tenant, model, 1)
+    assert notify_engine.run(drift_tenant.tenant, "rebound")["notify"]["failed"] == 1
+    [row] = _deliveries(drift_tenant, model)
+    assert row["last_error"] == "refused: host rebind.example resolves to 127.0.0.1, which is loopback"
+    assert hook.received == []
+
+
+def test_the_worker_connects_to_the_address_it_checked_with_the_names_host_header(
+    drift_tenant, notify_engine, receiver, dns
+):
+    answers, asked = dns
+    hook = receiver()
+    answers["hooks.test"] = ["127.0.0.1"]  # a name no real DNS knows: a second lookup would fail
+    model = _model(
+        drift_tenant, "pinned", {"notifications": [{"type": "slack", "url": f"http://hooks.test:{hook.port}/x"}]}
+    )
+    _opened(drift_tenant, model, 1)
+    asked.clear()
+    assert notify_engine.run(drift_tenant.tenant, "pinned")["notify"]["sent"] == 1
+    [got] = hook.received
+    assert got.headers["Host"] == f"hooks.test:{hook.port}" and got.path == "/x"
+    assert asked.count("hooks.test") == 1  # resolved once, at the check
+
+
+def test_redirects_are_not_followed(drift_tenant, notify_engine, receiver):
+    target = receiver()
+    hop = receiver(status=302, location=target.url("/elsewhere"))
+    model = _model(drift_tenant, "redirected", {"notifications": [{"type": "webhook", "url": hop.url()}]})
+    _opened(drift_tenant, model, 1)
+    assert notify_engine.run(drift_tenant.tenant, "redirected")["notify"]["failed"] == 1
+    [row] = _deliveries(drift_tenant, model)
+    assert row["last_error"] == "HTTP 302 (redirects are not followed)" and target.received == []
+
+
+def test_a_metadata_url_stored_by_an_older_version_is_never_called(drift_tenant, notify_engine, receiver, monkeypatch):
+    """Settings written before these checks (straight into the database) are judged again before any send."""
+    from seia import egress
+
+    monkeypatch.delenv("SEIA_ALLOW_PRIVATE_WEBHOOKS")
+    model = _model(drift_tenant, "old-meta", {"webhook_url": "http://169.254.169.254/latest/meta-data/"})
+    _opened(drift_tenant, model, 1)
+    report = notify_engine.run(drift_tenant.tenant, "old-meta")
+    assert report["notify"]["channels"] == 0 and _deliveries(drift_tenant, model) == []
+    with pytest.raises(egress.Refused, match="link-local"):
+        egress.target("http://169.254.169.254/latest/meta-data/")
+
+
+def _api_model(name: str) -> dict:
+    return {
+        "name": name,
+        "task": "binary_classification",
+        "labels": ["0", "1"],
+        "features": [{"name": "x1", "type": "numeric"}],
+    }
+
+
+def _model_id(handle, name: str) -> int:
+    with handle.connect() as conn:
+        return conn.execute("SELECT id FROM models WHERE name = %s", (name,)).fetchone()[0]
