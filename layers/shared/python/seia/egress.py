@@ -98,7 +98,7 @@ def database_addresses(env: Mapping[str, str] | None = None) -> list[tuple[str, 
         return []  # a Unix socket: nothing reachable over TCP
     try:
         return [(a, port) for a in _resolve(host, port)]
-    except OSError:
+    except (OSError, ValueError):
         return []
 
 
@@ -137,7 +137,7 @@ def check_url(
         return None
     try:
         addresses = [str(literal)] if literal is not None else _resolve(host, port)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a name the resolver cannot encode (UnicodeError)
         return None  # does not resolve now: judged again, resolved, at send time
     if not addresses:
         return None
