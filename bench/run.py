@@ -47,7 +47,7 @@ def main(argv=None) -> None:
         if "history" in wanted:
             from bench import history
 
-            print("\n[history] ten months of daily windows: rows → alerts and causes, against NannyML", flush=True)
+            print("\n[history] ten months of daily windows: rows → incidents and causes, against NannyML", flush=True)
             history.measure(settings)
 
 

@@ -194,24 +194,61 @@ def cmd_drift_show(args) -> int:
 
 @_one_line_errors
 def cmd_alerts(args) -> int:
+    """``seia alerts M``: a model's incidents; ``seia alerts ack ID`` / ``seia alerts resolve ID``."""
+    words = args.target
+    if words[0] in ("ack", "resolve") and len(words) == 2:
+        return _alert_action(args, words[0], words[1])
+    if len(words) != 1:
+        raise _Usage("usage: seia alerts MODEL [--status S] | seia alerts ack ID | seia alerts resolve ID")
     client = _client(args)
-    alerts = client.alert_list(args.model, status=args.status, since=args.since, limit=args.limit)
-    rows = [{**a, "opened": (a.get("opened_at") or "")[:16].replace("T", " ")} for a in alerts]
+    model = words[0]
+    alerts = client.alert_list(model, status=args.status, since=args.since, limit=args.limit)
+    rows = [
+        {
+            **a,
+            "windows": f"{(a.get('first_window_start') or '')[:10]} → {(a.get('last_window_end') or '')[:10]}",
+        }
+        for a in alerts
+    ]
     _emit(
         args,
         alerts,
         rows,
         [
             ("id", "ID"),
-            ("opened", "OPENED (UTC)"),
+            ("status", "STATUS"),
             ("severity", "SEVERITY"),
             ("kind", "KIND"),
-            ("status", "STATUS"),
+            ("windows", "WINDOWS (UTC)"),
+            ("windows_flagged", "FLAGGED"),
             ("summary", "SUMMARY"),
         ],
-        f"no {args.status if args.status != 'all' else ''} alerts for {args.model}".replace("  ", " "),
+        f"no {args.status if args.status != 'all' else ''} alerts for {model}".replace("  ", " "),
     )
     return 0
+
+
+def _alert_action(args, action: str, alert_id: str) -> int:
+    """Acknowledge or resolve one incident; its model is --model, else the model that has it."""
+    from seia_client.client import SeiaAPIError
+
+    client = _client(args)
+    models = [args.model] if args.model else [m["name"] for m in client.request("GET", "/v1/models")["models"]]
+    for model in models:
+        try:
+            client.alert_get(model, alert_id)
+        except SeiaAPIError as exc:
+            if exc.status == 404:
+                continue
+            raise
+        done = client.ack(model, alert_id, args.note) if action == "ack" else client.resolve(model, alert_id)
+        if args.json:
+            print(json.dumps(done, indent=2, default=str))
+        else:
+            print(f"alert {done['id']} of {model}: {done['status']} — {done['summary']}")
+        return 0
+    where = f"model {args.model!r}" if args.model else "any model of this tenant"
+    raise _Usage(f"no alert {alert_id!r} in {where}")
 
 
 def _when(value: str | None, default):
@@ -422,10 +459,16 @@ def add_client_commands(sub) -> None:
     p.add_argument("--drift-only", action="store_true", help="only columns whose verdict is drift")
     p.set_defaults(func=cmd_drift_show)
 
-    p = sub.add_parser("alerts", parents=[common], help="a model's alerts (HTTP API)")
-    p.add_argument("model")
-    p.add_argument("--status", choices=["open", "acknowledged", "all"], default="open")
-    p.add_argument("--since", default=None, help="only alerts of windows since: 30m, 12h, 7d, 2w")
+    p = sub.add_parser(
+        "alerts",
+        parents=[common],
+        help="a model's incidents (seia alerts MODEL), or seia alerts ack ID / seia alerts resolve ID (HTTP API)",
+    )
+    p.add_argument("target", nargs="+", metavar="MODEL | ack ID | resolve ID")
+    p.add_argument("--status", choices=["open", "acknowledged", "resolved", "all"], default="open")
+    p.add_argument("--since", default=None, help="only incidents with windows since: 30m, 12h, 7d, 2w")
+    p.add_argument("--model", default=None, help="ack/resolve: the incident's model (default: found by its id)")
+    p.add_argument("--note", default=None, help="ack: a note kept with the acknowledgement")
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(func=cmd_alerts)
 

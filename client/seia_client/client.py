@@ -471,13 +471,15 @@ class Client:
         return body
 
     def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None):
-        """Alerts (following every page unless ``limit``), newest first, as a DataFrame."""
+        """Incidents (following every page unless ``limit``), open first then the most recent, as a DataFrame."""
         rows = self.alert_list(model, status=status, start=start, end=end, since=since, limit=limit)
-        return _frame(rows, ALERT_COLUMNS, times=["window_start", "window_end", "opened_at", "acknowledged_at"])
+        return _frame(rows, ALERT_COLUMNS, times=ALERT_TIMES)
 
     def alert_list(
         self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None
     ) -> list[dict]:
+        """Incidents as dicts. ``status``: open, acknowledged, resolved or all; ``start``/``end``/``since``
+        keep the incidents whose windows overlap the range."""
         params = _range(start, end, since, None)
         params["status"] = status
         alerts: list[dict] = []
@@ -492,13 +494,25 @@ class Client:
             if not cursor or (limit and len(alerts) >= limit):
                 return alerts[:limit] if limit else alerts
 
-    def alert(self, model: str, alert_id: str) -> dict:
-        return self.request("GET", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}")
+    def alert_get(self, model: str, alert_id: str) -> dict:
+        """One incident with its per-window ``timeline`` and ranked ``causes``."""
+        return self.request("GET", f"/v1/models/{_quote(model)}/alerts/{_quote(str(alert_id))}")
 
-    def acknowledge(self, model: str, alert_id: str, note: str | None = None) -> dict:
+    alert = alert_get
+
+    def ack(self, model: str, alert_id: str, note: str | None = None) -> dict:
+        """Acknowledge an open incident (it stays open-but-acknowledged until its windows are clean)."""
         return self.request(
-            "POST", f"/v1/models/{_quote(model)}/alerts/{_quote(alert_id)}/acknowledge", {"note": note} if note else {}
+            "POST",
+            f"/v1/models/{_quote(model)}/alerts/{_quote(str(alert_id))}/acknowledge",
+            {"note": note} if note else {},
         )
+
+    acknowledge = ack
+
+    def resolve(self, model: str, alert_id: str) -> dict:
+        """Resolve an incident by hand; if its condition returns, a new incident opens."""
+        return self.request("POST", f"/v1/models/{_quote(model)}/alerts/{_quote(str(alert_id))}/resolve", {})
 
     def update_settings(self, model: str, **settings) -> dict:
         """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
@@ -524,15 +538,21 @@ DRIFT_COLUMNS = [
 ALERT_COLUMNS = [
     "id",
     "kind",
+    "subject",
+    "condition",
     "status",
     "severity",
-    "window_start",
-    "window_end",
+    "peak_severity",
+    "first_window_start",
+    "last_window_end",
+    "windows_flagged",
     "opened_at",
     "acknowledged_at",
+    "resolved_at",
     "summary",
     "causes",
 ]
+ALERT_TIMES = ["first_window_start", "last_window_end", "opened_at", "acknowledged_at", "resolved_at"]
 
 
 def drift_rows(report: dict) -> list[dict]:

@@ -247,7 +247,8 @@ def alerts_table(report: dict) -> str:
         causes = "".join(f"<li>{_e(c.get('message'))}</li>" for c in a.get("causes") or [])
         rows.append(
             f'<tr class="alert {_e(a.get("status"))}"><td>{_e((a.get("opened_at") or "")[:16].replace("T", " "))}</td>'
-            f"<td>{_e(_label(a.get('window_start'), a.get('granularity') or report['granularity']))}</td>"
+            f"<td>{_e(_label(a.get('first_window_start'), a.get('granularity') or report['granularity']))}"
+            f"{_e(' (' + str(a['windows_flagged']) + ' flagged)') if a.get('windows_flagged') else ''}</td>"
             f'<td class="severity {_e(a.get("severity"))}">{_e(a.get("severity"))}</td>'
             f"<td>{_e(a.get('status'))}</td><td>{_e(a.get('summary'))}"
             f"{f'<ol class=causes>{causes}</ol>' if causes else ''}</td></tr>"
@@ -255,7 +256,7 @@ def alerts_table(report: dict) -> str:
     more = len(alerts) - MAX_ALERTS_SHOWN
     tail = f'<p class="more">and {more} more (all of them are in the --json report)</p>' if more > 0 else ""
     return (
-        '<table class="alerts"><thead><tr><th>opened (UTC)</th><th>window</th><th>severity</th><th>status</th>'
+        '<table class="alerts"><thead><tr><th>opened (UTC)</th><th>from window</th><th>severity</th><th>status</th>'
         f"<th>what happened, and probable causes</th></tr></thead><tbody>{''.join(rows)}</tbody></table>{tail}"
     )
 

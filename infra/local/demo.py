@@ -279,12 +279,13 @@ def run_schedule(stack: Stack, timeout: float = 90.0) -> float:
 
 
 def top_alert(alerts: list[dict]) -> dict:
-    """The most severe alert, the model's own output first, and of those the earliest window."""
+    """The most severe incident (at its peak), the model's own output first, and of those the earliest."""
 
     def rank(a):
-        severity = SEVERITY_ORDER.index(a["severity"]) if a["severity"] in SEVERITY_ORDER else len(SEVERITY_ORDER)
+        worst = a["peak_severity"]
+        severity = SEVERITY_ORDER.index(worst) if worst in SEVERITY_ORDER else len(SEVERITY_ORDER)
         kind = KIND_ORDER.index(a["kind"]) if a["kind"] in KIND_ORDER else len(KIND_ORDER)
-        return severity, kind, a["window_start"]
+        return severity, kind, a["first_window_start"]
 
     return min(alerts, key=rank)
 
@@ -354,14 +355,20 @@ def tell(stack: Stack, seed: int) -> str:
     print("Running the drift schedule: scheduled event → planner → drift queue → worker")
     seconds = run_schedule(stack)
     alerts = wait_for_alerts(client)
-    print(f"  Done       in {seconds:.1f} s: {len(alerts)} open alert(s)\n")
+    flagged = sum(a["windows_flagged"] for a in alerts)
+    print(
+        f"  Done       in {seconds:.1f} s: {len(alerts)} open incident(s), one per condition, "
+        f"over {flagged} flagged windows\n"
+    )
     if not alerts:
         raise SystemExit("no alert was raised: the demo expected the price rise to be found")
 
-    top = client.alert(MODEL, top_alert(alerts)["id"])
+    top = client.alert_get(MODEL, top_alert(alerts)["id"])
+    last = datetime.fromisoformat(top["last_window_end"]) - timedelta(days=1)
     print(
-        f"Top alert    [{top['severity']}] {top['kind']} on {SUBJECTS.get(top['subject'], top['subject'])}, "
-        f"{_day(start, top['window_start'])}"
+        f"Top incident [{top['peak_severity']}] {top['kind']} on {SUBJECTS.get(top['subject'], top['subject'])}, "
+        f"{_day(start, top['first_window_start'])} to {_day(start, last.isoformat())}: "
+        f"{top['windows_flagged']} of its {len(top['timeline'])} windows flagged"
     )
     print(f"             {top['summary']}")
     if top["causes"]:

@@ -143,14 +143,25 @@ def test_drift_show_prints_one_line_per_window_and_column(cli, drifted):
     assert json.loads(out)["windows"][0]["rows"] == 2000
 
 
-def test_alerts_lists_open_alerts_with_their_summaries(cli, drifted):
+def test_alerts_lists_open_incidents_with_their_summaries_then_ack_and_resolve_by_id(cli, drifted):
     code, out, err = cli("alerts", "shift")
     assert code == 0, err
     header, _, *rows = out.splitlines()
-    assert header.split()[:4] == ["ID", "OPENED", "(UTC)", "SEVERITY"]
-    assert any("feature_drift" in r and f"Feature {drifted} drifted" in r for r in rows)
+    assert header.split()[:6] == ["ID", "STATUS", "SEVERITY", "KIND", "WINDOWS", "(UTC)"]
+    line = next(r for r in rows if "feature_drift" in r and f"Feature {drifted} drifted" in r)
+    assert " open " in line and " 2026-11-02 → 2026-11-03 " in line
     code, out, _ = cli("alerts", "shift", "--status", "acknowledged")
     assert code == 0 and out.strip() == "no acknowledged alerts for shift"
+    ident = line.split()[0]
+    code, out, err = cli("alerts", "ack", ident, "--note", "seen")
+    assert code == 0, err
+    assert out.startswith(f"alert {ident} of shift: acknowledged — Feature {drifted} drifted")
+    code, out, err = cli("alerts", "resolve", ident, "--model", "shift")
+    assert code == 0 and out.startswith(f"alert {ident} of shift: resolved — "), err
+    code, out, err = cli("alerts", "resolve", ident)
+    assert code == 2 and "HTTP 409" in err
+    code, out, err = cli("alerts", "ack", "987654321")
+    assert code == 2 and "no alert '987654321' in any model of this tenant" in err
 
 
 def test_drift_show_of_a_model_without_results_says_so(cli, churn):

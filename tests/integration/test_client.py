@@ -141,19 +141,24 @@ def test_drift_is_a_frame_of_windows_and_columns(seia, drifted):
     assert len(hours) == 24 * 10
 
 
-def test_performance_and_alerts_then_acknowledge(seia, drifted):
+def test_performance_and_incidents_then_acknowledge_and_resolve(seia, drifted):
     perf = seia.performance("shift", since="7d")
     assert perf["labelled"].tolist() == [2000] and perf["provisional"].tolist() == [False]
     assert 0.5 < perf["accuracy"].iloc[0] < 1
     alerts = seia.alerts("shift", since="7d")
     assert "feature_drift" in set(alerts["kind"])
+    assert alerts["windows_flagged"].tolist() == [1] * len(alerts)
     first = alerts.iloc[0]
-    detail = seia.alert("shift", first["id"])
+    detail = seia.alert_get("shift", first["id"])
     assert detail["causes"] and detail["causes"][0]["rank"] == 1
-    acknowledged = seia.acknowledge("shift", first["id"], note="seen")
+    assert [w["state"] for w in detail["timeline"]] == ["flagged"]
+    acknowledged = seia.ack("shift", first["id"], note="seen")
     assert acknowledged["status"] == "acknowledged" and acknowledged["note"] == "seen"
     assert first["id"] not in set(seia.alerts("shift")["id"])
     assert first["id"] in set(seia.alerts("shift", status="acknowledged")["id"])
+    resolved = seia.resolve("shift", first["id"])
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "user")
+    assert [a["id"] for a in seia.alert_list("shift", status="resolved")] == [first["id"]]
 
 
 def test_settings_are_changed_by_keyword(seia, drifted):

@@ -292,3 +292,114 @@ def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drif
         "min_rows": 80,
         "thresholds": {"psi": 0.3},
     }
+
+
+def test_an_incident_page_shows_its_timeline_causes_and_delivery_then_acknowledge_and_resolve(page, drifted):
+    url, tenant, injected = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    page.wait_for_selector("#alert-list")
+    assert page.get_attribute("#all-incidents", "href") == "#/models/shift/alerts"
+    page.locator("#alert-list .alert", has_text=f"Feature {injected} drifted").locator("a.incident-link").click()
+    page.wait_for_selector("#incident-summary")
+    _shot(page, "incident")
+    from seia_client.client import Client
+
+    [incident] = [
+        a for a in Client(url, tenant.api_key).alert_list("shift", status="all") if a["kind"] == "feature_drift"
+    ]
+    detail = Client(url, tenant.api_key).alert_get("shift", incident["id"])
+    assert page.inner_text("#incident-summary") == incident["summary"]
+    assert page.url.endswith(f"#/models/shift/alerts/{incident['id']}")
+    rows = page.locator("#timeline-table tbody tr")
+    assert (
+        rows.count()
+        == len(detail["timeline"])
+        == incident["windows_flagged"] + sum(w["state"] != "flagged" for w in detail["timeline"])
+    )
+    states = [rows.nth(i).locator("td").all_text_contents()[1] for i in range(rows.count())]
+    assert states == [w["state"] for w in detail["timeline"]] and "flagged" in states
+    assert page.locator("#timeline-strip .tick.flagged").count() == incident["windows_flagged"]
+    causes = page.locator("#incident-causes .causes li").all_inner_texts()
+    assert causes == [c["message"] for c in detail["causes"]] and causes
+    assert page.inner_text("#deliveries-empty").startswith("No channel configured")
+    page.locator("#incident-actions button.acknowledge").click()
+    page.wait_for_selector("#incident-facts .status.warn")
+    assert page.locator("#incident-facts tr[data-fact=Status] td").inner_text() == "acknowledged"
+    assert page.locator("#incident-actions button.acknowledge").count() == 0
+    page.locator("#incident-actions button.resolve").click()
+    page.wait_for_selector("#incident-facts .status.ok")
+    assert page.locator("#incident-actions button").count() == 0
+    assert "(by a user)" in page.locator("#incident-facts tr[data-fact=Resolved] td").inner_text()
+    after = Client(url, tenant.api_key).alert_get("shift", incident["id"])
+    assert (after["status"], after["resolved_by"], after["acknowledged_at"] is not None) == ("resolved", "user", True)
+
+
+def test_an_incident_page_renders_its_deliveries_when_the_service_has_them(page, drifted, monkeypatch):
+    from seia_query.service import QueryService
+
+    url, tenant, injected = drifted
+    sent = {"channel": "slack", "change": "opened", "status": "sent", "attempts": 1, "last_error": None}
+    failing = {"channel": "webhook", "change": "opened", "status": "failed", "attempts": 3, "last_error": "HTTP 500"}
+    plain = QueryService.alert
+    monkeypatch.setattr(
+        QueryService,
+        "alert",
+        lambda self, *a: (
+            plain(self, *a)
+            | {"deliveries": [sent | {"sent_at": "2026-11-02T10:00:00+00:00"}, failing | {"sent_at": None}]}
+        ),
+    )
+    from seia_client.client import Client
+
+    ident = Client(url, tenant.api_key).alert_list("shift", status="all")[0]["id"]
+    _sign_in(page, url, tenant.api_key, f"#/models/shift/alerts/{ident}")
+    rows = page.locator("#deliveries-table tbody tr")
+    assert [rows.nth(i).locator("td").all_text_contents() for i in range(rows.count())] == [
+        ["slack", "opened", "sent", "1", "–", "2026-11-02 10:00"],
+        ["webhook", "opened", "failed", "3", "HTTP 500", "–"],
+    ]
+    assert page.locator("#deliveries-empty").count() == 0
+
+
+def test_the_incidents_page_lists_open_first_then_recent_a_page_at_a_time(page, drifted):
+    url, tenant, _ = drifted
+    with tenant.connect() as conn:
+        # 30 resolved incidents of earlier days on top of the engine's open ones: two pages of 25
+        conn.execute(
+            """INSERT INTO incidents (model_id, kind, subject, condition, reference_key, granularity, status,
+                                      severity, peak_severity, first_window_start, last_window_end, windows_flagged,
+                                      resolved_at, resolved_by, summary)
+               SELECT m.id, 'data_quality', 'x4', 'missing_rate', 'uploaded:1', 'day', 'resolved', 'low', 'low',
+                      timestamptz '2020-01-01' + d * interval '1 day', timestamptz '2020-01-02' + d * interval '1 day',
+                      1, now(), 'auto', 'old incident ' || d
+               FROM models m, generate_series(1, 30) d WHERE m.name = 'shift'"""
+        )
+        conn.commit()
+    from seia_client.client import Client
+
+    everything = Client(url, tenant.api_key).alert_list("shift", status="all")
+    opened = [a for a in everything if a["status"] != "resolved"]
+    _sign_in(page, url, tenant.api_key, "#/models/shift/alerts")
+    first = page.locator("#incidents tbody tr")
+    assert first.count() == 25
+    ids = [first.nth(i).get_attribute("data-alert") for i in range(25)]
+    assert ids == [a["id"] for a in everything[:25]]
+    assert ids[: len(opened)] == [a["id"] for a in opened]
+    summaries = [first.nth(i).locator("td").all_text_contents()[-1] for i in range(25)]
+    olds = [t for t in summaries if t.startswith("old incident ")]
+    assert olds and olds == [f"old incident {d}" for d in range(30, 30 - len(olds), -1)]
+    page.click("#next-page")
+    page.wait_for_selector("#first-page")
+    second = page.locator("#incidents tbody tr")
+    assert [second.nth(i).get_attribute("data-alert") for i in range(second.count())] == [
+        a["id"] for a in everything[25:]
+    ]
+    assert page.locator("#next-page").count() == 0
+    page.select_option("#incident-status", "open")
+    page.wait_for_selector("#first-page", state="detached")
+    rows = page.locator("#incidents tbody tr")
+    for _ in range(100):
+        if rows.count() == len([a for a in opened if a["status"] == "open"]):
+            break
+        page.wait_for_timeout(50)
+    assert rows.count() == len([a for a in opened if a["status"] == "open"])

@@ -157,9 +157,10 @@ def world(tenant_admin):
     with t.connect() as conn:
         model_id = conn.execute("SELECT id FROM models WHERE name = 'churn'").fetchone()[0]
         conn.execute(
-            """INSERT INTO drift_alerts (model_id, granularity, window_start, kind, subject, condition, severity,
-                                         message, reference_key)
-               VALUES (%s, 'day', '2026-11-01', 'feature_drift', 'age', 'distribution', 'high', 'age drifted', 'r1')""",
+            """INSERT INTO incidents (model_id, kind, subject, condition, reference_key, granularity, severity,
+                                       peak_severity, first_window_start, last_window_end, windows_flagged, summary)
+               VALUES (%s, 'feature_drift', 'age', 'distribution', 'r1', 'day', 'high', 'high', '2026-11-01',
+                       '2026-11-02', 1, 'age drifted')""",
             (model_id,),
         )
     return t

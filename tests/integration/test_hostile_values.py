@@ -41,9 +41,10 @@ def alert_id(churn) -> int:
     with churn.connect() as conn:
         model_id = conn.execute("SELECT id FROM models WHERE name = 'churn'").fetchone()[0]
         return conn.execute(
-            """INSERT INTO drift_alerts (model_id, granularity, window_start, kind, subject, condition, severity,
-                                         message, reference_key)
-               VALUES (%s, 'day', '2026-11-01', 'feature_drift', 'age', 'distribution', 'high', 'age drifted', 'r1')
+            """INSERT INTO incidents (model_id, kind, subject, condition, reference_key, granularity, severity,
+                                       peak_severity, first_window_start, last_window_end, windows_flagged, summary)
+               VALUES (%s, 'feature_drift', 'age', 'distribution', 'r1', 'day', 'high', 'high', '2026-11-01',
+                       '2026-11-02', 1, 'age drifted')
                RETURNING id""",
             (model_id,),
         ).fetchone()[0]
@@ -117,12 +118,13 @@ def test_unicode_digits_as_limit_are_400(api, churn, limit, route):
 def test_unicode_digit_alert_ids_are_404_and_never_match_an_alert(api, churn, alert_id, digit):
     from urllib.parse import quote
 
-    assert alert_id == 1  # the first alert of the tenant: '١' used to resolve to it
+    assert alert_id == 1  # the first incident of the tenant: '١' used to resolve to it
     path = f"/v1/models/churn/alerts/{quote(digit)}"
     assert api.get(path, churn.api_key).status == 404
     assert api.post(path + "/acknowledge", churn.api_key, json={"note": "x"}).status == 404
+    assert api.post(path + "/resolve", churn.api_key, json={}).status == 404
     with churn.connect() as conn:
-        assert conn.execute("SELECT status FROM drift_alerts WHERE id = 1").fetchone()[0] == "open"
+        assert conn.execute("SELECT status FROM incidents WHERE id = 1").fetchone()[0] == "open"
     assert api.get("/v1/models/churn/alerts/1", churn.api_key).body["status"] == "open"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
+from datetime import datetime
 
 import pytest
 
@@ -147,6 +148,9 @@ def test_ranges_past_the_data_answer_empty(api, world):
         ("performance", {"granularity": "month"}, "granularity"),
         ("alerts", {"status": "closed"}, "status"),
         ("alerts", {"cursor": "x"}, "cursor"),
+        ("alerts", {"cursor": "0.99999999999999999.1"}, "cursor"),
+        ("alerts", {"limit": "0"}, "limit"),
+        ("alerts", {"from": "soon"}, "from"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(api, world, path, params, field):
@@ -202,21 +206,32 @@ def test_hourly_performance_adds_up_to_the_day(api, world):
     assert day["metrics"]["roc_auc"] == pytest.approx(stored["metrics"]["roc_auc"], rel=1e-12)
 
 
-# -- alerts ---------------------------------------------------------------------------------------------
-def test_alerts_say_what_drifted_with_ranked_causes_in_words(api, world):
+# -- alerts (incidents) ---------------------------------------------------------------------------------
+def test_alerts_are_incidents_that_say_what_drifted_with_ranked_causes_in_words(api, world):
     page = _get(api, world, "/v1/models/shift/alerts").body
     assert page["alerts"] and page["next_cursor"] is None
     kinds = {a["kind"] for a in page["alerts"]}
     assert {"feature_drift", "prediction_drift"} <= kinds
     feature = next(a for a in page["alerts"] if a["kind"] == "feature_drift")
     assert feature["subject"] == world["injected"] and feature["status"] == "open"
-    assert feature["summary"].startswith(f"Feature {world['injected']} drifted")
-    assert (feature["window_start"], feature["window_end"]) == (DAY, NEXT_DAY)
+    assert feature["summary"] == (
+        f"Feature {world['injected']} drifted in the day of 2026-11-02 (at worst {feature['peak_severity']}); "
+        "still open."
+    )
+    assert (feature["first_window_start"], feature["last_window_end"], feature["windows_flagged"]) == (
+        DAY,
+        NEXT_DAY,
+        1,
+    )
     prediction = next(a for a in page["alerts"] if a["kind"] == "prediction_drift")
     detail = _get(api, world, f"/v1/models/shift/alerts/{prediction['id']}").body
     assert detail["causes"][0]["rank"] == 1 and detail["causes"][0]["name"] == world["injected"]
     assert world["injected"] in detail["causes"][0]["message"]
     assert len(prediction["causes"]) <= 3
+    [window] = detail["timeline"]
+    assert (window["window_start"], window["window_end"], window["state"]) == (DAY, NEXT_DAY, "flagged")
+    assert window["severity"] == prediction["severity"] and window["message"].startswith("Predictions (")
+    assert "deliveries" not in detail
 
 
 def test_acknowledging_moves_an_alert_out_of_the_open_list(api, world):
@@ -235,7 +250,28 @@ def test_acknowledging_moves_an_alert_out_of_the_open_list(api, world):
     assert len(_get(api, world, "/v1/models/shift/alerts", status="all").body["alerts"]) == len(open_before)
 
 
-def test_alert_pages_follow_the_cursor_newest_first(api, world):
+def test_resolving_by_hand_closes_an_incident_once_and_records_the_change(api, world):
+    key = world["tenant"].api_key
+    target = _get(api, world, "/v1/models/shift/alerts").body["alerts"][-1]
+    reply = api.post(f"/v1/models/shift/alerts/{target['id']}/resolve", key, raw=b"", content_type=None)
+    assert reply.status == 200
+    assert (reply.body["status"], reply.body["resolved_by"]) == ("resolved", "user")
+    assert reply.body["resolved_at"] is not None
+    assert api.post(f"/v1/models/shift/alerts/{target['id']}/resolve", key, json={}).status == 409
+    assert api.post(f"/v1/models/shift/alerts/{target['id']}/acknowledge", key, json={}).status == 409
+    resolved = _get(api, world, "/v1/models/shift/alerts", status="resolved").body["alerts"]
+    assert [a["id"] for a in resolved] == [target["id"]]
+    # the open (and acknowledged) incidents come before it in the full list
+    everything = _get(api, world, "/v1/models/shift/alerts", status="all").body["alerts"]
+    assert everything[-1]["id"] == target["id"]
+    with world["tenant"].connect() as conn:
+        changes = conn.execute(
+            "SELECT change, severity FROM incident_changes WHERE incident_id = %s ORDER BY id", (int(target["id"]),)
+        ).fetchall()
+    assert changes == [("opened", target["peak_severity"]), ("resolved", target["severity"])]
+
+
+def test_alert_pages_follow_the_cursor_open_first_then_newest(api, world):
     everything = _get(api, world, "/v1/models/shift/alerts", status="all").body["alerts"]
     assert len(everything) >= 2
     seen, cursor = [], None
@@ -246,7 +282,18 @@ def test_alert_pages_follow_the_cursor_newest_first(api, world):
         cursor = page["next_cursor"]
         if not cursor:
             break
-    assert seen == [a["id"] for a in everything] and seen == sorted(seen, key=int, reverse=True)
+    assert seen == [a["id"] for a in everything]
+    assert seen == [
+        a["id"]
+        for a in sorted(
+            everything,
+            key=lambda a: (
+                a["status"] == "resolved",
+                -datetime.fromisoformat(a["last_window_end"]).timestamp(),
+                -int(a["id"]),
+            ),
+        )
+    ]
 
 
 def test_unknown_alerts_are_404(api, world):
@@ -254,8 +301,30 @@ def test_unknown_alerts_are_404(api, world):
     assert _get(api, world, "/v1/models/shift/alerts/999999").status == 404
     assert _get(api, world, "/v1/models/shift/alerts/abc").status == 404
     assert api.post("/v1/models/shift/alerts/999999/acknowledge", key, json={}).status == 404
+    assert api.post("/v1/models/shift/alerts/999999/resolve", key, json={}).status == 404
     bad = api.post("/v1/models/shift/alerts/1/acknowledge", key, json={"note": 5})
     assert bad.status in (400, 404)
+
+
+def test_an_incident_of_another_tenant_is_404_to_read_acknowledge_or_resolve(api, world):
+    theirs = 900_000_001
+    with world["other"].connect() as conn:
+        conn.execute(
+            """INSERT INTO incidents (id, model_id, kind, subject, condition, reference_key, granularity, severity,
+                                      peak_severity, first_window_start, last_window_end, windows_flagged, summary)
+               OVERRIDING SYSTEM VALUE
+               SELECT %s, id, 'feature_drift', 'x1', 'distribution', 'uploaded:1', 'day', 'high', 'high',
+                      %s::timestamptz, %s::timestamptz, 1, 'theirs' FROM models WHERE name = 'secret'""",
+            (theirs, DAY, NEXT_DAY),
+        )
+        conn.commit()
+    key = world["tenant"].api_key
+    for model in ("shift", "secret"):
+        assert _get(api, world, f"/v1/models/{model}/alerts/{theirs}").status == 404
+        assert api.post(f"/v1/models/{model}/alerts/{theirs}/resolve", key, json={}).status == 404
+        assert api.post(f"/v1/models/{model}/alerts/{theirs}/acknowledge", key, json={}).status == 404
+    with world["other"].connect() as conn:
+        assert conn.execute("SELECT status FROM incidents WHERE id = %s", (theirs,)).fetchone()[0] == "open"
 
 
 # -- isolation ------------------------------------------------------------------------------------------

@@ -45,12 +45,12 @@ def test_a_key_sees_only_its_own_drift_alerts_distributions_and_settings(api, tw
     b_alerts = seen_b["/v1/models/churn/alerts"].raw
     assert b"data_quality" in b_alerts and b"data_quality" not in seen_a["/v1/models/churn/alerts"].raw
     with b.connect() as conn:
-        b_alert_ids = [r[0] for r in conn.execute("SELECT id FROM drift_alerts")]
+        b_alert_ids = [r[0] for r in conn.execute("SELECT id FROM incidents")]
 
     def b_rows():
         with b.connect() as conn:
             return (
-                conn.execute("SELECT * FROM drift_alerts ORDER BY id").fetchall(),
+                conn.execute("SELECT * FROM incidents ORDER BY id").fetchall(),
                 conn.execute("SELECT * FROM models ORDER BY id").fetchall(),
             )
 
@@ -58,11 +58,12 @@ def test_a_key_sees_only_its_own_drift_alerts_distributions_and_settings(api, tw
     for alert_id in b_alert_ids:
         assert api.get(f"/v1/models/churn/alerts/{alert_id}", a.api_key).status == 404
         assert api.post(f"/v1/models/churn/alerts/{alert_id}/acknowledge", a.api_key, json={}).status == 404
+        assert api.post(f"/v1/models/churn/alerts/{alert_id}/resolve", a.api_key, json={}).status == 404
     put = api.request("PUT", "/v1/models/churn/settings", a.api_key, json_body={"webhook_url": "http://127.0.0.1:9/x"})
-    assert b.snapshot() == before and b_rows() == rows_before  # no alert acknowledged, no setting changed
+    assert b.snapshot() == before and b_rows() == rows_before  # nothing acknowledged or resolved, no setting changed
     say(
         f"isolation: A and B both have 'churn'; A's key on every query route sees A's data only; B's "
-        f"{len(b_alert_ids)} alert ids are 404 for A (read and acknowledge); A's settings PUT -> {put.status} "
+        f"{len(b_alert_ids)} incident ids are 404 for A (read, acknowledge, resolve); A's settings PUT -> {put.status} "
         "changed A's model only"
     )
 

@@ -1,5 +1,6 @@
 // Seia dashboard: one page, hash routes, the API key in sessionStorage (never in the URL).
-// Routes: #/ (models), #/models/<model> (one model), #/models/<model>/features/<feature>.
+// Routes: #/ (models), #/models/<model> (one model), #/models/<model>/features/<feature>,
+// #/models/<model>/alerts (its incidents, paged), #/models/<model>/alerts/<id> (one incident).
 "use strict";
 
 (function () {
@@ -78,12 +79,14 @@
     charts.push(c);
   }
 
+  function plainTable(id, columns, rows) {
+    return h("table", { id },
+      h("thead", {}, h("tr", {}, columns.map(([, title, isNum]) => h("th", { class: isNum ? "num" : "" }, title)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, columns.map(([key, , isNum, f]) =>
+        h("td", { class: isNum ? "num" : "" }, f ? f(r[key], r) : r[key]))))));
+  }
   function dataTable(id, columns, rows) {
-    return h("details", {}, h("summary", {}, "Show data"),
-      h("table", { id },
-        h("thead", {}, h("tr", {}, columns.map(([, title, isNum]) => h("th", { class: isNum ? "num" : "" }, title)))),
-        h("tbody", {}, rows.map((r) => h("tr", {}, columns.map(([key, , isNum, f]) =>
-          h("td", { class: isNum ? "num" : "" }, f ? f(r[key], r) : r[key])))))));
+    return h("details", {}, h("summary", {}, "Show data"), plainTable(id, columns, rows));
   }
 
   // ---- the key -------------------------------------------------------------------------------
@@ -178,7 +181,7 @@
       api(base + "/stats", { granularity }),
       optional(base + "/drift", { granularity }),
       optional(base + "/performance", { granularity }),
-      optional(base + "/alerts", { status: "open", limit: 20 }),
+      optional(base + "/alerts", { status: "open", limit: OPEN_ON_MODEL_PAGE }),
     ]);
     const totalPredictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
     const totalLabelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
@@ -190,7 +193,8 @@
     const volumeChart = h("div", { class: "chart", id: "chart-volume" });
     const driftCard = h("div", { class: "card", id: "drift" }, h("h2", {}, "Drift by feature and window"));
     const perfCard = h("div", { class: "card", id: "performance" }, h("h2", {}, "Predictions and performance"));
-    const alertCard = h("div", { class: "card", id: "alerts" }, h("h2", {}, "Open alerts"));
+    const alertCard = h("div", { class: "card", id: "alerts" }, h("div", { class: "toolbar" }, h("h2", {}, "Open incidents"),
+      h("a", { href: "#/models/" + enc(name) + "/alerts", id: "all-incidents" }, "All incidents")));
     const settingsCard = settingsForm(name, model.settings || {});
 
     view.replaceChildren(
@@ -277,6 +281,14 @@
     });
   }
 
+  // The model page shows a few open incidents; the incidents page lists them all, a page at a time.
+  const OPEN_ON_MODEL_PAGE = 10;
+  const INCIDENTS_PER_PAGE = 25;
+  const incidentHref = (model, id) => "#/models/" + enc(model) + "/alerts/" + enc(id);
+  const span = (a) => when(a.first_window_start).slice(0, a.granularity === "day" ? 10 : 16) + " → " +
+    when(a.last_window_end).slice(0, a.granularity === "day" ? 10 : 16);
+  const statusBadge = (status) => h("span", { class: "badge status " + (status === "open" ? "bad" : status === "acknowledged" ? "warn" : "ok") }, status);
+
   async function renderAlerts(card, model, page) {
     if (!page || !page.alerts || !page.alerts.length) {
       card.append(empty("alerts-empty", page ? "No open alerts." : "No alerts yet: alerting starts with the drift engine."));
@@ -285,17 +297,13 @@
     const list = h("div", { id: "alert-list" });
     card.append(list);
     for (const a of page.alerts) {
-      let causes = a.causes || [];
-      if (!causes.length) {
-        const detail = await optional("/v1/models/" + enc(model) + "/alerts/" + enc(a.id));
-        causes = (detail && detail.causes) || [];
-      }
       const ack = h("button", { type: "button", class: "acknowledge" }, "Acknowledge");
       const item = h("div", { class: "alert " + a.severity, "data-alert": a.id },
-        h("strong", {}, a.summary), " ",
+        h("a", { href: incidentHref(model, a.id), class: "incident-link" }, h("strong", {}, a.summary)), " ",
         h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity), " ", ack,
-        h("div", { class: "label" }, a.kind.replace(/_/g, " ") + " · window " + when(a.window_start) + " · opened " + when(a.opened_at)),
-        causes.length ? h("ol", { class: "causes" }, causes.map((c) => h("li", {}, c.message))) : null);
+        h("div", { class: "label" }, a.kind.replace(/_/g, " ") + " · " + a.windows_flagged + " window" +
+          (a.windows_flagged > 1 ? "s" : "") + " flagged, " + span(a) + " · opened " + when(a.opened_at)),
+        (a.causes || []).length ? h("ol", { class: "causes" }, a.causes.map((c) => h("li", {}, c.message))) : null);
       ack.addEventListener("click", async () => {
         ack.disabled = true;
         try {
@@ -309,6 +317,87 @@
       });
       list.append(item);
     }
+    if (page.next_cursor) {
+      card.append(h("p", { class: "label", id: "more-incidents" }, "More are open: ",
+        h("a", { href: "#/models/" + enc(model) + "/alerts?status=open" }, "see every open incident")));
+    }
+  }
+
+  async function incidentsPage(model, status, cursor) {
+    crumbs([["Models", "#/"], [model, "#/models/" + enc(model)], ["Incidents", null]]);
+    const page = await api("/v1/models/" + enc(model) + "/alerts", { status, cursor, limit: INCIDENTS_PER_PAGE });
+    const here = (s, c) => "#/models/" + enc(model) + "/alerts?status=" + s + (c ? "&cursor=" + enc(c) : "");
+    const filter = h("select", { id: "incident-status", "aria-label": "status" },
+      ["all", "open", "acknowledged", "resolved"].map((s) => h("option", { value: s, selected: s === status }, s)));
+    filter.addEventListener("change", () => { location.hash = here(filter.value, null); });
+    const rows = page.alerts.map((a) => h("tr", { "data-alert": a.id, class: "incident " + a.status },
+      h("td", {}, statusBadge(a.status)),
+      h("td", { class: "severity" }, a.severity + (a.peak_severity !== a.severity ? " (peak " + a.peak_severity + ")" : "")),
+      h("td", {}, a.kind.replace(/_/g, " ")),
+      h("td", { class: "windows" }, span(a)),
+      h("td", { class: "num flagged" }, num(a.windows_flagged)),
+      h("td", {}, h("a", { href: incidentHref(model, a.id), class: "incident-link" }, a.summary))));
+    view.replaceChildren(
+      h("h1", {}, "Incidents of " + model),
+      h("div", { class: "card" },
+        h("div", { class: "toolbar" }, h("h2", {}, "Open first, then the most recent"), filter),
+        rows.length ? h("table", { id: "incidents" },
+          h("thead", {}, h("tr", {}, ["Status", "Severity", "Kind", "Windows (UTC)", "Flagged", "What happened"]
+            .map((t, i) => h("th", { class: i === 4 ? "num" : "" }, t)))),
+          h("tbody", {}, rows)) : empty("incidents-empty", "No " + (status === "all" ? "" : status + " ") + "incidents."),
+        h("p", { class: "pager" },
+          cursor ? h("a", { href: here(status, null), id: "first-page" }, "First page") : null, " ",
+          page.next_cursor ? h("a", { href: here(status, page.next_cursor), id: "next-page" }, "Next page") : null)));
+  }
+
+  async function incidentPage(model, id) {
+    crumbs([["Models", "#/"], [model, "#/models/" + enc(model)], ["Incidents", "#/models/" + enc(model) + "/alerts?status=all"], ["#" + id, null]]);
+    const path = "/v1/models/" + enc(model) + "/alerts/" + enc(id);
+    const a = await api(path);
+    const actions = h("div", { class: "toolbar", id: "incident-actions" });
+    const act = (label, cls, verb) => {
+      const button = h("button", { type: "button", class: cls }, label);
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        try {
+          await api(path + "/" + verb, null, "POST", {});
+          await render();
+        } catch (e) {
+          button.disabled = false;
+          button.after(h("span", { class: "error", role: "alert" }, " " + e.message));
+        }
+      });
+      return button;
+    };
+    if (a.status === "open") actions.append(act("Acknowledge", "acknowledge", "acknowledge"));
+    if (a.status !== "resolved") actions.append(act("Resolve", "resolve", "resolve"));
+    const facts = [
+      ["Status", statusBadge(a.status)],
+      ["Severity", a.severity + " now, " + a.peak_severity + " at worst"],
+      ["Kind", a.kind.replace(/_/g, " ") + " · " + a.subject + (a.condition !== a.subject ? " · " + a.condition : "")],
+      ["Windows (UTC)", span(a) + " · " + a.windows_flagged + " flagged"],
+      ["Opened", when(a.opened_at)],
+      ["Acknowledged", a.acknowledged_at ? when(a.acknowledged_at) + (a.note ? " — " + a.note : "") : "–"],
+      ["Resolved", a.resolved_at ? when(a.resolved_at) + " (" + (a.resolved_by === "user" ? "by a user" : "clean windows") + ")" : "–"],
+    ];
+    const strip = h("div", { class: "timeline-strip", id: "timeline-strip" }, a.timeline.map((w) =>
+      h("span", { class: "tick " + w.state + (w.severity ? " " + w.severity : ""), title: when(w.window_start) + " · " + w.state + (w.severity ? " (" + w.severity + ")" : "") })));
+    const deliveries = a.deliveries;
+    view.replaceChildren(
+      h("h1", { id: "incident-summary" }, a.summary),
+      actions,
+      h("div", { class: "card", id: "incident-facts" }, h("table", {}, h("tbody", {}, facts.map(([k, v]) =>
+        h("tr", { "data-fact": k }, h("th", {}, k), h("td", {}, v)))))),
+      h("div", { class: "card", id: "incident-causes" }, h("h2", {}, "Probable causes"),
+        a.causes.length ? h("ol", { class: "causes" }, a.causes.map((c) => h("li", {}, c.message))) : empty("causes-empty", "No cause ranked yet.")),
+      h("div", { class: "card", id: "timeline" }, h("h2", {}, "Timeline"), strip,
+        plainTable("timeline-table", [["window_start", "Window (UTC)", false, when], ["state", "State"],
+          ["severity", "Severity", false, (v) => v || "–"], ["message", "What the window showed", false, (v) => v || "–"]], a.timeline)),
+      h("div", { class: "card", id: "deliveries" }, h("h2", {}, "Delivery"),
+        deliveries && deliveries.length
+          ? plainTable("deliveries-table", [["channel", "Channel"], ["change", "Change"], ["status", "Status"],
+            ["attempts", "Attempts", true, num], ["last_error", "Last error", false, (v) => v || "–"], ["sent_at", "Sent (UTC)", false, when]], deliveries)
+          : empty("deliveries-empty", "No channel configured: set the model's notifications to deliver its incidents.")));
   }
 
   // Drift settings: every key the engine reads (PUT /v1/models/<model>/settings), rendered from the API's own
@@ -464,6 +553,11 @@
     document.body.dataset.state = "loading";
     try {
       if (parts[0] === "models" && parts.length === 4 && parts[2] === "features") await featurePage(parts[1], parts[3]);
+      else if (parts[0] === "models" && parts.length === 4 && parts[2] === "alerts") await incidentPage(parts[1], parts[3]);
+      else if (parts[0] === "models" && parts.length === 3 && parts[2] === "alerts") {
+        const status = ["open", "acknowledged", "resolved"].includes(params.get("status")) ? params.get("status") : "all";
+        await incidentsPage(parts[1], status, params.get("cursor"));
+      }
       else if (parts[0] === "models" && parts.length === 2) await modelPage(parts[1], params.get("granularity") === "day" ? "day" : "hour");
       else await modelsPage();
       document.body.dataset.state = "ready";

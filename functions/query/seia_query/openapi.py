@@ -138,6 +138,42 @@ _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNT = {"type": "integer", "minimum": 0}
 _NEXT_CURSOR = {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"}
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
+_ALERT = {
+    "id": {"type": "string"},
+    "model": {"type": "string"},
+    "kind": {
+        "type": "string",
+        "enum": ["feature_drift", "prediction_drift", "label_drift", "performance", "data_quality"],
+    },
+    "subject": {"type": "string", "description": "the feature or the metric"},
+    "condition": {
+        "type": "string",
+        "description": "distribution, missing_rate, new_category, unit_change, accuracy or rmse",
+    },
+    "granularity": {"type": "string", "enum": ["hour", "day"]},
+    "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+    "severity": {**_SEVERITY, "description": "of its last flagged window"},
+    "peak_severity": _SEVERITY,
+    "first_window_start": _TIME,
+    "last_window_end": {**_TIME, "description": "the end of its last flagged window"},
+    "windows_flagged": {"type": "integer", "minimum": 1},
+    "opened_at": _TIME,
+    "acknowledged_at": _nullable(_TIME),
+    "note": {"type": ["string", "null"]},
+    "resolved_at": _nullable(_TIME),
+    "resolved_by": {
+        "type": ["string", "null"],
+        "enum": ["auto", "user", None],
+        "description": "auto: resolve_after consecutive clean windows",
+    },
+    "summary": {"type": "string", "description": "one sentence a person can read"},
+    "causes": {
+        "type": "array",
+        "items": _ref("AlertCause"),
+        "description": "of the incident as a whole, ranked, most important first; the list returns at most 3",
+    },
+}
+_ALERT_REQUIRED = [k for k in _ALERT if k != "deliveries"]
 
 SCHEMAS: dict = {
     "Error": _obj(
@@ -488,55 +524,36 @@ SCHEMAS: dict = {
         },
         ["rank", "kind", "name", "segment", "score", "message"],
     ),
-    "Alert": _obj(
-        {
-            "id": {"type": "string"},
-            "model": {"type": "string"},
-            "kind": {
-                "type": "string",
-                "enum": ["feature_drift", "prediction_drift", "label_drift", "performance", "data_quality"],
-            },
-            "subject": {"type": "string", "description": "the feature or the metric"},
-            "condition": {
-                "type": "string",
-                "description": "distribution, missing_rate, new_category, unit_change, accuracy or rmse",
-            },
-            "granularity": {"type": "string", "enum": ["hour", "day"]},
-            "status": {"type": "string", "enum": ["open", "acknowledged"]},
-            "severity": {"type": "string", "enum": ["low", "medium", "high"]},
-            "window_start": _TIME,
-            "window_end": _TIME,
-            "opened_at": _TIME,
-            "acknowledged_at": _nullable(_TIME),
-            "note": {"type": ["string", "null"]},
-            "summary": {"type": "string", "description": "one sentence a person can read"},
-            "causes": {
+    "Alert": _obj(_ALERT, _ALERT_REQUIRED, description="an incident: one episode of a condition, over windows"),
+    "AlertDetail": _obj(
+        _ALERT
+        | {
+            "timeline": {
                 "type": "array",
-                "items": _ref("AlertCause"),
-                "description": "ranked, most important first; the list route returns at most 3",
+                "items": _ref("AlertWindow"),
+                "description": "the evaluated windows of the incident's span, oldest first (at most 1000)",
             },
             "deliveries": {
                 "type": "array",
                 "items": _ref("Delivery"),
-                "description": "GET .../alerts/{alert_id} only: each state change on each notification channel",
+                "description": "each state change on each notification channel: sent, waiting to be retried, or given up",
             },
         },
-        [
-            "id",
-            "model",
-            "kind",
-            "subject",
-            "condition",
-            "status",
-            "severity",
-            "window_start",
-            "window_end",
-            "opened_at",
-            "acknowledged_at",
-            "note",
-            "summary",
-            "causes",
-        ],
+        [*_ALERT_REQUIRED, "timeline"],
+    ),
+    "AlertWindow": _obj(
+        {
+            "window_start": _TIME,
+            "window_end": _TIME,
+            "state": {
+                "type": "string",
+                "enum": ["flagged", "clean", "insufficient"],
+                "description": "insufficient: too little data to say (neither extends nor resolves the incident)",
+            },
+            "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", None]},
+            "message": {"type": ["string", "null"], "description": "what the flagged window showed"},
+        },
+        ["window_start", "window_end", "state", "severity", "message"],
     ),
     "AlertPage": _obj(
         {
@@ -760,17 +777,19 @@ PATHS: dict = {
     },
     "/v1/models/{model}/alerts": {
         "get": _op(
-            "Alerts, newest first, a page at a time",
-            {"200": _json("AlertPage", "a page of alerts"), **_errors(400, 401, 404, 503)},
+            "Incidents, open (and acknowledged) first, then the most recent, a page at a time",
+            {"200": _json("AlertPage", "a page of incidents"), **_errors(400, 401, 404, 503)},
             tag="alerts",
             operation_id="alerts",
             params=[
                 _MODEL,
                 _param(
-                    "status", "query", {"type": "string", "enum": ["open", "acknowledged", "all"], "default": "open"}
+                    "status",
+                    "query",
+                    {"type": "string", "enum": ["open", "acknowledged", "resolved", "all"], "default": "open"},
                 ),
-                _FROM,
-                _TO,
+                _param("from", "query", _TIME, "incidents whose windows end after this time"),
+                _param("to", "query", _TIME, "incidents whose windows start before this time"),
                 _LIMIT,
                 _CURSOR,
             ],
@@ -778,8 +797,8 @@ PATHS: dict = {
     },
     "/v1/models/{model}/alerts/{alert_id}": {
         "get": _op(
-            "One alert with its ranked causes",
-            {"200": _json("Alert", "the alert"), **_errors(401, 404, 503)},
+            "One incident with its per-window timeline and ranked causes",
+            {"200": _json("AlertDetail", "the incident"), **_errors(401, 404, 503)},
             tag="alerts",
             operation_id="get_alert",
             params=[_MODEL, _param("alert_id", "path", {"type": "string"})],
@@ -787,12 +806,24 @@ PATHS: dict = {
     },
     "/v1/models/{model}/alerts/{alert_id}/acknowledge": {
         "post": _op(
-            "Acknowledge an alert (idempotent)",
-            {"200": _json("Alert", "the alert, acknowledged"), **_errors(400, 401, 404, 415, 503)},
+            "Acknowledge an incident (idempotent; it stays acknowledged until resolved)",
+            {
+                "200": _json("AlertDetail", "the incident, acknowledged"),
+                **_errors(400, 401, 404, 409, 415, 503),
+            },
             tag="alerts",
             operation_id="acknowledge_alert",
             body="Acknowledge",
             body_required=False,
+            params=[_MODEL, _param("alert_id", "path", {"type": "string"})],
+        ),
+    },
+    "/v1/models/{model}/alerts/{alert_id}/resolve": {
+        "post": _op(
+            "Resolve an incident by hand (if its condition returns, a new incident opens)",
+            {"200": _json("AlertDetail", "the incident, resolved"), **_errors(400, 401, 404, 409, 415, 503)},
+            tag="alerts",
+            operation_id="resolve_alert",
             params=[_MODEL, _param("alert_id", "path", {"type": "string"})],
         ),
     },

@@ -287,7 +287,12 @@ def _derive(ctx: Context, repo: IncidentRepository, key: str, since: datetime) -
 
 
 def _write(
-    ctx: Context, repo: IncidentRepository, series: Series, found: list[Episode], old: list[IncidentRow], since
+    ctx: Context,
+    repo: IncidentRepository,
+    series: Series,
+    found: list[Episode],
+    old: list[IncidentRow],
+    since: datetime,
 ) -> dict[str, int]:
     """Store the episodes of a series in place of its incidents `old`: an episode keeps the id and the
     user's state of the incident it overlaps; an incident no episode overlaps any more is deleted."""
