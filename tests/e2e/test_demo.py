@@ -36,7 +36,9 @@ def test_the_demo_finds_the_price_rise_and_blames_monthly_charges(localstack, se
     assert "33,600 predictions" in out
     assert re.search(r"days 1[0-3]–14 are still provisional", out), out
     # And the top incident starts on day 8 and spans the days after it, its top cause the shifted feature
-    opened = re.search(r"^  Done .*: (\d+) open incident\(s\), one per condition, over (\d+) flagged windows$", out, re.M)
+    opened = re.search(
+        r"^  Done .*: (\d+) open incident\(s\), one per condition, over (\d+) flagged windows$", out, re.M
+    )
     assert opened and int(opened.group(1)) < int(opened.group(2)), out
     top = re.search(r"^Top incident +\[\w+\] \w+ on .+, day 8 \(\w+ \d+\) to day (\d+) .*: (\d+) of its", out, re.M)
     assert top and int(top.group(1)) > 8 and int(top.group(2)) > 1, out
