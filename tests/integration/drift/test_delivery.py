@@ -440,6 +440,22 @@ def test_an_sns_channel_publishes_one_message_per_run(drift_tenant, notify_engin
     assert note["MessageAttributes"]["tenant"]["Value"] == drift_tenant.name
 
 
+def test_an_sns_message_stays_under_256_kb_and_the_rest_waits_for_the_next_run(
+    drift_tenant, notify_engine, sns_queue
+):
+    topic, received = sns_queue
+    model = _model(drift_tenant, "loud", {"notifications": [{"type": "sns", "topic_arn": topic}]})
+    changes = _opened(drift_tenant, model, 400, cause="rows with c0 = '" + "z" * 3000 + "' moved")
+    first = notify_engine.run(drift_tenant.tenant, "loud")["notify"]
+    assert first["messages"] == 1 and 0 < first["sent"] < 400
+    second = notify_engine.run(drift_tenant.tenant, "loud")["notify"]
+    assert second["messages"] == 1 and first["sent"] + second["sent"] == 400
+    notes = received()
+    assert [len(json.loads(n["Message"])["changes"]) for n in notes] == [first["sent"], second["sent"]]
+    assert all(len(json.dumps(n).encode()) < 300_000 for n in notes)
+    assert [c["change_id"] for n in notes for c in json.loads(n["Message"])["changes"]] == changes
+
+
 def test_an_sns_channel_without_a_topic_uses_the_deployments(drift_tenant, notify_engine, sns_queue, monkeypatch):
     topic, received = sns_queue
     model = _model(drift_tenant, "deployed", {"notifications": [{"type": "sns"}]})

@@ -9,8 +9,9 @@ cuts every text safely (never inside a ``<link|label>`` or an escape).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,6 +25,8 @@ SLACK_MAX_TEXT = 3000  # the notification's text (Slack's cut is 40,000; a previ
 SLACK_MAX_TOTAL = 12_000  # characters of all blocks together
 SLACK_SHOWN = 20  # changes shown one by one; the rest are counted
 SEVERITY_ORDER = {"low": 0, "medium": 1, "high": 2}
+MAX_SENTENCE = 500  # a summary or cause in Seia's JSON: a long category name cannot bloat a message
+SNS_MAX_BYTES = 250_000  # SNS refuses messages over 256 KB (the JSON and the e-mail text together)
 VERB = {"opened": "Opened", "escalated": "Escalated", "resolved": "Resolved"}
 
 
@@ -83,8 +86,8 @@ def seia_json(batch: Batch, sent_at: datetime) -> dict[str, Any]:
                     "first_window_start": _iso(c.first_window_start),
                     "last_window_end": _iso(c.last_window_end),
                     "windows_flagged": c.windows_flagged,
-                    "summary": c.summary,
-                    "top_cause": c.cause,
+                    "summary": _cut(c.summary, MAX_SENTENCE) if c.summary else None,
+                    "top_cause": _cut(c.cause, MAX_SENTENCE) if c.cause else None,
                     "url": batch.link(c),
                 },
             }
@@ -183,8 +186,26 @@ def plain_text(batch: Batch) -> str:
     for c in batch.changes:
         lines.append(f"- {VERB.get(c.change, c.change)} [{c.severity}] {c.kind} on {c.subject} ({c.condition})")
         if c.cause:
-            lines.append(f"  {c.cause}")
+            lines.append(f"  {_cut(c.cause, MAX_SENTENCE)}")
         link = batch.link(c)
         if link:
             lines.append(f"  {link}")
     return "\n".join(lines)
+
+
+def sns_message(batch: Batch, sent_at: datetime) -> str:
+    """SNS's ``MessageStructure=json`` body: the JSON for queues, Lambda and HTTPS subscribers, text for e-mail and SMS."""
+    return json.dumps(
+        {
+            "default": json.dumps(seia_json(batch, sent_at), ensure_ascii=False),
+            "email": plain_text(batch),
+            "sms": headline(batch)[:140],
+        }
+    )
+
+
+def fit_sns(batch: Batch, sent_at: datetime) -> Batch:
+    """The batch's first changes whose SNS message stays under :data:`SNS_MAX_BYTES`; the rest wait for a later run."""
+    while len(batch.changes) > 1 and len(sns_message(batch, sent_at).encode()) > SNS_MAX_BYTES:
+        batch = replace(batch, changes=batch.changes[: max(1, len(batch.changes) * 2 // 3)])
+    return batch

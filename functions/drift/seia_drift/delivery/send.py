@@ -65,19 +65,16 @@ def sns_client() -> Any:
 
 
 def send_sns(channel: Channel, batch: Batch) -> str | None:
+    """Publish `batch` (already fitted to SNS's size limit: :func:`messages.fit_sns`)."""
     topic = channel.target or os.environ.get(SNS_TOPIC_ENV, "")
     if not topic:
         return f"no topic: the channel names none and {SNS_TOPIC_ENV} is not set"
-    body = json.dumps(messages.seia_json(batch, datetime.now(UTC)), ensure_ascii=False)
     try:
         sns_client().publish(
             TopicArn=topic,
             Subject=messages.sns_subject(batch),
             MessageStructure="json",
-            # JSON for queues, Lambda and HTTP subscribers; plain text for e-mail and SMS.
-            Message=json.dumps(
-                {"default": body, "email": messages.plain_text(batch), "sms": messages.headline(batch)[:140]}
-            ),
+            Message=messages.sns_message(batch, datetime.now(UTC)),
             MessageAttributes={
                 "tenant": {"DataType": "String", "StringValue": batch.tenant},
                 "model": {"DataType": "String", "StringValue": batch.model},

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from seia import channels
 from seia.repositories.deliveries import TenantSettingsRepository
 from seia_drift.delivery import send
-from seia_drift.delivery.messages import Batch
+from seia_drift.delivery.messages import Batch, fit_sns
 from seia_drift.repositories.deliveries import DeliveryWork
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
@@ -26,7 +27,7 @@ MAX_ATTEMPTS = 8  # over runs: then the delivery is 'failed' (about 4 hours afte
 BACKOFF_BASE_S = 60.0  # 1, 2, 4, ... minutes between runs' attempts
 BACKOFF_CAP_S = 3600.0
 # Changes one message carries (the rest wait for the next run); SNS messages must stay under 256 KB.
-MAX_CHANGES = {"slack": 1000, "webhook": 1000, "sns": 150}
+MAX_CHANGES = {"slack": 1000, "webhook": 1000, "sns": 1000}
 DASHBOARD_ENV = "SEIA_DASHBOARD_URL"
 
 
@@ -57,9 +58,11 @@ class NotifyStep(Step):
             if not pending:
                 continue
             batch = Batch(tenant, ctx.model.name, pending, os.environ.get(DASHBOARD_ENV) or None, channel.key)
+            if channel.type == "sns":
+                batch = fit_sns(batch, datetime.now(UTC))
             error, seconds = send.send(channel, batch, ctx.signing_secret)
             messages += 1
-            ids = [c.id for c in pending]
+            ids = [c.id for c in batch.changes]
             if error is None:
                 work.mark_sent(ctx.model.id, channel, ids)
                 sent += len(ids)
