@@ -440,9 +440,7 @@ def test_an_sns_channel_publishes_one_message_per_run(drift_tenant, notify_engin
     assert note["MessageAttributes"]["tenant"]["Value"] == drift_tenant.name
 
 
-def test_an_sns_message_stays_under_256_kb_and_the_rest_waits_for_the_next_run(
-    drift_tenant, notify_engine, sns_queue
-):
+def test_an_sns_message_stays_under_256_kb_and_the_rest_waits_for_the_next_run(drift_tenant, notify_engine, sns_queue):
     topic, received = sns_queue
     model = _model(drift_tenant, "loud", {"notifications": [{"type": "sns", "topic_arn": topic}]})
     changes = _opened(drift_tenant, model, 400, cause="rows with c0 = '" + "z" * 3000 + "' moved")
