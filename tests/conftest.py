@@ -26,6 +26,9 @@ def _configure_env() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    # Test receivers listen on http://127.0.0.1: allowed here only (seia.egress); the SSRF tests unset both.
+    os.environ["SEIA_ALLOW_HTTP_WEBHOOKS"] = "1"
+    os.environ["SEIA_ALLOW_PRIVATE_WEBHOOKS"] = "1"
 
 
 _configure_env()
@@ -117,6 +120,9 @@ def reset_process_caches() -> None:
         getter.cache_clear()
     config.get_settings.cache_clear()
     credentials._store_for.cache_clear()
+    from seia_drift.delivery import send
+
+    send.sns_client.cache_clear()  # bound to the endpoint (moto, LocalStack) of the environment it was made in
 
 
 def _drop_run_objects(dsn: str, prefix: str) -> None:

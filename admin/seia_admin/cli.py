@@ -84,6 +84,29 @@ def cmd_server_list(args) -> int:
     return 0
 
 
+def cmd_tenant_signing_secret(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    _print(TenantAdmin(get_settings()).rotate_signing_secret(args.tenant))
+    print("Keep this secret: it is shown only now. Webhook deliveries are signed with it from now on.", file=sys.stderr)
+    return 0
+
+
+def cmd_tenant_notifications(args) -> int:
+    from seia.errors import Detail, ValidationFailed
+    from seia.tenancy import TenantAdmin
+
+    channels = None
+    if args.set is not None:
+        try:
+            channels = json.loads(args.set)
+        except ValueError:
+            raise ValidationFailed("--set must be JSON", [Detail(None, "notifications", "not JSON")]) from None
+    current = TenantAdmin(get_settings()).notifications(args.tenant, channels, clear=args.clear)
+    _print({"tenant": args.tenant, "notifications": current})
+    return 0
+
+
 def cmd_key_create(args) -> int:
     from seia import scopes
     from seia.tenancy import TenantAdmin
@@ -210,6 +233,15 @@ def register(sub) -> None:
     p.add_argument("--server", help="the database server (default: the one with the fewest tenants)")
     p.set_defaults(func=_one_line_errors(cmd_tenant_create))
     tenant.add_parser("list", help="list tenants").set_defaults(func=_one_line_errors(cmd_tenant_list))
+    p = tenant.add_parser("signing-secret", help="create or rotate the tenant's webhook signing secret; shown once")
+    p.add_argument("tenant")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_signing_secret))
+    p = tenant.add_parser("notifications", help="show or set the default notification channels of a tenant's models")
+    p.add_argument("tenant")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--set", metavar="JSON", help='e.g. \'[{"type": "slack", "url": "https://hooks.slack.com/..."}]\'')
+    how.add_argument("--clear", action="store_true", help="remove the default")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_notifications))
     p = tenant.add_parser(
         "move", help="copy a tenant's database to another server (its writes pause meanwhile), then switch"
     )

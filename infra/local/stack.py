@@ -1,4 +1,4 @@
-"""Create the template's buckets, queues, notifications and schedules on LocalStack.
+"""Create the template's buckets, queues, SNS topics, notifications and schedules on LocalStack.
 
 Lambda functions cannot run on LocalStack without Docker, so the schedule rules target a local queue
 per scheduled function and ``functionhost`` plays the Lambda service's part.
@@ -81,6 +81,9 @@ def deploy(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> dict[str, str]:
                 ]
             },
         )
+    sns = client("sns", endpoint)
+    for topic in plan.topics:
+        sns.create_topic(Name=topic)
     for s in plan.schedules:
         events.put_rule(Name=s.rule_name, ScheduleExpression=s.expression, State="ENABLED")
         target = {"Id": "local-function-host", "Arn": plan.queue_arn(s.queue)}
@@ -111,6 +114,9 @@ def teardown(plan: tpl.LocalPlan, endpoint: str = ENDPOINT) -> None:
             s3.delete_bucket(Bucket=b.name)
         except s3.exceptions.NoSuchBucket:
             pass
+    sns = client("sns", endpoint)
+    for topic in plan.topics:
+        sns.delete_topic(TopicArn=plan.topic_arn(topic))  # idempotent: deleting a missing topic succeeds
     for q in plan.queues.values():
         try:
             sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName=q.name)["QueueUrl"])

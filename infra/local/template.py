@@ -1,8 +1,8 @@
 """template.yaml, read for the local stack: resources resolved as CloudFormation would resolve them.
 
-Only what the local stack needs is resolved: Ref (parameters, pseudo parameters, queues, buckets),
+Only what the local stack needs is resolved: Ref (parameters, pseudo parameters, queues, buckets, topics),
 Fn::GetAtt <queue>.Arn, Fn::Sub, Fn::Select and Fn::Join. The result is a ``LocalPlan``: the buckets,
-queues, notifications and schedules to create on LocalStack, and which handler consumes which queue.
+queues, SNS topics, notifications and schedules to create on LocalStack, and which handler consumes which queue.
 """
 
 from __future__ import annotations
@@ -86,12 +86,16 @@ class LocalPlan:
     stack: str
     queues: dict[str, Queue] = field(default_factory=dict)
     buckets: dict[str, Bucket] = field(default_factory=dict)
+    topics: dict[str, str] = field(default_factory=dict)  # topic name -> logical id
     consumers: list[Consumer] = field(default_factory=list)
     schedules: list[Schedule] = field(default_factory=list)
     environment: dict[str, str] = field(default_factory=dict)
 
     def queue_arn(self, name: str) -> str:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+
+    def topic_arn(self, name: str) -> str:
+        return f"arn:aws:sns:{REGION}:{ACCOUNT}:{name}"
 
 
 class Resolver:
@@ -146,6 +150,8 @@ class Resolver:
             return f"{self.sqs_endpoint}/queue/{REGION}/{ACCOUNT}/{self._queue_name(name)}"
         if resource["Type"] == "AWS::S3::Bucket":
             return self.resolve(resource["Properties"]["BucketName"])
+        if resource["Type"] == "AWS::SNS::Topic":  # Ref of a topic is its ARN
+            return f"arn:aws:sns:{REGION}:{ACCOUNT}:{self.resolve(resource['Properties']['TopicName'])}"
         return name
 
     def _queue_name(self, logical_id: str) -> str:
@@ -172,6 +178,9 @@ def plan(stack: str = "seia", template: dict | None = None, overrides: dict | No
             )
             out.queues[q.name] = q
             arn_to_queue[out.queue_arn(q.name)] = q.name
+    for logical_id, res in template["Resources"].items():
+        if res["Type"] == "AWS::SNS::Topic":
+            out.topics[r.resolve(res["Properties"]["TopicName"])] = logical_id
     for logical_id, res in template["Resources"].items():
         if res["Type"] == "AWS::S3::Bucket":
             props = r.resolve(res["Properties"])

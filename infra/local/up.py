@@ -47,6 +47,16 @@ def start_localstack() -> bool:
     return True
 
 
+def local_delivery(port: int) -> dict[str, str]:
+    """Webhooks of a local stack: receivers on this machine over http are allowed here (seia.egress), never in
+    AWS; the dashboard links of Slack messages point at this API."""
+    return {
+        "SEIA_ALLOW_HTTP_WEBHOOKS": "1",
+        "SEIA_ALLOW_PRIVATE_WEBHOOKS": "1",
+        "SEIA_DASHBOARD_URL": f"http://127.0.0.1:{port}/dashboard",
+    }
+
+
 def _stop_on(signum, frame):
     raise KeyboardInterrupt
 
@@ -83,7 +93,7 @@ def main() -> None:
         started_localstack = start_localstack()
         plan = template.plan("seia")
         urls = stack.deploy(plan)
-        env = {**stack.aws_environment(), **plan.environment}
+        env = {**stack.aws_environment(), **plan.environment, **local_delivery(port)}
         os.environ.update(env)
         write_local_env(env | own)
         host = FunctionHost(plan, urls)
@@ -93,6 +103,7 @@ def main() -> None:
         for c in plan.consumers:
             print(f"Function:   {c.function} <- queue {c.queue}", flush=True)
     else:
+        os.environ.update(local_delivery(port))
         write_local_env(own)
 
     from infra.local.apihost import ApiHost, default_functions, make_server

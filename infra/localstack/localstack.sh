@@ -25,7 +25,7 @@ ENDPOINT="http://127.0.0.1:4566"
 HEALTH_URL="$ENDPOINT/_localstack/health"
 WAIT_TIMEOUT="${LOCALSTACK_WAIT_TIMEOUT:-60}"
 
-export SERVICES="${SERVICES:-s3,sqs,events,secretsmanager,apigateway,cloudformation,iam,sts,logs}"
+export SERVICES="${SERVICES:-s3,sqs,sns,events,secretsmanager,apigateway,cloudformation,iam,sts,logs}"
 export GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:4566}"
 export GATEWAY_SERVER="${GATEWAY_SERVER:-hypercorn}"
 # No network here: *.localhost.localstack.cloud does not resolve, so every URL LocalStack

@@ -11,8 +11,10 @@ from seia import telemetry
 from seia.db import Databases, Tenant
 from seia.errors import NotFound
 from seia.legacy import reserved_features, usable_settings
+from seia.repositories.admin import SigningKeyRepository
 from seia.repositories.models import ModelRepository
 from seia.schema import Model
+from seia.signing import SigningSecrets
 from seia_drift.layout import layout
 from seia_drift.repositories.state import StateRepository
 from seia_drift.settings import DriftSettings
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 STEP_METRICS = {
     "profile": ("rows", telemetry.ROWS_PROFILED),
     "alerts": ("opened", telemetry.INCIDENTS_OPENED),
-    "notify": ("failed", telemetry.DELIVERY_FAILURES),
+    "notify": ("failed", telemetry.DELIVERY_FAILURES),  # failed messages (one per channel at most)
 }
 
 
@@ -48,7 +50,15 @@ class DriftEngine:
                     raise NotFound(f"model {model_name!r} not found")
                 settings, findings = _settings(model)
                 findings += [f"feature {name!r} is reserved; it is not profiled" for name in reserved_features(model)]
-                ctx = Context(conn, model, settings, layout(model), tuple(findings))
+                ctx = Context(
+                    conn,
+                    model,
+                    settings,
+                    layout(model),
+                    tuple(findings),
+                    tenant=tenant,
+                    signing_secret=lambda: self.signing_secret(tenant),
+                )
                 for step in self.steps:
                     started = time.perf_counter()
                     with conn.transaction():
@@ -68,6 +78,13 @@ class DriftEngine:
             finally:
                 conn.autocommit = False
         return report
+
+    def signing_secret(self, tenant: Tenant) -> str | None:
+        """The tenant's webhook signing secret (``seia tenant signing-secret``), or None when it has none."""
+        with self.db.admin() as conn:
+            key_id = SigningKeyRepository(conn).key_id(tenant.id)
+            conn.commit()
+        return SigningSecrets(self.db.settings).secret(tenant.name, key_id) if key_id else None
 
     def models(self, tenant: Tenant) -> list[str]:
         with self.db.tenant(tenant) as conn:

@@ -29,6 +29,8 @@ class DriftSettings:
     reference_min_rows: int = _default("reference_min_rows")
     resolve_after: int = _default("resolve_after")
     webhook_url: str | None = _default("webhook_url")
+    # The model's channels as stored (None: the tenant's default applies); see seia.channels.
+    notifications: list[dict[str, Any]] | None = _default("notifications")
 
     @property
     def min_rows(self) -> int:
@@ -56,4 +58,5 @@ class DriftSettings:
             reference_min_rows=int(value["reference_min_rows"]),
             resolve_after=int(value["resolve_after"]),
             webhook_url=value["webhook_url"],
+            notifications=value["notifications"],
         )

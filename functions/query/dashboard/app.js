@@ -471,6 +471,10 @@
       input = h("select", attrs,
         h("option", { value: "", selected: value === undefined || value === null }, "default (" + fallback + ")"),
         choices.map((c) => h("option", { value: c, selected: value === c }, c)));
+    } else if (types.includes("array")) {
+      // A list of objects (notification channels): edited as JSON.
+      input = h("textarea", Object.assign(attrs, { rows: 3, cols: 60, placeholder: '[{"type": "slack", "url": "https://hooks.slack.com/…"}]' }),
+        value === undefined || value === null ? "" : JSON.stringify(value));
     } else {
       attrs.value = value === undefined || value === null ? "" : String(value);
       if (types.includes("integer") || types.includes("number")) {
@@ -511,7 +515,8 @@
       for (const [id, key, member, schema] of fields) {
         const raw = document.getElementById(id).value.trim();
         const types = [].concat(schema.type);
-        const value = raw === "" ? null : types.includes("integer") || types.includes("number") ? Number(raw) : raw;
+        let value = raw === "" ? null : types.includes("integer") || types.includes("number") ? Number(raw) : raw;
+        if (value !== null && types.includes("array")) { try { value = JSON.parse(raw); } catch (_) { /* the server names the field */ } }
         if (member === null) { body[key] = value; continue; }
         body[key] = body[key] || {};
         if (value !== null) body[key][member] = value;

@@ -34,11 +34,111 @@ def _obj(properties: dict, required: list[str] | None = None, extra: bool = Fals
 
 
 _TIME = {"type": "string", "format": "date-time"}
+_SEVERITY = {"type": "string", "enum": ["low", "medium", "high"]}
+_CHANGE = {"type": "string", "enum": ["opened", "escalated", "resolved"]}
+
+# Delivery of incident changes: its state (the Alert's deliveries) and the webhook's body (webhooks below).
+_DELIVERY_SCHEMAS = {
+    "Delivery": _obj(
+        {
+            "channel": {"type": "string", "description": "the channel's name, else its type and host (never its URL)"},
+            "channel_type": {"type": "string", "enum": ["slack", "webhook", "sns"]},
+            "change": _CHANGE,
+            "change_at": _TIME,
+            "status": {
+                "type": "string",
+                "enum": ["pending", "sent", "failed", "dropped"],
+                "description": "pending: not sent yet or to be retried at next_attempt_at; failed: gave up after "
+                "its attempts; dropped: the channel left the settings",
+            },
+            "attempts": {"type": "integer"},
+            "last_error": {"type": ["string", "null"]},
+            "next_attempt_at": {"anyOf": [_TIME, {"type": "null"}]},
+            "sent_at": {"anyOf": [_TIME, {"type": "null"}]},
+        },
+        ["channel", "channel_type", "change", "status", "attempts", "last_error", "sent_at"],
+    ),
+    "IncidentChanges": _obj(
+        {
+            "type": {"type": "string", "const": "incident_changes"},
+            "id": {"type": "string", "description": "the Idempotency-Key header: the same on every retry"},
+            "tenant": {"type": "string"},
+            "model": {"type": "string"},
+            "sent_at": _TIME,
+            "changes": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "change_id": {"type": "integer"},
+                        "change": _CHANGE,
+                        "severity": _SEVERITY,
+                        "at": _TIME,
+                        "incident": _obj(
+                            {
+                                "id": {"type": "integer"},
+                                "kind": {"type": "string"},
+                                "subject": {"type": "string"},
+                                "condition": {"type": "string"},
+                                "granularity": {"type": "string"},
+                                "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+                                "peak_severity": _SEVERITY,
+                                "first_window_start": _TIME,
+                                "last_window_end": _TIME,
+                                "windows_flagged": {"type": "integer"},
+                                "summary": {"type": ["string", "null"]},
+                                "top_cause": {"type": ["string", "null"], "description": "the first cause, in words"},
+                                "url": {"type": ["string", "null"], "description": "the incident in the dashboard"},
+                            },
+                            ["id", "kind", "subject", "condition", "status"],
+                        ),
+                    },
+                    ["change_id", "change", "severity", "at", "incident"],
+                ),
+            },
+        },
+        ["type", "id", "tenant", "model", "sent_at", "changes"],
+    ),
+}
+
+_SIGNATURE_TEXT = (
+    "HMAC-SHA256 under the tenant's signing secret (`seia tenant signing-secret T`) of `<t>.<raw body>`: "
+    "`t=<unix seconds>,v1=<hex>`. Recompute it over the raw bytes, compare in constant time, and refuse a `t` "
+    "more than 5 minutes old. Absent while the tenant has no signing secret."
+)
+WEBHOOKS = {
+    "incident_changes": {
+        "post": {
+            "summary": "The incident changes (opened, escalated, resolved) of one drift run for one model",
+            "description": "Sent to each `webhook` channel of the model's `notifications` setting (and to its "
+            "`webhook_url`): at most one request per run, retried on later runs with exponential backoff "
+            "until a 2xx. Redirects are not followed. SNS channels receive the same JSON.",
+            "parameters": [
+                {
+                    "name": "Seia-Signature",
+                    "in": "header",
+                    "schema": {"type": "string", "pattern": "^t=[0-9]+,v1=[0-9a-f]{64}$"},
+                    "description": _SIGNATURE_TEXT,
+                },
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string"},
+                    "description": "the same for every attempt at the same changes: drop a repeat",
+                },
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IncidentChanges"}}},
+            },
+            "responses": {"2XX": {"description": "received; anything else (or no answer in 5 s) is retried"}},
+        }
+    }
+}
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNT = {"type": "integer", "minimum": 0}
 _NEXT_CURSOR = {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"}
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
-_SEVERITY = {"type": "string", "enum": ["low", "medium", "high"]}
 _ALERT = {
     "id": {"type": "string"},
     "model": {"type": "string"},
@@ -439,8 +539,8 @@ SCHEMAS: dict = {
             },
             "deliveries": {
                 "type": "array",
-                "items": {"type": "object"},
-                "description": "delivery of its changes to the model's channels, when any is configured",
+                "items": _ref("Delivery"),
+                "description": "each state change on each notification channel: sent, waiting to be retried, or given up",
             },
         },
         [*_ALERT_REQUIRED, "timeline"],
@@ -467,6 +567,7 @@ SCHEMAS: dict = {
         ["alerts", "next_cursor"],
     ),
     "Acknowledge": _obj({"note": {"type": "string", "maxLength": 500}}),
+    **_DELIVERY_SCHEMAS,
     "ModelSettingsResponse": _obj(
         {"model": {"type": "string"}, "settings": _ref("ModelSettings")}, ["model", "settings"]
     ),
@@ -829,6 +930,7 @@ DOCUMENT: dict = {
     "security": [{"apiKey": []}],
     "tags": [{"name": t} for t in ("meta", "models", "ingest", "query", "drift", "alerts", "dashboard")],
     "paths": PATHS,
+    "webhooks": WEBHOOKS,
     "components": {
         "securitySchemes": {
             "apiKey": {

@@ -14,6 +14,7 @@ from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
 from seia.errors import Detail, ValidationFailed
+from seia.repositories.deliveries import DeliveryRepository
 from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
@@ -77,7 +78,10 @@ class QueryService(TenantAccess):
 
     def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
         with self.db.tenant(tenant) as conn:
-            return incidents.incident(conn, self._model(conn, model_name), alert_id)
+            model = self._model(conn, model_name)
+            out = incidents.incident(conn, model, alert_id)
+            out["deliveries"] = deliveries(conn, model.id, int(out["id"]))
+            return out
 
     def acknowledge(self, tenant: Tenant, model_name: str, alert_id: str, body) -> dict:
         with self.db.tenant(tenant) as conn:
@@ -95,9 +99,27 @@ class QueryService(TenantAccess):
         with self.db.tenant(tenant) as conn:
             with conn.transaction():
                 model = self._model(conn, model_name)
-                settings = _revalidated(model_settings.updated(model.settings, body), body)
+                settings = _revalidated(model_settings.updated(model.settings, body, resolve=True), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
+
+
+def deliveries(conn, model_id: int, incident_id: int) -> list[dict]:
+    """Each state change of the incident on each notification channel: what was sent, what waits and why."""
+    return [
+        {
+            "channel": d.channel,
+            "channel_type": d.channel_type,
+            "change": d.change,
+            "change_at": iso(d.change_at),
+            "status": d.status,
+            "attempts": d.attempts,
+            "last_error": d.last_error,
+            "next_attempt_at": iso(d.next_attempt_at),
+            "sent_at": iso(d.sent_at),
+        }
+        for d in DeliveryRepository(conn).for_incident(model_id, incident_id)
+    ]
 
 
 def _revalidated(merged: dict, body: dict) -> dict:

@@ -118,7 +118,7 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_each_incident_change_is_posted_to_the_webhook_once(drift_tenant, engine, reader):
+def test_a_runs_incident_changes_are_posted_to_the_webhook_in_one_message(drift_tenant, engine, reader):
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     _Hook.received = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -130,19 +130,19 @@ def test_each_incident_change_is_posted_to_the_webhook_once(drift_tenant, engine
     finally:
         server.shutdown()
     alerts = reader.alerts("hooked")
-    assert sorted((p["incident_id"], p["change"]) for p in _Hook.received) == [(a["id"], "opened") for a in alerts]
-    quality = next(p for p in _Hook.received if p["condition"] == "new_category")
-    assert quality["model"] == "hooked" and quality["subject"] == "c0" and quality["status"] == "open"
+    [message] = _Hook.received  # the second run had nothing new
+    assert message["type"] == "incident_changes" and message["model"] == "hooked"
+    assert sorted((c["incident"]["id"], c["change"]) for c in message["changes"]) == [
+        (a["id"], "opened") for a in alerts
+    ]
+    quality = next(c["incident"] for c in message["changes"] if c["incident"]["condition"] == "new_category")
+    assert quality["subject"] == "c0" and quality["status"] == "open"
     assert (
-        quality["causes"][0]["sentence"]
-        == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
+        quality["top_cause"] == "rows with c0 = 'zeta' went from 0% to 31% of the window (never seen in the reference)"
     )
     mid = reader.model_id("hooked")
-    [mark] = reader.query("SELECT change FROM drift_watermarks WHERE model_id = %s AND step = 'notify'", (mid,))
-    assert (
-        mark["change"]
-        == reader.query("SELECT max(id) AS id FROM incident_changes WHERE model_id = %s", (mid,))[0]["id"]
-    )
+    sent = reader.query("SELECT status, attempts FROM deliveries WHERE model_id = %s", (mid,))
+    assert sent == [{"status": "sent", "attempts": 1}] * len(alerts)
 
 
 def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
@@ -156,8 +156,11 @@ def test_a_dead_webhook_never_blocks_the_worker(drift_tenant, engine, reader):
     assert report["notify"]["failed"] == 1
     assert reader.alerts("dead-hook") and reader.changes("dead-hook")
     mid = reader.model_id("dead-hook")
-    # nothing counts as sent: the next run sends every change again
-    assert reader.query("SELECT * FROM drift_watermarks WHERE model_id = %s AND step = 'notify'", (mid,)) == []
+    # nothing counts as sent: a later run sends every change again (tests/integration/drift/test_delivery.py)
+    waiting = reader.query("SELECT status, attempts, last_error FROM deliveries WHERE model_id = %s", (mid,))
+    assert waiting == [{"status": "pending", "attempts": 1, "last_error": "NewConnectionError"}] * len(
+        reader.changes("dead-hook")
+    )
 
 
 def test_seia_drift_run_runs_the_steps_at_once(drift_tenant, reader, capsys):

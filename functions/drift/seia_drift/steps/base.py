@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
 
+from seia.db import Tenant
 from seia.schema import Model
 from seia_drift.layout import Layout
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
@@ -25,6 +27,9 @@ class Context:
     layout: Layout
     # What of the model's stored definition today's rules refuse (see seia.legacy); the audit step reports it.
     findings: tuple[str, ...] = ()
+    tenant: Tenant | None = None
+    # The tenant's webhook signing secret, looked up only when a webhook is sent (None: it has none).
+    signing_secret: Callable[[], str | None] = lambda: None
 
     @property
     def state(self) -> StateRepository:

@@ -1,100 +1,82 @@
-"""Send each incident change to the model's webhook (settings.webhook_url) as JSON."""
+"""Deliver the model's incident changes (opened, escalated, resolved) to its notification channels.
+
+The channels are the model's ``notifications`` setting, else the tenant's default, plus the old ``webhook_url``
+(:mod:`seia.channels`). Each change of incident_changes is enqueued once per channel in force when it is first
+seen (``deliveries``); a run then sends at most one message per channel, listing every pending change. A failed
+message is retried on later runs with exponential backoff (the channel waits as a whole), up to MAX_ATTEMPTS;
+each send has bounded timeouts, so a dead receiver costs a run seconds, never the run itself.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-import urllib.error
-import urllib.request
+import os
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from seia.repositories.incidents import IncidentReadRepository
-from seia_drift.repositories.incidents import IncidentRepository
+from seia import channels
+from seia.repositories.deliveries import TenantSettingsRepository
+from seia_drift.delivery import send
+from seia_drift.delivery.messages import Batch, fit_sns
+from seia_drift.repositories.deliveries import DeliveryWork
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
 
 log = logging.getLogger(__name__)
-TRIES_PER_RUN = 3
-BACKOFF_S = (0.2, 0.5)  # between tries within a run
-TIMEOUT_S = 3.0
-MAX_ALERTS_PER_RUN = 50
-
-
-def post_json(
-    url: str, payload: dict[str, Any], tries: int = TRIES_PER_RUN, backoff: tuple[float, ...] = BACKOFF_S
-) -> str | None:
-    """POST with bounded retries; None on a 2xx, else the last error (never raises)."""
-    body = json.dumps(payload, default=str).encode()
-    error = None
-    for attempt in range(tries):
-        request = urllib.request.Request(
-            url, data=body, method="POST", headers={"Content-Type": "application/json", "User-Agent": "seia-drift"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-                if 200 <= response.status < 300:
-                    return None
-                error = f"HTTP {response.status}"
-        except urllib.error.HTTPError as exc:
-            error = f"HTTP {exc.code}"
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            error = type(exc).__name__
-        if attempt + 1 < tries:
-            time.sleep(backoff[min(attempt, len(backoff) - 1)])
-    return error
+MAX_ATTEMPTS = 8  # over runs: then the delivery is 'failed' (about 4 hours after the first try)
+BACKOFF_BASE_S = 60.0  # 1, 2, 4, ... minutes between runs' attempts
+BACKOFF_CAP_S = 3600.0
+# Changes one message carries (the rest wait for the next run); SNS messages must stay under 256 KB.
+MAX_CHANGES = {"slack": 1000, "webhook": 1000, "sns": 1000}
+DASHBOARD_ENV = "SEIA_DASHBOARD_URL"
 
 
 class NotifyStep(Step):
-    """Incident changes (opened, escalated, resolved) not yet delivered → one POST each, in order. A
-    failing endpoint stops the run's deliveries (the rest wait for the next run) and never fails the
-    worker. Delivery is at least once: a crash between the POST and its commit sends that change again."""
-
     name = "notify"
 
     def run(self, ctx: Context) -> dict[str, Any]:
-        url = ctx.settings.webhook_url
-        if not url:
-            return {"webhook": None}
-        repo, reads = IncidentRepository(ctx.conn), IncidentReadRepository(ctx.conn)
+        work = DeliveryWork(ctx.conn)
+        in_force = channels.in_force(
+            {"notifications": ctx.settings.notifications, "webhook_url": ctx.settings.webhook_url},
+            TenantSettingsRepository(ctx.conn).get("notifications"),
+        )
         mark = ctx.state.get(ctx.model.id, self.name)
-        sent = failed = 0
-        for change in repo.changes_after(ctx.model.id, mark.change, MAX_ALERTS_PER_RUN):
-            incident = reads.get(ctx.model.id, change.incident_id)
-            assert incident is not None  # a change is deleted with its incident
-            payload = {
-                "incident_id": incident.id,
-                "change": change.change,
-                "model": ctx.model.name,
-                "kind": incident.kind,
-                "subject": incident.subject,
-                "condition": incident.condition,
-                "severity": change.severity,
-                "status": incident.status,
-                "summary": incident.summary,
-                "first_window_start": incident.first_window_start.isoformat(),
-                "last_window_end": incident.last_window_end.isoformat(),
-                "windows_flagged": incident.windows_flagged,
-                "reference": incident.reference_key,
-                "causes": [
-                    {
-                        "rank": c.rank,
-                        "feature": c.feature,
-                        "segment": c.segment,
-                        "score": c.score,
-                        "sentence": c.sentence,
-                    }
-                    for c in reads.causes([incident.id]).get(incident.id, [])
-                ],
-            }
-            error = post_json(url, payload)
-            if error is not None:
+        new = work.new_changes(ctx.model.id, mark.change)
+        for channel in in_force:
+            work.enqueue(ctx.model.id, channel, [c.id for c in new])
+        if new and new[-1].id > mark.change:
+            ctx.state.set(ctx.model.id, self.name, Watermark(change=new[-1].id))
+        dropped = work.drop_removed(ctx.model.id, in_force)
+        tenant = ctx.tenant.name if ctx.tenant else ""
+        sent = failed = messages = 0
+        waiting = []
+        for channel in in_force:
+            if work.waiting_until(ctx.model.id, channel) is not None:
+                waiting.append(channel.label)
+                continue
+            pending = work.pending(ctx.model.id, channel, MAX_CHANGES[channel.type])
+            if not pending:
+                continue
+            batch = Batch(tenant, ctx.model.name, pending, os.environ.get(DASHBOARD_ENV) or None, channel.key)
+            if channel.type == "sns":
+                batch = fit_sns(batch, datetime.now(UTC))
+            error, seconds = send.send(channel, batch, ctx.signing_secret)
+            messages += 1
+            ids = [c.id for c in batch.changes]
+            if error is None:
+                work.mark_sent(ctx.model.id, channel, ids)
+                sent += len(ids)
+            else:
+                work.mark_failed(ctx.model.id, channel, ids, error, MAX_ATTEMPTS, BACKOFF_BASE_S, BACKOFF_CAP_S)
                 failed += 1
-                log.warning("webhook of model %s: %s", ctx.model.name, error)
-                # the endpoint is down: leave the rest for the next run rather than wait on each
-                break
-            ctx.state.set(ctx.model.id, self.name, Watermark(change=change.id))
-            sent += 1
-        # host only: the URL's path or query may carry a token
-        return {"webhook": urlsplit(url).hostname, "sent": sent, "failed": failed}
+                # the label, never the URL: a Slack URL carries its token
+                log.warning("delivery to %s failed (%s) after %.1f s; retried later", channel.label, error, seconds)
+        return {
+            "channels": len(in_force),
+            "new_changes": sum(c.id > mark.change for c in new),
+            "messages": messages,
+            "sent": sent,
+            "failed": failed,
+            "waiting": len(waiting),
+            "dropped": dropped,
+        }

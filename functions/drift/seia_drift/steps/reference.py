@@ -65,7 +65,8 @@ class ReferenceStep(Step):
         )
         repo.replace(ctx.model.id, reference, features)
         store_reference_segments(ctx, source, {f.feature: f for f in features})
-        ctx.state.reset_all_but(ctx.model.id, [])
+        # every result is recomputed against the new reference; what was delivered stays delivered
+        ctx.state.reset_all_but(ctx.model.id, ["notify"])
         return {
             "reference": key,
             "rebuilt": True,

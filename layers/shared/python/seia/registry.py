@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from seia import channels as _channels
 from seia.stats import drift as _impl
 
-NUMBER, INTEGER, STRING, URL = "number", "integer", "string", "url"
+NUMBER, INTEGER, STRING, URL, CHANNELS = "number", "integer", "string", "url", "channels"
 NUMERIC, CATEGORICAL = _impl.NUMERIC, _impl.CATEGORICAL
 DISTRIBUTION, MISSING_RATE = "distribution", "missing_rate"
 MAX_COUNT = 10**9
@@ -51,7 +52,8 @@ class Setting:
         Its key in ``models.settings``; ``group.name`` for a member of an object
         (``thresholds.psi``, ``performance_drop.accuracy``).
     type : str
-        ``"number"``, ``"integer"``, ``"string"`` (with `choices`) or ``"url"``.
+        ``"number"``, ``"integer"``, ``"string"`` (with `choices`), ``"url"`` (checked by :mod:`seia.egress`)
+        or ``"channels"`` (a list of notification channels, :mod:`seia.channels`).
     default : object
         In force when the setting is absent (None: none).
     description, label : str
@@ -100,16 +102,19 @@ class Setting:
             return False
         return self.maximum is None or (value < self.maximum if self.exclusive_maximum else value <= self.maximum)
 
-    def problem(self, value: Any) -> str | None:
-        """Why `value` is refused, or None when it is valid."""
+    def problem(self, value: Any, resolve: bool = False) -> str | None:
+        """Why `value` is refused, or None when it is valid; `resolve` looks up a URL's host name too."""
         if self.type == STRING:
             return None if value in self.choices else f"must be one of {', '.join(self.choices)}"
         if self.type == URL:
             if isinstance(value, str) and len(value) <= MAX_URL:
                 parts = urlsplit(value)
                 if parts.scheme in ("http", "https") and parts.netloc:
-                    return None
+                    return _channels.url_problem(value, resolve)
             return f"must be an http(s) URL of at most {MAX_URL} characters, or null"
+        if self.type == CHANNELS:
+            found = _channels.problems(value, resolve)
+            return f"{found[0][0]}: {found[0][1]}".lstrip(": ") if found else None
         if self.type == INTEGER:
             if _integer(value) and self._in_range(value):
                 return None
@@ -127,6 +132,8 @@ class Setting:
             out.update(type="string", enum=list(self.choices))
         elif self.type == URL:
             out.update(type="string", format="uri", maxLength=MAX_URL)
+        elif self.type == CHANNELS:
+            out.update(type="array", maxItems=_channels.MAX_CHANNELS, items=_CHANNEL_SCHEMA)
         else:
             out["type"] = self.type
             for bound, exclusive, key in (
@@ -305,8 +312,12 @@ class Registry:
         return {path: self.value(stored, path) for path in self._settings}
 
     # -- validation ------------------------------------------------------------------------------------
-    def problems(self, body: Mapping[str, Any], unknown_keys: bool = True) -> list[tuple[str, str]]:
-        """(field, message) for every refused value of `body`; None values (removals) pass.
+    def problems(
+        self, body: Mapping[str, Any], unknown_keys: bool = True, resolve: bool = False
+    ) -> list[tuple[str, str]]:
+        """(field, message) for every refused value of `body`; None values (removals) pass. URLs are judged by
+        their scheme and literal address, and with `resolve` (when the settings are saved) by every address
+        their host name resolves to (:mod:`seia.egress`).
 
         Examples
         --------
@@ -326,8 +337,11 @@ class Registry:
             if value is None:
                 continue
             members = self.members(key)
+            if not members and self._settings[key].type == CHANNELS:
+                out += [(f"{key}{field}", message) for field, message in _channels.problems(value, resolve)]
+                continue
             if not members:
-                problem = self._settings[key].problem(value)
+                problem = self._settings[key].problem(value, resolve)
                 if problem:
                     out.append((key, problem))
                 continue
@@ -384,6 +398,21 @@ class Registry:
             "description": "keys sent replace the stored ones; null removes a key (back to its default)",
         }
         return schemas
+
+
+_CHANNEL_SCHEMA = {
+    "type": "object",
+    "required": ["type"],
+    "description": "slack: an incoming-webhook URL; webhook: Seia's signed JSON (see webhooks.incident_changes); "
+    "sns: a topic ARN (none: the deployment's topic)",
+    "properties": {
+        "type": {"type": "string", "enum": list(_channels.TYPES)},
+        "url": {"type": "string", "format": "uri", "maxLength": _channels.MAX_URL},
+        "topic_arn": {"type": "string", "pattern": _channels.TOPIC_ARN.pattern},
+        "name": {"type": "string", "minLength": 1, "maxLength": _channels.MAX_NAME},
+    },
+    "additionalProperties": False,
+}
 
 
 def _between_factors(medium: float, high: float) -> bool:
@@ -582,12 +611,16 @@ def _default_registry() -> Registry:
     )
     r.register_setting(
         Setting(
-            "webhook_url",
-            URL,
+            "notifications",
+            CHANNELS,
             None,
-            "each incident change (opened, escalated, resolved) is POSTed there as JSON",
-            "Webhook URL",
+            "channels that receive each incident change (opened, escalated, resolved): "
+            '[{"type": "slack"|"webhook", "url"}, {"type": "sns", "topic_arn"?}, ...]; none: the tenant\'s default',
+            "Notifications",
         )
+    )
+    r.register_setting(
+        Setting("webhook_url", URL, None, "one more webhook channel (Seia's signed JSON)", "Webhook URL")
     )
     return r
 

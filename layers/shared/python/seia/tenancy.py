@@ -31,8 +31,11 @@ from seia.repositories.admin import (
     Server,
     ServerLoad,
     ServerRepository,
+    SigningKeyRepository,
     TenantRepository,
 )
+from seia.repositories.deliveries import TenantSettingsRepository
+from seia.signing import SigningSecrets
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +205,7 @@ class TenantAdmin:
                 (s.api_role, "SELECT", "tenants"),
                 (s.api_role, "SELECT", "api_keys"),
                 (s.worker_role, "SELECT", "tenants"),
+                (s.worker_role, "SELECT", "signing_keys"),
             ]
             for role, privilege, table in grants:
                 admin.execute(
@@ -325,6 +329,34 @@ class TenantAdmin:
     def revoke_key(self, prefix: str) -> bool:
         with self.admin_connection() as admin:
             return ApiKeyRepository(admin).revoke(auth.normalise_prefix(prefix))
+
+    def rotate_signing_secret(self, tenant_name: str) -> dict:
+        """A new webhook signing secret for the tenant (the old one stops signing at once); shown only now."""
+        self.ensure_admin()
+        tenant = self.get_tenant(tenant_name)
+        key_id, secret = SigningSecrets(self.settings).create(tenant.name)
+        with self.admin_connection() as admin:
+            SigningKeyRepository(admin).put(tenant.id, key_id)
+        return {"tenant": tenant.name, "key_id": key_id, "signing_secret": secret}
+
+    def notifications(self, tenant_name: str, channels=None, clear: bool = False):
+        """The tenant's default notification channels; replaced by `channels` (validated), removed by `clear`."""
+        from seia.channels import problems
+
+        tenant = self.get_tenant(tenant_name)
+        if channels is not None:
+            found = problems(channels, resolve=True)
+            if found:
+                raise ValidationFailed(
+                    "invalid notifications", [Detail(None, f"notifications{f}", m) for f, m in found]
+                )
+        with superuser_connect(self.settings, tenant.db_name) as conn, conn.transaction():
+            repo = TenantSettingsRepository(conn)
+            if clear:
+                repo.delete("notifications")
+            elif channels is not None:
+                repo.put("notifications", channels)
+            return repo.get("notifications")
 
     def migrate_all(self) -> dict:
         """Admin database, then every tenant database; returns what was applied where."""

@@ -257,3 +257,22 @@ class ApiKeyRepository:
 
     def revoke(self, prefix: str) -> bool:
         return self.conn.execute(self.REVOKE, (prefix,)).rowcount == 1
+
+
+class SigningKeyRepository:
+    """Which signing secret a tenant has (its id): the secret itself lives in :mod:`seia.signing`'s store."""
+
+    UPSERT = """
+        INSERT INTO signing_keys (tenant_id, key_id) VALUES (%s, %s)
+        ON CONFLICT (tenant_id) DO UPDATE SET key_id = excluded.key_id, created_at = now()"""
+    GET = "SELECT key_id FROM signing_keys WHERE tenant_id = %s"
+
+    def __init__(self, conn: psycopg.Connection):
+        self.conn = conn
+
+    def put(self, tenant_id: int, key_id: str) -> None:
+        self.conn.execute(self.UPSERT, (tenant_id, key_id))
+
+    def key_id(self, tenant_id: int) -> str | None:
+        row = self.conn.execute(self.GET, (tenant_id,)).fetchone()
+        return row[0] if row else None
