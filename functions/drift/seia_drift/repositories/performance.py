@@ -12,6 +12,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia.schema import Model
+from seia.sparse import pack_performance
 from seia_drift import performance
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
@@ -113,13 +114,14 @@ class PerformanceRepository:
                change = nextval('drift_change_seq')"""
 
     def replace_hours(self, model_id: int, hours: list[datetime], values: dict[datetime, tuple[Any, ...]]) -> None:
+        """Every listed hour's statistics replaced by ``values[hour]`` (none when absent), stored packed."""
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
         if len(values) < 50:
             with self.conn.cursor() as cur:
                 cur.executemany(
                     self.UPSERT_HOURLY,
                     [
-                        (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
+                        (model_id, h, rows, labeled, Jsonb(pack_performance(stats)) if stats else None)
                         for h, (rows, labeled, stats, _) in sorted(values.items())
                     ],
                 )
@@ -127,7 +129,11 @@ class PerformanceRepository:
         # a backfill's thousands of hours: COPY into a staging table, then one upsert
         lines = [
             f"{h.isoformat()}\t{int(rows)}\t{int(labeled)}\t"
-            + (json.dumps(stats, separators=(",", ":"), allow_nan=False).replace("\\", "\\\\") if stats else "\\N")
+            + (
+                json.dumps(pack_performance(stats), separators=(",", ":"), allow_nan=False).replace("\\", "\\\\")
+                if stats
+                else "\\N"
+            )
             + "\n"
             for h, (rows, labeled, stats, _) in sorted(values.items())
         ]
