@@ -66,8 +66,9 @@ class PerformanceRepository:
         rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
-    def compute(self, model: Model, source: Source) -> dict[datetime, tuple[Any, ...]]:
-        """{hour: (rows, labeled, stats or None, label_groups)} over the source.
+    def compute(self, model: Model, source: Source, packed: bool = False) -> dict[datetime, tuple[Any, ...]]:
+        """{hour: (rows, labeled, stats or None, label_groups)} over the source; ``packed``: binary
+        statistics in their stored form (:mod:`seia.sparse`), for :meth:`replace_hours`.
 
         ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
         """
@@ -87,7 +88,7 @@ class PerformanceRepository:
             for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
                 groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
             for hour, g in groups.items():
-                out[hour][2] = performance.binary_stats(g, positive)
+                out[hour][2] = performance.binary_stats(g, positive, packed=packed)
                 out[hour][3] = _label_counts((label, n) for label, _, _, n, _ in g)
         elif model.task == "multiclass_classification":
             labels = model.labels
