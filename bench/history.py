@@ -12,7 +12,10 @@ continuous columns; JS, chi² for categorical ones) and realized performance (RO
 ``chunk_period="D"``, in its own virtualenv under ``.local/venvs/nannyml`` (created here with
 ``pip install nannyml==0.13.1 statsmodels`` when missing; not a project dependency), timed in a subprocess.
 
-``python -m bench.history --profile`` also prints the engine's cProfile (top functions).
+``python -m bench.history --profile`` also prints the engine's cProfile (top functions);
+``--seia-only`` leaves NannyML out (for profiling loops). Wall times on a shared machine swing with
+its load, so the CPU seconds are printed too: the engine's process (``getrusage``) plus the
+PostgreSQL backends that served it (``/proc/<pid>/stat``), and NannyML's process (``process_time``).
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ def _child(tenant_name: str, profile: bool) -> None:
     databases = WorkerDatabases(settings)
     tenant = databases.tenant_named(tenant_name)
     engine = DriftEngine(databases)
+    per_step = _time_steps(engine)
     features = [Feature(f, "numeric") for f in NUMERIC] + [Feature(c, "categorical") for c in CATEGORICAL]
-    engine_s = ingest_s = 0.0
+    engine_s = ingest_s = engine_cpu_s = 0.0
     runs = 0
     profiler = cProfile.Profile() if profile else None
     with superuser_connect(settings, tenant.db_name) as conn:
@@ -142,12 +146,14 @@ def _child(tenant_name: str, profile: bool) -> None:
                 labelled_to = upto
             ingest_s += t.elapsed
             t = Timer()
+            cpu = _cpu_seconds()
             if profiler:
                 profiler.enable()
             engine.run(tenant, "m")
             if profiler:
                 profiler.disable()
             engine_s += t.elapsed
+            engine_cpu_s += _cpu_seconds() - cpu
             runs += 1
             if last >= DAYS and labelled_to >= DAYS:
                 break
@@ -167,9 +173,13 @@ def _child(tenant_name: str, profile: bool) -> None:
             """SELECT i.kind, c.feature, c.sentence FROM incidents i JOIN incident_causes c ON c.incident_id = i.id
                WHERE c.rank = 1 AND i.kind = 'performance' ORDER BY i.windows_flagged DESC, i.id LIMIT 1"""
         ).fetchone()
+        backend_cpu_s = _backend_cpu_seconds(conn, tenant.db_name)
+        digest = _digest(conn)
     databases.close()
     out = {
         "engine_s": engine_s,
+        "engine_cpu_s": engine_cpu_s,
+        "backend_cpu_s": backend_cpu_s,
         "ingest_s": ingest_s,
         "runs": runs,
         "incidents": counts[0],
@@ -180,13 +190,87 @@ def _child(tenant_name: str, profile: bool) -> None:
         "windows": counts[2],
         "rows": counts[3],
         "last_performance_cause": list(top) if top else None,
+        "digest": digest,
+        "steps": per_step,
         "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
     if profiler:
         s = io.StringIO()
-        pstats.Stats(profiler, stream=s).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler, stream=s).sort_stats("cumulative").print_stats(70)
         out["profile"] = s.getvalue()
     print(json.dumps(out, default=str))
+
+
+# What a change for speed must leave as it was: every window's verdicts, statistics and metrics.
+DIGESTED = (
+    """SELECT window_start, feature, rows, missing_rate, verdict, severity, signals, driver, effect_ratio,
+              statistics::text FROM drift_results ORDER BY 1, 2""",
+    """SELECT window_start, rows, status, drifted_features, labeled, coverage, provisional, metrics::text
+       FROM drift_windows ORDER BY 1""",
+)
+
+
+def _digest(conn) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for query in DIGESTED:
+        for r in conn.execute(query):
+            h.update(repr(r).encode())
+    return h.hexdigest()[:16]
+
+
+def _time_steps(engine) -> dict[str, list[float]]:
+    """Wraps each step's ``run`` to add up its wall, worker CPU and PostgreSQL backend CPU seconds."""
+    import time
+
+    totals: dict[str, list[float]] = {}
+
+    def timed(step, run):
+        def wrapper(ctx):
+            pid = ctx.conn.info.backend_pid
+            wall, cpu, backend = time.perf_counter(), _cpu_seconds(), _pid_cpu_seconds(pid)
+            try:
+                return run(ctx)
+            finally:
+                t = totals.setdefault(step.name, [0.0, 0.0, 0.0])
+                t[0] += time.perf_counter() - wall
+                t[1] += _cpu_seconds() - cpu
+                t[2] += (_pid_cpu_seconds(pid) or 0.0) - (backend or 0.0)
+
+        return wrapper
+
+    for step in engine.steps:
+        step.run = timed(step, step.run)
+    return totals
+
+
+def _pid_cpu_seconds(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # a server on another machine
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _cpu_seconds() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _backend_cpu_seconds(conn, db_name: str) -> float | None:
+    """CPU seconds of the PostgreSQL backends connected to the tenant's database other than ``conn``'s
+    (the engine's pooled connections: the engine's SQL work), read from /proc; None when unreadable."""
+    pids = [
+        pid
+        for (pid,) in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (db_name,)
+        )
+    ]
+    seconds = [_pid_cpu_seconds(pid) for pid in pids]
+    return None if None in seconds else sum(s for s in seconds if s is not None)
 
 
 def _ids(history, part) -> list[str]:
@@ -209,7 +293,7 @@ import pandas as pd
 imported = time.perf_counter() - t0
 reference = pd.read_parquet(sys.argv[1]); analysis = pd.read_parquet(sys.argv[2])
 features = sys.argv[3].split(",")
-t = time.perf_counter()
+t = time.perf_counter(); cpu = time.process_time()
 drift = nml.UnivariateDriftCalculator(
     column_names=features, timestamp_column_name="ts", chunk_period="D",
     continuous_methods=["kolmogorov_smirnov", "jensen_shannon", "wasserstein"],
@@ -221,10 +305,10 @@ perf = nml.PerformanceCalculator(
     problem_type="classification_binary", metrics=["roc_auc", "accuracy"],
 ).fit(reference)
 perf_result = perf.calculate(analysis)
-seconds = time.perf_counter() - t
+seconds = time.perf_counter() - t; cpu = time.process_time() - cpu
 d = drift_result.filter(period="analysis").to_df()
 alerts = int(sum(d[c].sum() for c in d.columns if c[-1] == "alert"))
-print(json.dumps({"seconds": seconds, "import_s": imported, "chunks": len(perf_result.filter(period="analysis").to_df()),
+print(json.dumps({"seconds": seconds, "cpu_s": cpu, "import_s": imported, "chunks": len(perf_result.filter(period="analysis").to_df()),
                   "drift_alert_cells": alerts}))
 """
 
@@ -270,7 +354,7 @@ def _nannyml(reference, history) -> dict:
     return result
 
 
-def measure(settings, profile: bool = False) -> dict:
+def measure(settings, profile: bool = False, seia_only: bool = False) -> dict:
     from seia.tenancy import TenantAdmin
 
     created = TenantAdmin(settings).create_tenant("history")
@@ -283,12 +367,16 @@ def measure(settings, profile: bool = False) -> dict:
     if out.returncode:
         raise RuntimeError(f"the Seia run failed:\n{out.stderr[-3000:]}")
     seia = json.loads(out.stdout.strip().splitlines()[-1])
-    reference, history = generate()
-    nanny = _nannyml(reference, history)
+    backend = seia["backend_cpu_s"]
+    cpu = seia["engine_cpu_s"] + (backend or 0.0)
     row(
         f"Seia: {seia['rows']:,} rows, {DAYS} daily windows, {seia['runs']} scheduled runs",
         f"{seia['engine_s']:.1f} s",
         f"(ingest {seia['ingest_s']:.1f} s, not counted)",
+    )
+    row(
+        "  CPU: worker process + its PostgreSQL backends",
+        f"{seia['engine_cpu_s']:.1f} + {backend:.1f} s" if backend is not None else f"{cpu:.1f} s + ?",
     )
     row(
         "  incidents (series with one; flagged windows, the alerts of one per window)",
@@ -299,20 +387,33 @@ def measure(settings, profile: bool = False) -> dict:
         print(f"    {kind} {subject} {condition}: {incidents} incident(s) over {flagged} flagged windows", flush=True)
     row("  causes stored", f"{seia['causes']:,}")
     row("  peak RSS of the worker process", f"{seia['max_rss_mib']:.0f} MiB")
+    row("  digest of the stored verdicts, statistics and metrics", seia["digest"])
+    for name, (wall, worker, backend) in sorted(seia["steps"].items(), key=lambda kv: -kv[1][0]):
+        row(
+            f"    step {name}: wall, CPU of the worker + PostgreSQL", f"{wall:.1f} s", f"{worker:.1f} + {backend:.1f} s"
+        )
+    if profile:
+        print(seia["profile"], flush=True)
+    if seia_only:
+        return {"seia_s": seia["engine_s"], "seia_cpu_s": cpu, "rss_mib": seia["max_rss_mib"]}
+    reference, history = generate()
+    nanny = _nannyml(reference, history)
     row(
         f"NannyML {NANNYML_VERSION}: univariate drift + ROC AUC, accuracy, chunk_period='D'",
         f"{nanny['seconds']:.1f} s",
         f"({nanny['chunks']} chunks; import {nanny['import_s']:.1f} s, not counted)",
     )
+    row("  NannyML's CPU", f"{nanny['cpu_s']:.1f} s")
     row("ratio: Seia / NannyML", f"{seia['engine_s'] / nanny['seconds']:.2f}×", "goal ≤ 0.25×")
+    row("ratio of CPU seconds: Seia (worker + PostgreSQL) / NannyML", f"{cpu / nanny['cpu_s']:.2f}×")
     if seia.get("last_performance_cause"):
         kind, feature, sentence = seia["last_performance_cause"]
         print(f"  the longest performance incident's first cause: {sentence}", flush=True)
-    if profile:
-        print(seia["profile"], flush=True)
     return {
         "seia_s": seia["engine_s"],
+        "seia_cpu_s": cpu,
         "nannyml_s": nanny["seconds"],
+        "nannyml_cpu_s": nanny["cpu_s"],
         "rss_mib": seia["max_rss_mib"],
         "incidents": seia["incidents"],
         "flagged_windows": seia["flagged_windows"],
@@ -322,6 +423,7 @@ def measure(settings, profile: bool = False) -> dict:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--profile", action="store_true", help="print the engine's cProfile")
+    parser.add_argument("--seia-only", action="store_true", help="leave NannyML out (profiling loops)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -331,7 +433,7 @@ def main(argv=None) -> None:
 
     with bench_environment() as settings:
         print("[history] ten months of daily windows, rows → incidents and causes, against NannyML", flush=True)
-        measure(settings, args.profile)
+        measure(settings, args.profile, args.seia_only)
 
 
 if __name__ == "__main__":

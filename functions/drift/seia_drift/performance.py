@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from seia.sparse import dense, unpack_performance
 from seia.stats import performance as core_performance
 from seia_drift.stats import MulticlassCounts, RegressionSums, score_edges
 
@@ -23,23 +24,33 @@ def _confusion_key(actual_positive: bool, predicted_positive: bool) -> str:
     ]
 
 
-def binary_stats(groups: Iterable[tuple[Any, ...]], positive: str) -> dict[str, Any]:
-    """From (label, prediction_label, score_bucket or None, n, log_loss_sum) groups."""
+def binary_stats(groups: Iterable[tuple[Any, ...]], positive: str, packed: bool = False) -> dict[str, Any]:
+    """From (label, prediction_label, score_bucket or None, n, log_loss_sum) groups; ``packed``: the score
+    histograms in their stored form (:func:`seia.sparse.pack_performance`), without making them dense."""
     scored = {k: 0 for k in _CONFUSION}
     unscored = {k: 0 for k in _CONFUSION}
-    pos_hist, neg_hist, log_loss = [0] * SCORE_BINS, [0] * SCORE_BINS, 0.0
+    pos_bins: dict[int, int] = {}
+    neg_bins: dict[int, int] = {}
+    log_loss = 0.0
     for label, predicted, bucket, n, ll in groups:
         key = _confusion_key(label == positive, predicted == positive)
         if bucket is None:
             unscored[key] += n
             continue
         scored[key] += n
-        (pos_hist if label == positive else neg_hist)[bucket] += n
+        hist = pos_bins if label == positive else neg_bins
+        hist[bucket] = hist.get(bucket, 0) + n
         log_loss += ll or 0.0
     # BinaryCounts.to_dict's layout, written directly: the counts are non-negative sums by
     # construction, and validating two 1,000-bin histograms for every stored hour cost seconds
     counts: dict[str, Any] = {"kind": "binary"} | scored
-    counts |= {"positive_hist": pos_hist, "negative_hist": neg_hist, "log_loss_sum": float(log_loss)}
+    for name, found in (("positive", pos_bins), ("negative", neg_bins)):
+        kept = sorted(b for b, n in found.items() if n)
+        if packed:
+            counts |= {f"{name}_size": SCORE_BINS, f"{name}_bins": kept, f"{name}_counts": [found[b] for b in kept]}
+        else:
+            counts[f"{name}_hist"] = dense(SCORE_BINS, kept, [found[b] for b in kept])
+    counts["log_loss_sum"] = float(log_loss)
     return {"kind": "binary", "scored": counts, "unscored": unscored}
 
 
@@ -66,8 +77,9 @@ metrics = core_performance.metrics
 
 
 def merge_many(stats: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
-    """:func:`merge` of many hours at once: binary counts are summed as arrays, not object by object
-    (a day of hours, each with two 1,000-bin histograms, merged pairwise rebuilt them 24 times).
+    """:func:`merge` of many hours at once, stored (packed, :mod:`seia.sparse`) or dense: binary counts
+    are summed as arrays, not object by object (a day of hours, each with two 1,000-bin histograms,
+    merged pairwise rebuilt them 24 times); a packed histogram's non-empty bins are added in place.
 
     Floats are added left to right, as the pairwise merge does, so the result is the same.
     """
@@ -77,16 +89,26 @@ def merge_many(stats: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
     if items[0]["kind"] != "binary" or any(s["kind"] != "binary" for s in items):
         out = None
         for s in items:
-            out = merge(out, s)
+            out = merge(out, unpack_performance(s))
         return out
     import numpy as np
 
     scored = [s["scored"] for s in items]
     merged: dict[str, Any] = {k: sum(int(s[k]) for s in scored) for k in _CONFUSION}
     for hist in ("positive_hist", "negative_hist"):
-        if len({len(s[hist]) for s in scored}) != 1:
+        prefix = hist.removesuffix("_hist")
+        sizes = {s[f"{prefix}_size"] if f"{prefix}_bins" in s else len(s[hist]) for s in scored}
+        if len(sizes) != 1:
             raise ValueError("can only merge binary counts with the same score bins")
-        merged[hist] = np.asarray([s[hist] for s in scored], dtype=np.int64).sum(axis=0).tolist()
+        total = np.zeros(sizes.pop(), dtype=np.int64)
+        for s in scored:
+            if f"{prefix}_bins" in s:
+                total[np.asarray(s[f"{prefix}_bins"], dtype=np.intp)] += np.asarray(
+                    s[f"{prefix}_counts"], dtype=np.int64
+                )
+            else:
+                total += np.asarray(s[hist], dtype=np.int64)
+        merged[hist] = total.tolist()
     log_loss = 0.0
     for s in scored:
         log_loss += s["log_loss_sum"]

@@ -74,6 +74,7 @@ def test_sketch_ks_matches_scipy_from_rows_sent_through_the_api(api, tenant, eng
 
 def test_merged_hourly_sketches_equal_the_daily_sketch(drift_tenant, engine, reader):
     """Given a day of rows, merging its 24 stored hourly sketches gives exactly the day's sketch."""
+    from seia.sparse import unpack_sketch
     from seia_drift.stats import NumericSketch, merge_all
 
     _load(drift_tenant, "merge-day", "stationary", 1)
@@ -83,7 +84,7 @@ def test_merged_hourly_sketches_equal_the_daily_sketch(drift_tenant, engine, rea
         reader.query("SELECT edges FROM drift_features WHERE model_id = %s AND feature = 'x2'", (mid,))[0]["edges"]
     )
     hourly = [
-        NumericSketch.from_dict(r["sketch"], edges)
+        NumericSketch.from_dict(unpack_sketch(r["sketch"]), edges)
         for r in reader.query(
             "SELECT sketch FROM drift_sketches WHERE model_id = %s AND feature = 'x2' ORDER BY hour", (mid,)
         )

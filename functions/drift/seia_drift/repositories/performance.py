@@ -12,6 +12,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia.schema import Model
+from seia.sparse import pack_performance
 from seia_drift import performance
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
@@ -65,8 +66,9 @@ class PerformanceRepository:
         rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
-    def compute(self, model: Model, source: Source) -> dict[datetime, tuple[Any, ...]]:
-        """{hour: (rows, labeled, stats or None, label_groups)} over the source.
+    def compute(self, model: Model, source: Source, packed: bool = False) -> dict[datetime, tuple[Any, ...]]:
+        """{hour: (rows, labeled, stats or None, label_groups)} over the source; ``packed``: binary
+        statistics in their stored form (:mod:`seia.sparse`), for :meth:`replace_hours`.
 
         ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
         """
@@ -86,7 +88,7 @@ class PerformanceRepository:
             for hour, label, predicted, bucket, n, ll in self.conn.execute(cte + sql.SQL(self.BINARY), params):
                 groups.setdefault(hour, []).append((label, predicted, bucket, n, ll))
             for hour, g in groups.items():
-                out[hour][2] = performance.binary_stats(g, positive)
+                out[hour][2] = performance.binary_stats(g, positive, packed=packed)
                 out[hour][3] = _label_counts((label, n) for label, _, _, n, _ in g)
         elif model.task == "multiclass_classification":
             labels = model.labels
@@ -113,13 +115,14 @@ class PerformanceRepository:
                change = nextval('drift_change_seq')"""
 
     def replace_hours(self, model_id: int, hours: list[datetime], values: dict[datetime, tuple[Any, ...]]) -> None:
+        """Every listed hour's statistics replaced by ``values[hour]`` (none when absent), stored packed."""
         self.conn.execute(self.DELETE_HOURLY, (model_id, [h for h in hours if h not in values]))
         if len(values) < 50:
             with self.conn.cursor() as cur:
                 cur.executemany(
                     self.UPSERT_HOURLY,
                     [
-                        (model_id, h, rows, labeled, Jsonb(stats) if stats else None)
+                        (model_id, h, rows, labeled, Jsonb(pack_performance(stats)) if stats else None)
                         for h, (rows, labeled, stats, _) in sorted(values.items())
                     ],
                 )
@@ -127,7 +130,11 @@ class PerformanceRepository:
         # a backfill's thousands of hours: COPY into a staging table, then one upsert
         lines = [
             f"{h.isoformat()}\t{int(rows)}\t{int(labeled)}\t"
-            + (json.dumps(stats, separators=(",", ":"), allow_nan=False).replace("\\", "\\\\") if stats else "\\N")
+            + (
+                json.dumps(pack_performance(stats), separators=(",", ":"), allow_nan=False).replace("\\", "\\\\")
+                if stats
+                else "\\N"
+            )
             + "\n"
             for h, (rows, labeled, stats, _) in sorted(values.items())
         ]

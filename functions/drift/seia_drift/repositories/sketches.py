@@ -13,6 +13,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from seia.sparse import pack_sketch, unpack_sketch
 from seia_drift.layout import Layout
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
@@ -271,7 +272,7 @@ class SketchRepository:
         self, model_id: int, hours: list[datetime], features: list[str]
     ) -> dict[tuple[datetime, str], dict[str, Any]]:
         rows = self.conn.execute(self.EXISTING, (model_id, hours, features)).fetchall()
-        return {(h, f): s for h, f, s in rows}
+        return {(h, f): unpack_sketch(s) for h, f, s in rows}
 
     STAGE = """
         CREATE TEMP TABLE IF NOT EXISTS stage_sketches (hour timestamptz, feature text, rows bigint, missing bigint,
@@ -284,8 +285,10 @@ class SketchRepository:
                change = nextval('drift_change_seq')"""
 
     def upsert(self, model_id: int, items: list[tuple[datetime, str, int, int, dict[str, Any]]]) -> None:
-        """Insert or replace hourly sketches: COPY into a staging table, then one INSERT ... ON CONFLICT
-        (a row-by-row upsert of a backfill's tens of thousands of sketches cost seconds of round trips)."""
+        """Insert or replace hourly sketches, stored packed (:mod:`seia.sparse`; a packed dict is taken as
+        it is): COPY into a staging table, then one INSERT ... ON CONFLICT (a row-by-row upsert of a
+        backfill's tens of thousands of sketches cost seconds of round trips)."""
+        items = [(h, f, rows, missing, pack_sketch(s)) for h, f, rows, missing, s in items]
         if len(items) < 50:
             with self.conn.cursor() as cur:
                 cur.executemany(
@@ -314,4 +317,6 @@ class SketchRepository:
         return windows, row[0]
 
     def window(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, str, dict[str, Any]]]:
+        """(hour, feature, sketch as stored: packed, or dense if written before migration 0007) of
+        [start, end), in time order (the drift step merges packed sketches as they are)."""
         return self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()

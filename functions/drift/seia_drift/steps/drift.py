@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from seia.jsonutil import finite as clean
+from seia.sparse import unpack_sketch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
@@ -20,6 +21,7 @@ from seia_drift.stats import (
     judge_window,
     merge_categorical_dicts,
     merge_dicts,
+    merge_moments,
     numeric_drift,
 )
 from seia_drift.steps.base import Context, WindowStep
@@ -30,18 +32,46 @@ INSUFFICIENT, OK = "insufficient_data", "ok"
 def merge_window(
     rows: Iterable[tuple[datetime, str, dict[str, Any]]], bins: Mapping[str, FeatureBins]
 ) -> dict[str, Any]:
-    """Merged sketch per feature of a window's hourly sketches (hours in time order)."""
+    """Merged sketch per feature of a window's hourly sketches (hours in time order), stored or dense."""
     hourly: dict[str, list[dict[str, Any]]] = {}
     for _, feature, data in rows:
         if feature in bins:
             hourly.setdefault(feature, []).append(data)
     # Any: a NumericSketch for a numeric feature, a CategoricalSketch for a categorical one (numeric bins carry edges)
     return {
-        f: merge_dicts(items, tuple(cast("list[float]", bins[f].edges)))
+        f: merge_numeric(items, tuple(cast("list[float]", bins[f].edges)))
         if bins[f].kind == "numeric"
         else merge_categorical_dicts(items)
         for f, items in hourly.items()
     }
+
+
+def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> NumericSketch:
+    """:func:`merge_dicts` of hourly numeric sketches, adding the non-empty bins of packed ones
+    (:mod:`seia.sparse`) without making them dense: the same counts, and the same moments folded
+    in the same order by :func:`merge_moments`, so the same sketch."""
+    if not all("bins" in d and "m2" in d for d in items):
+        return merge_dicts([unpack_sketch(d) for d in items], edges)
+    size = len(edges) + 1
+    counts = [0] * size
+    n = missing = 0
+    mean = m2 = 0.0
+    lo: float | None = None
+    hi: float | None = None
+    for data in items:
+        if data.get("kind", "numeric") != "numeric" or data["size"] != size:
+            raise ValueError("can only merge numeric sketches on the same edges")
+        k = 0
+        for b, c in zip(data["bins"], data["bin_counts"]):
+            counts[b] += c
+            k += c
+        if k:
+            mean, m2 = merge_moments(n, mean, m2, k, float(data["mean"]), float(data["m2"]))
+            n += k
+            lo = data["min"] if lo is None else min(lo, data["min"])
+            hi = data["max"] if hi is None else max(hi, data["max"])
+        missing += int(data.get("missing") or 0)
+    return NumericSketch(edges, tuple(counts), missing, mean, m2, lo, hi)
 
 
 def statistics(

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from seia.sparse import unpack_sketch
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
@@ -38,6 +39,7 @@ class ProfileStep(Step):
         numeric = {s.position: s for s in ctx.layout.numeric}
         categorical = {s.position: s for s in ctx.layout.categorical}
         edges = {pos: bins[s.feature].edges or [] for pos, s in numeric.items()}  # numeric: always edges
+        by_feature = {s.feature: tuple(edges[pos]) for pos, s in numeric.items()}
         hours: set[datetime] = set()
         written = 0
         if n:
@@ -53,21 +55,28 @@ class ProfileStep(Step):
                     "seq_lo": first + k * span,
                     "seq_hi": first + (k + 1) * span,
                 }
-                new: dict[tuple[datetime, str], NumericSketch | CategoricalSketch] = {}
+                new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
                     ctx.layout, edges, params
                 ):
-                    dense = [0] * (len(edges[pos]) + 1)
-                    for b, c in zip(buckets or (), counts or ()):
-                        dense[b] = c
-                    new[(hour, numeric[pos].feature)] = NumericSketch(
-                        tuple(edges[pos]), tuple(dense), missing, mean or 0.0, m2 or 0.0, lo, hi
-                    )
+                    # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
+                    # numpy, so consistent by construction; a sketch object is built only to merge
+                    new[(hour, numeric[pos].feature)] = {
+                        "kind": "numeric",
+                        "missing": missing,
+                        "mean": mean or 0.0,
+                        "m2": m2 or 0.0,
+                        "min": lo,
+                        "max": hi,
+                        "size": len(edges[pos]) + 1,
+                        "bins": buckets or [],
+                        "bin_counts": counts or [],
+                    }
                 for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(
                         dict(zip(cats or (), counts or ())), missing
                     )
-                written += self._merge(repo, ctx, new)
+                written += self._merge(repo, ctx, new, by_feature)
                 hours.update(h for h, _ in new)
                 log.info(
                     "profile %s: chunk %d/%d, %d sketches, %.0f ms",
@@ -81,7 +90,11 @@ class ProfileStep(Step):
         return {"rows": n, "hours": len(hours), "sketches": written}
 
     def _merge(
-        self, repo: SketchRepository, ctx: Context, new: dict[tuple[datetime, str], NumericSketch | CategoricalSketch]
+        self,
+        repo: SketchRepository,
+        ctx: Context,
+        new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch],
+        edges: dict[str, tuple[float, ...]],
     ) -> int:
         if not new:
             return 0
@@ -89,15 +102,20 @@ class ProfileStep(Step):
         feature_list = sorted({f for _, f in new})
         existing = repo.existing(ctx.model.id, hour_list, feature_list)
         items = []
-        for (hour, feature), sketch in sorted(new.items()):
+        for (hour, feature), sketch in sorted(new.items(), key=lambda kv: kv[0]):
             old = existing.get((hour, feature))
-            if old is not None:
-                edges = sketch.edges if isinstance(sketch, NumericSketch) else None
-                old_sketch = (
-                    NumericSketch.from_dict(old, edges=edges) if edges is not None else CategoricalSketch.from_dict(old)
-                )
-                sketch = old_sketch.merge(sketch)  # type: ignore[arg-type]  # a feature's sketches share a kind
-            data = sketch.to_dict(include_edges=False) if isinstance(sketch, NumericSketch) else sketch.to_dict()
-            items.append((hour, feature, sketch.rows, sketch.missing, data))
+            if isinstance(sketch, CategoricalSketch):
+                if old is not None:
+                    sketch = CategoricalSketch.from_dict(old).merge(sketch)
+                items.append((hour, feature, sketch.rows, sketch.missing, sketch.to_dict()))
+                continue
+            if old is None:  # a new hour: its packed dict is what is stored
+                rows = sum(sketch["bin_counts"]) + sketch["missing"]
+                items.append((hour, feature, rows, sketch["missing"], sketch))
+                continue
+            merged = NumericSketch.from_dict(old, edges=edges[feature]).merge(
+                NumericSketch.from_dict(unpack_sketch(sketch), edges=edges[feature])
+            )
+            items.append((hour, feature, merged.rows, merged.missing, merged.to_dict(include_edges=False)))
         repo.upsert(ctx.model.id, items)
         return len(items)

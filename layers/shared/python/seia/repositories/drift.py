@@ -16,6 +16,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from seia.repositories.reference import FeatureBins, StoredReference
+from seia.sparse import unpack_performance, unpack_sketch
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,9 @@ class DriftReadRepository:
         return [r[0] for r in rows]
 
     def sketches(self, model_id: int, start, end, feature: str | None = None):
-        """(hour, feature, sketch) of [start, end), in time order."""
-        return self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature)).fetchall()
+        """(hour, feature, sketch in its ``to_dict`` form) of [start, end), in time order."""
+        rows = self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature))
+        return [(hour, name, unpack_sketch(sketch)) for hour, name, sketch in rows]
 
     def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
         found = self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
@@ -165,7 +167,9 @@ class DriftReadRepository:
         return [r[0] for r in rows]
 
     def performance_hours(self, model_id: int, start, end):
-        return self.conn.execute(self.PERFORMANCE_HOURS, (model_id, start, end)).fetchall()
+        """(hour, rows, labeled, statistics in their dense form) of [start, end), in time order."""
+        rows = self.conn.execute(self.PERFORMANCE_HOURS, (model_id, start, end))
+        return [(hour, n, labeled, unpack_performance(stats)) for hour, n, labeled, stats in rows]
 
     def performance_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
         found = self.conn.execute(self.PERFORMANCE_EXTENT, (model_id,)).fetchone()
