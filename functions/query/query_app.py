@@ -5,6 +5,7 @@ from pathlib import Path
 
 from chalice import Chalice, Response
 
+from seia import channels
 from seia.errors import SeiaError
 from seia.http import ANY_CONTENT_TYPE, api_view, authenticated_views, json_body, json_response, observe, query_params
 from seia.scopes import ANY as ANY_SCOPE
@@ -16,16 +17,24 @@ authenticated = authenticated_views(app, get_service)
 _READ = {"methods": ["GET"], "content_types": ANY_CONTENT_TYPE}
 
 
+def _as_seen_by(caller, model) -> dict:
+    """A model as this key may see it: receivers' URLs (their credentials) only for admin keys."""
+    body = model.as_dict()
+    if "admin" not in caller.scopes and isinstance(body.get("settings"), dict):
+        body["settings"] = channels.redacted(body["settings"])
+    return body
+
+
 @app.route("/v1/models", methods=["GET"])
-@authenticated
-def list_models(service, tenant, request):
-    return 200, {"models": [m.as_dict() for m in service.list_models(tenant)]}
+@authenticated(caller=True)
+def list_models(service, caller, request):
+    return 200, {"models": [_as_seen_by(caller, m) for m in service.list_models(caller.tenant)]}
 
 
 @app.route("/v1/models/{model}", methods=["GET"])
-@authenticated(scope={"read", "ingest"})  # ingest keys too: clients turn their columns into records with it
-def get_model(service, tenant, request, model):
-    return 200, service.get_model(tenant, model).as_dict()
+@authenticated(scope={"read", "ingest"}, caller=True)  # ingest keys too: clients turn columns into records with it
+def get_model(service, caller, request, model):
+    return 200, _as_seen_by(caller, service.get_model(caller.tenant, model))
 
 
 @app.route("/v1/models/{model}/stats", methods=["GET"])

@@ -24,6 +24,8 @@ PUBLIC = "public"
 READ, INGEST, ADMIN = frozenset({"read"}), frozenset({"ingest"}), frozenset({"admin"})
 # (METHOD, route template) -> (scopes that may call it, status of the probe below for a key that may).
 # The probe: path parameters model=nosuch, feature=x, alert_id=1, file=nosuch.txt; body {} unless GET.
+# The ingest routes check a batch's envelope before any database work: {} is a 400 ("records" missing)
+# before the model is looked up.
 ROUTES = {
     ("GET", "/health"): (PUBLIC, 200),
     ("GET", "/v1/openapi.json"): (PUBLIC, 200),
@@ -33,9 +35,9 @@ ROUTES = {
     ("POST", "/v1/models"): (ADMIN, 400),
     ("GET", "/v1/models"): (READ, 200),
     ("GET", "/v1/models/{model}"): (READ | INGEST, 404),
-    ("POST", "/v1/models/{model}/predictions"): (INGEST, 404),
-    ("POST", "/v1/models/{model}/ground-truths"): (INGEST, 404),
-    ("POST", "/v1/models/{model}/reference"): (INGEST, 404),
+    ("POST", "/v1/models/{model}/predictions"): (INGEST, 400),
+    ("POST", "/v1/models/{model}/ground-truths"): (INGEST, 400),
+    ("POST", "/v1/models/{model}/reference"): (INGEST, 400),
     ("GET", "/v1/models/{model}/stats"): (READ, 404),
     ("GET", "/v1/models/{model}/drift"): (READ, 404),
     ("GET", "/v1/models/{model}/features/{feature}/distribution"): (READ, 404),
@@ -43,6 +45,7 @@ ROUTES = {
     ("GET", "/v1/models/{model}/alerts"): (READ, 404),
     ("GET", "/v1/models/{model}/alerts/{alert_id}"): (READ, 404),
     ("POST", "/v1/models/{model}/alerts/{alert_id}/acknowledge"): (ADMIN, 404),
+    ("POST", "/v1/models/{model}/alerts/{alert_id}/resolve"): (ADMIN, 404),
     ("PUT", "/v1/models/{model}/settings"): (ADMIN, 404),
 }
 PROBE = {"model": "nosuch", "feature": "x", "alert_id": "1", "file": "nosuch.txt"}
@@ -344,3 +347,27 @@ def test_the_openapi_document_names_each_operations_scopes_and_its_403():
         assert set(op["x-seia-scopes"]) == needs, (method, path)
         assert op["responses"]["403"] == {"$ref": "#/components/responses/E403"}
         assert op["description"].startswith("Needs a key with scope ")
+
+
+def test_keys_without_admin_see_model_settings_without_the_receivers_urls(api, tenant, keys):
+    # Given a model whose settings name a Slack webhook (its URL is the credential) and a plain webhook
+    slack = "https://hooks.slack.com/services/T000/B000/XXXXSECRET"
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    put = api.request(
+        "PUT",
+        "/v1/models/churn/settings",
+        tenant.api_key,
+        json_body={
+            "notifications": [{"type": "slack", "url": slack}],
+            "webhook_url": "https://hooks.example.com/p/TOKEN",
+        },
+    )
+    assert put.status == 200
+    # When the admin, read and ingest keys read it, Then only the admin key sees the URLs
+    assert api.get("/v1/models/churn", tenant.api_key).body["settings"]["notifications"][0]["url"] == slack
+    for scope in ("read", "ingest"):
+        settings = api.get("/v1/models/churn", keys[scope]).body["settings"]
+        assert settings["notifications"] == [{"type": "slack", "url": "https://hooks.slack.com/…"}], scope
+        assert settings["webhook_url"] == "https://hooks.example.com/…", scope
+    listed = api.get("/v1/models", keys["read"]).body
+    assert "SECRET" not in json.dumps(listed) and "TOKEN" not in json.dumps(listed)

@@ -135,3 +135,28 @@ def in_force(model_settings: Mapping[str, Any] | None, tenant_default: Any) -> l
         if legacy.key not in {c.key for c in channels}:
             channels.append(legacy)
     return channels
+
+
+def redacted(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``settings`` as a key without admin scope sees them: webhook and Slack URLs carry their receiver's
+    credentials (a Slack incoming-webhook URL *is* the secret), so only their scheme and host are shown.
+
+    >>> redacted({"webhook_url": "https://hooks.example.com/T1/secret", "notifications": [
+    ...     {"type": "slack", "url": "https://hooks.slack.com/services/T/B/x"}, {"type": "sns", "topic_arn": "arn:t"}]})
+    {'webhook_url': 'https://hooks.example.com/…', 'notifications': [{'type': 'slack', 'url': 'https://hooks.slack.com/…'}, {'type': 'sns', 'topic_arn': 'arn:t'}]}
+    """
+
+    def hide(url: Any) -> Any:
+        if not isinstance(url, str) or not url:
+            return url
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.hostname or ''}/…" if parts.scheme else "…"
+
+    out = dict(settings)
+    if "webhook_url" in out:
+        out["webhook_url"] = hide(out["webhook_url"])
+    if isinstance(out.get("notifications"), list):
+        out["notifications"] = [
+            {**c, "url": hide(c["url"])} if isinstance(c, dict) and "url" in c else c for c in out["notifications"]
+        ]
+    return out
