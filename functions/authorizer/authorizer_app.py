@@ -18,9 +18,9 @@ def get_access() -> TenantAccess:
 def handler(event, context):
     headers = event.get("headers") or {}
     try:
-        tenant = get_access().authenticate(headers)
+        caller = get_access().authenticate(headers)
     except Unauthorized:
         raise Exception("Unauthorized") from None  # API Gateway's way to answer 401
     prefix = auth.key_prefix(auth.bearer_key(headers))
     assert prefix is not None  # authenticate() accepted the key
-    return usage_plan.allow(tenant.name, prefix, event["methodArn"])
+    return usage_plan.allow(caller.tenant.name, prefix, event["methodArn"])

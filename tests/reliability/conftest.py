@@ -164,7 +164,7 @@ class PrivateLocalStack:
         root = self.workdir / f"root{self.restarts}"
         env = {
             **os.environ,
-            "SERVICES": "s3,sqs,events",
+            "SERVICES": "s3,sqs,sns,events",
             "GATEWAY_LISTEN": f"127.0.0.1:{self.port}",
             "GATEWAY_SERVER": "hypercorn",
             "LOCALSTACK_HOST": f"127.0.0.1:{self.port}",

@@ -105,6 +105,7 @@ def test_the_local_limits_are_template_yamls():
                 "IngestApiFunction",
                 "QueryApiFunction",
                 "KeyAuthorizerFunction",
+                "FileRouterFunction",
                 "FileIngestFunction",
                 "DriftPlannerFunction",
                 "DriftWorkerFunction",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
+import os
+import select
 import threading
 import time
 from collections.abc import Iterator
@@ -258,8 +260,28 @@ def _reusable(conn: psycopg.Connection) -> bool:
     return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
 
 
-def _close_quietly(conn: psycopg.Connection) -> None:
+def _close_quietly(conn: psycopg.Connection, wait: float = 1.0) -> None:
+    """Close ``conn`` and wait (at most ``wait`` s) until its server process has gone: the slot it frees is
+    reused at once, and the bound holds as PostgreSQL counts it only once the old backend has exited (it
+    closes its end of the socket last, after leaving pg_stat_activity)."""
+    fd = -1
+    try:
+        if not conn.closed:
+            fd = os.dup(conn.pgconn.socket)  # ours: still open after psycopg closes its own
+    except (OSError, psycopg.Error):
+        fd = -1
     try:
         conn.close()
     except Exception:  # a connection already cut by the server
         log.debug("closing a broken connection failed", exc_info=True)
+    if fd < 0:
+        return
+    try:
+        deadline = time.monotonic() + wait
+        while (left := deadline - time.monotonic()) > 0:
+            if select.select([fd], [], [], left)[0] and not os.read(fd, 4096):
+                break  # end of stream: the backend has exited
+    except OSError:
+        pass  # reset by the server: it is gone too
+    finally:
+        os.close(fd)

@@ -153,7 +153,7 @@ SELECT i.id, i.model_id, 'opened', i.peak_severity, i.opened_at
 FROM incidents i JOIN drift_alerts a ON a.id = (i.details ->> 'migrated_from_alert')::bigint
 WHERE a.notified_at IS NULL;
 
--- drift_alerts and drift_causes are no longer written (expand, then contract): a later migration drops them.
+-- drift_alerts and drift_causes are no longer written (expand, then contract): migration 0008 drops them.
 -- the alert step re-derives every series (the ids and acknowledgements above are kept); the cause step
 -- recomputes causes over each incident
 DELETE FROM drift_watermarks WHERE step IN ('alerts', 'causes');
