@@ -43,17 +43,19 @@ NANNYML_VERSION = "0.13.1"
 VENV = Path(__file__).resolve().parent.parent / ".local" / "venvs" / "nannyml"
 
 
-def generate(seed: int = 7):
-    """(reference, history) DataFrames: ts, n0..n4, c0, c1, score, y_pred, y_true (0/1)."""
+def generate(seed: int = 7, rows_per_day: int = ROWS_PER_DAY, start: datetime = START):
+    """(reference, history) DataFrames: ts, n0..n4, c0, c1, score, y_pred, y_true (0/1).
+
+    The dashboard's browser test takes fewer rows a day, ending yesterday (``start`` = today - ``DAYS``)."""
     import numpy as np
     import pandas as pd
 
     rng = np.random.default_rng(seed)
 
     def frame(first_day: int, days: int, drifting: bool):
-        n = days * ROWS_PER_DAY
-        day = np.repeat(np.arange(first_day, first_day + days), ROWS_PER_DAY)
-        ts = [START + timedelta(days=int(d), seconds=float(s)) for d, s in zip(day, rng.uniform(0, 86400, n))]
+        n = days * rows_per_day
+        day = np.repeat(np.arange(first_day, first_day + days), rows_per_day)
+        ts = [start + timedelta(days=int(d), seconds=float(s)) for d, s in zip(day, rng.uniform(0, 86400, n))]
         # drift ramps from 0 (day 150) to 1 (the last day)
         ramp = np.clip((day - DRIFT_FROM_DAY) / (DAYS - DRIFT_FROM_DAY), 0, 1) if drifting else np.zeros(n)
         x = rng.normal(0.0, 1.0, size=(n, len(NUMERIC)))

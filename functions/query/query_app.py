@@ -50,6 +50,12 @@ def drift(service, tenant, request, model):
     return 200, service.drift(tenant, model, query_params(request))
 
 
+@app.route("/v1/models/{model}/drift/{feature}", methods=["GET"])
+@authenticated
+def drift_cell(service, tenant, request, model, feature):
+    return 200, service.drift_cell(tenant, model, feature, query_params(request))
+
+
 @app.route("/v1/models/{model}/features/{feature}/distribution", methods=["GET"])
 @authenticated
 def feature_distribution(service, tenant, request, model, feature):

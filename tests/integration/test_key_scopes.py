@@ -40,6 +40,7 @@ ROUTES = {
     ("POST", "/v1/models/{model}/reference"): (INGEST, 400),
     ("GET", "/v1/models/{model}/stats"): (READ, 404),
     ("GET", "/v1/models/{model}/drift"): (READ, 404),
+    ("GET", "/v1/models/{model}/drift/{feature}"): (READ, 404),
     ("GET", "/v1/models/{model}/features/{feature}/distribution"): (READ, 404),
     ("GET", "/v1/models/{model}/performance"): (READ, 404),
     ("GET", "/v1/models/{model}/alerts"): (READ, 404),

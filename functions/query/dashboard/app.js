@@ -191,116 +191,291 @@
           h("td", {}, h("span", { class: "badge health " + r.health[1] }, r.health[0]))))))));
   }
 
-  async function modelPage(name, granularity) {
+  // ---- the range every chart of a model page follows ----------------------------------------
+  // In the hash, so a link shares it: ?range=24h|7d|30d|90d (ending now), or ?from=…&to=… (custom);
+  // &granularity=hour|day overrides the one that fits (hour up to 2 days, day beyond); &cell=<column>@<window>.
+  const HOUR_MS = 3600e3, DAY_MS = 24 * HOUR_MS;
+  const PRESETS = { "24h": DAY_MS, "7d": 7 * DAY_MS, "30d": 30 * DAY_MS, "90d": 90 * DAY_MS };
+  const DEFAULT_RANGE = "7d";
+  const MAX_HOURLY_MS = 14 * DAY_MS;  // hourly windows beyond two weeks would not fit a heat map
+  const floorTo = (t, step) => Math.floor(t / step) * step;
+  const ceilTo = (t, step) => Math.ceil(t / step) * step;
+  const isoZ = (t) => new Date(t).toISOString().replace(".000Z", "Z");
+  function parseTime(raw) {
+    if (!raw) return null;
+    const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(raw) ? raw + "T00:00:00Z" : raw);
+    return isNaN(t) ? null : t;
+  }
+
+  function rangeOf(params, now) {
+    let name = params.get("range") || DEFAULT_RANGE;
+    let from = parseTime(params.get("from")), to = parseTime(params.get("to"));
+    if (name === "custom" || (params.get("from") && !params.get("range"))) {
+      name = "custom";
+      if (from === null || to === null || to <= from) { name = DEFAULT_RANGE; from = to = null; }
+    } else if (!(name in PRESETS)) name = DEFAULT_RANGE;
+    const length = name === "custom" ? to - from : PRESETS[name];
+    const asked = params.get("granularity");
+    let granularity = length <= 2 * DAY_MS ? "hour" : "day";
+    if (asked === "day" || (asked === "hour" && length <= MAX_HOURLY_MS)) granularity = asked;
+    const step = granularity === "day" ? DAY_MS : HOUR_MS;
+    // A preset ends with the window that holds now (7 d: today and the 6 days before it); a custom range
+    // widens to whole windows.
+    if (name !== "custom") { to = ceilTo(now + 1, step); from = to - length; }
+    else { from = floorTo(from, step); to = ceilTo(to, step); }
+    return { name, from, to, granularity, step: granularity === "day" ? DAY_MS : HOUR_MS, cell: params.get("cell") };
+  }
+
+  function rangeHash(model, r, changes) {
+    const next = { ...r, ...changes };
+    const q = new URLSearchParams();
+    if (next.name === "custom") { q.set("from", isoZ(next.from)); q.set("to", isoZ(next.to)); }
+    else q.set("range", next.name);
+    if (next.granularityAsked) q.set("granularity", next.granularityAsked);
+    if (next.cell) q.set("cell", next.cell);
+    return "#/models/" + enc(model) + "?" + q.toString();
+  }
+
+  // Every page of a windowed route over the range (the API pages at most 1,000 windows).
+  async function allWindows(path, params) {
+    let body = null;
+    let cursor = null;
+    for (let i = 0; i < 20; i++) {
+      const page = await optional(path, { ...params, limit: 1000, cursor });
+      if (page === null) return body;
+      if (body === null) body = page; else body.windows.push(...page.windows);
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+    return body;
+  }
+
+  function rangePicker(model, r) {
+    const bar = h("div", { class: "toolbar range", id: "range-picker", role: "group", "aria-label": "date range" });
+    for (const name of Object.keys(PRESETS)) {
+      const a = h("a", { href: rangeHash(model, r, { name, cell: null, granularityAsked: null }), class: "range-option" + (r.name === name ? " selected" : ""),
+        "data-range": name, "aria-current": r.name === name ? "true" : null }, name.replace("h", " h").replace("d", " d"));
+      bar.append(a);
+    }
+    const day = (t) => isoZ(t).slice(0, 10);
+    const from = h("input", { type: "date", id: "range-from", value: day(r.from), "aria-label": "from (UTC)" });
+    const to = h("input", { type: "date", id: "range-to", value: day(r.to - 1), "aria-label": "to (UTC, inclusive)" });
+    const apply = h("button", { type: "submit", id: "range-apply" }, "Apply");
+    const custom = h("form", { id: "range-custom", class: "range-custom" + (r.name === "custom" ? " selected" : "") }, "custom:", from, "–", to, apply);
+    custom.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const f = parseTime(from.value), t = parseTime(to.value);
+      if (f === null || t === null || t < f) { apply.after(h("span", { class: "error", role: "alert" }, " the end must not be before the start")); return; }
+      location.hash = rangeHash(model, r, { name: "custom", from: f, to: t + DAY_MS, cell: null, granularityAsked: null });
+    });
+    const gran = h("select", { id: "granularity", "aria-label": "window" },
+      h("option", { value: "hour", selected: r.granularity === "hour", disabled: r.to - r.from > MAX_HOURLY_MS }, "per hour"),
+      h("option", { value: "day", selected: r.granularity === "day" }, "per day"));
+    gran.addEventListener("change", () => { location.hash = rangeHash(model, r, { granularityAsked: gran.value, cell: null }); });
+    bar.append(custom, gran, h("span", { class: "label", id: "range-label" },
+      when(isoZ(r.from)) + " → " + when(isoZ(r.to)) + " UTC"));
+    return bar;
+  }
+
+  async function modelPage(name, params) {
     crumbs([["Models", "#/"], [name, null]]);
-    const model = await api("/v1/models/" + enc(name));
+    const r = rangeOf(params, Date.now());
+    r.granularityAsked = params.get("granularity");
     const base = "/v1/models/" + enc(name);
-    const [stats, drift, perf, alerts] = await Promise.all([
-      api(base + "/stats", { granularity }),
-      optional(base + "/drift", { granularity }),
-      optional(base + "/performance", { granularity }),
+    const bounds = { from: isoZ(r.from), to: isoZ(r.to), granularity: r.granularity };
+    const [model, stats, drift, perf, alerts] = await Promise.all([
+      api(base),
+      api(base + "/stats", bounds),
+      allWindows(base + "/drift", bounds),
+      allWindows(base + "/performance", bounds),
       optional(base + "/alerts", { status: "open", limit: OPEN_ON_MODEL_PAGE }),
     ]);
+    document.body.dataset.from = bounds.from;
+    document.body.dataset.to = bounds.to;
+    document.body.dataset.granularity = r.granularity;
     const totalPredictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
     const totalLabelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
 
-    const gran = h("select", { id: "granularity", "aria-label": "window" },
-      ["hour", "day"].map((g) => h("option", { value: g, selected: g === granularity }, "per " + g)));
-    gran.addEventListener("change", () => { location.hash = "#/models/" + enc(name) + "?granularity=" + gran.value; });
-
-    const volumeChart = h("div", { class: "chart", id: "chart-volume" });
-    const driftCard = h("div", { class: "card", id: "drift" }, h("h2", {}, "Drift by feature and window"));
-    const perfCard = h("div", { class: "card", id: "performance" }, h("h2", {}, "Predictions and performance"));
+    const volumeChart = h("div", { class: "chart small", id: "chart-volume" });
+    const driftCard = h("div", { class: "card", id: "drift" }, h("h2", {}, "Drift by column and " + r.granularity));
+    const perfCard = h("div", { class: "card", id: "performance" }, h("h2", {}, "Performance"));
     const alertCard = h("div", { class: "card", id: "alerts" }, h("div", { class: "toolbar" }, h("h2", {}, "Open incidents"),
       h("a", { href: "#/models/" + enc(name) + "/alerts", id: "all-incidents" }, "All incidents")));
     const settingsCard = settingsForm(name, model.settings || {});
 
     view.replaceChildren(
-      h("h1", { id: "model-name" }, model.name),
+      h("div", { class: "toolbar title" }, h("h1", { id: "model-name" }, model.name),
+        h("span", { class: "label" }, model.task.replace(/_/g, " ") + " · " + model.features.length + " features")),
+      rangePicker(name, r),
       h("div", { class: "grid" },
-        h("div", { class: "figure" }, h("div", { class: "value", id: "total-predictions" }, num(totalPredictions)), h("div", { class: "label" }, "predictions")),
+        h("div", { class: "figure" }, h("div", { class: "value", id: "total-predictions" }, num(totalPredictions)), h("div", { class: "label" }, "predictions in the range")),
         h("div", { class: "figure" }, h("div", { class: "value", id: "total-labelled" }, num(totalLabelled)), h("div", { class: "label" }, "with a ground truth")),
         h("div", { class: "figure" }, h("div", { class: "value", id: "label-coverage" }, totalPredictions ? pct(totalLabelled / totalPredictions) : "–"), h("div", { class: "label" }, "label coverage")),
-        h("div", { class: "figure" }, h("div", { class: "value", id: "task" }, model.task.replace(/_/g, " ")), h("div", { class: "label" }, model.features.length + " features"))),
-      h("div", { class: "card", id: "volume" }, h("div", { class: "toolbar" }, h("h2", {}, "Predictions per window / labelled"), gran),
-        stats.windows.length ? volumeChart : empty("volume-empty", "No predictions yet."),
-        stats.windows.length ? dataTable("volume-table", [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["labelled", "Labelled", true, num]], stats.windows) : null),
-      driftCard, perfCard, alertCard, settingsCard,
-      h("div", { class: "card features", id: "features" }, h("h2", {}, "Features"),
+        h("div", { class: "figure" }, h("div", { class: "value", id: "open-count" }, alerts === null ? "–" : num(alerts.alerts.length) + (alerts.next_cursor ? "+" : "")), h("div", { class: "label" }, "open incidents"))),
+      driftCard,
+      h("div", { class: "columns" },
+        h("div", { class: "card", id: "volume" }, h("h2", {}, "Predictions and labels per " + r.granularity),
+          stats.windows.length ? volumeChart : empty("volume-empty", "No predictions in this range."),
+          stats.windows.length ? dataTable("volume-table", [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["labelled", "Labelled", true, num]], stats.windows) : null),
+        perfCard),
+      alertCard, settingsCard,
+      h("p", { class: "features label", id: "features" }, "Features: ",
         model.features.map((f) => h("a", { href: "#/models/" + enc(name) + "/features/" + enc(f.name) }, f.name + " (" + f.type + ")"))));
 
+    const timeAxis = { type: "time", min: r.from, max: r.to };
     if (stats.windows.length) {
       chart(volumeChart, {
-        tooltip: { trigger: "axis" }, legend: { data: ["predictions", "labelled"] },
-        xAxis: { type: "time" }, yAxis: { type: "value", name: "rows" },
+        tooltip: { trigger: "axis" }, legend: { data: ["predictions", "labelled"] }, grid: { left: 50, right: 16, top: 30, bottom: 30 },
+        xAxis: timeAxis, yAxis: { type: "value" },
         series: [
           { name: "predictions", type: "line", showSymbol: stats.windows.length < 50, data: stats.windows.map((w) => [w.window_start, w.predictions]) },
           { name: "labelled", type: "line", showSymbol: stats.windows.length < 50, data: stats.windows.map((w) => [w.window_start, w.labelled]) },
         ],
       });
     }
-    renderDrift(driftCard, drift);
-    renderPerformance(perfCard, perf);
+    renderDrift(driftCard, name, drift, r);
+    renderPerformance(perfCard, perf, timeAxis);
     renderAlerts(alertCard, name, alerts);
   }
 
-  function renderDrift(card, drift) {
-    if (!drift || !drift.windows || !drift.windows.length) {
-      card.append(empty("drift-empty", "No drift results yet: they appear after the first drift run against a reference set."));
-      return;
-    }
-    const windows = drift.windows.map((w) => w.window_start);
-    const names = [];
-    const cells = [];
-    drift.windows.forEach((w, x) => {
-      const columns = [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)];
-      for (const c of columns) {
-        const label = c.kind === "feature" ? c.name : "(" + c.name + ")";
-        if (!names.includes(label)) names.push(label);
-        cells.push([x, names.indexOf(label), c.effect_ratio === null ? "-" : c.effect_ratio, c]);
-      }
-    });
-    const el = h("div", { class: "chart", id: "chart-drift", style: "height:" + Math.max(220, 40 + 28 * names.length) + "px" });
-    card.append(el, h("p", { class: "label" }, "Colour: largest effect divided by its threshold (1 and above is a drift-sized effect)."),
-      dataTable("drift-table", [["window_start", "Window (UTC)", false, when], ["name", "Column"], ["verdict", "Verdict"],
-        ["severity", "Severity", false, (v) => v || "–"], ["driver", "Driver", false, (v) => v || "–"], ["effect_ratio", "Effect / threshold", true, short]],
-      cells.map(([x, , , c]) => ({ ...c, window_start: windows[x] }))));
-    chart(el, {
-      tooltip: { formatter: (p) => { const c = p.data[3]; return esc(names[p.data[1]]) + " · " + when(windows[p.data[0]]) + "<br>" + esc(c.verdict.replace("_", " ")) + (c.driver ? " · " + esc(c.driver) : "") + " · effect/threshold " + short(c.effect_ratio); } },
-      grid: { left: 120, right: 20, top: 10, bottom: 70 },
-      xAxis: { type: "category", data: windows.map(when), splitArea: { show: true } },
-      yAxis: { type: "category", data: names, splitArea: { show: true } },
-      visualMap: { dimension: 2, min: 0, max: 4, calculable: true, orient: "horizontal", left: "center", bottom: 0,
-        inRange: { color: ["#ecfdf3", "#fef0c7", "#f79009", "#b42318"] } },
-      series: [{ type: "heatmap", data: cells, label: { show: false } }],
-    });
+  // The heat map: one row per column, one cell per window of the range (HTML, so each cell is a button).
+  const COLUMN_KEY = { prediction: "__prediction__", score: "__score__", label: "__label__" };
+  const columnKey = (c) => (c.kind === "feature" ? c.name : COLUMN_KEY[c.name] || c.name);
+  function cellClass(c) {
+    if (!c) return "cell none";
+    if (c.verdict === "drift") return "cell drift " + (c.severity || "medium");
+    if (c.verdict === "insufficient_data") return "cell insufficient";
+    return "cell ok" + (c.effect_ratio !== null && c.effect_ratio >= 0.5 ? " near" : "");
   }
 
-  function renderPerformance(card, perf) {
+  function renderDrift(card, model, drift, r) {
+    if (!drift || !drift.windows || !drift.windows.length) {
+      card.append(empty("drift-empty", drift && drift.reference === null
+        ? "No drift results yet: they appear after the first drift run against a reference set."
+        : "No drift results in this range."));
+      return;
+    }
+    const starts = [];
+    for (let t = r.from; t < r.to; t += r.step) starts.push(t);
+    const byColumn = new Map();
+    const flat = [];
+    for (const w of drift.windows) {
+      const x = Math.round((Date.parse(w.window_start) - r.from) / r.step);
+      for (const c of [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)]) {
+        const key = columnKey(c);
+        if (!byColumn.has(key)) byColumn.set(key, { label: c.kind === "feature" ? c.name : "(" + c.name + ")", cells: new Map() });
+        byColumn.get(key).cells.set(x, c);
+        flat.push({ ...c, window_start: w.window_start });
+      }
+    }
+    const grid = h("div", { class: "heatmap", id: "heatmap", style: "grid-template-columns: 8rem repeat(" + starts.length + ", minmax(3px, 1fr))" });
+    const every = Math.max(1, Math.ceil(starts.length / 8));
+    const label = (t) => (r.granularity === "day" ? isoZ(t).slice(5, 10) : isoZ(t).slice(5, 13).replace("T", " ") + "h");
+    for (const [key, row] of byColumn) {
+      // A feature's label opens its page (its distribution over the whole range); the model's own columns have none.
+      grid.append(h("div", { class: "row-label", title: row.label }, row.label.startsWith("(") ? row.label
+        : h("a", { href: "#/models/" + enc(model) + "/features/" + enc(key) + "?from=" + enc(isoZ(r.from)) + "&to=" + enc(isoZ(r.to)) }, row.label)));
+      starts.forEach((t, x) => {
+        const c = row.cells.get(x);
+        const cell = h("button", { type: "button", class: cellClass(c), "data-column": key, "data-window": isoZ(t),
+          title: row.label + " · " + when(isoZ(t)) + (c ? " · " + c.verdict.replace("_", " ") + (c.severity ? " (" + c.severity + ")" : "") +
+            (c.driver ? " · " + c.driver : "") + " · effect/threshold " + short(c.effect_ratio) : " · no result") });
+        cell.addEventListener("click", () => { location.hash = rangeHash(model, r, { cell: key + "@" + isoZ(t) }); });
+        grid.append(cell);
+      });
+    }
+    grid.append(h("div", {}), ...starts.map((t, x) => h("div", { class: "axis" }, x % every === 0 ? label(t) : "")));
+    card.append(grid, h("p", { class: "label legend" },
+      h("span", { class: "swatch ok" }), " no drift ", h("span", { class: "swatch ok near" }), " effect over half its threshold ",
+      h("span", { class: "swatch drift low" }), h("span", { class: "swatch drift medium" }), h("span", { class: "swatch drift high" }),
+      " drift (low, medium, high) ", h("span", { class: "swatch insufficient" }), " too few rows · click a cell for its distributions and causes"),
+      dataTable("drift-table", [["window_start", "Window (UTC)", false, when], ["name", "Column"], ["verdict", "Verdict"],
+        ["severity", "Severity", false, (v) => v || "–"], ["driver", "Driver", false, (v) => v || "–"], ["effect_ratio", "Effect / threshold", true, short]], flat));
+    if (r.cell) {
+      const at = r.cell.lastIndexOf("@");
+      const panel = h("div", { id: "cell" });
+      card.append(panel);
+      renderCell(panel, model, r, r.cell.slice(0, at), r.cell.slice(at + 1));
+      const button = grid.querySelector('[data-column="' + CSS.escape(r.cell.slice(0, at)) + '"][data-window="' + CSS.escape(r.cell.slice(at + 1)) + '"]');
+      if (button) button.classList.add("selected");
+    }
+  }
+
+  const STATISTICS = [["rows_cur", "rows in the window", num], ["rows_ref", "rows in the reference", num], ["psi", "PSI", short],
+    ["js_distance", "Jensen–Shannon distance", short], ["ks_statistic", "KS statistic", short], ["ks_pvalue", "KS p-value", short],
+    ["wasserstein_normed", "Wasserstein (normed)", short], ["chi2_pvalue", "χ² p-value", short], ["mean_ref", "mean, reference", short],
+    ["mean_cur", "mean, window", short], ["std_ref", "std, reference", short], ["std_cur", "std, window", short],
+    ["missing_rate_ref", "missing, reference", pct], ["missing_rate_cur", "missing, window", pct], ["unseen_share", "unseen categories", pct]];
+
+  async function renderCell(panel, model, r, key, windowStart) {
+    panel.append(h("p", { class: "label" }, "Loading…"));
+    let cell;
+    try {
+      cell = await api("/v1/models/" + enc(model) + "/drift/" + enc(key), { window_start: windowStart, granularity: r.granularity });
+    } catch (e) {
+      if (e.status === 401) return;
+      panel.replaceChildren(h("p", { class: "error", role: "alert", id: "cell-error" }, "Could not load this cell: " + e.message));
+      return;
+    }
+    const close = h("a", { href: rangeHash(model, r, { cell: null }), id: "cell-close" }, "close");
+    const res = cell.result;
+    const items = cell.type === "numeric" ? cell.bins : cell.categories;
+    const labels = cell.type === "numeric"
+      ? items.map((b) => (b.lower === null ? "< " + short(b.upper) : b.upper === null ? "≥ " + short(b.lower) : short(b.lower) + " – " + short(b.upper)))
+      : items.map((c) => c.category);
+    const chartEl = h("div", { class: "chart small", id: "chart-cell" });
+    const stats = res ? STATISTICS.filter(([k]) => res.statistics[k] !== undefined && res.statistics[k] !== null) : [];
+    panel.replaceChildren(
+      h("div", { class: "toolbar" }, h("h2", { id: "cell-title" }, cell.column + " · " + when(cell.window_start) + (cell.granularity === "day" ? " (day)" : " (hour)")),
+        res ? h("span", { class: "badge " + (res.verdict === "drift" ? "bad" : res.verdict === "no_drift" ? "ok" : "none"), id: "cell-verdict" },
+          res.verdict.replace("_", " ") + (res.severity ? " · " + res.severity : "")) : null, close),
+      h("div", { class: "columns" },
+        h("div", {}, items.length ? chartEl : empty("cell-empty", "No distribution for this window."),
+          h("p", { class: "label" }, "reference: " + num(cell.reference.rows) + " rows · window: " + num(cell.current.rows) + " rows")),
+        h("div", {}, res ? h("p", { class: "label" }, "driver: " + (res.driver || "–") + " · effect / threshold " + short(res.effect_ratio)) : null,
+          stats.length ? h("table", { id: "cell-statistics" }, h("tbody", {}, stats.map(([k, title, f]) =>
+            h("tr", { "data-stat": k }, h("th", {}, title), h("td", { class: "num" }, f(res.statistics[k])))))) : empty("cell-no-statistics", "No statistics for this window."))),
+      h("div", { id: "cell-causes" }, h("h3", {}, "Incidents and causes"),
+        cell.incidents.length ? cell.incidents.map((i) => h("div", { class: "alert " + i.severity, "data-alert": i.id },
+          h("a", { href: incidentHref(model, i.id), class: "incident-link" }, i.summary), " ", statusBadge(i.status),
+          i.causes.length ? h("ol", { class: "causes" }, i.causes.map((c) => h("li", {}, c.message))) : null))
+          : empty("cell-causes-empty", "No incident covers this window.")));
+    if (items.length) {
+      chart(chartEl, {
+        tooltip: { trigger: "axis", valueFormatter: pct }, legend: { data: ["reference", "window"] }, grid: { left: 50, right: 16, top: 30, bottom: 40 },
+        xAxis: { type: "category", data: labels }, yAxis: { type: "value", axisLabel: { formatter: (v) => pct(v) } },
+        series: [{ name: "reference", type: "bar", data: items.map((i) => i.reference_share) },
+                 { name: "window", type: "bar", data: items.map((i) => i.current_share) }],
+      });
+    }
+    panel.scrollIntoView({ block: "nearest" });
+  }
+
+  function renderPerformance(card, perf, timeAxis) {
     if (!perf || !perf.windows || !perf.windows.length) {
       card.append(empty("performance-empty", "No performance yet: it needs ground truths joined to predictions."));
       return;
     }
     const metricNames = [...new Set(perf.windows.flatMap((w) => Object.keys(w.metrics || {})))];
-    const el = h("div", { class: "chart", id: "chart-performance" });
+    const el = h("div", { class: "chart small", id: "chart-performance" });
     card.append(el, dataTable("performance-table",
       [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["label_coverage", "Labelled", true, pct],
        ["provisional", "Provisional", false, (v) => (v ? "yes" : "no")],
        ...metricNames.map((m) => [m, m, true, (v, r) => short((r.metrics || {})[m])])], perf.windows));
     chart(el, {
-      tooltip: { trigger: "axis" }, legend: { data: [...metricNames, "label coverage"] },
-      xAxis: { type: "time" }, yAxis: [{ type: "value", name: "metric" }, { type: "value", name: "coverage", min: 0, max: 1 }],
+      tooltip: { trigger: "axis" }, legend: { data: [...metricNames, "label coverage"], type: "scroll" }, grid: { left: 50, right: 50, top: 30, bottom: 30 },
+      xAxis: timeAxis, yAxis: [{ type: "value" }, { type: "value", min: 0, max: 1 }],
       series: [
         // Provisional windows (labels still expected) get hollow points.
-        ...metricNames.map((m) => ({ name: m, type: "line", data: perf.windows.map((w) => ({
+        ...metricNames.map((m) => ({ name: m, type: "line", showSymbol: perf.windows.length < 50, data: perf.windows.map((w) => ({
           value: [w.window_start, (w.metrics || {})[m]], symbol: w.provisional ? "emptyCircle" : "circle" })) })),
         { name: "label coverage", type: "bar", yAxisIndex: 1, itemStyle: { opacity: 0.25 }, data: perf.windows.map((w) => [w.window_start, w.label_coverage]) },
       ],
     });
   }
 
-  // The model page shows a few open incidents; the incidents page lists them all, a page at a time.
-  const OPEN_ON_MODEL_PAGE = 10;
+  // The model page shows a few open incidents, a line each; the incidents page lists them all, a page at a time.
+  const OPEN_ON_MODEL_PAGE = 5;
   const INCIDENTS_PER_PAGE = 25;
   const incidentHref = (model, id) => "#/models/" + enc(model) + "/alerts/" + enc(id);
   const span = (a) => when(a.first_window_start).slice(0, a.granularity === "day" ? 10 : 16) + " → " +
@@ -319,11 +494,11 @@
       const ack = h("button", { type: "button", class: "acknowledge", disabled: !isAdmin(),
         title: isAdmin() ? "" : "acknowledging needs a key with scope admin" }, "Acknowledge");
       const item = h("div", { class: "alert " + a.severity, "data-alert": a.id },
-        h("a", { href: incidentHref(model, a.id), class: "incident-link" }, h("strong", {}, a.summary)), " ",
-        h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity), " ", ack,
-        h("div", { class: "label" }, a.kind.replace(/_/g, " ") + " · " + a.windows_flagged + " window" +
-          (a.windows_flagged > 1 ? "s" : "") + " flagged, " + span(a) + " · opened " + when(a.opened_at)),
-        (a.causes || []).length ? h("ol", { class: "causes" }, a.causes.map((c) => h("li", {}, c.message))) : null);
+        h("div", { class: "line" }, h("a", { href: incidentHref(model, a.id), class: "incident-link" }, h("strong", {}, a.summary)), " ",
+          h("span", { class: "badge " + (a.severity === "high" ? "bad" : "warn") }, a.severity), " ",
+          h("span", { class: "label" }, a.windows_flagged + " window" + (a.windows_flagged > 1 ? "s" : "") + " flagged, " + span(a)), " ", ack),
+        // The top cause only, on one line: the incident's page has them all.
+        (a.causes || []).length ? h("ol", { class: "causes one" }, h("li", { title: a.causes[0].message }, a.causes[0].message)) : null);
       ack.addEventListener("click", async () => {
         ack.disabled = true;
         try {
@@ -431,7 +606,9 @@
   }
 
   function settingsForm(model, current) {
-    const card = h("div", { class: "card", id: "settings" }, h("h2", {}, "Drift settings"));
+    // Folded: the settings are edited now and then, the charts read every day (and the page stays short).
+    const card = h("details", { class: "card", id: "settings" }, h("summary", { id: "settings-toggle" },
+      h("h2", {}, "Settings"), " every setting the engine reads, with its default; empty means the default"));
     loadSettingsSchemas()
       .then((schemas) => card.append(buildSettingsForm(model, current, schemas)))
       .catch((e) => {
@@ -537,10 +714,14 @@
     return form;
   }
 
-  async function featurePage(model, feature) {
+  async function featurePage(model, feature, params) {
     crumbs([["Models", "#/"], [model, "#/models/" + enc(model)], [feature, null]]);
-    const dist = await optional("/v1/models/" + enc(model) + "/features/" + enc(feature) + "/distribution");
-    view.replaceChildren(h("h1", { id: "feature-name" }, feature));
+    // Over the range it was opened with (the model page's), else the last 7 days like the model page.
+    const r = rangeOf(params, Date.now());
+    const dist = await optional("/v1/models/" + enc(model) + "/features/" + enc(feature) + "/distribution",
+      { from: isoZ(r.from), to: isoZ(r.to) });
+    view.replaceChildren(h("h1", { id: "feature-name" }, feature),
+      h("p", { class: "label", id: "range-label" }, when(isoZ(r.from)) + " → " + when(isoZ(r.to)) + " UTC"));
     const card = h("div", { class: "card", id: "distribution" }, h("h2", {}, "Reference and current distribution"));
     view.append(card);
     const items = dist ? (dist.type === "numeric" ? dist.bins || [] : dist.categories || []) : [];
@@ -577,13 +758,13 @@
     document.body.dataset.state = "loading";
     try {
       await whoAmI();
-      if (parts[0] === "models" && parts.length === 4 && parts[2] === "features") await featurePage(parts[1], parts[3]);
+      if (parts[0] === "models" && parts.length === 4 && parts[2] === "features") await featurePage(parts[1], parts[3], params);
       else if (parts[0] === "models" && parts.length === 4 && parts[2] === "alerts") await incidentPage(parts[1], parts[3]);
       else if (parts[0] === "models" && parts.length === 3 && parts[2] === "alerts") {
         const status = ["open", "acknowledged", "resolved"].includes(params.get("status")) ? params.get("status") : "all";
         await incidentsPage(parts[1], status, params.get("cursor"));
       }
-      else if (parts[0] === "models" && parts.length === 2) await modelPage(parts[1], params.get("granularity") === "day" ? "day" : "hour");
+      else if (parts[0] === "models" && parts.length === 2) await modelPage(parts[1], params);
       else await modelsPage();
       document.body.dataset.state = "ready";
     } catch (e) {

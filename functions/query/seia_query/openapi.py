@@ -473,6 +473,60 @@ SCHEMAS: dict = {
         },
         ["model", "feature", "type", "from", "to", "reference", "current"],
     ),
+    "DriftCell": _obj(
+        {
+            "model": {"type": "string"},
+            "column": {"type": "string", "description": "feature name, or 'prediction' / 'score' / 'label'"},
+            "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "granularity": {"type": "string", "enum": ["hour", "day"]},
+            "window_start": _TIME,
+            "window_end": _TIME,
+            "reference": {"type": "object", "description": "rows, missing and version of the reference"},
+            "current": {"type": "object", "description": "rows and missing in the window"},
+            "bins": {"type": "array", "description": "as FeatureDistribution.bins, over the window"},
+            "categories": {"type": "array", "description": "as FeatureDistribution.categories, over the window"},
+            "result": {
+                **_nullable(_ref("DriftColumn")),
+                "description": "the column's statistics and verdict in the window; null before a drift run",
+            },
+            "incidents": {
+                "type": "array",
+                "description": "incidents whose windows cover this one, about this column or with it among "
+                "their causes (at most 10)",
+                "items": _obj(
+                    {
+                        "id": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "subject": {"type": "string"},
+                        "condition": {"type": "string"},
+                        "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+                        "severity": {"type": "string"},
+                        "summary": {"type": "string"},
+                        "first_window_start": _TIME,
+                        "last_window_end": _TIME,
+                        "causes": {"type": "array", "items": _ref("AlertCause")},
+                    },
+                    ["id", "kind", "subject", "status", "severity", "summary", "causes"],
+                ),
+            },
+        },
+        [
+            "model",
+            "column",
+            "kind",
+            "type",
+            "granularity",
+            "window_start",
+            "window_end",
+            "reference",
+            "current",
+            "bins",
+            "categories",
+            "result",
+            "incidents",
+        ],
+    ),
     "PerformanceWindow": _obj(
         {
             "window_start": _TIME,
@@ -779,6 +833,26 @@ PATHS: dict = {
             tag="drift",
             operation_id="drift",
             params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+        ),
+    },
+    "/v1/models/{model}/drift/{feature}": {
+        "get": _op(
+            "One cell of the drift heat map: a column in one window, its reference and current distributions, "
+            "statistics, verdict and the incidents (with causes) that cover it",
+            {"200": _json("DriftCell", "the cell"), **_errors(400, 401, 404, 503)},
+            tag="drift",
+            operation_id="drift_cell",
+            params=[
+                _MODEL,
+                _param(
+                    "feature",
+                    "path",
+                    {"type": "string"},
+                    "a feature's name, or __score__, __prediction__ or __label__ for the model's own columns",
+                ),
+                _param("window_start", "query", _TIME, "the window's start (required), RFC 3339 with an offset"),
+                _granularity(["hour", "day"]),
+            ],
         ),
     },
     "/v1/models/{model}/features/{feature}/distribution": {

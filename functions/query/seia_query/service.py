@@ -19,7 +19,7 @@ from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time
-from seia_query import incidents, insights
+from seia_query import cell, incidents, insights
 
 GRANULARITIES = {"hour": "hour", "day": "day"}
 
@@ -67,6 +67,10 @@ class QueryService(TenantAccess):
     def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
             return insights.distribution(conn, self._readable(conn, model_name), feature, params)
+
+    def drift_cell(self, tenant: Tenant, model_name: str, column: str, params: dict) -> dict:
+        with self.db.tenant(tenant) as conn:
+            return cell.drift_cell(conn, self._readable(conn, model_name), column, params)
 
     def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
