@@ -122,7 +122,10 @@ def test_a_model_page_draws_predictions_per_window_and_empty_states_for_what_is_
     _sign_in(page, url, tenant.api_key)
     page.click("#models tr[data-model=churn] .model-link")
     page.wait_for_selector("#model-name")
-    page.wait_for_selector("body[data-state=ready]")
+    # the link opens the last 7 days; the seeded day is further back: a custom range of that day (a shared link)
+    assert page.get_attribute("#range-picker [data-range='7d']", "aria-current") == "true"
+    page.goto(f"{url}/dashboard#/models/churn?from=2026-11-01&to=2026-11-02")
+    page.wait_for_selector("body[data-state=ready][data-from='2026-11-01T00:00:00Z'][data-granularity=hour]")
     _shot(page, "model")
     assert page.inner_text("#model-name") == "churn"
     assert page.inner_text("#total-predictions") == "30"
@@ -142,7 +145,7 @@ def test_a_model_page_draws_predictions_per_window_and_empty_states_for_what_is_
 
 def test_the_day_view_adds_the_windows_up(page, seeded):
     url, tenant = seeded
-    _sign_in(page, url, tenant.api_key, "#/models/churn?granularity=day")
+    _sign_in(page, url, tenant.api_key, "#/models/churn?from=2026-11-01&to=2026-11-02&granularity=day")
     rows = page.locator("#volume-table tbody tr")
     assert rows.count() == 1 and rows.first.locator("td").all_text_contents() == ["2026-11-01 00:00", "30", "12"]
 
@@ -208,10 +211,11 @@ def drifted(tenant, settings):
 
 def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, drifted):
     url, tenant, injected = drifted
-    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    _sign_in(page, url, tenant.api_key, "#/models/shift")
     page.wait_for_selector("#alert-list")
     _shot(page, "model-with-drift")
-    assert page.locator("#chart-drift canvas").count() == 1
+    assert page.get_attribute("body", "data-granularity") == "day"
+    assert page.locator(f'#heatmap button.drift[data-column="{injected}"]').count() == 1
     rows = page.locator("#drift-table tbody tr")
     cells = {
         rows.nth(i).locator("td").all_text_contents()[1]: rows.nth(i).locator("td").all_text_contents()[2:4]
@@ -232,9 +236,10 @@ def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, 
 
 def test_the_hour_view_draws_a_heat_map_of_hourly_verdicts(page, drifted):
     url, tenant, injected = drifted
-    _sign_in(page, url, tenant.api_key, "#/models/shift")
-    page.wait_for_selector("#chart-drift canvas")
+    _sign_in(page, url, tenant.api_key, "#/models/shift?range=7d&granularity=hour")
+    page.wait_for_selector("#heatmap")
     _shot(page, "model-hourly-heatmap")
+    assert page.locator(f'#heatmap button[data-column="{injected}"]').count() == 7 * 24
     rows = page.locator("#drift-table tbody tr")
     verdicts = [rows.nth(i).locator("td").all_text_contents()[1:3] for i in range(rows.count())]
     assert len(verdicts) == 24 * 10
@@ -273,6 +278,7 @@ def test_the_feature_view_plots_reference_and_current_shares(page, drifted):
 def test_the_settings_form_saves_thresholds_and_names_a_refused_field(page, drifted):
     url, tenant, _ = drifted
     _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=day")
+    page.click("#settings-toggle")
     page.wait_for_selector("#settings-form")
     assert page.locator("#settings-readonly").count() == 0 and page.inner_text("#key-scopes") == "key: admin"
     assert page.input_value("#setting-min_rows") == "50"
@@ -300,6 +306,7 @@ def test_a_read_only_key_sees_settings_and_alerts_with_their_controls_off_and_wh
     key = tenant_admin.create_key(tenant.name, ["read"])
     _sign_in(page, url, key, "#/models/shift?granularity=day")
     page.wait_for_selector("#alert-list")
+    page.click("#settings-toggle")
     page.wait_for_selector("#settings-form")
     assert page.inner_text("#key-scopes") == "key: read"
     assert page.inner_text("#settings-readonly") == (
@@ -437,3 +444,32 @@ def test_the_incidents_page_lists_open_first_then_recent_a_page_at_a_time(page, 
             break
         page.wait_for_timeout(50)
     assert rows.count() == len([a for a in opened if a["status"] == "open"])
+
+
+def test_the_settings_form_has_every_setting_the_api_reports_with_its_default(page, seeded):
+    import json
+    import urllib.request
+
+    url, tenant = seeded
+    with urllib.request.urlopen(f"{url}/v1/openapi.json", timeout=10) as resp:
+        schemas = json.load(resp)["components"]["schemas"]
+    expected = {}  # field id -> its default (None: the setting has none)
+    for key, prop in schemas["ModelSettings"]["properties"].items():
+        ref = next((s["$ref"] for s in prop.get("anyOf", []) if "$ref" in s), None)
+        if ref is None:
+            expected[f"setting-{key}"] = prop.get("default")
+            continue
+        for member, schema in schemas[ref.split("/")[-1]]["properties"].items():
+            expected[f"setting-{member if key == 'thresholds' else key + '-' + member}"] = schema.get("default")
+    assert len(expected) >= 8
+    _sign_in(page, url, tenant.api_key, "#/models/churn")
+    page.click("#settings-toggle")
+    page.wait_for_selector("#settings-form")
+    for field, default in expected.items():
+        assert page.locator(f"#{field}").count() == 1, field
+        label = page.locator("label.setting", has=page.locator(f"#{field}")).inner_text()
+        if isinstance(default, (int, float)) and not isinstance(default, bool):
+            assert f"(default {default:g})" in label or f"(default {default})" in label, (field, label)
+        elif isinstance(default, str):
+            assert f"(default {default})" in label, (field, label)
+    assert page.locator("#settings-form label.setting").count() == len(expected)

@@ -26,8 +26,10 @@ the part of the change the feature's **shift** explains is mix + interaction
   from the noise of the shares and of the segments' rates). When no shift explains the drop, the cause is the segment
   group whose error rate rose most (its share of the rate term minus its share of rows): concept
   drift. Groups are single segments and, for numeric features, the tails ``x < q`` and ``x ≥ q``.
-* **Prediction and label drift**: the same decomposition of the mean score (predicted-class
-  share, mean prediction) or of the label share (mean label). For label drift the label itself
+* **Prediction and label drift**: the same decomposition of the incident's own quantity: the mean
+  score (score drift), the predicted class's share (prediction drift; a binary model with scores has
+  its predicted class decided by them, so the mean score is decomposed and the sentence says so),
+  the mean prediction (regression), the label's share or the mean label (label drift). For label drift the label itself
   (a change of the label prior) is a candidate, scored by what no feature's shift explains.
 * **Feature drift and data quality**: segments of the feature, ranked by share shift.
 
@@ -314,12 +316,25 @@ def rank_shift(
     attr_sum: str,
     attr_n: str,
     label_candidate: str | None = None,
+    *,
+    shares: bool = False,
+    lead: str | None = None,
 ) -> list[Cause]:
-    """Prediction drift (``attr_sum='pred_sum'``) or label drift (``'y_sum'``): ``what`` names the quantity."""
+    """Prediction drift (``attr_sum='pred_sum'``) or label drift (``'y_sum'``): ``what`` names the quantity
+    decomposed (mean score, share of predicted 'yes', share of label 'yes', mean label), ``shares`` says it is
+    a share of rows (written in percent). ``lead`` opens each sentence when the incident's own quantity is not
+    the one decomposed (a binary model's predicted class, decided by its scores: the mean score is decomposed).
+    """
     delta = cur_value - ref_value
     causes = []
     if not delta:
         return []
+    value = _pct if shares else _fmt
+    if lead:
+        move = f"{lead}; the {what} that decides it went {value(ref_value)} → {value(cur_value)}"
+        change = "that change"
+    else:
+        move, change = f"{what} went {value(ref_value)} → {value(cur_value)}", "the change"
     for fs in features:
         dec = decompose(fs, attr_sum, attr_n)
         if dec is None:
@@ -333,11 +348,15 @@ def rank_shift(
         segment = describe(fs, group)
         p_r, p_w = dec.share(keys, dec.p_r), dec.share(keys, dec.p_w)
         t_r = dec.mean(keys, dec.p_r, dec.t_r)
-        sentence = (
-            f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)}; the shift of {fs.feature} explains "
-            f"{_share(share)} of the change: rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} "
-            f"of the window (in the reference their {what} is {_fmt(t_r)})"
+        moved = (
+            f"rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} of the window "
+            f"(in the reference their {what} is {value(t_r)})"
         )
+        if share < -0.005:
+            # a shift that pushed the other way explains none of the change: say so rather than "0%"
+            sentence = f"{move}; the shift of {fs.feature} worked against {change} (alone it would have moved the {what} the other way): {moved}"
+        else:
+            sentence = f"{move}; the shift of {fs.feature} explains {_share(share)} of {change}: {moved}"
         if share > 1.005:
             sentence += f"; within segments the {what} moved the other way, offsetting part of it"
         causes.append(
@@ -351,10 +370,7 @@ def rank_shift(
         )
     if label_candidate is not None:
         best = max((c.score for c in causes), default=0.0)
-        sentence = (
-            f"{what} went {_fmt(ref_value)} → {_fmt(cur_value)} and no feature's shift explains more than "
-            f"{_pct(best)} of it: the label prior changed (label shift)"
-        )
+        sentence = f"{move} and no feature's shift explains more than {_pct(best)} of it: the label prior changed (label shift)"
         causes.append(
             Cause(LABEL, label_candidate, round(max(0.0, 1.0 - best), 6), sentence, {"unexplained_share": 1.0 - best})
         )

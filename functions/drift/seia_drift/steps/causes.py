@@ -7,7 +7,8 @@ from typing import Any
 
 from seia.repositories.incidents import IncidentRow
 from seia_drift import causes as ranking
-from seia_drift.layout import LABEL, PREDICTION
+from seia.stats import NumericSketch
+from seia_drift.layout import LABEL, PREDICTION, SCORE
 from seia_drift.repositories.incidents import Cause, FlagRow, IncidentRepository
 from seia_drift.repositories.segments import Key, SegmentRepository, SegmentStats
 from seia_drift.repositories.sources import predictions, uploaded_reference
@@ -102,6 +103,37 @@ class CauseStep(Step):
         return list(features.values())
 
     # -- ranking per kind of incident -------------------------------------------------------
+    def _quantity(self, incident: IncidentRow, flagged: list[FlagRow], focus: str | None) -> tuple[str, bool, str | None]:
+        """What a prediction or label drift incident's causes speak of: (the quantity decomposed, whether it
+        is a share of rows, a lead sentence naming the incident's own quantity when that is another one).
+
+        The segments hold, per binary model row, its score or else whether it predicted ``focus``
+        (:mod:`seia_drift.repositories.segments`): a drift of the predicted class of a model with scores is
+        explained through the mean score that decides it, and its sentences say so."""
+        task = self._ctx.model.task
+        if incident.kind == "label_drift":
+            return ("mean label", False, None) if task == "regression" else (f"share of label {focus!r}", True, None)
+        if task == "regression":
+            return "mean prediction", False, None
+        predicted = f"share of predicted {focus!r}"
+        if task != "binary_classification":
+            return predicted, True, None
+        if incident.subject == SCORE or not self._scored():
+            return ("mean score", False, None) if incident.subject == SCORE else (predicted, True, None)
+        top = (flagged[-1].details.get("statistics") or {}).get("top_increase") or {}
+        lead = None
+        if top.get("category") is not None and top.get("ref_share") is not None and top.get("cur_share") is not None:
+            ref, cur = float(top["ref_share"]), float(top["cur_share"])
+            if top["category"] != focus:  # two classes: the focus class has the rest
+                ref, cur = 1.0 - ref, 1.0 - cur
+            lead = f"{predicted} went {ranking._pct(ref)} → {ranking._pct(cur)}"
+        return "mean score", False, lead or f"the {predicted} changed"
+
+    def _scored(self) -> bool:
+        """Whether the model sends scores (its reference holds some)."""
+        b = self._bins.get(SCORE)
+        return b is not None and bool(b.edges) and NumericSketch.from_dict(b.reference, b.edges).n > 0
+
     def _causes(self, incident: IncidentRow, flagged: list[FlagRow]) -> list[Cause]:
         model = self._ctx.model
         regression = model.task == "regression"
@@ -129,12 +161,7 @@ class CauseStep(Step):
             if len(totals) != 2 or not totals[0][1] or not totals[1][1]:
                 return [Cause(incident.subject, None, 1.0, message, {})]
             ref_value, cur_value = (s / n for s, n in totals)
-            if regression:
-                what = "mean label" if label else "mean prediction"
-            elif model.task == "binary_classification" and not label:
-                what = "mean score"
-            else:
-                what = f"share of {'label' if label else 'predicted'} {focus!r}"
+            what, shares, lead = self._quantity(incident, flagged, focus)
             return ranking.rank_shift(
                 features,
                 what,
@@ -143,6 +170,8 @@ class CauseStep(Step):
                 attr_sum,
                 attr_n,
                 label_candidate=(focus or "mean") if label else None,
+                shares=shares,
+                lead=lead,
             )
         # feature drift and data quality: segments of the feature itself
         if (
