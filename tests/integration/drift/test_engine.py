@@ -5,6 +5,8 @@ What is asserted is what a user (or the query API) reads back from the tenant's 
 
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
@@ -390,5 +392,6 @@ def test_a_multiclass_model_gets_accuracy_macro_f1_and_prediction_drift(drift_te
     drift = next(a for a in reader.alerts("animals") if a["kind"] == "prediction_drift")
     top = reader.causes(drift["id"])[0]
     assert top["feature"] == "initial" and top["segment"] == "initial = 'f'"
-    assert top["sentence"].startswith("share of predicted 'fox' went 0.")
+    # a share of rows, in percent (not "went 0.20 → 0.50", nor a mean score)
+    assert re.match(r"share of predicted 'fox' went \d{1,3}% → \d{1,3}%; ", top["sentence"]), top["sentence"]
     assert "; the shift of initial explains 100% of the change: rows with initial = 'f' went from " in top["sentence"]
