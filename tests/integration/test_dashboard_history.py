@@ -13,8 +13,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.integration.test_dashboard import ARTIFACTS, _shot, _sign_in, browser, page  # noqa: F401 (fixtures)
+from tests.integration import test_dashboard as dashboard
 from tests.support.live import serving
+
+# the dashboard tests' Chromium (module-scoped) and its pages, with their helpers
+browser, page = dashboard.browser, dashboard.page
+_shot, _sign_in = dashboard._shot, dashboard._sign_in
 
 ROWS_PER_DAY = 100
 DRIFTING = ("n0", "n1", "n3", "c0")

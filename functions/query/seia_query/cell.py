@@ -67,9 +67,9 @@ def drift_cell(conn, model: Model, column: str, params: dict) -> dict:
     repo = IncidentReadRepository(conn)
     rows = repo.page(model.id, None, start, end, None, 200)
     causes = repo.causes([i.id for i in rows]) if rows else {}
-    related = [
-        i for i in rows if i.subject == key or any(c.feature == key for c in causes.get(i.id, []))
-    ][:MAX_INCIDENTS]
+    related = [i for i in rows if i.subject == key or any(c.feature == key for c in causes.get(i.id, []))][
+        :MAX_INCIDENTS
+    ]
     return {
         "model": model.name,
         "column": name,

@@ -5,10 +5,9 @@ What is asserted is what a user (or the query API) reads back from the tenant's 
 
 from __future__ import annotations
 
-import re
-
 import dataclasses
 import math
+import re
 from datetime import UTC, datetime, timedelta
 
 import numpy as np

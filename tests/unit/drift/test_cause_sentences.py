@@ -45,7 +45,9 @@ def test_a_concept_drift_beyond_the_whole_drop_says_more_than_all_and_that_error
     def stats(d):
         return {k: SegmentStats(rows=n, labeled=n, err_sum=e) for k, (n, e) in d.items()}
 
-    z = FeatureSegments("z", "numeric", [0.0], stats({"0": (200, 20), "1": (200, 20)}), stats({"0": (200, 80), "1": (200, 10)}))
+    z = FeatureSegments(
+        "z", "numeric", [0.0], stats({"0": (200, 20), "1": (200, 20)}), stats({"0": (200, 80), "1": (200, 10)})
+    )
     causes = rank_performance([z], "accuracy", 0.9, 0.775, regression=False)
     sentence = causes[0].sentence
     assert causes[0].details["share_of_change"] > 1.1
@@ -91,13 +93,19 @@ def _incident(kind: str, subject: str):
 
 
 def _flag(category: str, ref: float, cur: float):
-    return SimpleNamespace(details={"statistics": {"top_increase": {"category": category, "ref_share": ref, "cur_share": cur}}})
+    return SimpleNamespace(
+        details={"statistics": {"top_increase": {"category": category, "ref_share": ref, "cur_share": cur}}}
+    )
 
 
 def test_each_kind_of_incident_speaks_of_its_own_quantity():
     binary = _step("binary_classification", scored=True)
     # score drift: the mean score
-    assert binary._quantity(_incident("prediction_drift", SCORE), [_flag("x", 0, 0)], "yes") == ("mean score", False, None)
+    assert binary._quantity(_incident("prediction_drift", SCORE), [_flag("x", 0, 0)], "yes") == (
+        "mean score",
+        False,
+        None,
+    )
     # drift of the predicted class: its share first (from the window's statistics, the rest of two classes
     # when the class that grew is the other one), then the mean score that decides it
     what, shares, lead = binary._quantity(_incident("prediction_drift", PREDICTION), [_flag("no", 0.6, 0.3)], "yes")
@@ -112,7 +120,11 @@ def test_each_kind_of_incident_speaks_of_its_own_quantity():
     # label drift: the label's share, never a score
     assert binary._quantity(_incident("label_drift", "__label__"), [], "yes") == ("share of label 'yes'", True, None)
     multiclass = _step("multiclass_classification", scored=False)
-    assert multiclass._quantity(_incident("prediction_drift", PREDICTION), [], "b") == ("share of predicted 'b'", True, None)
+    assert multiclass._quantity(_incident("prediction_drift", PREDICTION), [], "b") == (
+        "share of predicted 'b'",
+        True,
+        None,
+    )
     regression = _step("regression", scored=False)
     assert regression._quantity(_incident("label_drift", "__label__"), [], None) == ("mean label", False, None)
     assert regression._quantity(_incident("prediction_drift", PREDICTION), [], None) == ("mean prediction", False, None)

@@ -6,8 +6,8 @@ import dataclasses
 from typing import Any
 
 from seia.repositories.incidents import IncidentRow
-from seia_drift import causes as ranking
 from seia.stats import NumericSketch
+from seia_drift import causes as ranking
 from seia_drift.layout import LABEL, PREDICTION, SCORE
 from seia_drift.repositories.incidents import Cause, FlagRow, IncidentRepository
 from seia_drift.repositories.segments import Key, SegmentRepository, SegmentStats
@@ -103,7 +103,9 @@ class CauseStep(Step):
         return list(features.values())
 
     # -- ranking per kind of incident -------------------------------------------------------
-    def _quantity(self, incident: IncidentRow, flagged: list[FlagRow], focus: str | None) -> tuple[str, bool, str | None]:
+    def _quantity(
+        self, incident: IncidentRow, flagged: list[FlagRow], focus: str | None
+    ) -> tuple[str, bool, str | None]:
         """What a prediction or label drift incident's causes speak of: (the quantity decomposed, whether it
         is a share of rows, a lead sentence naming the incident's own quantity when that is another one).
 
