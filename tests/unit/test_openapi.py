@@ -38,6 +38,7 @@ def test_the_drift_alert_and_settings_routes_are_served():
     served = _served()
     for route in [
         ("/v1/models/{model}/drift", "GET"),
+        ("/v1/models/{model}/drift/{feature}", "GET"),
         ("/v1/models/{model}/features/{feature}/distribution", "GET"),
         ("/v1/models/{model}/performance", "GET"),
         ("/v1/models/{model}/alerts", "GET"),
