@@ -120,10 +120,12 @@ def test_a_range_is_kept_in_the_url_and_every_chart_follows_it(page, history):
     page.wait_for_selector("body[data-granularity=hour]")
     page.wait_for_selector("body[data-state=ready]")
     assert "range=24h" in page.url
-    # 24 hours ending at the next full hour, per hour: the heat map has 24 columns, the volume table
-    # only the hours of that span
+    # 24 hours ending at the next full hour, per hour: the heat map has 24 columns (results or not), the
+    # volume table only the hours of that span
+    start, end = body_time(page, "data-from"), body_time(page, "data-to")
+    assert end - start == timedelta(hours=24) and end.minute == 0
+    assert timedelta(0) < end - datetime.now(UTC) <= timedelta(hours=1)
     assert len(_heat_map(page)["n0"]) == 24
-    start = body_time(page, "data-from")
     for text in page.locator("#volume-table tbody tr td:first-child").all_text_contents():
         assert text >= start.strftime("%Y-%m-%d %H:%M")
     # A shared link opens the same custom range

@@ -333,7 +333,7 @@
         ],
       });
     }
-    renderDrift(driftCard, name, drift, r);
+    renderDrift(driftCard, name, model.features, drift, r);
     renderPerformance(perfCard, perf, timeAxis);
     renderAlerts(alertCard, name, alerts);
   }
@@ -348,17 +348,17 @@
     return "cell ok" + (c.effect_ratio !== null && c.effect_ratio >= 0.5 ? " near" : "");
   }
 
-  function renderDrift(card, model, drift, r) {
-    if (!drift || !drift.windows || !drift.windows.length) {
-      card.append(empty("drift-empty", drift && drift.reference === null
-        ? "No drift results yet: they appear after the first drift run against a reference set."
-        : "No drift results in this range."));
+  function renderDrift(card, model, features, drift, r) {
+    if (!drift || !drift.reference) {
+      card.append(empty("drift-empty", "No drift results yet: they appear after the first drift run against a reference set."));
       return;
     }
     const starts = [];
     for (let t = r.from; t < r.to; t += r.step) starts.push(t);
-    const byColumn = new Map();
+    // Every feature has its row, results or not: the map covers the range even where nothing was judged yet.
+    const byColumn = new Map(features.map((f) => [f.name, { label: f.name, cells: new Map() }]));
     const flat = [];
+    if (!drift.windows.length) card.append(h("p", { class: "label", id: "drift-none" }, "No drift results in this range yet."));
     for (const w of drift.windows) {
       const x = Math.round((Date.parse(w.window_start) - r.from) / r.step);
       for (const c of [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)]) {
