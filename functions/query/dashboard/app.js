@@ -156,8 +156,12 @@
     return ["healthy", "ok"];
   }
 
+  // The models list counts the last 90 days (whole UTC days, today's included): explicit bounds, never "all".
+  let LIST_SPAN = null;
   async function modelsPage() {
     crumbs([["Models", null]]);
+    const end = Math.ceil((Date.now() + 1) / 86400e3) * 86400e3;
+    LIST_SPAN = { from: new Date(end - 90 * 86400e3).toISOString(), to: new Date(end).toISOString() };
     const { models } = await api("/v1/models");
     if (!models.length) {
       view.replaceChildren(h("h1", {}, "Models"), empty("models-empty",
@@ -166,9 +170,9 @@
     }
     const rows = await Promise.all(models.map(async (m) => {
       const [stats, alerts, drift] = await Promise.all([
-        api("/v1/models/" + enc(m.name) + "/stats", { granularity: "day" }),
+        api("/v1/models/" + enc(m.name) + "/stats", { ...LIST_SPAN, granularity: "day" }),
         optional("/v1/models/" + enc(m.name) + "/alerts", { status: "open", limit: 100 }),
-        optional("/v1/models/" + enc(m.name) + "/drift", { limit: 1 }),
+        optional("/v1/models/" + enc(m.name) + "/drift", { ...LIST_SPAN, granularity: "day", limit: 1 }),
       ]);
       const predictions = stats.windows.reduce((s, w) => s + w.predictions, 0);
       const labelled = stats.windows.reduce((s, w) => s + w.labelled, 0);
@@ -178,7 +182,7 @@
     view.replaceChildren(
       h("h1", {}, "Models"),
       h("div", { class: "card" }, h("table", { id: "models" },
-        h("thead", {}, h("tr", {}, ["Model", "Task", "Features", "Predictions", "Labelled", "Last day (UTC)", "Open alerts", "Health"]
+        h("thead", {}, h("tr", {}, ["Model", "Task", "Features", "Predictions (90 d)", "Labelled (90 d)", "Last day (UTC)", "Open alerts", "Health"]
           .map((t, i) => h("th", { class: i >= 2 && i <= 4 || i === 6 ? "num" : "" }, t)))),
         h("tbody", {}, rows.map((r) => h("tr", { "data-model": r.m.name },
           h("td", {}, h("a", { href: "#/models/" + enc(r.m.name), class: "model-link" }, r.m.name)),
