@@ -227,14 +227,12 @@ class SketchRepository:
         hours_epoch = records["hour"].astype(np.int64)
         hour_values, hour_index = np.unique(hours_epoch, return_inverse=True)
         n_hours = len(hour_values)
-        if segments is not None:
-            pred = records[f"v{len(layout.numeric)}"].astype(np.float64)
-            for k, slot in enumerate(layout.numeric):
-                if slot.source == "feature":
-                    segments.numeric(slot.feature, records[f"v{k}"].astype(np.float64), pred, hour_values, hour_index)
+        pred = records[f"v{len(layout.numeric)}"].astype(np.float64) if segments is not None else None
         out = []
         for k, slot in enumerate(layout.numeric):
             values = records[f"v{k}"].astype(np.float64)
+            if segments is not None and slot.source == "feature":
+                segments.numeric(slot.feature, values, pred, hour_values, hour_index)
             present = np.abs(values) < _MAX_ABS  # False for NaN (NULL), inf and huge values
             slot_edges = np.asarray(edges[slot.position], dtype=np.float64)
             n_buckets = len(slot_edges) + 1
