@@ -51,6 +51,18 @@ class PerformanceRepository:
         WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
           AND {in_range}
         ORDER BY 1""".replace("{in_range}", HOUR_IN_RANGE)
+    # Hours whose segments count labels: of new or corrected labels, and of new rows that have a label.
+    LABELED = """
+        SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
+        JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
+        WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+          AND {in_range}
+        UNION
+        SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
+        JOIN predictions p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
+        WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
+          AND {in_range}
+        ORDER BY 1""".replace("{in_range}", HOUR_IN_RANGE)
     WINDOWS = """
         SELECT DISTINCT date_trunc(%s, hour, 'UTC') FROM drift_performance_hourly
         WHERE model_id = %s AND change > %s ORDER BY 1"""
@@ -64,6 +76,10 @@ class PerformanceRepository:
 
     def touched_hours(self, model_id: int, lo: int, hi: int) -> list[datetime]:
         rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
+        return [r[0] for r in rows]
+
+    def labeled_hours(self, model_id: int, lo: int, hi: int) -> list[datetime]:
+        rows = self.conn.execute(self.LABELED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
     def compute(self, model: Model, source: Source, packed: bool = False) -> dict[datetime, tuple[Any, ...]]:

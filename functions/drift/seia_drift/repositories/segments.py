@@ -19,7 +19,10 @@ from psycopg.types.json import Jsonb
 
 from seia.schema import Model
 from seia_drift.layout import Layout
+from seia_drift.repositories.sketches import _copy_text
 from seia_drift.repositories.sources import Source
+
+NULL = "\\N"  # COPY's text format
 
 # Grouped by hour (NULL for the reference); multiclass models also by predicted and actual class.
 SEGMENT_STATS = """
@@ -59,6 +62,14 @@ _EXPRESSIONS = {
         "err": "abs(src.prediction_value - src.label_value)",
         "y": "src.label_value",
     },
+}
+
+# The prediction a row adds to its segments (pred_sum, pred_n) where the profile step counts the
+# segments of new rows (binary and regression; multiclass segments carry per-class counts and are
+# always recomputed by the labels step). The same expressions as in SEGMENT_STATS, over ``p``.
+SEGMENT_PREDICTION = {
+    "binary_classification": "coalesce(p.score, (p.prediction_label = %(focus)s)::int)",
+    "regression": "p.prediction_value",
 }
 
 # Counted and stored in one statement (no row travels to Python): binary and regression models.
@@ -261,6 +272,49 @@ class SegmentRepository:
                     for (feature, segment), st in values[hour].items()
                 ],
             )
+
+    EXISTING_HOURS = """
+        SELECT hour, feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum FROM drift_segments_hourly
+        WHERE model_id = %s AND hour = ANY(%s)"""
+    STAGE = """
+        CREATE TEMP TABLE IF NOT EXISTS stage_segments (hour timestamptz, feature text, segment text, rows bigint,
+                                                        pred_sum float8, pred_n bigint, labeled bigint,
+                                                        err_sum float8, y_sum float8) ON COMMIT DELETE ROWS"""
+    INSERT_STAGED = """
+        INSERT INTO drift_segments_hourly (model_id, hour, feature, segment, rows, pred_sum, pred_n, labeled,
+                                           err_sum, y_sum)
+        SELECT %s, hour, feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum FROM stage_segments"""
+
+    def add_hours(self, model_id: int, counts: list[tuple[datetime, str, str | None, int, float, int]]) -> None:
+        """Add (hour, feature, segment, rows, pred_sum, pred_n) counts of rows without labels to the stored
+        hours (binary and regression models: no per-class counts). The hours' rows are read, summed with
+        the counts, and written back whole (COPY), so a key stays one row."""
+        if not counts:
+            return
+        hours = sorted({c[0] for c in counts})
+        merged: dict[tuple[datetime, str, str | None], list[Any]] = {}
+        for hour, feature, segment, *values in self.conn.execute(self.EXISTING_HOURS, (model_id, hours)):
+            merged[(hour, feature, segment)] = values
+        for hour, feature, segment, rows, pred_sum, pred_n in counts:
+            have = merged.get((hour, feature, segment))
+            if have is None:
+                merged[(hour, feature, segment)] = [rows, pred_sum, pred_n, 0, 0.0, 0.0]
+            else:
+                have[0] += rows
+                have[1] += pred_sum
+                have[2] += pred_n
+        self.conn.execute(self.DELETE_HOURS, (model_id, hours))
+        self.conn.execute(self.STAGE)
+        lines = [
+            f"{hour.isoformat()}\t{_copy_text(feature)}\t{NULL if segment is None else _copy_text(segment)}\t"
+            f"{int(rows)}\t{float(pred_sum)!r}\t{int(pred_n)}\t{int(labeled)}\t{float(err_sum)!r}\t{float(y_sum)!r}\n"
+            for (hour, feature, segment), (rows, pred_sum, pred_n, labeled, err_sum, y_sum) in merged.items()
+        ]
+        with self.conn.cursor() as cur, cur.copy("COPY stage_segments FROM STDIN") as copy:
+            for i in range(0, len(lines), 2000):  # a few large writes, not a round of the protocol per row
+                copy.write("".join(lines[i : i + 2000]))
+        self.conn.execute(self.INSERT_STAGED, (model_id,))
+        self.conn.execute("DELETE FROM stage_segments")
 
     def replace_reference(self, model_id: int, values: dict[Key, SegmentStats]) -> None:
         self.conn.execute(self.DELETE_REFERENCE, (model_id,))

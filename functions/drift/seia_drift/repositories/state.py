@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import psycopg
 
 LOCK_CLASS = 0x5E1D  # first key of pg_advisory_xact_lock(int, int); the second is the model id
+# Not a step: the xid below which every row is counted in drift_segments_hourly (profile and labels steps).
+SEGMENTS = "segments"
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,12 @@ class StateRepository:
         self.conn.execute(self.CLEAR_STATS_SNAPSHOT)
         horizon = xmax
         for (xid32,) in self.conn.execute(self.RUNNING_HERE):
-            # pg_stat_activity shows 32-bit ids; place them in the epoch just below xmax
-            horizon = min(horizon, xmax - ((xmax - xid32) % 2**32))
+            # pg_stat_activity shows 32-bit ids; place them in the epoch just below xmax. An id at or
+            # above xmax (modulo 2**32) was assigned after the snapshot: it cannot lower the horizon
+            # (placed below xmax it would go a whole epoch back, below zero in the first one).
+            behind = (xmax - xid32) % 2**32
+            if 0 < behind < 2**31:
+                horizon = min(horizon, xmax - behind)
         return horizon
 
     def get(self, model_id: int, step: str) -> Watermark:

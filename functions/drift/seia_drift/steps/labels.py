@@ -13,7 +13,7 @@ from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SegmentRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.sources import Source, predictions
-from seia_drift.repositories.state import Watermark
+from seia_drift.repositories.state import SEGMENTS, Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
 from seia_drift.steps.base import Context, Step
 
@@ -47,15 +47,31 @@ class LabelStep(Step):
         segments = SegmentRepository(ctx.conn)
         deciles = segment_edges(ctx, bins)
         mark = ctx.state.get(ctx.model.id, self.name)
-        horizon = ctx.state.horizon()
+        # The profile step's horizon, not a newer one: the rows below it are those the profile step has
+        # counted into segments, so a recomputed hour holds exactly them and the profile step's next
+        # rows are added once (a label committed since waits for the next run).
+        horizon = ctx.state.get(ctx.model.id, "profile").xid
         hours = perf.touched_hours(ctx.model.id, mark.xid, horizon)
+        if ctx.state.get(ctx.model.id, SEGMENTS).xid == horizon and ctx.model.task != "multiclass_classification":
+            # the profile step added the new rows, without labels: recount the hours where labels count
+            recount = set(perf.labeled_hours(ctx.model.id, mark.xid, horizon))
+        else:
+            recount = set(hours)
         labeled = 0
         for i in range(0, len(hours), HOURS_PER_QUERY):
             chunk = hours[i : i + HOURS_PER_QUERY]
             source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
             values = perf.compute(ctx.model, source, packed=True)
             perf.replace_hours(ctx.model.id, chunk, values)
-            segments.store_hours(ctx.model, ctx.layout, source, deciles, chunk)
+            counted = [h for h in chunk if h in recount]
+            if counted:
+                segments.store_hours(
+                    ctx.model,
+                    ctx.layout,
+                    predictions(ctx.model.id, counted[0], counted[-1] + HOUR, horizon, hours=counted),
+                    deciles,
+                    counted,
+                )
             label_sketches = self._label_sketches(ctx, sketches, source, values, bins)
             sketches.delete(ctx.model.id, LABEL, [h for h in chunk if h not in label_sketches])
             sketches.upsert(
@@ -75,7 +91,9 @@ class LabelStep(Step):
             if len(hours) > HOURS_PER_QUERY:
                 log.info("labels %s: %d/%d hours", ctx.model.name, min(i + HOURS_PER_QUERY, len(hours)), len(hours))
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
-        return {"hours": len(hours), "labeled_rows_in_hours": labeled}
+        if ctx.model.task != "multiclass_classification":
+            ctx.state.set(ctx.model.id, SEGMENTS, Watermark(xid=horizon))  # every row below it is counted
+        return {"hours": len(hours), "labeled_rows_in_hours": labeled, "segment_hours": len(recount)}
 
     def _label_sketches(
         self,

@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from seia.sparse import unpack_sketch
-from seia_drift.repositories.sketches import SketchRepository
-from seia_drift.repositories.state import Watermark
+from seia_drift.repositories.reference import FeatureBins
+from seia_drift.repositories.segments import SEGMENT_PREDICTION, SegmentRepository
+from seia_drift.repositories.sketches import Segmenting, SketchRepository
+from seia_drift.repositories.state import SEGMENTS, Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
 from seia_drift.steps.base import Context, Step
 
@@ -42,6 +44,7 @@ class ProfileStep(Step):
         by_feature = {s.feature: tuple(edges[pos]) for pos, s in numeric.items()}
         hours: set[datetime] = set()
         written = 0
+        segmenting = self._segmenting(ctx, bins, mark)
         if n:
             repo.prepare_counting()
             chunks = max(1, math.ceil(n / CHUNK_ROWS))
@@ -54,10 +57,13 @@ class ProfileStep(Step):
                     "hi": str(horizon),
                     "seq_lo": first + k * span,
                     "seq_hi": first + (k + 1) * span,
+                    "focus": ctx.model.positive_label,  # binary: the segments' prediction without a score
                 }
                 new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
+                if segmenting is not None:
+                    segmenting.rows.clear()
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
-                    ctx.layout, edges, params
+                    ctx.layout, edges, params, segmenting
                 ):
                     # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
                     # numpy, so consistent by construction; a sketch object is built only to merge
@@ -72,11 +78,13 @@ class ProfileStep(Step):
                         "bins": buckets or [],
                         "bin_counts": counts or [],
                     }
-                for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params):
+                for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params, segmenting):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(
                         dict(zip(cats or (), counts or ())), missing
                     )
                 written += self._merge(repo, ctx, new, by_feature)
+                if segmenting is not None:
+                    SegmentRepository(ctx.conn).add_hours(ctx.model.id, segmenting.rows)
                 hours.update(h for h, _ in new)
                 log.info(
                     "profile %s: chunk %d/%d, %d sketches, %.0f ms",
@@ -87,7 +95,23 @@ class ProfileStep(Step):
                     1000 * (time.perf_counter() - started),
                 )
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
-        return {"rows": n, "hours": len(hours), "sketches": written}
+        if segmenting is not None:
+            ctx.state.set(ctx.model.id, SEGMENTS, Watermark(xid=horizon))
+        return {"rows": n, "hours": len(hours), "sketches": written, "segments": segmenting is not None}
+
+    def _segmenting(self, ctx: Context, bins: dict[str, FeatureBins], mark: Watermark) -> Segmenting | None:
+        """How to count the new rows' cause segments here, or None when the labels step recomputes them.
+
+        The stored segments hold every row below the ``segments`` watermark. When it equals this step's
+        watermark, the rows about to be read are exactly the ones missing, and they are added with no
+        label (the labels step recomputes any hour where a row has one). Otherwise (state written before
+        this step counted segments, or multiclass models, whose segments carry per-class counts) the
+        labels step recomputes every touched hour, as it always did, and then moves the watermark.
+        """
+        pred = SEGMENT_PREDICTION.get(ctx.model.task)
+        if pred is None or ctx.state.get(ctx.model.id, SEGMENTS).xid != mark.xid:
+            return None
+        return Segmenting(pred, {s.feature: bins[s.feature].segments or [] for s in ctx.layout.numeric})
 
     def _merge(
         self,
