@@ -526,6 +526,47 @@ class Client:
         """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
         return self.request("PUT", f"/v1/models/{_quote(model)}/settings", settings)["settings"]
 
+    def patch_model(
+        self,
+        model: str,
+        *,
+        add_features: Any = None,
+        remove_features: Iterable[str] = (),
+        add_labels: Iterable[Any] = (),
+        settings: dict | None = None,
+    ) -> dict:
+        """Change a model: add features (``{"name": "type"}`` or ``[{"name", "type"}]``), remove features (their
+        slot and history stay), append classification labels, merge settings. Renaming or retyping a feature is
+        refused by the server (400). Returns the model as it is now."""
+        current = self.model(model)
+        body: dict[str, Any] = {}
+        removed = set(remove_features or ())
+        if isinstance(add_features, dict):
+            added = [{"name": str(k), "type": str(v)} for k, v in add_features.items()]
+        else:
+            added = [dict(f) for f in (add_features or ())]
+        if added or removed:
+            names = {f["name"] for f in current["features"]}
+            unknown = sorted(removed - names)
+            if unknown:
+                raise ValueError(f"model {model!r} has no feature {unknown[0]!r} to remove")
+            body["features"] = [
+                dict(f, removed=True) if f["name"] in removed else f for f in current["features"]
+            ] + added
+        labels = [str(v) for v in add_labels or ()]
+        if labels:
+            body["labels"] = list(current.get("labels") or []) + labels
+        if settings:
+            body["settings"] = settings
+        changed = self.request("PATCH", f"/v1/models/{_quote(model)}", body)
+        self._models[model] = changed
+        return changed
+
+    def delete_model(self, model: str) -> dict:
+        """Delete a model with its rows, results and incidents; its name is free again at once."""
+        self._models.pop(model, None)
+        return self.request("DELETE", f"/v1/models/{_quote(model)}")
+
     def openapi(self) -> dict:
         return self.request("GET", "/v1/openapi.json")
 

@@ -151,6 +151,11 @@ class SketchRepository:
                 f"p.num[{int(slot.position)}]" if slot.source == "feature" else "p." + PREDICTION_COLUMNS[slot.source]
             )
             columns.append(f"coalesce({text}, 'NaN')::float8")
+        # Features added by PATCH: the rows' array length, so that rows written before them count for nothing
+        # (an empty slot of a longer array is a missing value; a slot past the end is no value at all).
+        added = any(slot.added for slot in layout.numeric)
+        if added:
+            columns.append("cardinality(p.num)::float8")
         query = sql.SQL(NUMERIC_VALUES).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -168,15 +173,21 @@ class SketchRepository:
         hour_values, hour_index = np.unique(hours_epoch, return_inverse=True)
         n_hours = len(hour_values)
         out = []
+        length = records[f"v{width - 1}"] if added else None
         for k, slot in enumerate(layout.numeric):
             values = records[f"v{k}"].astype(np.float64)
             present = np.abs(values) < _MAX_ABS  # False for NaN (NULL), inf and huge values
+            counted = None
+            if slot.added and length is not None:
+                counted = length >= slot.position
+                present &= counted
             slot_edges = np.asarray(edges[slot.position], dtype=np.float64)
             n_buckets = len(slot_edges) + 1
             buckets = np.searchsorted(slot_edges, values[present], side="right")
             h = hour_index[present]
             counts = np.bincount(h * n_buckets + buckets, minlength=n_hours * n_buckets).reshape(n_hours, n_buckets)
-            missing = np.bincount(hour_index[~present], minlength=n_hours)
+            missing = np.bincount(hour_index[~present if counted is None else ~present & counted], minlength=n_hours)
+            rows_in_hour = None if counted is None else np.bincount(hour_index[counted], minlength=n_hours)
             v = values[present]
             # Per hour: mean, then M2 by the corrected two-pass sum of deviations (exact whatever the mean).
             n_h = np.bincount(h, minlength=n_hours)
@@ -191,6 +202,8 @@ class SketchRepository:
             np.minimum.at(lows, h, v)
             np.maximum.at(highs, h, v)
             for i in range(n_hours):
+                if rows_in_hour is not None and not rows_in_hour[i]:
+                    continue  # every row of the hour predates the feature
                 nz = np.flatnonzero(counts[i])
                 has = bool(len(nz))
                 out.append(
@@ -224,6 +237,9 @@ class SketchRepository:
             f"p.cat[{int(slot.position)}]" if slot.source == "feature" else "p.prediction_label"
             for slot in layout.categorical
         ]
+        added = any(slot.added for slot in layout.categorical)
+        if added:  # as for numeric slots: rows written before an added feature are not rows of it
+            columns.append("cardinality(p.cat)")
         query = sql.SQL(CATEGORICAL_VALUES).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -245,13 +261,21 @@ class SketchRepository:
         hour_values, hour_index = np.unique(frame[0].to_numpy(dtype=np.int64), return_inverse=True)
         n_hours = len(hour_values)
         out = []
+        length = frame[len(columns)].to_numpy(dtype=np.int64) if added else None
         for k, slot in enumerate(layout.categorical):
             codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)
             width = len(uniques) + 1  # code -1 (missing) goes to column 0
-            counts = np.bincount(hour_index * width + codes + 1, minlength=n_hours * width).reshape(n_hours, width)
+            hours_of, rows_in_hour = hour_index, None
+            if slot.added and length is not None:
+                counted = length >= slot.position
+                hours_of, codes = hour_index[counted], codes[counted]
+                rows_in_hour = np.bincount(hours_of, minlength=n_hours)
+            counts = np.bincount(hours_of * width + codes + 1, minlength=n_hours * width).reshape(n_hours, width)
             names = [_copy_unescape(u) for u in uniques]
             order = sorted(range(len(names)), key=names.__getitem__)
             for i in range(n_hours):
+                if rows_in_hour is not None and not rows_in_hour[i]:
+                    continue  # every row of the hour predates the feature
                 present = [(names[c], int(counts[i, c + 1])) for c in order if counts[i, c + 1]]
                 out.append(
                     (
