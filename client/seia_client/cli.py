@@ -165,7 +165,7 @@ def _feature_spec(text: str) -> dict:
 def _setting(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise _Usage(f"--set {text!r}: give KEY=VALUE (VALUE as JSON: 200, \"hour\", null, {{...}})")
+        raise _Usage(f'--set {text!r}: give KEY=VALUE (VALUE as JSON: 200, "hour", null, {{...}})')
     try:
         return key, json.loads(value)
     except ValueError:

@@ -12,6 +12,7 @@ those rows are not rows of the feature at all (neither values nor missing ones; 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from seia.schema import RESERVED_PREFIX, Model
@@ -38,7 +39,7 @@ class Layout:
     def slots(self) -> tuple[Slot, ...]:
         return self.numeric + self.categorical + (self.label,)
 
-    def covering(self, features) -> Layout:
+    def covering(self, features: Iterable[str]) -> Layout:
         """The layout without the feature slots that have no reference bins yet (an added feature the
         reference does not cover: it waits for one that does)."""
         have = set(features)

@@ -281,7 +281,7 @@ class RecordValidator:
             for key in value:
                 if key not in self.feature_names:
                     errors.append(Detail(index, f"features.{str(key)[:64]}", "unknown feature"))
-        num = []
+        num: list[float | None] = []
         for name in self.numeric:
             if name is None:
                 num.append(None)
@@ -306,7 +306,7 @@ class RecordValidator:
                     errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
             else:
                 errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
-        cat = []
+        cat: list[str | None] = []
         for name in self.categorical:
             if name is None:
                 cat.append(None)

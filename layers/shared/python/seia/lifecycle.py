@@ -55,7 +55,9 @@ def patch(model: Model, body: Any, now: datetime | None = None) -> Patch:
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", [Detail(None, None, "expected an object")])
     stamp = (now or datetime.now(UTC)).isoformat()
-    errors: list[Detail] = [Detail(None, str(k)[:64], f"unknown field; use {', '.join(FIELDS)}") for k in body if k not in FIELDS]
+    errors: list[Detail] = [
+        Detail(None, str(k)[:64], f"unknown field; use {', '.join(FIELDS)}") for k in body if k not in FIELDS
+    ]
     if "name" in body and body["name"] != model.name:
         errors.append(
             Detail(None, "name", "a model's name cannot change (its API paths and files use it); create a new model")
@@ -64,10 +66,13 @@ def patch(model: Model, body: Any, now: datetime | None = None) -> Patch:
         errors.append(
             Detail(None, "task", f"the task is {model.task} and cannot change (predictions are stored for it)")
         )
-    features, added, removed = model.features, (), ()
+    features = model.features
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
     if "features" in body:
         features, added, removed = _features(model, body["features"], stamp, errors)
-    labels, added_labels = model.labels, ()
+    labels = model.labels
+    added_labels: tuple[str, ...] = ()
     if "labels" in body:
         labels, added_labels = _labels(model, body["labels"], errors)
     if labels:
@@ -103,7 +108,9 @@ def _features(
         )
         return stored, (), ()
     if len(value) > MAX_FEATURES:
-        errors.append(Detail(None, "features", f"at most {MAX_FEATURES} features (removed ones count: their slot stays)"))
+        errors.append(
+            Detail(None, "features", f"at most {MAX_FEATURES} features (removed ones count: their slot stays)")
+        )
         return stored, (), ()
     out: list[Feature] = []
     added: list[str] = []

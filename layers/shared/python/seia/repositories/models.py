@@ -108,8 +108,12 @@ class ModelRepository:
         """Store a changed definition (``PATCH``): features in slot order, removed ones kept with their slot."""
         row = self.conn.execute(
             self.UPDATE_DEFINITION,
-            (Jsonb([f.as_dict() for f in features]), Jsonb(list(labels)) if labels is not None else None,
-             Jsonb(settings), model_id),
+            (
+                Jsonb([f.as_dict() for f in features]),
+                Jsonb(list(labels)) if labels is not None else None,
+                Jsonb(settings),
+                model_id,
+            ),
         ).fetchone()
         return _model(row)
 
