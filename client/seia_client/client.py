@@ -780,7 +780,10 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     if kind == "ground-truths":
         required = ["prediction_id", "label"]
     else:
-        required = ["prediction_id", "timestamp", "prediction"] + [f["name"] for f in model["features"]]
+        # a removed feature is not sent; one added by PATCH may be absent (missing) while producers catch up
+        required = ["prediction_id", "timestamp", "prediction"] + [
+            f["name"] for f in model["features"] if not f.get("removed_at") and not f.get("added_at")
+        ]
     missing = [c for c in required if c not in columns]
     if missing:
         raise ValueError(f"missing columns for {kind} of model {model['name']!r}: {', '.join(missing)}")
@@ -798,7 +801,7 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
                 rec["timestamp"] = times[i]
             records.append(rec)
         return records
-    names = [f["name"] for f in model["features"]]
+    names = [f["name"] for f in model["features"] if not f.get("removed_at") and f["name"] in columns]
     feature_values = [_column(df, name) for name in names]
     times = _timestamps(df, "timestamp")
     predictions = _column(df, "prediction")
@@ -806,7 +809,7 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     if classification:
         predictions = _class_labels(predictions)
     scores = _column(df, "score") if "score" in columns else None
-    class_scores = _class_score_columns(df, model, names)
+    class_scores = _class_score_columns(df, model, [f["name"] for f in model["features"]])
     if class_scores and scores is not None:
         raise ValueError(f"give a score column or score_<label> columns, not both ({', '.join(class_scores)})")
     if class_scores:
