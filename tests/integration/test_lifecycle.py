@@ -288,6 +288,36 @@ def test_a_removed_feature_is_no_longer_judged_and_its_history_stays(api, tenant
     assert reply.status == 400 and "removed on" in reply.error["details"][0]["message"]
 
 
+def test_removing_a_feature_resolves_its_open_incidents(api, tenant, engine):
+    # Given an open incident on x (day 2 shifted by 3 standard deviations from the uploaded reference)
+    _model(api, tenant)
+    _send(api, tenant, "m", [dict(r, label="no") for r in _records(DAY1, 300, "r", 1)], kind="reference")
+    _send(api, tenant, "m", _records(DAY2, 300, "a", 2, shift=3.0))
+    engine.run(tenant.tenant, "m")
+    opened = api.get("/v1/models/m/alerts", tenant.api_key).body["alerts"]
+    assert "x" in {a["subject"] for a in opened}
+
+    # When x is removed
+    features = api.get("/v1/models/m", tenant.api_key).body["features"]
+    features[0]["removed"] = True
+    assert api.request("PATCH", "/v1/models/m", tenant.api_key, json_body={"features": features}).status == 200
+
+    # Then its incident is resolved (a change delivery sends), the others stay, and no new one opens for it
+    alerts = {a["subject"]: a for a in api.get("/v1/models/m/alerts?status=all", tenant.api_key).body["alerts"]}
+    assert alerts["x"]["status"] == "resolved"
+    assert all(a["status"] != "resolved" for subject, a in alerts.items() if subject != "x")
+    _send(api, tenant, "m", _records(DAY3, 300, "b", 3, shift=3.0))
+    engine.run(tenant.tenant, "m")
+    still = api.get("/v1/models/m/alerts", tenant.api_key).body["alerts"]
+    assert "x" not in {a["subject"] for a in still}
+    with tenant.connect() as conn:
+        changes = conn.execute(
+            "SELECT c.change FROM incident_changes c JOIN incidents i ON i.id = c.incident_id "
+            "WHERE i.subject = 'x' ORDER BY c.id"
+        ).fetchall()
+    assert [c for (c,) in changes] == ["opened", "resolved"]
+
+
 # --- DELETE -------------------------------------------------------------------------------------------------------
 def _tables(conn) -> list[str]:
     return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]

@@ -16,6 +16,7 @@ from seia.config import get_settings
 from seia.db import Tenant
 from seia.errors import Detail, ValidationFailed
 from seia.repositories.deliveries import DeliveryRepository
+from seia.repositories.incidents import IncidentReadRepository
 from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
@@ -119,6 +120,11 @@ class QueryService(TenantAccess):
                         model_settings.updated(model.settings, change.settings, resolve=True), change.settings
                     )
                 model = repo.update_definition(model.id, change.features, change.labels, settings)
+                if change.removed:
+                    # a removed feature is never judged again: its incidents would stay open for good
+                    incidents_repo = IncidentReadRepository(conn)
+                    for incident_id in incidents_repo.unresolved_of(model.id, list(change.removed)):
+                        incidents_repo.resolve(model.id, incident_id)
         log.info(
             "model %s changed: features added %s, removed %s; labels added %s",
             model.name,
