@@ -57,7 +57,7 @@ class ReferenceStep(Step):
             return {"reference": None, "waiting": "no uploaded reference"}
         else:
             start = None
-            if added:
+            if added:  # a window's rows may have arrived since: the same window, now covering, is built again
                 start = repo.first_covering_window(
                     ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon, need_num, need_cat
                 )
@@ -70,7 +70,7 @@ class ReferenceStep(Step):
             end = ctx.window_end(start)
             key, kind = f"window:{start.isoformat()}", "first_window"
             source = predictions(ctx.model.id, start, end, horizon)
-        if stored is not None and stored.reference_key == key:
+        if stored is not None and stored.reference_key == key and not (uncovered and kind == "first_window"):
             return self._kept(ctx, repo, stored, uncovered)
 
         rows, labeled = repo.counts(source)
