@@ -55,6 +55,45 @@ def cmd_tenant_list(args) -> int:
     return 0
 
 
+def cmd_tenant_delete(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    if not args.yes:
+        print(
+            f"error: `seia tenant delete {args.tenant}` drops the tenant's database (every model, row and result), "
+            "its role, keys and secrets, for good; nothing is deleted without --yes",
+            file=sys.stderr,
+        )
+        return 2
+    _print(TenantAdmin(get_settings()).delete_tenant(args.tenant))
+    print("Run `seia usage-plan sync` to drop its keys from API Gateway's usage plan (AWS).", file=sys.stderr)
+    return 0
+
+
+USAGE_COLUMNS = ("TENANT", "MODEL", "PREDICTIONS", "GROUND_TRUTHS", "REFERENCE", "BYTES", "PARTITIONS")
+
+
+def cmd_tenant_usage(args) -> int:
+    from seia.tenancy import TenantAdmin
+
+    rows = TenantAdmin(get_settings()).usage(args.tenant)
+    if args.json:
+        _print(rows)
+        return 0
+    if not rows:
+        print("no models")
+        return 0
+    from seia_client.cli import table
+
+    keys = ("tenant", "model", "predictions", "ground_truths", "reference_rows", "bytes", "partitions")
+    flat = [
+        {"tenant": r["tenant"], "model": r["model"], **r["rows"], "bytes": r["bytes"], "partitions": r["partitions"]}
+        for r in rows
+    ]
+    print(table(flat, list(zip(keys, USAGE_COLUMNS))))
+    return 0
+
+
 def cmd_tenant_move(args) -> int:
     from seia.tenancy import TenantAdmin
     from seia.tenancy_move import TenantMove
@@ -227,12 +266,22 @@ def register(sub) -> None:
     """Add the operator's commands to ``seia``: tenant, server, key, drift run, migrate."""
     from seia_client.cli import group
 
-    tenant = group(sub, "tenant", "create and list tenants")
+    tenant = group(sub, "tenant", "create, list, delete tenants and their usage")
     p = tenant.add_parser("create", help="create a tenant, its database and role; prints its first API key")
     p.add_argument("name")
     p.add_argument("--server", help="the database server (default: the one with the fewest tenants)")
     p.set_defaults(func=_one_line_errors(cmd_tenant_create))
     tenant.add_parser("list", help="list tenants").set_defaults(func=_one_line_errors(cmd_tenant_list))
+    p = tenant.add_parser(
+        "delete", help="drop a tenant's database, role, keys and secrets (an audit line stays); needs --yes"
+    )
+    p.add_argument("tenant")
+    p.add_argument("--yes", action="store_true", help="really delete: nothing of the tenant can be recovered")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_delete))
+    p = tenant.add_parser("usage", help="rows, bytes on disk and partitions per model (one tenant or all)")
+    p.add_argument("tenant", nargs="?")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_one_line_errors(cmd_tenant_usage))
     p = tenant.add_parser("signing-secret", help="create or rotate the tenant's webhook signing secret; shown once")
     p.add_argument("tenant")
     p.set_defaults(func=_one_line_errors(cmd_tenant_signing_secret))

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 CHUNK_ROWS = 10_000
@@ -151,6 +152,57 @@ def cmd_models(args) -> int:
         ],
         "no models yet",
     )
+    return 0
+
+
+def _feature_spec(text: str) -> dict:
+    name, sep, kind = text.partition(":")
+    if not sep or kind not in ("numeric", "categorical"):
+        raise _Usage(f"--add-feature {text!r}: give NAME:numeric or NAME:categorical")
+    return {"name": name, "type": kind}
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise _Usage(f'--set {text!r}: give KEY=VALUE (VALUE as JSON: 200, "hour", null, {{...}})')
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value  # a bare word: a string setting (window=hour)
+
+
+@_one_line_errors
+def cmd_models_patch(args) -> int:
+    added = [_feature_spec(f) for f in args.add_feature or []]
+    settings = dict(_setting(s) for s in args.set or [])
+    if not (added or args.remove_feature or args.add_label or settings):
+        raise _Usage("nothing to change: give --add-feature, --remove-feature, --add-label or --set")
+    model = _client(args).patch_model(
+        args.model,
+        add_features=added,
+        remove_features=args.remove_feature or [],
+        add_labels=args.add_label or [],
+        settings=settings or None,
+    )
+    rows = [
+        {"name": f["name"], "type": f["type"], "added_at": f.get("added_at"), "removed_at": f.get("removed_at")}
+        for f in model["features"]
+    ]
+    columns = [("name", "FEATURE"), ("type", "TYPE"), ("added_at", "ADDED (UTC)"), ("removed_at", "REMOVED (UTC)")]
+    _emit(args, model, rows, columns, "no features")
+    return 0
+
+
+@_one_line_errors
+def cmd_models_delete(args) -> int:
+    if not args.yes:
+        raise _Usage(
+            f"deleting model {args.model!r} removes its rows, drift results and incidents for good; "
+            "add --yes to go ahead"
+        )
+    done = _client(args).delete_model(args.model)
+    _emit(args, done, [{"model": done.get("model", args.model)}], [("model", "DELETED")], "")
     return 0
 
 
@@ -452,7 +504,22 @@ def add_client_commands(sub) -> None:
     """Register ``models``, ``predictions send``, ``drift show`` and ``alerts``."""
     common = _connection_options()
 
-    sub.add_parser("models", parents=[common], help="the tenant's models (HTTP API)").set_defaults(func=cmd_models)
+    p = sub.add_parser("models", parents=[common], help="the tenant's models; models patch | delete (HTTP API)")
+    p.set_defaults(func=cmd_models)
+    models = p.add_subparsers(dest="action", required=False)
+    p = models.add_parser(
+        "patch", parents=[common], help="add or remove features, add labels, change settings (never rename/retype)"
+    )
+    p.add_argument("model")
+    p.add_argument("--add-feature", action="append", metavar="NAME:TYPE", help="numeric or categorical; repeatable")
+    p.add_argument("--remove-feature", action="append", metavar="NAME", help="its drift stops, its history stays")
+    p.add_argument("--add-label", action="append", metavar="LABEL", help="multiclass models: a new class, appended")
+    p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting, VALUE as JSON (null: default)")
+    p.set_defaults(func=cmd_models_patch)
+    p = models.add_parser("delete", parents=[common], help="delete a model with its rows, results and incidents")
+    p.add_argument("model")
+    p.add_argument("--yes", action="store_true", help="really delete (nothing of the model can be recovered)")
+    p.set_defaults(func=cmd_models_delete)
     sub.add_parser("whoami", parents=[common], help="this key's tenant, scopes and expiry (HTTP API)").set_defaults(
         func=cmd_whoami
     )

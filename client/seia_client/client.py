@@ -526,6 +526,47 @@ class Client:
         """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
         return self.request("PUT", f"/v1/models/{_quote(model)}/settings", settings)["settings"]
 
+    def patch_model(
+        self,
+        model: str,
+        *,
+        add_features: Any = None,
+        remove_features: Iterable[str] = (),
+        add_labels: Iterable[Any] = (),
+        settings: dict | None = None,
+    ) -> dict:
+        """Change a model: add features (``{"name": "type"}`` or ``[{"name", "type"}]``), remove features (their
+        slot and history stay), append classification labels, merge settings. Renaming or retyping a feature is
+        refused by the server (400). Returns the model as it is now."""
+        current = self.model(model)
+        body: dict[str, Any] = {}
+        removed = set(remove_features or ())
+        if isinstance(add_features, dict):
+            added = [{"name": str(k), "type": str(v)} for k, v in add_features.items()]
+        else:
+            added = [dict(f) for f in (add_features or ())]
+        if added or removed:
+            names = {f["name"] for f in current["features"]}
+            unknown = sorted(removed - names)
+            if unknown:
+                raise ValueError(f"model {model!r} has no feature {unknown[0]!r} to remove")
+            body["features"] = [
+                dict(f, removed=True) if f["name"] in removed else f for f in current["features"]
+            ] + added
+        labels = [str(v) for v in add_labels or ()]
+        if labels:
+            body["labels"] = list(current.get("labels") or []) + labels
+        if settings:
+            body["settings"] = settings
+        changed = self.request("PATCH", f"/v1/models/{_quote(model)}", body)
+        self._models[model] = changed
+        return changed
+
+    def delete_model(self, model: str) -> dict:
+        """Delete a model with its rows, results and incidents; its name is free again at once."""
+        self._models.pop(model, None)
+        return self.request("DELETE", f"/v1/models/{_quote(model)}")
+
     def openapi(self) -> dict:
         return self.request("GET", "/v1/openapi.json")
 
@@ -739,7 +780,10 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     if kind == "ground-truths":
         required = ["prediction_id", "label"]
     else:
-        required = ["prediction_id", "timestamp", "prediction"] + [f["name"] for f in model["features"]]
+        # a removed feature is not sent; one added by PATCH may be absent (missing) while producers catch up
+        required = ["prediction_id", "timestamp", "prediction"] + [
+            f["name"] for f in model["features"] if not f.get("removed_at") and not f.get("added_at")
+        ]
     missing = [c for c in required if c not in columns]
     if missing:
         raise ValueError(f"missing columns for {kind} of model {model['name']!r}: {', '.join(missing)}")
@@ -757,7 +801,7 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
                 rec["timestamp"] = times[i]
             records.append(rec)
         return records
-    names = [f["name"] for f in model["features"]]
+    names = [f["name"] for f in model["features"] if not f.get("removed_at") and f["name"] in columns]
     feature_values = [_column(df, name) for name in names]
     times = _timestamps(df, "timestamp")
     predictions = _column(df, "prediction")
@@ -765,7 +809,7 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     if classification:
         predictions = _class_labels(predictions)
     scores = _column(df, "score") if "score" in columns else None
-    class_scores = _class_score_columns(df, model, names)
+    class_scores = _class_score_columns(df, model, [f["name"] for f in model["features"]])
     if class_scores and scores is not None:
         raise ValueError(f"give a score column or score_<label> columns, not both ({', '.join(class_scores)})")
     if class_scores:

@@ -70,6 +70,10 @@ def run_message(record: SQSRecord) -> None:
             telemetry.append_keys(tenant=message.tenant, model=message.model)
             tenant = get_databases().tenant_named(message.tenant)
             get_engine().run(tenant, message.model)
+        except NotFound as exc:
+            # The model (or its tenant) was deleted while its message waited or ran: there is nothing to do, and
+            # raising would only deliver the message again until the dead-letter queue.
+            log.info("drift message %s dropped: %s", record.message_id, exc.message)
         except Exception as exc:
             log.exception("drift message %s failed: %s", record.message_id, type(exc).__name__)
             raise

@@ -37,6 +37,20 @@ def get_model(service, caller, request, model):
     return 200, _as_seen_by(caller, service.get_model(caller.tenant, model))
 
 
+@app.route("/v1/models/{model}", methods=["PATCH"], content_types=ANY_CONTENT_TYPE)
+@authenticated
+def patch_model(service, tenant, request, model):
+    # Add features or labels, remove features, change settings; never rename nor retype (docs/lifecycle.md).
+    return 200, service.patch_model(tenant, model, json_body(request))
+
+
+@app.route("/v1/models/{model}", methods=["DELETE"], content_types=ANY_CONTENT_TYPE)
+@authenticated
+def delete_model(service, tenant, request, model):
+    # Everything of the model goes at once; its name is free again (202: the drift worker forgets it too).
+    return 202, service.delete_model(tenant, model)
+
+
 @app.route("/v1/models/{model}/stats", methods=["GET"])
 @authenticated
 def stats(service, tenant, request, model):

@@ -235,3 +235,37 @@ def test_the_python_client_raises_seia_forbidden_error_on_403(tenant, tenant_adm
     assert caught.value.message == (
         "this key has scope read; POST /v1/models/{model}/alerts/{alert_id}/acknowledge needs admin"
     )
+
+
+def test_models_patch_adds_and_removes_features_and_refuses_a_taken_name(cli, churn, api, tenant):
+    code, out, err = cli("models", "patch", "churn", "--add-feature", "tenure:numeric", "--remove-feature", "plan")
+    assert code == 0, err
+    header, _, *rows = out.splitlines()
+    assert header.split()[:2] == ["FEATURE", "TYPE"]
+    assert [r.split()[:2] for r in rows] == [
+        ["age", "numeric"],
+        ["income", "numeric"],
+        ["plan", "categorical"],
+        ["tenure", "numeric"],
+    ]
+    features = api.get("/v1/models/churn", tenant.api_key).body["features"]
+    assert "removed_at" in features[2] and "added_at" in features[3]
+    code, out, _ = cli("models", "patch", "churn", "--set", "min_rows=5", "--set", "window=hour", "--json")
+    assert code == 0 and json.loads(out)["settings"] == {"min_rows": 5, "window": "hour"}
+    # the client sends GET's list with the entry changed: the server names the feature and why
+    code, _, err = cli("models", "patch", "churn", "--add-feature", "age:categorical")
+    assert code == 2
+    assert "features[4].name: duplicate feature 'age'" in err
+    code, _, err = cli("models", "patch", "churn", "--add-feature", "age")
+    assert code == 2 and "NAME:numeric or NAME:categorical" in err
+
+
+def test_models_delete_needs_yes(cli, churn, api, tenant):
+    code, _, err = cli("models", "delete", "churn")
+    assert code == 2 and "add --yes" in err
+    assert api.get("/v1/models/churn", tenant.api_key).status == 200
+    code, out, _ = cli("models", "delete", "churn", "--yes", "--json")
+    assert code == 0 and json.loads(out) == {"model": "churn", "deleted": True}
+    assert api.get("/v1/models/churn", tenant.api_key).status == 404
+    code, _, err = cli("models", "delete", "churn", "--yes")
+    assert code == 2 and "not found" in err

@@ -195,3 +195,27 @@ def test_upload_file_refuses_what_the_file_ingest_would_refuse(tmp_path, monkeyp
     monkeypatch.setenv("SEIA_BUCKET", "seia-drops")
     with pytest.raises(ValueError, match="day1.xlsx"):
         Client("http://unused", "k").upload_file(path, "churn", "predictions", tenant="acme")
+
+
+def test_a_frame_leaves_out_removed_features_and_may_lack_added_ones():
+    from seia_client.client import frame_to_records
+
+    # Given a model whose plan was removed and tenure added (as GET shows it after the PATCH)
+    model = {
+        "name": "churn",
+        "task": "binary_classification",
+        "labels": ["stay", "churn"],
+        "features": [
+            {"name": "age", "type": "numeric"},
+            {"name": "plan", "type": "categorical", "removed_at": "2026-11-02T00:00:00+00:00"},
+            {"name": "tenure", "type": "numeric", "added_at": "2026-11-02T00:00:00+00:00"},
+        ],
+    }
+    frame = pd.DataFrame(
+        {"prediction_id": ["a"], "timestamp": ["2026-11-03T00:00:00Z"], "age": [30], "prediction": ["stay"]}
+    )
+    # Then a frame with neither is sent as age only; with tenure, tenure goes too
+    assert frame_to_records(frame, model, "predictions")[0]["features"] == {"age": 30}
+    frame["tenure"] = [4.0]
+    frame["plan"] = ["pro"]
+    assert frame_to_records(frame, model, "predictions")[0]["features"] == {"age": 30, "tenure": 4.0}

@@ -35,6 +35,8 @@ ROUTES = {
     ("POST", "/v1/models"): (ADMIN, 400),
     ("GET", "/v1/models"): (READ, 200),
     ("GET", "/v1/models/{model}"): (READ | INGEST, 404),
+    ("PATCH", "/v1/models/{model}"): (ADMIN, 404),
+    ("DELETE", "/v1/models/{model}"): (ADMIN, 404),
     ("POST", "/v1/models/{model}/predictions"): (INGEST, 400),
     ("POST", "/v1/models/{model}/ground-truths"): (INGEST, 400),
     ("POST", "/v1/models/{model}/reference"): (INGEST, 400),

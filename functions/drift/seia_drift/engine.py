@@ -31,6 +31,10 @@ STEP_METRICS = {
 }
 
 
+class ModelGone(NotFound):
+    """The message's model no longer exists (deleted, perhaps while its message waited): nothing to run."""
+
+
 class DriftEngine:
     """The worker's sequence of steps. A step commits its results and its watermark in one
     transaction, so a crash between steps, or a message delivered twice, redoes nothing twice."""
@@ -47,7 +51,7 @@ class DriftEngine:
             try:
                 model = ModelRepository(conn).get(model_name)
                 if model is None:
-                    raise NotFound(f"model {model_name!r} not found")
+                    raise ModelGone(f"model {model_name!r} not found (deleted since the message was sent)")
                 settings, findings = _settings(model)
                 findings += [f"feature {name!r} is reserved; it is not profiled" for name in reserved_features(model)]
                 ctx = Context(
@@ -63,6 +67,10 @@ class DriftEngine:
                     started = time.perf_counter()
                     with conn.transaction():
                         StateRepository(conn).lock_model(model.id)
+                        # DELETE /v1/models/{model} takes the same lock: a model deleted between two steps is
+                        # gone here, and nothing more is written for it
+                        if not ModelRepository(conn).exists(model.id):
+                            raise ModelGone(f"model {model_name!r} was deleted during its drift run")
                         done = step.run(ctx)
                     ms = 1000 * (time.perf_counter() - started)
                     report[step.name] = done | {"ms": round(ms, 1)}

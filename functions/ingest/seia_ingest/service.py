@@ -30,8 +30,9 @@ class IngestService(TenantAccess):
         return model
 
     # A batch's envelope is checked before any connection is taken, and its records against the model while
-    # none is held: a connection is only lent for reading the model and for writing valid rows (a model's
-    # features, labels and task never change once created). A bad batch is answered 400 even while the
+    # none is held: a connection is only lent for reading the model and for writing valid rows. A PATCH in between
+    # is harmless: a model only gains slots (rows checked before have shorter arrays: docs/lifecycle.md) and a
+    # removed feature's slot is never read again; its task never changes. A bad batch is answered 400 even while the
     # database is down, with every problem listed when the model can be read.
     def add_predictions(self, tenant: Tenant, model_name: str, body) -> dict:
         batch = validation.envelope(_records(body), validation.PREDICTION_FIELDS)

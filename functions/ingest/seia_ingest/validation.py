@@ -224,9 +224,13 @@ class RecordValidator:
 
     def __init__(self, model: Model):
         self.model = model
-        self.numeric = model.numeric
-        self.categorical = model.categorical
-        self.feature_names = frozenset(self.numeric + self.categorical)
+        # A removed feature keeps its slot (None: stored empty, whatever the record sends, so producers can be
+        # updated after the PATCH); a feature added by PATCH may be left out of a record (missing).
+        removed = {f.name for f in model.features if f.removed}
+        self.numeric = tuple(None if n in removed else n for n in model.numeric)
+        self.categorical = tuple(None if n in removed else n for n in model.categorical)
+        self.optional = frozenset(f.name for f in model.features if f.added_at)
+        self.feature_names = frozenset(model.numeric + model.categorical)
         self.labels = frozenset(model.labels or ())
 
     # each check returns (value, error message or None)
@@ -277,8 +281,11 @@ class RecordValidator:
             for key in value:
                 if key not in self.feature_names:
                     errors.append(Detail(index, f"features.{str(key)[:64]}", "unknown feature"))
-        num = []
+        num: list[float | None] = []
         for name in self.numeric:
+            if name is None:
+                num.append(None)
+                continue
             v = value.get(name, _MISSING)
             t = type(v)
             if t is float:
@@ -293,11 +300,17 @@ class RecordValidator:
             elif v is None:
                 num.append(None)
             elif v is _MISSING:
-                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
+                if name in self.optional:
+                    num.append(None)
+                else:
+                    errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
             else:
                 errors.append(Detail(index, f"features.{name}", "must be a finite number or null"))
-        cat = []
+        cat: list[str | None] = []
         for name in self.categorical:
+            if name is None:
+                cat.append(None)
+                continue
             v = value.get(name, _MISSING)
             t = type(v)
             if t is str:
@@ -313,7 +326,10 @@ class RecordValidator:
             elif t is int:
                 cat.append(str(v))
             elif v is _MISSING:
-                errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
+                if name in self.optional:
+                    cat.append(None)
+                else:
+                    errors.append(Detail(index, f"features.{name}", "missing feature (send null for a missing value)"))
             else:
                 errors.append(Detail(index, f"features.{name}", "must be a string, an integer or null"))
         return (num, cat) if len(errors) == n_errors else (None, None)

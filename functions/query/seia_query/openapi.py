@@ -226,11 +226,59 @@ SCHEMAS: dict = {
         },
         ["name", "task", "features"],
     ),
+    "ModelFeature": _obj(
+        {
+            "name": {"type": "string", "pattern": _FEATURE_NAME},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "added_at": {**_TIME, "description": "added by PATCH: records may leave it out (missing)"},
+            "removed_at": {
+                **_TIME,
+                "description": "removed by PATCH: no longer stored nor judged; its slot and drift history stay",
+            },
+        },
+        ["name", "type"],
+    ),
+    "FeatureChange": _obj(
+        {
+            "name": {"type": "string", "pattern": _FEATURE_NAME},
+            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "removed": {"type": "boolean", "description": "true removes the feature (for good)"},
+            "added_at": _TIME,
+            "removed_at": _TIME,
+        },
+        ["name"],
+        description="an entry of GET's features list; existing entries keep their name and type",
+    ),
+    "ModelPatch": _obj(
+        {
+            "name": {"type": "string", "description": "may be sent unchanged; a model is never renamed"},
+            "task": {"type": "string", "description": "may be sent unchanged; the task never changes"},
+            "features": {
+                "type": "array",
+                "maxItems": 500,
+                "items": _ref("FeatureChange"),
+                "description": "the whole list as GET gives it: existing entries in place with their name and type "
+                '(a rename or retype is a 400), {"removed": true} to remove one, new features appended',
+            },
+            "labels": {
+                "type": "array",
+                "maxItems": 1000,
+                "items": {"type": ["string", "integer"]},
+                "description": "multiclass: the stored labels first, in order, new ones appended",
+            },
+            "settings": _ref("ModelSettings"),
+            "created_at": {"description": "ignored (GET's body may be sent back)"},
+        },
+        description="the keys to change; see docs/lifecycle.md",
+    ),
+    "ModelDeleted": _obj(
+        {"model": {"type": "string"}, "deleted": {"type": "boolean", "enum": [True]}}, ["model", "deleted"]
+    ),
     "Model": _obj(
         {
             "name": {"type": "string"},
             "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
-            "features": {"type": "array", "items": _ref("Feature")},
+            "features": {"type": "array", "items": _ref("ModelFeature")},
             "labels": {"type": "array", "items": {"type": "string"}},
             "created_at": _nullable(_TIME),
             "settings": {
@@ -766,6 +814,21 @@ PATHS: dict = {
             params=[_MODEL],
             operation_id="get_model",
             scope={scopes.READ, scopes.INGEST},
+        ),
+        "patch": _op(
+            "Change a model: add features or labels, remove features, change settings (never rename or retype)",
+            {"200": _json("Model", "the model as it is now"), **_errors(400, 401, 404, 415, 503)},
+            tag="models",
+            params=[_MODEL],
+            body="ModelPatch",
+            operation_id="patch_model",
+        ),
+        "delete": _op(
+            "Delete a model with its rows, drift results, incidents and file records; its name is free again",
+            {"202": _json("ModelDeleted", "deleted; a drift run under way for it stops"), **_errors(401, 404, 503)},
+            tag="models",
+            params=[_MODEL],
+            operation_id="delete_model",
         ),
     },
     "/v1/key": {

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 
-from seia import legacy, model_settings
+from seia import legacy, lifecycle, model_settings
 from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
 from seia.errors import Detail, ValidationFailed
 from seia.repositories.deliveries import DeliveryRepository
+from seia.repositories.incidents import IncidentReadRepository
 from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
@@ -22,6 +24,7 @@ from seia.timeutil import parse_query_time
 from seia_query import cell, incidents, insights
 
 GRANULARITIES = {"hour": "hour", "day": "day"}
+log = logging.getLogger(__name__)
 
 
 class QueryService(TenantAccess):
@@ -106,6 +109,43 @@ class QueryService(TenantAccess):
                 settings = _revalidated(model_settings.updated(model.settings, body, resolve=True), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
+
+    def patch_model(self, tenant: Tenant, model_name: str, body) -> dict:
+        """Add features or labels, remove features, change settings (seia.lifecycle); the model as it is now."""
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                model = self._model(conn, model_name)
+                repo = ModelRepository(conn)
+                model = repo.get(model.name, for_update=True) or model  # one change at a time
+                change = lifecycle.patch(model, body)
+                settings = model.settings
+                if change.settings is not None:
+                    settings = _revalidated(
+                        model_settings.updated(model.settings, change.settings, resolve=True), change.settings
+                    )
+                model = repo.update_definition(model.id, change.features, change.labels, settings)
+                if change.removed:
+                    # a removed feature is never judged again: its incidents would stay open for good
+                    incidents_repo = IncidentReadRepository(conn)
+                    for incident_id in incidents_repo.unresolved_of(model.id, list(change.removed)):
+                        incidents_repo.resolve(model.id, incident_id)
+        log.info(
+            "model %s changed: features added %s, removed %s; labels added %s",
+            model.name,
+            list(change.added),
+            list(change.removed),
+            list(change.added_labels),
+        )
+        return model.as_dict()
+
+    def delete_model(self, tenant: Tenant, model_name: str) -> dict:
+        """Remove the model, its rows and everything derived from them; the name can be used again at once."""
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                model = self._model(conn, model_name)
+                ModelRepository(conn).delete(model.id)
+        log.info("model %s (id %d) deleted", model.name, model.id)
+        return {"model": model.name, "deleted": True}
 
 
 def deliveries(conn, model_id: int, incident_id: int) -> list[dict]:

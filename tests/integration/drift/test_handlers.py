@@ -93,7 +93,9 @@ def test_the_worker_reports_only_the_failed_messages(drift_app, drift_tenant, re
         message_ids=["good", "unknown-tenant", "garbage"],
     )
     reply = drift_app.worker(event, LambdaContext())
-    assert reply == {"batchItemFailures": [{"itemIdentifier": "unknown-tenant"}, {"itemIdentifier": "garbage"}]}
+    # a tenant (or model) that no longer exists has nothing to run: its message is dropped, not redelivered
+    # until the dead-letter queue (docs/lifecycle.md); an unreadable message fails
+    assert reply == {"batchItemFailures": [{"itemIdentifier": "garbage"}]}
     assert any(a["condition"] == "unit_change" for a in reader.alerts("worked"))
 
 
@@ -210,16 +212,34 @@ def test_a_worker_invocation_emits_its_counts_as_emf_metrics_and_json_logs(drift
         assert (entry["tenant"], entry["model"], entry["message_id"]) == (drift_tenant.name, "metered", "m-1")
 
 
-def test_a_failed_message_is_logged_with_its_keys_and_counts_nothing(drift_app, drift_tenant, capfd):
+def test_a_failed_message_is_logged_with_its_keys_and_counts_nothing(drift_app, drift_tenant, capfd, monkeypatch):
+    from seia_drift.steps.profile import ProfileStep
+
+    _load(drift_tenant, "lost-run", "missing_spike", 4)
+
+    def broken(self, ctx):
+        raise ValueError("year 0 is out of range")
+
+    monkeypatch.setattr(ProfileStep, "run", broken)
     capfd.readouterr()
-    body = json.dumps({"tenant": drift_tenant.name, "model": "no-such-model"})
+    body = json.dumps({"tenant": drift_tenant.name, "model": "lost-run"})
     reply = drift_app.worker(sqs_event([body], message_ids=["lost"]), LambdaContext())
     assert reply == {"batchItemFailures": [{"itemIdentifier": "lost"}]}
     _, err = capfd.readouterr()
     assert '"_aws"' not in err
     [failed] = [json.loads(line) for line in err.splitlines() if "drift message lost failed" in line]
     assert failed["level"] == "ERROR" and failed["message_id"] == "lost" and failed["tenant"] == drift_tenant.name
-    assert "NotFound" in failed["exception"]
+    assert "ValueError" in failed["exception"]
+
+
+def test_a_message_for_a_model_that_no_longer_exists_is_dropped_with_one_log_line(drift_app, drift_tenant, capfd):
+    capfd.readouterr()
+    body = json.dumps({"tenant": drift_tenant.name, "model": "no-such-model"})
+    reply = drift_app.worker(sqs_event([body], message_ids=["gone"]), LambdaContext())
+    assert reply == {"batchItemFailures": []}
+    _, err = capfd.readouterr()
+    [dropped] = [json.loads(line) for line in err.splitlines() if "drift message gone dropped" in line]
+    assert dropped["level"] == "INFO" and "no-such-model" in dropped["message"]
 
 
 def test_seia_drift_run_exits_non_zero_naming_the_failed_model(make_tenant, capsys, monkeypatch):

@@ -31,6 +31,13 @@ def slot_expression(slot: Slot) -> sql.Composable:
     return sql.SQL("src.{}").format(sql.Identifier(column))
 
 
+def _reached(slot: Slot) -> sql.Composable:
+    if slot.source != "feature" or not slot.added:
+        return sql.SQL("")
+    column = "num" if slot.kind == "numeric" else "cat"
+    return sql.SQL(ReferenceRepository.SLOT_REACHED).format(sql.Identifier(column), sql.Literal(slot.position))
+
+
 class ReferenceRepository:
     UPLOADED_VERSION = """
         SELECT v.version FROM reference_versions v
@@ -67,9 +74,17 @@ class ReferenceRepository:
         "drift_segments_hourly",
         "drift_segments_reference",
     )
+    # A window whose rows carry every feature added by PATCH: arrays reaching the last added slot of each kind.
+    FIRST_COVERING_WINDOW = """
+        SELECT date_trunc(%(granularity)s, p.ts, 'UTC') AS start, count(*) AS rows
+        FROM predictions p WHERE p.model_id = %(model)s AND p.xid < %(horizon)s::text::xid8 AND {in_range}
+          AND cardinality(p.num) >= %(num)s AND cardinality(p.cat) >= %(cat)s
+        GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1""".replace("{in_range}", TS_IN_RANGE)
     COUNT_ROWS = "SELECT count(*), count(label) + count(label_value) FROM src"
-    NUMERIC_VALUES = "SELECT array_agg({expr}) FROM src"
-    CATEGORY_COUNTS = "SELECT {expr} AS value, count(*) FROM src GROUP BY 1 ORDER BY 1"
+    NUMERIC_VALUES = "SELECT array_agg({expr}) FROM src {where}"
+    CATEGORY_COUNTS = "SELECT {expr} AS value, count(*) FROM src {where} GROUP BY 1 ORDER BY 1"
+    # A slot past the end of a row's array (the row predates the feature) is no value, not a missing one.
+    SLOT_REACHED = "WHERE cardinality(src.{}) >= {}"
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -82,6 +97,23 @@ class ReferenceRepository:
         row = self.conn.execute(
             self.FIRST_WINDOW,
             {"granularity": granularity, "model": model_id, "horizon": str(horizon), "min_rows": min_rows},
+        ).fetchone()
+        return row[0] if row else None
+
+    def first_covering_window(
+        self, model_id: int, granularity: str, min_rows: int, horizon: int, num: int, cat: int
+    ) -> datetime | None:
+        """The first window with `min_rows` rows whose ``num[]`` and ``cat[]`` reach slots `num` and `cat`."""
+        row = self.conn.execute(
+            self.FIRST_COVERING_WINDOW,
+            {
+                "granularity": granularity,
+                "model": model_id,
+                "horizon": str(horizon),
+                "min_rows": min_rows,
+                "num": num,
+                "cat": cat,
+            },
         ).fetchone()
         return row[0] if row else None
 
@@ -100,7 +132,7 @@ class ReferenceRepository:
 
     def numeric_values(self, source: Source, slot: Slot) -> np.ndarray:
         """The slot's values over the source (missing as NaN), fetched in binary."""
-        query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot))
+        query = source.cte() + sql.SQL(self.NUMERIC_VALUES).format(expr=slot_expression(slot), where=_reached(slot))
         with self.conn.cursor(binary=True) as cur:
             found = cur.execute(query, source.params).fetchone()
             assert found is not None  # the query always returns one row
@@ -108,7 +140,7 @@ class ReferenceRepository:
         return np.asarray(values if values is not None else [], dtype=float)
 
     def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:
-        query = source.cte() + sql.SQL(self.CATEGORY_COUNTS).format(expr=slot_expression(slot))
+        query = source.cte() + sql.SQL(self.CATEGORY_COUNTS).format(expr=slot_expression(slot), where=_reached(slot))
         counts, missing = {}, 0
         for value, n in self.conn.execute(query, source.params):
             if value is None:
@@ -117,10 +149,17 @@ class ReferenceRepository:
                 counts[value] = n
         return counts, missing
 
-    def replace(self, model_id: int, reference: StoredReference, features: list[FeatureBins]) -> None:
-        """Store a new reference and its bins, dropping every result derived from the old one."""
+    def replace(
+        self, model_id: int, reference: StoredReference, features: list[FeatureBins], keep: tuple[str, ...] = ()
+    ) -> None:
+        """Store a new reference and its bins, dropping every result derived from the old one but the sketches and
+        results of the features in `keep` (removed features: their history stays readable, it is never recomputed)."""
         for table in self.DERIVED_TABLES:
-            self.conn.execute(sql.SQL("DELETE FROM {} WHERE model_id = %s").format(sql.Identifier(table)), (model_id,))
+            query = sql.SQL("DELETE FROM {} WHERE model_id = %s").format(sql.Identifier(table))
+            if keep and table in ("drift_sketches", "drift_results"):
+                self.conn.execute(query + sql.SQL(" AND feature <> ALL(%s)"), (model_id, list(keep)))
+                continue
+            self.conn.execute(query, (model_id,))
         self.conn.execute(self.DELETE_FEATURES, (model_id,))
         r = reference
         self.conn.execute(

@@ -211,6 +211,12 @@ class SketchRepository:
             columns.append(f"coalesce({text}, 'NaN')::float8")
         if segments is not None:
             columns.append(f"coalesce(({segments.pred})::float8, 'NaN')")
+        # Features added by PATCH: the rows' array length (always the last column), so that rows written
+        # before them count for nothing (an empty slot of a longer array is a missing value; a slot past
+        # the end is no value at all).
+        added = any(slot.added for slot in layout.numeric)
+        if added:
+            columns.append("cardinality(p.num)::float8")
         query = sql.SQL(NUMERIC_VALUES).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -229,17 +235,23 @@ class SketchRepository:
         n_hours = len(hour_values)
         pred = records[f"v{len(layout.numeric)}"].astype(np.float64) if segments is not None else None
         out = []
+        length = records[f"v{width - 1}"] if added else None
         for k, slot in enumerate(layout.numeric):
             values = records[f"v{k}"].astype(np.float64)
             if segments is not None and slot.source == "feature":
                 segments.numeric(slot.feature, values, pred, hour_values, hour_index)
             present = np.abs(values) < _MAX_ABS  # False for NaN (NULL), inf and huge values
+            counted = None
+            if slot.added and length is not None:
+                counted = length >= slot.position
+                present &= counted
             slot_edges = np.asarray(edges[slot.position], dtype=np.float64)
             n_buckets = len(slot_edges) + 1
             buckets = np.searchsorted(slot_edges, values[present], side="right")
             h = hour_index[present]
             counts = np.bincount(h * n_buckets + buckets, minlength=n_hours * n_buckets).reshape(n_hours, n_buckets)
-            missing = np.bincount(hour_index[~present], minlength=n_hours)
+            missing = np.bincount(hour_index[~present if counted is None else ~present & counted], minlength=n_hours)
+            rows_in_hour = None if counted is None else np.bincount(hour_index[counted], minlength=n_hours)
             v = values[present]
             # Per hour: mean, then M2 by the corrected two-pass sum of deviations (exact whatever the mean).
             n_h = np.bincount(h, minlength=n_hours)
@@ -254,6 +266,8 @@ class SketchRepository:
             np.minimum.at(lows, h, v)
             np.maximum.at(highs, h, v)
             for i in range(n_hours):
+                if rows_in_hour is not None and not rows_in_hour[i]:
+                    continue  # every row of the hour predates the feature
                 nz = np.flatnonzero(counts[i])
                 has = bool(len(nz))
                 out.append(
@@ -293,6 +307,9 @@ class SketchRepository:
         ]
         if segments is not None:
             columns.append(f"({segments.pred})::float8")
+        added = any(slot.added for slot in layout.categorical)
+        if added:  # as for numeric slots (and last): rows written before an added feature are not rows of it
+            columns.append("cardinality(p.cat)")
         query = sql.SQL(CATEGORICAL_VALUES).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -317,15 +334,24 @@ class SketchRepository:
         if segments is not None:
             pred = frame[len(layout.categorical) + 1].to_numpy(dtype=np.float64)  # NULL (\\N) is NaN
         out = []
+        length = frame[len(columns)].to_numpy(dtype=np.int64) if added else None
         for k, slot in enumerate(layout.categorical):
             codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)
             width = len(uniques) + 1  # code -1 (missing) goes to column 0
-            counts = np.bincount(hour_index * width + codes + 1, minlength=n_hours * width).reshape(n_hours, width)
             names = [_copy_unescape(u) for u in uniques]
             if segments is not None and pred is not None and slot.source == "feature":
+                # every row, as the numeric slots do (rows before an added feature are its missing segment)
                 segments.categorical(slot.feature, codes, names, pred, hour_values, hour_index)
+            hours_of, rows_in_hour = hour_index, None
+            if slot.added and length is not None:
+                counted = length >= slot.position
+                hours_of, codes = hour_index[counted], codes[counted]
+                rows_in_hour = np.bincount(hours_of, minlength=n_hours)
+            counts = np.bincount(hours_of * width + codes + 1, minlength=n_hours * width).reshape(n_hours, width)
             order = sorted(range(len(names)), key=names.__getitem__)
             for i in range(n_hours):
+                if rows_in_hour is not None and not rows_in_hour[i]:
+                    continue  # every row of the hour predates the feature
                 present = [(names[c], int(counts[i, c + 1])) for c in order if counts[i, c + 1]]
                 out.append(
                     (

@@ -38,7 +38,11 @@ class Context:
     def reference(self) -> tuple[StoredReference | None, dict[str, FeatureBins]]:
         repo = ReferenceRepository(self.conn)
         stored = repo.stored(self.model.id)
-        return stored, ({f.feature: f for f in repo.features(self.model.id)} if stored else {})
+        if stored is None:
+            return None, {}
+        # a removed feature's bins stay until the next reference, but it is no longer judged
+        profiled = {s.feature for s in self.layout.slots}
+        return stored, {f.feature: f for f in repo.features(self.model.id) if f.feature in profiled}
 
     def window_end(self, start: datetime) -> datetime:
         return start + WINDOW_LENGTH[self.settings.window]

@@ -38,51 +38,93 @@ class ReferenceStep(Step):
         repo = ReferenceRepository(ctx.conn)
         stored = repo.stored(ctx.model.id)
         version = repo.uploaded_version(ctx.model.id)
+        # Features added by PATCH that the stored reference has no values of (docs/lifecycle.md): an uploaded
+        # reference waits for an upload that includes them; a first-window one moves to the first window
+        # whose rows carry every feature.
+        uncovered = self._uncovered(repo, ctx) if stored is not None else []
+        added = ctx.layout.added
+        need_num = max((s.position for s in added if s.kind == "numeric"), default=0)
+        need_cat = max((s.position for s in added if s.kind == "categorical"), default=0)
+        horizon = ctx.state.horizon()
         if version is not None:
             key, kind, start, end = f"uploaded:{version}", "uploaded", None, None
             source = uploaded_reference(ctx.model.id)
-        elif stored is not None:
-            return {"reference": stored.reference_key, "rebuilt": False}
+        elif stored is not None and not (uncovered and stored.source == "first_window"):
+            return self._kept(ctx, repo, stored, uncovered)
         elif ctx.settings.reference_policy == "uploaded":
+            if stored is not None:
+                return self._kept(ctx, repo, stored, uncovered)
             return {"reference": None, "waiting": "no uploaded reference"}
         else:
-            horizon = ctx.state.horizon()
-            start = repo.first_window(ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon)
+            start = None
+            if added:  # a window's rows may have arrived since: the same window, now covering, is built again
+                start = repo.first_covering_window(
+                    ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon, need_num, need_cat
+                )
+            if start is None and stored is not None:
+                return self._kept(ctx, repo, stored, uncovered)
+            if start is None:
+                start = repo.first_window(ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon)
             if start is None:
                 return {"reference": None, "waiting": f"no window with {ctx.settings.reference_min_rows} rows yet"}
             end = ctx.window_end(start)
             key, kind = f"window:{start.isoformat()}", "first_window"
             source = predictions(ctx.model.id, start, end, horizon)
-        if stored is not None and stored.reference_key == key:
-            return {"reference": key, "rebuilt": False}
+        if stored is not None and stored.reference_key == key and not (uncovered and kind == "first_window"):
+            return self._kept(ctx, repo, stored, uncovered)
 
         rows, labeled = repo.counts(source)
-        features = [self._bins(repo, source, slot) for slot in ctx.layout.slots]
+        features = [b for b in (self._bins(repo, source, slot) for slot in ctx.layout.slots) if b is not None]
         perf = PerformanceRepository(ctx.conn).compute(ctx.model, source)
         stats = next(iter(perf.values()))[2] if perf else None
         reference = StoredReference(
             key, kind, start, end, rows, labeled, stats, performance.metrics(stats) if stats else None
         )
-        repo.replace(ctx.model.id, reference, features)
+        removed = tuple(f.name for f in ctx.model.features if f.removed)
+        repo.replace(ctx.model.id, reference, features, keep=removed)
+        ctx.layout = ctx.layout.covering(f.feature for f in features)
         store_reference_segments(ctx, source, {f.feature: f for f in features})
         # every result is recomputed against the new reference; what was delivered stays delivered
         ctx.state.reset_all_but(ctx.model.id, ["notify"])
-        return {
+        out = {
             "reference": key,
             "rebuilt": True,
             "rows": rows,
             "labeled": labeled,
             "previous": stored.reference_key if stored else None,
         }
+        stored_features = {f.feature for f in features}
+        waiting = [s.feature for s in added if s.feature not in stored_features]
+        if waiting:
+            out["features_waiting"] = waiting
+        return out
 
-    def _bins(self, repo: ReferenceRepository, source: Source, slot: Slot) -> FeatureBins:
+    def _uncovered(self, repo: ReferenceRepository, ctx: Context) -> list[str]:
+        have = {f.feature for f in repo.features(ctx.model.id)}
+        return [s.feature for s in ctx.layout.slots if s.source == "feature" and s.feature not in have]
+
+    def _kept(
+        self, ctx: Context, repo: ReferenceRepository, stored: StoredReference, uncovered: list[str]
+    ) -> dict[str, Any]:
+        """The stored reference stays; features it does not cover are not profiled until one does."""
+        if uncovered:
+            ctx.layout = ctx.layout.covering(f.feature for f in repo.features(ctx.model.id))
+            return {"reference": stored.reference_key, "rebuilt": False, "features_waiting": uncovered}
+        return {"reference": stored.reference_key, "rebuilt": False}
+
+    def _bins(self, repo: ReferenceRepository, source: Source, slot: Slot) -> FeatureBins | None:
+        """The slot's bins and reference sketch; None for an added feature none of the reference's rows carry."""
         if slot.kind == "categorical":
             counts, missing = repo.category_counts(source, slot)
+            if slot.added and not counts and not missing:
+                return None
             if slot.source == "label":
                 missing = 0  # only labelled rows count for the label
             counted = CategoricalSketch(counts, missing)
             return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None, counted.to_dict())
         values = repo.numeric_values(source, slot)
+        if slot.added and not values.size:
+            return None
         values[~(np.abs(values) < MAX_ABS)] = np.nan  # as the SQL side: beyond 1e150 is missing
         finite = values[np.isfinite(values)]
         if slot.source == "label":

@@ -41,6 +41,8 @@ class CredentialStore(Protocol):
 
     def put_server_password(self, server: str, password: str) -> None: ...
 
+    def forget(self, role: str) -> list[str]: ...
+
 
 class DerivedCredentials:
     def __init__(self, secret_key: str, folder: Path | None = None):
@@ -55,6 +57,10 @@ class DerivedCredentials:
 
     def create(self, role: str) -> str:
         return self.password(role)
+
+    def forget(self, role: str) -> list[str]:
+        """Nothing is stored for a role: its password is derived (and useless once the role is dropped)."""
+        return []
 
     def server_password(self, server: str) -> str | None:
         try:
@@ -93,6 +99,14 @@ class SecretsManagerCredentials:
         self._put(self._name(role), json.dumps({"username": role, "password": password}))
         return password
 
+    def forget(self, role: str) -> list[str]:
+        """Delete the role's secret at once (no recovery window: the role it opened is dropped); the names deleted."""
+        try:
+            self._client.delete_secret(SecretId=self._name(role), ForceDeleteWithoutRecovery=True)
+        except self._client.exceptions.ResourceNotFoundException:
+            return []
+        return [self._name(role)]
+
     def server_password(self, server: str) -> str | None:
         try:
             value = self._client.get_secret_value(SecretId=f"{self._prefix}/server/{server}")["SecretString"]
@@ -123,6 +137,9 @@ class IamCredentials:
     def create(self, role: str) -> str:
         # A password nobody uses: PostgreSQL roles need one to LOGIN with, the proxy authenticates with IAM.
         return secrets.token_urlsafe(32)
+
+    def forget(self, role: str) -> list[str]:
+        return []  # tokens are signed per connection; nothing is stored
 
     def server_password(self, server: str) -> str | None:
         return self._servers.server_password(server) if self._servers else None

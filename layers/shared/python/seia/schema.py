@@ -21,8 +21,26 @@ SCORE_COLUMN_PREFIX = "score_"
 
 @dataclass(frozen=True)
 class Feature:
+    """A declared feature. ``added_at``: set on a feature added by ``PATCH /v1/models/{model}`` (records may
+    leave it out); ``removed_at``: a removed feature keeps its slot in ``num[]``/``cat[]`` (positions never
+    shift) and its history, but is no longer stored nor profiled (docs/lifecycle.md)."""
+
     name: str
     type: str
+    added_at: str | None = None
+    removed_at: str | None = None
+
+    @property
+    def removed(self) -> bool:
+        return self.removed_at is not None
+
+    def as_dict(self) -> dict:
+        out = {"name": self.name, "type": self.type}
+        if self.added_at:
+            out["added_at"] = self.added_at
+        if self.removed_at:
+            out["removed_at"] = self.removed_at
+        return out
 
 
 @dataclass(frozen=True)
@@ -40,13 +58,18 @@ class Model:
         return self.task != "regression"
 
     @property
+    def active_features(self) -> tuple[Feature, ...]:
+        """The features not removed: those the records carry and the drift engine profiles."""
+        return tuple(f for f in self.features if not f.removed)
+
+    @property
     def numeric(self) -> tuple[str, ...]:
-        """Numeric feature names, in the order of the rows' ``num[]`` array."""
+        """Numeric feature names, in the order of the rows' ``num[]`` array (removed ones keep their slot)."""
         return tuple(f.name for f in self.features if f.type == "numeric")
 
     @property
     def categorical(self) -> tuple[str, ...]:
-        """Categorical feature names, in the order of the rows' ``cat[]`` array."""
+        """Categorical feature names, in the order of the rows' ``cat[]`` array (removed ones keep their slot)."""
         return tuple(f.name for f in self.features if f.type == "categorical")
 
     @property
@@ -58,7 +81,7 @@ class Model:
         body: dict[str, object] = {
             "name": self.name,
             "task": self.task,
-            "features": [{"name": f.name, "type": f.type} for f in self.features],
+            "features": [f.as_dict() for f in self.features],
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "settings": dict(self.settings or {}),
         }

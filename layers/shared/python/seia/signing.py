@@ -75,6 +75,17 @@ class SigningSecrets:
             client.put_secret_value(SecretId=self._name(tenant), SecretString=body)
         return key_id, secret
 
+    def delete(self, tenant: str) -> list[str]:
+        """Delete the tenant's signing secret (Secrets Manager; derived ones are not stored); the names deleted."""
+        if self.settings.credentials != "secretsmanager":
+            return []
+        client = self._sm()
+        try:
+            client.delete_secret(SecretId=self._name(tenant), ForceDeleteWithoutRecovery=True)
+        except client.exceptions.ResourceNotFoundException:
+            return []
+        return [self._name(tenant)]
+
     def secret(self, tenant: str, key_id: str) -> str:
         """The secret `key_id` of `tenant` (raises when the store has another one: a rotation under way)."""
         if self.settings.credentials != "secretsmanager":

@@ -19,6 +19,7 @@ from datetime import datetime
 import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
 
 from seia import auth, migrate, naming, scopes
 from seia.config import Settings
@@ -384,6 +385,81 @@ class TenantAdmin:
                 fenced += done if place.is_default else [f"{place.name}/{db}" for db in done]
         report["fenced"] = fenced
         return report
+
+    def delete_tenant(self, name: str) -> dict:
+        """``seia tenant delete``: drop the tenant's database and role (on every server it is on), delete its
+        secrets, then its rows of the admin database (keys, signing key, tenant) in one transaction with one audit
+        line, the only thing of it that stays. Each part tolerates having been done already, so a delete that
+        stopped half way is finished by running it again."""
+        self.ensure_admin()
+        tenant = self.get_tenant(name)
+        with self.admin_connection() as admin:
+            state = TenantRepository(admin).move_state(tenant)
+            servers = ServerRepository(admin)
+            places = [servers.by_id(i) for i in sorted({state.server_id, state.move_to or state.server_id})]
+            keys = len(ApiKeyRepository(admin).of_tenant(tenant.id))
+        models = 0
+        for place in places:
+            with self._server(place) as server:
+                if server.execute("SELECT 1 FROM pg_database WHERE datname = %s", (tenant.db_name,)).fetchone():
+                    if place.id == state.server_id:
+                        models = self._count_models(place, tenant.db_name)
+                    server.execute(
+                        sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(tenant.db_name))
+                    )
+                server.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(tenant.role_name)))
+        secrets = self.store.forget(tenant.role_name) + SigningSecrets(self.settings).delete(tenant.name)
+        details = {
+            "servers": [p.name for p in places],
+            "models": models,
+            "api_keys": keys,
+            "secrets_deleted": len(secrets),
+        }
+        with self.admin_connection() as admin, admin.transaction():
+            # api_keys and signing_keys go with the tenant (ON DELETE CASCADE)
+            admin.execute("DELETE FROM tenants WHERE id = %s", (tenant.id,))
+            admin.execute(
+                "INSERT INTO tenant_audit (tenant, action, details) VALUES (%s, 'deleted', %s)",
+                (tenant.name, Jsonb(details)),
+            )
+        log.info("deleted tenant %s: %s", tenant.name, details)
+        return {"tenant": tenant.name, "deleted": True, **details}
+
+    def _count_models(self, place: Server, db_name: str) -> int:
+        try:
+            with self._server(place, db_name) as conn:
+                found = conn.execute("SELECT count(*) FROM models").fetchone()
+                return int(found[0]) if found else 0
+        except psycopg.Error:
+            return 0  # a database left half made: nothing of it to count
+
+    def usage(self, name: str | None = None) -> list[dict]:
+        """``seia tenant usage``: per model of one tenant (or of every tenant), its raw rows, bytes on disk and
+        partitions (:meth:`seia.repositories.models.ModelRepository.usage`)."""
+        from seia.repositories.models import ModelRepository
+
+        tenants = [self.get_tenant(name)] if name else self.list_tenant_rows()
+        out = []
+        for tenant in tenants:
+            with self._server(self.server_of(tenant), tenant.db_name) as conn:
+                repo = ModelRepository(conn)
+                for model in repo.all():
+                    tables = repo.usage(model.id)
+                    out.append(
+                        {
+                            "tenant": tenant.name,
+                            "model": model.name,
+                            "rows": {t.table: t.rows for t in tables},
+                            "bytes": sum(t.bytes for t in tables),
+                            "partitions": sum(t.partitions for t in tables),
+                            "tables": [t.as_dict() for t in tables],
+                        }
+                    )
+        return out
+
+    def list_tenant_rows(self) -> list[Tenant]:
+        with self.admin_connection() as admin:
+            return TenantRepository(admin).all()
 
     def drop_tenant(self, name: str) -> None:
         """Remove a tenant's database, role and keys (tests and operators)."""

@@ -149,9 +149,14 @@ class IncidentReadRepository:
         WHERE model_id = %s AND id = %s AND status <> 'resolved'
         RETURNING {INCIDENT_COLUMNS}"""
     ADD_CHANGE = "INSERT INTO incident_changes (incident_id, model_id, change, severity) VALUES (%s, %s, %s, %s)"
+    UNRESOLVED_OF = "SELECT id FROM incidents WHERE model_id = %s AND status <> 'resolved' AND subject = ANY(%s)"
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
+
+    def unresolved_of(self, model_id: int, subjects: list[str]) -> list[int]:
+        """Ids of the open or acknowledged incidents about these features."""
+        return [r[0] for r in self.conn.execute(self.UNRESOLVED_OF, (model_id, subjects))]
 
     def page(
         self, model_id: int, status: str | None, start, end, after: Cursor | None, limit: int

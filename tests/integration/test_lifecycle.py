@@ -1,0 +1,525 @@
+"""A model's lifecycle: PATCH (add features or labels, remove features, settings; never rename or retype), DELETE
+(everything of the model goes, its name is free again, the drift worker drops its messages), and the tenant's:
+`seia tenant delete` and `seia tenant usage`. Real PostgreSQL, the real handlers, the real drift engine."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import psycopg
+import pytest
+from psycopg import sql
+
+from infra.local.events import LambdaContext, sqs_event
+from seia_admin.cli import main
+from tests.support import data
+
+DAY1, DAY2, DAY3 = "2026-11-01", "2026-11-02", "2026-11-03"
+SETTINGS = {"window": "day", "reference_min_rows": 200, "min_rows": 50}
+
+
+@pytest.fixture
+def engine(settings):
+    from seia_drift.db import WorkerDatabases
+    from seia_drift.engine import DriftEngine
+
+    dbs = WorkerDatabases(settings)
+    yield DriftEngine(dbs)
+    dbs.close()
+
+
+def _model(api, tenant, name="m", **overrides) -> None:
+    body = {
+        "name": name,
+        "task": "binary_classification",
+        "features": [{"name": "x", "type": "numeric"}, {"name": "c", "type": "categorical"}],
+        "labels": ["no", "yes"],
+        "settings": SETTINGS,
+    }
+    body.update(overrides)
+    reply = api.post("/v1/models", tenant.api_key, json=body)
+    assert reply.status == 201, reply.body
+
+
+def _records(day: str, n: int, prefix: str, seed: int, extra=None, shift: float = 0.0) -> list[dict]:
+    """n predictions spread over the day; `extra(i, rng)` adds features (added ones) to record i."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        features = {"x": float(rng.normal(shift, 1.0)), "c": ["a", "b"][int(rng.integers(2))]}
+        if extra:
+            features.update(extra(i, rng))
+        out.append(
+            {
+                "prediction_id": f"{prefix}{i}",
+                "timestamp": f"{day}T{i * 86000 // n // 3600:02d}:{i * 86000 // n // 60 % 60:02d}:00Z",
+                "features": features,
+                "prediction": "yes" if i % 3 == 0 else "no",
+                "score": float(rng.uniform()),
+            }
+        )
+    return out
+
+
+def _send(api, tenant, model: str, records: list[dict], kind: str = "predictions", query: str = "") -> None:
+    for i in range(0, len(records), 500):
+        reply = api.post(f"/v1/models/{model}/{kind}{query}", tenant.api_key, json={"records": records[i : i + 500]})
+        assert reply.status == 202, reply.body
+
+
+def _results(tenant, model: str) -> dict[str, dict[str, dict]]:
+    """{day: {feature: result}} of the model's daily drift results."""
+    with tenant.connect(row_factory=psycopg.rows.dict_row) as conn:
+        rows = conn.execute(
+            """SELECT r.* FROM drift_results r JOIN models m ON m.id = r.model_id
+               WHERE m.name = %s AND r.granularity = 'day' ORDER BY r.window_start, r.feature""",
+            (model,),
+        ).fetchall()
+    out: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        out.setdefault(r["window_start"].date().isoformat(), {})[r["feature"]] = r
+    return out
+
+
+def _reference_key(tenant, model: str) -> str | None:
+    with tenant.connect() as conn:
+        row = conn.execute(
+            "SELECT reference_key FROM drift_references r JOIN models m ON m.id = r.model_id WHERE m.name = %s",
+            (model,),
+        ).fetchone()
+    return row[0] if row else None
+
+
+# --- PATCH: adding features -------------------------------------------------------------------------------------
+def test_an_added_feature_is_judged_from_the_first_window_whose_rows_carry_it(api, tenant, engine):
+    # Given a model judged against its first day (x and c only)
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 300, "a", 1))
+    engine.run(tenant.tenant, "m")
+    assert _reference_key(tenant, "m") == f"window:{DAY1}T00:00:00+00:00"
+    # and 100 rows of day 2 sent before the change
+    _send(api, tenant, "m", _records(DAY2, 100, "b", 2))
+
+    # When features y (numeric) and k (categorical) are added, as GET's list with two entries appended
+    features = api.get("/v1/models/m", tenant.api_key).body["features"]
+    reply = api.request(
+        "PATCH",
+        "/v1/models/m",
+        tenant.api_key,
+        json_body={"features": features + [{"name": "y", "type": "numeric"}, {"name": "k", "type": "categorical"}]},
+    )
+    assert reply.status == 200, reply.body
+    assert [(f["name"], f["type"], "added_at" in f) for f in reply.body["features"]] == [
+        ("x", "numeric", False),
+        ("c", "categorical", False),
+        ("y", "numeric", True),
+        ("k", "categorical", True),
+    ]
+
+    # and rows carrying them arrive: 300 on day 2, 330 on day 3 of which 30 leave y and k out (missing)
+    def with_yk(i, rng):
+        return {"y": float(rng.normal(5.0, 1.0)), "k": ["u", "v"][i % 2]}
+
+    _send(api, tenant, "m", _records(DAY2, 300, "c", 3, with_yk))
+    _send(api, tenant, "m", _records(DAY3, 300, "d", 4, with_yk) + _records(DAY3, 30, "e", 5))
+    report = engine.run(tenant.tenant, "m")
+
+    # Then the reference moved to day 2, the first day with enough rows carrying every feature
+    assert report["reference"]["rebuilt"] is True
+    assert _reference_key(tenant, "m") == f"window:{DAY2}T00:00:00+00:00"
+    results = _results(tenant, "m")
+    # day 1 has no y nor k at all: no result, so no "100% missing" verdict on a day before they existed
+    assert {"y", "k"}.isdisjoint(results[DAY1]) and {"x", "c"} <= set(results[DAY1])
+    # day 2: only the 300 rows written with y count for it (a naive count says 400 rows, 25% missing)
+    assert results[DAY2]["y"]["rows"] == 300 and results[DAY2]["y"]["missing_rate"] == 0.0
+    assert results[DAY2]["k"]["rows"] == 300 and results[DAY2]["k"]["missing_rate"] == 0.0
+    assert results[DAY2]["x"]["rows"] == 400
+    # day 3: records that left y out are missing values of it
+    assert results[DAY3]["y"]["rows"] == 330
+    assert results[DAY3]["y"]["missing_rate"] == pytest.approx(30 / 330)
+    assert results[DAY3]["y"]["verdict"] == "drift"  # more than 5% newly missing against a reference with none
+    assert "missing_rate" in results[DAY3]["y"]["signals"]
+
+
+def test_an_added_feature_waits_for_an_uploaded_reference_that_includes_it(api, tenant, engine):
+    # Given a model with an uploaded reference of x and c
+    _model(api, tenant)
+    reference = [dict(r, label="no") for r in _records(DAY1, 300, "r", 1)]
+    _send(api, tenant, "m", reference, kind="reference")
+    reply = api.request(
+        "PATCH",
+        "/v1/models/m",
+        tenant.api_key,
+        json_body={
+            "features": [
+                {"name": "x", "type": "numeric"},
+                {"name": "c", "type": "categorical"},
+                {"name": "y", "type": "numeric"},
+            ]
+        },
+    )
+    assert reply.status == 200
+
+    def with_y(i, rng):
+        return {"y": float(rng.normal(0.0, 1.0))}
+
+    _send(api, tenant, "m", _records(DAY2, 300, "p", 2, with_y))
+    # When the engine runs, y has no reference: it is not judged (rather than judged against nothing)
+    report = engine.run(tenant.tenant, "m")
+    assert report["reference"]["features_waiting"] == ["y"]
+    assert "y" not in _results(tenant, "m")[DAY2] and _results(tenant, "m")[DAY2]["x"]["rows"] == 300
+    # Then a reference that carries y (replacing the old one) makes it judged
+    new_reference = [dict(r, label="no") for r in _records(DAY1, 300, "s", 3, with_y)]
+    _send(api, tenant, "m", new_reference, kind="reference", query="?replace=true")
+    report = engine.run(tenant.tenant, "m")
+    assert report["reference"]["rebuilt"] is True and "features_waiting" not in report["reference"]
+    y = _results(tenant, "m")[DAY2]["y"]
+    assert y["rows"] == 300 and y["verdict"] == "no_drift"
+
+
+# --- PATCH: what is refused ---------------------------------------------------------------------------------------
+def test_renaming_or_retyping_a_feature_is_400_naming_it_and_why(api, tenant):
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    before = tenant.snapshot()
+    stored = api.get("/v1/models/churn", tenant.api_key).body
+
+    renamed = [{"name": "years", "type": "numeric"}, *stored["features"][1:]]
+    reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body={"features": renamed})
+    assert reply.status == 400
+    (detail,) = reply.error["details"]
+    assert detail["field"] == "features[0].name"
+    assert detail["message"].startswith("feature 'age' cannot be renamed to 'years': its stored values and drift")
+
+    retyped = [stored["features"][0], {"name": "income", "type": "categorical"}, stored["features"][2]]
+    reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body={"features": retyped})
+    assert reply.status == 400
+    (detail,) = reply.error["details"]
+    assert detail["field"] == "features[1].type"
+    assert detail["message"].startswith("feature 'income' is numeric and its type cannot change: its values are")
+
+    # a feature left out of the list is not a removal (that is {"removed": true}): refused, saying so
+    reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body={"features": stored["features"][:2]})
+    assert reply.status == 400 and reply.fields() == {"features"}
+    assert '{"removed": true}' in reply.error["details"][0]["message"]
+    # a binary model keeps its two labels; labels keep their order; the task and the name never change
+    for body, field in [
+        ({"labels": ["stay", "churn", "maybe"]}, "labels"),
+        ({"labels": ["churn", "stay"]}, "labels"),
+        ({"task": "regression"}, "task"),
+        ({"name": "other"}, "name"),
+        ({"features": stored["features"] + [{"name": "age", "type": "numeric"}]}, "features[3].name"),
+        ({"colour": "red"}, "colour"),
+    ]:
+        reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body=body)
+        assert reply.status == 400 and reply.fields() == {field}, (body, reply.body)
+    # nothing was written by any of them
+    assert api.get("/v1/models/churn", tenant.api_key).body == stored
+    assert tenant.snapshot() == before
+    assert api.request("PATCH", "/v1/models/nosuch", tenant.api_key, json_body={}).status == 404
+
+
+def test_labels_are_appended_and_settings_merged(api, tenant):
+    body = data.model(name="species", task="multiclass_classification", labels=["a", "b"])
+    assert api.post("/v1/models", tenant.api_key, json=body).status == 201
+    reply = api.request(
+        "PATCH",
+        "/v1/models/species",
+        tenant.api_key,
+        json_body={"labels": ["a", "b", "c"], "settings": {"min_rows": 5, "window": "hour"}},
+    )
+    assert reply.status == 200, reply.body
+    assert reply.body["labels"] == ["a", "b", "c"]
+    assert reply.body["settings"] == {"min_rows": 5, "window": "hour"}
+    record = data.prediction(1, prediction="c", score={"a": 0.1, "b": 0.2, "c": 0.7})
+    reply = api.post("/v1/models/species/predictions", tenant.api_key, json={"records": [record]})
+    assert reply.status == 202 and reply.body["accepted"] == 1
+    # settings are checked as PUT /settings checks them
+    reply = api.request("PATCH", "/v1/models/species", tenant.api_key, json_body={"settings": {"min_rows": 0}})
+    assert reply.status == 400 and reply.fields() == {"min_rows"}
+
+
+# --- PATCH: removing a feature ------------------------------------------------------------------------------------
+def test_a_removed_feature_is_no_longer_judged_and_its_history_stays(api, tenant, engine):
+    # Given a model judged on day 1, c among its features
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 300, "a", 1))
+    engine.run(tenant.tenant, "m")
+    day1_c = _results(tenant, "m")[DAY1]["c"]
+
+    # When c is removed
+    features = api.get("/v1/models/m", tenant.api_key).body["features"]
+    features[1]["removed"] = True
+    reply = api.request("PATCH", "/v1/models/m", tenant.api_key, json_body={"features": features})
+    assert reply.status == 200 and "removed_at" in reply.body["features"][1]
+    # producers that still send c are accepted (the value is not kept), and so are those that dropped it
+    _send(api, tenant, "m", _records(DAY2, 300, "b", 2))
+    rec = _records(DAY2, 1, "z", 9)[0]
+    del rec["features"]["c"]
+    _send(api, tenant, "m", [rec])
+    engine.run(tenant.tenant, "m")
+
+    # Then day 2 has no result for c, day 1 keeps the one it had; c's slot stays (x is still num[1], c empty)
+    results = _results(tenant, "m")
+    assert "c" not in results[DAY2] and results[DAY2]["x"]["rows"] == 301
+    assert results[DAY1]["c"]["statistics"] == day1_c["statistics"]
+    with tenant.connect() as conn:
+        cats = conn.execute("SELECT DISTINCT cat[1] FROM predictions WHERE prediction_id LIKE 'b%'").fetchall()
+    assert cats == [(None,)]
+    # the API still shows c's history
+    drift = api.get(f"/v1/models/m/drift?granularity=day&from={DAY1}T00:00:00Z&to={DAY2}T00:00:00Z", tenant.api_key)
+    assert drift.status == 200
+    assert "c" in {f["name"] for f in drift.body["windows"][0]["features"]}
+    # even after a new reference (every other result is recomputed against it)
+    _send(api, tenant, "m", [dict(r, label="no") for r in _records(DAY1, 300, "r", 3)], kind="reference")
+    assert engine.run(tenant.tenant, "m")["reference"]["rebuilt"] is True
+    results = _results(tenant, "m")
+    assert results[DAY1]["c"]["statistics"] == day1_c["statistics"] and "c" not in results[DAY2]
+    # a removed feature does not come back, and its name is not reused
+    features = api.get("/v1/models/m", tenant.api_key).body["features"]
+    back = [features[0], {"name": "c", "type": "categorical", "removed": False}]
+    reply = api.request("PATCH", "/v1/models/m", tenant.api_key, json_body={"features": back})
+    assert reply.status == 400 and reply.fields() == {"features[1].removed"}
+    reply = api.request(
+        "PATCH", "/v1/models/m", tenant.api_key, json_body={"features": features + [{"name": "c", "type": "numeric"}]}
+    )
+    assert reply.status == 400 and "removed on" in reply.error["details"][0]["message"]
+
+
+def test_removing_a_feature_resolves_its_open_incidents(api, tenant, engine):
+    # Given an open incident on x (day 2 shifted by 3 standard deviations from the uploaded reference)
+    _model(api, tenant)
+    _send(api, tenant, "m", [dict(r, label="no") for r in _records(DAY1, 300, "r", 1)], kind="reference")
+    _send(api, tenant, "m", _records(DAY2, 300, "a", 2, shift=3.0))
+    engine.run(tenant.tenant, "m")
+    opened = api.get("/v1/models/m/alerts", tenant.api_key).body["alerts"]
+    assert "x" in {a["subject"] for a in opened}
+
+    # When x is removed
+    features = api.get("/v1/models/m", tenant.api_key).body["features"]
+    features[0]["removed"] = True
+    assert api.request("PATCH", "/v1/models/m", tenant.api_key, json_body={"features": features}).status == 200
+
+    # Then its incident is resolved (a change delivery sends), the others stay, and no new one opens for it
+    alerts = {a["subject"]: a for a in api.get("/v1/models/m/alerts?status=all", tenant.api_key).body["alerts"]}
+    assert alerts["x"]["status"] == "resolved"
+    assert all(a["status"] != "resolved" for subject, a in alerts.items() if subject != "x")
+    _send(api, tenant, "m", _records(DAY3, 300, "b", 3, shift=3.0))
+    engine.run(tenant.tenant, "m")
+    still = api.get("/v1/models/m/alerts", tenant.api_key).body["alerts"]
+    assert "x" not in {a["subject"] for a in still}
+    with tenant.connect() as conn:
+        changes = conn.execute(
+            "SELECT c.change FROM incident_changes c JOIN incidents i ON i.id = c.incident_id "
+            "WHERE i.subject = 'x' ORDER BY c.id"
+        ).fetchall()
+    assert [c for (c,) in changes] == ["opened", "resolved"]
+
+
+# --- DELETE -------------------------------------------------------------------------------------------------------
+def _tables(conn) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")]
+
+
+def test_deleting_a_model_leaves_nothing_of_it_and_its_name_starts_afresh(api, tenant, engine):
+    # Given a model with predictions, labels, a reference, drift results, incidents, a delivery and a file record
+    _model(api, tenant)
+    _send(api, tenant, "m", [dict(r, label="no") for r in _records(DAY1, 300, "r", 1)], kind="reference")
+    _send(api, tenant, "m", _records(DAY1, 300, "a", 2, shift=3.0))
+    _send(api, tenant, "m", [{"prediction_id": f"a{i}", "label": "yes"} for i in range(50)], kind="ground-truths")
+    engine.run(tenant.tenant, "m")
+    with tenant.connect() as conn:
+        model_id = conn.execute("SELECT id FROM models WHERE name = 'm'").fetchone()[0]
+        conn.execute(
+            "INSERT INTO file_ingests (bucket, key, etag, model_id, kind, rows) VALUES ('b', 'k', 'e', %s, "
+            "'predictions', 1)",
+            (model_id,),
+        )
+        change = conn.execute("SELECT id FROM incident_changes WHERE model_id = %s LIMIT 1", (model_id,)).fetchone()
+        assert change is not None  # x drifted: an incident was opened
+        conn.execute(
+            "INSERT INTO deliveries (change_id, model_id, channel, channel_type, channel_label) "
+            "VALUES (%s, %s, 'webhook:1', 'webhook', 'webhook example.com')",
+            (change[0], model_id),
+        )
+        filled = {
+            t
+            for t in _tables(conn)
+            if conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+        }
+    assert {
+        "predictions",
+        "ground_truths",
+        "reference_rows",
+        "drift_results",
+        "incidents",
+        "incident_causes",
+        "deliveries",
+        "file_ingests",
+        "drift_segments_hourly",
+        "alert_windows",
+    } <= filled
+
+    # When it is deleted
+    reply = api.request("DELETE", "/v1/models/m", tenant.api_key)
+    assert reply.status == 202 and reply.body == {"model": "m", "deleted": True}
+
+    # Then no table of the tenant's database holds a row (only the migrations' record and tenant settings)
+    with tenant.connect() as conn:
+        left = {
+            t: n
+            for t in _tables(conn)
+            if (n := conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0])
+        }
+    assert set(left) <= {"schema_migrations", "tenant_settings"}, left
+    assert api.get("/v1/models/m", tenant.api_key).status == 404
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 404
+    # and a new model of the same name sees nothing of the old one
+    _model(api, tenant)
+    assert api.get("/v1/models/m/stats", tenant.api_key).body["windows"] == []
+    drift = api.get("/v1/models/m/drift", tenant.api_key).body
+    assert drift["reference"] is None and drift["windows"] == []
+    assert api.get("/v1/models/m/alerts?status=all", tenant.api_key).body["alerts"] == []
+    reply = api.post("/v1/models/m/predictions", tenant.api_key, json={"records": _records(DAY1, 1, "a", 7)})
+    assert reply.body == {"accepted": 1, "duplicates": 0}  # a0 was the old model's: no duplicate now
+
+
+@pytest.fixture
+def drift_app(settings):
+    import drift_app
+
+    for getter in (drift_app.get_databases, drift_app.get_engine, drift_app.get_sqs):
+        getter.cache_clear()
+    yield drift_app
+    if drift_app.get_databases.cache_info().currsize:
+        drift_app.get_databases().close()
+    for getter in (drift_app.get_databases, drift_app.get_engine, drift_app.get_sqs):
+        getter.cache_clear()
+
+
+def test_the_worker_drops_the_message_of_a_model_deleted_before_it_runs(api, tenant, drift_app, caplog):
+    _model(api, tenant)
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 202
+    caplog.set_level("INFO", logger="seia.drift")
+    event = sqs_event([json.dumps({"tenant": tenant.name, "model": "m"})])
+    assert drift_app.worker(event, LambdaContext()) == {"batchItemFailures": []}
+    assert any("dropped" in r.getMessage() and "'m'" in r.getMessage() for r in caplog.records)
+
+
+def test_a_model_deleted_during_its_drift_run_stops_the_run_without_an_error_loop(
+    api, tenant, drift_app, settings, monkeypatch, caplog
+):
+    from seia_drift.engine import DriftEngine
+    from seia_drift.steps import DEFAULT_STEPS
+    from seia_drift.steps.base import Step
+
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 300, "a", 1))
+    replies: list = []
+    threads: list[threading.Thread] = []
+
+    class DeleteMeanwhile(Step):
+        """The user deletes the model while the engine is in a step: the DELETE waits for the step to commit."""
+
+        name = "delete-meanwhile"
+
+        def run(self, ctx):
+            worker = threading.Thread(
+                target=lambda: replies.append(api.request("DELETE", "/v1/models/m", tenant.api_key))
+            )
+            worker.start()
+            threads.append(worker)
+            deadline = time.monotonic() + 30
+            with tenant.connect() as conn:  # until the DELETE waits on the model's lock
+                while not conn.execute(
+                    "SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = %s",
+                    (ctx.model.id,),
+                ).fetchone():
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+            return {}
+
+    steps = list(DEFAULT_STEPS)
+    steps.insert(2, DeleteMeanwhile)  # after the reference step, before the profile step
+    engine = DriftEngine(drift_app.get_databases(), steps)
+    monkeypatch.setattr(drift_app, "get_engine", lambda: engine)
+    caplog.set_level("INFO", logger="seia.drift")
+
+    event = sqs_event([json.dumps({"tenant": tenant.name, "model": "m"})])
+    assert drift_app.worker(event, LambdaContext()) == {"batchItemFailures": []}
+    for t in threads:
+        t.join(30)
+    assert [r.status for r in replies] == [202]
+    assert any("was deleted during its drift run" in r.getMessage() for r in caplog.records)
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM drift_sketches").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM drift_references").fetchone()[0] == 0
+    # the message is not delivered again, and a redelivery would be dropped too
+    assert drift_app.worker(event, LambdaContext()) == {"batchItemFailures": []}
+
+
+# --- tenants ------------------------------------------------------------------------------------------------------
+def test_tenant_delete_needs_yes_then_leaves_only_an_audit_line(api, make_tenant, tenant_admin, settings, capsys):
+    from seia.db import superuser_connect
+
+    doomed = make_tenant()
+    assert api.post("/v1/models", doomed.api_key, json=data.model()).status == 201
+    tenant_admin.create_key(doomed.name, ["read"])
+    tenant_admin.rotate_signing_secret(doomed.name)
+
+    assert main(["tenant", "delete", doomed.name]) == 2
+    assert "nothing is deleted without --yes" in capsys.readouterr().err
+    assert api.get("/v1/models", doomed.api_key).status == 200
+
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["deleted"] is True and out["models"] == 1 and out["api_keys"] == 2
+
+    with superuser_connect(settings) as server:
+        assert not server.execute("SELECT 1 FROM pg_database WHERE datname = %s", (doomed.tenant.db_name,)).fetchone()
+        assert not server.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (doomed.tenant.role_name,)).fetchone()
+    with superuser_connect(settings, settings.admin_db) as admin:
+        mentions = {}
+        for (table,) in admin.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+            n = admin.execute(
+                sql.SQL("SELECT count(*) FROM {} t WHERE t::text LIKE %s OR t::text LIKE %s").format(
+                    sql.Identifier(table)
+                ),
+                (f"%{doomed.name}%", f'%"tenant_id": {doomed.tenant.id}%'),
+            ).fetchone()[0]
+            if n:
+                mentions[table] = n
+        for table in ("api_keys", "signing_keys"):
+            n = admin.execute(
+                sql.SQL("SELECT count(*) FROM {} WHERE tenant_id = %s").format(sql.Identifier(table)),
+                (doomed.tenant.id,),
+            ).fetchone()[0]
+            assert n == 0, table
+        audit = admin.execute("SELECT action, details FROM tenant_audit WHERE tenant = %s", (doomed.name,)).fetchall()
+    assert mentions == {"tenant_audit": 1}
+    assert [a for a, _ in audit] == ["deleted"] and audit[0][1]["models"] == 1
+    assert api.get("/v1/models", doomed.api_key).status == 401
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 2  # gone: no tenant of that name
+
+
+def test_tenant_usage_counts_rows_bytes_and_partitions_per_model(api, tenant, capsys):
+    _model(api, tenant, "busy")
+    _model(api, tenant, "idle")
+    _send(api, tenant, "busy", _records(DAY1, 120, "a", 1))
+    _send(api, tenant, "busy", [{"prediction_id": f"a{i}", "label": "yes"} for i in range(10)], kind="ground-truths")
+
+    assert main(["tenant", "usage", tenant.name, "--json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["busy"]["rows"] == {"predictions": 120, "ground_truths": 10, "reference_rows": 0}
+    assert rows["busy"]["bytes"] > 0 and rows["busy"]["partitions"] == 2
+    assert rows["idle"]["rows"] == {"predictions": 0, "ground_truths": 0, "reference_rows": 0}
+    assert rows["idle"]["bytes"] == 0 and rows["idle"]["partitions"] == 0
+
+    assert main(["tenant", "usage", tenant.name]) == 0
+    header, _, first, second = capsys.readouterr().out.splitlines()
+    assert header.split() == ["TENANT", "MODEL", "PREDICTIONS", "GROUND_TRUTHS", "REFERENCE", "BYTES", "PARTITIONS"]
+    assert first.split()[:5] == [tenant.name, "busy", "120", "10", "0"]
+    assert second.split() == [tenant.name, "idle", "0", "0", "0", "0", "0"]
+    assert main(["tenant", "usage", "nosuch-tenant"]) == 2
