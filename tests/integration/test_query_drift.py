@@ -131,7 +131,9 @@ def test_hour_windows_are_stored_and_without_from_the_latest_page_comes_first(ap
 
 
 def test_with_from_hour_windows_page_forward_from_it(api, world):
-    first = _get(api, world, "/v1/models/shift/drift", granularity="hour", limit=10, **{"from": DAY.replace("+", "%2B")})
+    first = _get(
+        api, world, "/v1/models/shift/drift", granularity="hour", limit=10, **{"from": DAY.replace("+", "%2B")}
+    )
     first = first.body
     assert len(first["windows"]) == 10 and first["next_cursor"] == first["windows"][-1]["window_start"]
     assert first["windows"][0]["window_start"] == DAY

@@ -73,17 +73,17 @@ class ResultRepository:
         UPDATE drift_windows w SET document = json_build_object(
             'window_start', to_char(w.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
             'window_end', to_char(w.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-            'rows', w.rows, 'features', coalesce(agg.features, '[]'), 'prediction', agg.prediction,
+            'rows', w.rows, 'features', agg.features, 'prediction', agg.prediction,
             'score', agg.score, 'label', agg.label,
             'computed_at', to_char(w.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
-        FROM drift_windows win LEFT JOIN (
-            SELECT window_start,
-                   coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
+        FROM unnest(%(starts)s::timestamptz[]) AS s(window_start)
+        CROSS JOIN LATERAL (
+            SELECT coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
                    (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
                    (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
                    (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
             FROM (
-                SELECT r.window_start, r.feature,
+                SELECT r.feature,
                        CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
                                       WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
                        json_build_object(
@@ -100,11 +100,10 @@ class ResultRepository:
                            'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
                 FROM drift_results r
                 LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
-                WHERE r.model_id = %(model)s AND r.granularity = %(g)s AND r.window_start = ANY(%(starts)s)
-            ) col GROUP BY window_start
-        ) agg ON agg.window_start = win.window_start
-        WHERE w.model_id = %(model)s AND w.granularity = %(g)s AND w.window_start = ANY(%(starts)s)
-          AND win.model_id = w.model_id AND win.granularity = w.granularity AND win.window_start = w.window_start"""
+                WHERE r.model_id = %(model)s AND r.granularity = %(g)s AND r.window_start = s.window_start
+            ) col
+        ) agg
+        WHERE w.model_id = %(model)s AND w.granularity = %(g)s AND w.window_start = s.window_start"""
     # A feature's result of a window it no longer has sketches in (its hour's rows were removed) goes.
     DELETE_RESULTS = """
         DELETE FROM drift_results WHERE model_id = %s AND granularity = %s AND window_start = %s
