@@ -163,7 +163,9 @@ class DriftReadRepository:
 
     def rollups(self, model_id: int, start, end, feature: str | None = None) -> list[tuple]:
         """(day, feature, kind, missing, n, mean, m2, lo, hi, counts, categories) of the days in [start, end)."""
-        return self.conn.execute(self.ROLLUPS, (model_id, start, end, feature, feature)).fetchall()
+        # binary: a year of numeric counts is megabytes of bytea, which the text format would send as hex
+        with self.conn.cursor(binary=True) as cur:
+            return cur.execute(self.ROLLUPS, (model_id, start, end, feature, feature)).fetchall()
 
     def has_performance_days(self, model_id: int) -> bool:
         found = self.conn.execute(self.HAS_PERFORMANCE_DAYS, (model_id,)).fetchone()
