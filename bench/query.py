@@ -212,7 +212,7 @@ def query(settings) -> None:
         )
         assert ingest_app.app(event, LambdaContext())["statusCode"] == 201
         with superuser_connect(settings, created.tenant.db_name) as conn:
-            ids = dict(conn.execute("SELECT name, id FROM models").fetchall())
+            ids: dict[str, int] = dict(conn.execute("SELECT name, id FROM models").fetchall())
             _year_copy(conn, ids[name], ids[name + "-year"])
             conn.commit()
     iso = lambda t: t.isoformat().replace("+00:00", "Z")  # noqa: E731

@@ -540,7 +540,7 @@ def _performance_range(repo: DriftReadRepository, model_id: int, lo, hi) -> list
         edges, days = [(edges[0][0], edges[1][1])], None
     parts = [_performance_sums(repo, model_id, *edges[0], lambda h: lo).get(lo)]
     if days is not None:
-        total: list | None = None
+        total: list[Any] | None = None
         for _, rows, labeled, day_stats in repo.performance_days(model_id, *days):
             total = total or [0, 0, None]
             total[0], total[1] = total[0] + rows, total[1] + labeled
@@ -549,7 +549,7 @@ def _performance_range(repo: DriftReadRepository, model_id: int, lo, hi) -> list
     found = [p for p in parts if p is not None]
     if not found:
         return None
-    out = [0, 0, None]
+    out: list[Any] = [0, 0, None]
     for rows, labeled, part_stats in found:
         out[0], out[1], out[2] = out[0] + rows, out[1] + labeled, stats.performance.merge(out[2], part_stats)
     return out

@@ -193,7 +193,7 @@ class ResultRepository:
 
     def save_rollups(self, model_id: int, day: datetime, merged: dict[str, Any]) -> None:
         """A day's merged sketch per feature (NumericSketch or CategoricalSketch), replacing the day's."""
-        rows = []
+        rows: list[tuple[Any, ...]] = []
         for feature, s in sorted(merged.items()):
             if isinstance(s, NumericSketch):
                 rows.append(
