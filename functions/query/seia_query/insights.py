@@ -332,7 +332,7 @@ def _merged(repo: DriftReadRepository, model_id: int, bins: dict, lo, hi, featur
     def add_hours(a: datetime, b: datetime) -> None:
         if a >= b:
             return
-        for _, name, data in repo.sketches(model_id, a, b, feature):
+        for _, name, data in repo.stored_sketches(model_id, a, b, feature):
             if name not in bins:
                 continue
             m = merged.setdefault(name, _Merged())

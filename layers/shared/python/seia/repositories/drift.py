@@ -142,6 +142,10 @@ class DriftReadRepository:
         rows = self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature))
         return [(hour, name, unpack_sketch(sketch)) for hour, name, sketch in rows]
 
+    def stored_sketches(self, model_id: int, start, end, feature: str | None = None):
+        """As :meth:`sketches`, each sketch in its stored form (numeric ones packed: :mod:`seia.sparse`)."""
+        return self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature)).fetchall()
+
     def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
         found = self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
         assert found is not None  # min()/max() always return one row
