@@ -21,7 +21,7 @@ from seia.errors import Detail, NotFound, ValidationFailed
 from seia.jsonutil import RawJSON, finite
 from seia.registry import REGISTRY
 from seia.repositories.drift import DriftReadRepository, Page
-from seia.rollups import unpack_counts, wide, wide_sparse
+from seia.rollups import unpack_counts, wide
 from seia.schema import Model
 from seia.sparse import sparse
 from seia.timeutil import parse_query_time, parse_rfc3339
@@ -271,19 +271,19 @@ def _too_long(field: str) -> ValidationFailed:
     )
 
 
-def _hour_numeric(data: dict) -> tuple[int, int, float, float]:
-    """(counts as a wide integer, values, mean, M2) of a stored hourly numeric sketch, any stored form."""
+def _hour_numeric(data: dict) -> tuple[Any, Any, int, float, float]:
+    """(non-empty bins, their counts, values, mean, M2) of a stored hourly numeric sketch, any stored form."""
     if "bins" in data:
         bins, counts = data["bins"], data["bin_counts"]
     else:
         bins, counts = sparse(data["counts"])
     k = sum(counts)
     if not k:
-        return 0, 0, 0.0, 0.0
+        return bins, counts, 0, 0.0, 0.0
     if "m2" in data:
-        return wide_sparse(bins, counts), k, float(data["mean"]), float(data["m2"])
+        return bins, counts, k, float(data["mean"]), float(data["m2"])
     mean = float(data.get("total") or 0.0) / k  # a legacy sketch's sums (see seia.stats.sketches)
-    return wide_sparse(bins, counts), k, mean, max(0.0, float(data.get("total_sq") or 0.0) - mean * k * mean)
+    return bins, counts, k, mean, max(0.0, float(data.get("total_sq") or 0.0) - mean * k * mean)
 
 
 class _Merged:
@@ -295,6 +295,12 @@ class _Merged:
         self.lo: float | None = None
         self.hi: float | None = None
         self.categories: dict[str, int] | None = None
+        self.hourly: dict[int, int] = {}  # the edge hours' counts by bin (a day's come as one integer)
+
+    def add_hour(self, bins, counts) -> None:
+        hourly = self.hourly
+        for b, c in zip(bins, counts):
+            hourly[b] = hourly.get(b, 0) + c
 
     def add_numeric(self, total: int, k: int, mean: float, m2: float, lo, hi, missing: int) -> None:
         self.total += total
@@ -315,6 +321,8 @@ class _Merged:
     def sketch(self, b) -> stats.NumericSketch | stats.CategoricalSketch:
         if b.kind == "numeric":
             counts = unpack_counts(self.total, len(b.edges) + 1)
+            for i, c in self.hourly.items():
+                counts[i] += c
             return stats.NumericSketch(
                 tuple(b.edges), tuple(counts), self.missing, self.mean, self.m2, self.lo, self.hi
             )
@@ -337,8 +345,9 @@ def _merged(repo: DriftReadRepository, model_id: int, bins: dict, lo, hi, featur
                 continue
             m = merged.setdefault(name, _Merged())
             if bins[name].kind == "numeric":
-                total, k, mean, m2 = _hour_numeric(data)
-                m.add_numeric(total, k, mean, m2, data.get("min"), data.get("max"), data.get("missing"))
+                bins_h, counts_h, k, mean, m2 = _hour_numeric(data)
+                m.add_hour(bins_h, counts_h)
+                m.add_numeric(0, k, mean, m2, data.get("min"), data.get("max"), data.get("missing"))
             else:
                 m.add_categorical(data["counts"], data.get("missing"))
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 WIDTH = 6  # bytes per bin
-_BITS = 8 * WIDTH
 
 
 def pack_counts(counts: Sequence[int]) -> bytes:
@@ -34,8 +33,16 @@ def wide(data: bytes) -> int:
 
 
 def wide_sparse(bins: Sequence[int], counts: Sequence[int]) -> int:
-    """The integer of packed hourly counts (:mod:`seia.sparse`: non-empty bins and their counts)."""
-    return sum(int(c) << (_BITS * b) for b, c in zip(bins, counts))
+    """The integer of packed hourly counts (:mod:`seia.sparse`: non-empty bins and their counts).
+
+    Written into bytes and converted once: adding shifted integers bin by bin would cost a big-integer
+    addition per bin (a dense hour has hundreds)."""
+    if not bins:
+        return 0
+    data = bytearray(WIDTH * (max(bins) + 1))
+    for b, c in zip(bins, counts):
+        data[WIDTH * b : WIDTH * (b + 1)] = int(c).to_bytes(WIDTH, "little")
+    return int.from_bytes(data, "little")
 
 
 def unpack_counts(total: int, size: int) -> list[int]:
