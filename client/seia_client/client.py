@@ -476,6 +476,8 @@ class Client:
             page = self.request("GET", path, params={**params, "limit": 1000, "cursor": body["next_cursor"]})
             body["windows"] += page["windows"]
             body["next_cursor"] = page.get("next_cursor")
+        # without a start the server pages back from the latest windows: put them in time order
+        body["windows"].sort(key=lambda w: w["window_start"])
         return body
 
     def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None):

@@ -108,12 +108,15 @@ def test_the_range_window_merges_the_hourly_sketches_to_the_stored_day(api, worl
                 assert computed["statistics"][stat] == pytest.approx(value, rel=1e-9, abs=1e-12), stat
 
 
-def test_hour_windows_are_derived_and_paginated(api, world):
+def test_hour_windows_are_stored_and_without_from_the_latest_page_comes_first(api, world):
     first = _get(api, world, "/v1/models/shift/drift", granularity="hour", limit=10).body
-    assert len(first["windows"]) == 10 and first["next_cursor"] == first["windows"][-1]["window_start"]
-    assert first["windows"][0]["window_start"] == DAY
-    # About 83 rows an hour, under min_rows 100: too few to judge.
+    starts = [w["window_start"] for w in first["windows"]]
+    # the newest ten hours of the day, oldest first within the page; the cursor leads to the hours before
+    assert starts[0] == "2026-11-02T14:00:00+00:00" and starts[-1] == "2026-11-02T23:00:00+00:00"
+    assert starts == sorted(starts) and first["next_cursor"] == "before:2026-11-02T14:00:00+00:00"
+    # About 83 rows an hour, under min_rows 100: too few to judge; stored by the engine (computed_at set).
     assert {c["verdict"] for c in first["windows"][0]["features"]} == {"insufficient_data"}
+    assert first["windows"][0]["computed_at"] is not None
     rest = _get(
         api,
         world,
@@ -121,6 +124,27 @@ def test_hour_windows_are_derived_and_paginated(api, world):
         granularity="hour",
         limit=1000,
         cursor=first["next_cursor"].replace("+", "%2B"),
+    ).body
+    assert len(rest["windows"]) == 14 and rest["next_cursor"] is None
+    assert rest["windows"][0]["window_start"] == DAY and rest["windows"][-1]["window_start"] < starts[0]
+    assert sum(w["rows"] for w in first["windows"] + rest["windows"]) == 2000
+
+
+def test_with_from_hour_windows_page_forward_from_it(api, world):
+    first = _get(
+        api, world, "/v1/models/shift/drift", granularity="hour", limit=10, **{"from": DAY.replace("+", "%2B")}
+    )
+    first = first.body
+    assert len(first["windows"]) == 10 and first["next_cursor"] == first["windows"][-1]["window_start"]
+    assert first["windows"][0]["window_start"] == DAY
+    rest = _get(
+        api,
+        world,
+        "/v1/models/shift/drift",
+        granularity="hour",
+        limit=1000,
+        cursor=first["next_cursor"].replace("+", "%2B"),
+        **{"from": DAY.replace("+", "%2B")},
     ).body
     assert len(rest["windows"]) == 14 and rest["next_cursor"] is None
     assert sum(w["rows"] for w in first["windows"] + rest["windows"]) == 2000

@@ -1,8 +1,14 @@
 """What the drift, distribution and performance routes answer, from the engine's derived rows.
 
-Windows at the model's evaluation granularity are read as the engine stored them; any other
-granularity (and ``range``, one window over [from, to)) is computed from the stored hourly
-sketches and performance statistics with the statistics core, :mod:`seia.stats`. No raw row is ever scanned.
+Hour and day windows are read as the engine stored them (documents written by its drift step, tenant
+migration 0014). ``range`` (one window over [from, to)) and distributions merge the stored daily
+rollups of the whole days in the range and the hourly sketches (or statistics) of the hours at its
+edges: at most 366 rollups and 46 hours, whatever the range (docs/reads.md). A model whose history
+predates the rollups (before the engine's first run after the migration) is computed from its hourly
+sketches, as before. No raw row is ever scanned.
+
+Without ``from`` (and without a forward cursor), list routes return the latest windows: the newest page,
+oldest first within it, and a ``next_cursor`` to the page before it.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from seia import stats
 from seia.errors import Detail, NotFound, ValidationFailed
 from seia.jsonutil import RawJSON, finite
 from seia.registry import REGISTRY
-from seia.repositories.drift import DriftReadRepository
+from seia.repositories.drift import DriftReadRepository, Page
+from seia.rollups import unpack_counts, wide
 from seia.schema import Model
+from seia.sparse import sparse
 from seia.timeutil import parse_query_time, parse_rfc3339
 
 UTC = UTC
@@ -23,6 +31,10 @@ BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 END_OF_TIME = datetime(9999, 1, 1, tzinfo=UTC)
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
 MAX_LIMIT, DEFAULT_LIMIT = 1000, 100
+# The longest range one window (granularity=range, a distribution) may cover: 366 daily rollups.
+MAX_RANGE_DAYS = 366
+MAX_RANGE = timedelta(days=MAX_RANGE_DAYS)
+BEFORE = "before:"
 DISTRIBUTION_BINS = 20
 MAX_CATEGORIES = 50
 VIRTUAL = {
@@ -63,13 +75,18 @@ def _ascii_digits(raw, max_length: int) -> bool:
     return isinstance(raw, str) and 0 < len(raw) <= max_length and raw.isascii() and raw.isdigit()
 
 
-def _time_cursor(params: dict) -> datetime:
-    raw = params.get("cursor")
-    if raw in (None, ""):
-        return BEGINNING - DAY
+def _pager(params: dict, start: datetime | None, end: datetime | None) -> Page:
+    """The page a list route reads: the latest windows unless ``from`` or a forward cursor says otherwise."""
+    limit, raw = _limit(params), params.get("cursor")
     try:
-        return parse_rfc3339(raw)
-    except ValueError:
+        if raw in (None, ""):
+            if start is None:
+                return Page(limit, latest=True, before=end or END_OF_TIME)
+            return Page(limit, latest=False, after=BEGINNING - DAY)
+        if raw.startswith(BEFORE):
+            return Page(limit, latest=True, before=parse_rfc3339(raw[len(BEFORE) :]))
+        return Page(limit, latest=False, after=parse_rfc3339(raw))
+    except (ValueError, AttributeError):
         raise ValidationFailed(
             "invalid cursor", [Detail(None, "cursor", "pass next_cursor of the previous page")]
         ) from None
@@ -97,11 +114,15 @@ def _numbers(stats: dict) -> dict:
     }
 
 
-def _page(items: list, limit: int, key) -> tuple[list, str | None]:
-    if len(items) > limit:
-        items = items[:limit]
-        return items, key(items[-1])
-    return items, None
+def _page(items: list, page: Page, key) -> tuple[list, str | None]:
+    """The page's windows in time order and the cursor of the next page (None at the end); ``items``
+    as read: one more than the page when there is more, newest first for the latest windows."""
+    more = len(items) > page.limit
+    items = items[: page.limit]
+    if page.latest:
+        items.reverse()
+        return items, (BEFORE + cast("str", key(items[0]))) if more else None
+    return items, key(items[-1]) if more else None
 
 
 # -- drift ----------------------------------------------------------------------------------------------
@@ -162,14 +183,9 @@ def _sketch(b, items: list[dict]) -> stats.NumericSketch | stats.CategoricalSket
     return stats.merge_categorical_dicts(items)
 
 
-def _judge(
-    merged: dict[str, list[dict]], bins: dict, refs: dict, thresholds: stats.Thresholds
-) -> tuple[int, list[tuple[str, dict]]]:
-    """Drift statistics and verdicts of one window's hourly sketches against the reference."""
-    drifts, currents = {}, {}
-    for feature, items in merged.items():
-        currents[feature] = _sketch(bins[feature], items)
-        drifts[feature] = stats.column_drift(refs[feature], currents[feature])
+def _judge(currents: dict, bins: dict, refs: dict, thresholds: stats.Thresholds) -> tuple[int, list[tuple[str, dict]]]:
+    """Drift statistics and verdicts of one window's merged sketches against the reference."""
+    drifts = {feature: stats.column_drift(refs[feature], cur) for feature, cur in currents.items()}
     verdicts = stats.judge_window(drifts, thresholds)
     columns = []
     for feature, v in verdicts.items():
@@ -195,7 +211,7 @@ def _judge(
 
 
 def _merge_by_window(rows, bins: dict, window_of) -> dict[datetime, dict[str, list[dict]]]:
-    """The stored hourly sketches of each window and feature (merged by :func:`_judge`)."""
+    """The stored hourly sketches of each window and feature (merged by :func:`_sketch`)."""
     out: dict[datetime, dict[str, list[dict]]] = {}
     for hour, feature, sketch in rows:
         if feature not in bins:
@@ -213,24 +229,148 @@ def _references(bins: dict) -> dict:
     }
 
 
-def _stored(repo: DriftReadRepository, model: Model, granularity: str) -> bool:
-    """Read the engine's windows when it evaluates this granularity and has stored some (right after a
-    change of settings.window it has not yet: derive them from the hourly sketches meanwhile)."""
-    return granularity == REGISTRY.value(model.settings, "window") and repo.has_stored(model.id, granularity)
+# -- ranges: daily rollups of the whole days, hourly rows at the edges ----------------------------------
+def _floor_day(t: datetime) -> datetime:
+    t = t.astimezone(UTC)
+    return datetime(t.year, t.month, t.day, tzinfo=UTC)
 
 
-def _extent(start, end, first, last) -> tuple[datetime | None, datetime | None]:
-    """[from, to), with a missing bound taken from the data's first and last hour."""
+def _ceil(t: datetime, unit: timedelta) -> datetime:
+    t = t.astimezone(UTC)
+    floor = _floor_day(t) if unit == DAY else t.replace(minute=0, second=0, microsecond=0)
+    return floor if floor == t else floor + unit
+
+
+def _spans(lo: datetime, hi: datetime) -> tuple[list[tuple[datetime, datetime]], tuple[datetime, datetime] | None]:
+    """The hours of [lo, hi) as (hour spans at the edges, the span of whole days between them)."""
+    lo_h, hi_h = _ceil(lo, HOUR), _ceil(hi, HOUR)
+    d0, d1 = _ceil(lo_h, DAY), _floor_day(hi_h)
+    if d0 >= d1:
+        return [(lo_h, max(lo_h, hi_h))], None
+    return [(lo_h, d0), (d1, hi_h)], (d0, d1)
+
+
+def _bounded(start, end, first, last) -> tuple[datetime | None, datetime | None]:
+    """[from, to) of a range or distribution: a missing bound from the data's extent, ``from`` no earlier
+    than MAX_RANGE_DAYS before ``to``; an explicit range longer than that is a 400."""
+    if start is not None and end is not None and end - start > MAX_RANGE:
+        raise _too_long("to")
     if first is None:
         return start, end
-    lo, hi = start or first.astimezone(UTC), end or last.astimezone(UTC) + HOUR
+    hi = end or last.astimezone(UTC) + HOUR
+    lo = start or max(first.astimezone(UTC), hi - MAX_RANGE)
+    if hi - lo > MAX_RANGE:
+        raise _too_long("from")
     return lo, max(lo, hi)
+
+
+def _too_long(field: str) -> ValidationFailed:
+    return ValidationFailed(
+        "range too long",
+        [Detail(None, field, f"a range covers at most {MAX_RANGE_DAYS} days (MAX_RANGE_DAYS); split it or use days")],
+    )
+
+
+def _hour_numeric(data: dict) -> tuple[Any, Any, int, float, float]:
+    """(non-empty bins, their counts, values, mean, M2) of a stored hourly numeric sketch, any stored form."""
+    if "bins" in data:
+        bins, counts = data["bins"], data["bin_counts"]
+    else:
+        bins, counts = sparse(data["counts"])
+    k = sum(counts)
+    if not k:
+        return bins, counts, 0, 0.0, 0.0
+    if "m2" in data:
+        return bins, counts, k, float(data["mean"]), float(data["m2"])
+    mean = float(data.get("total") or 0.0) / k  # a legacy sketch's sums (see seia.stats.sketches)
+    return bins, counts, k, mean, max(0.0, float(data.get("total_sq") or 0.0) - mean * k * mean)
+
+
+class _Merged:
+    """One feature's sketch over a range, merged in time order from hourly sketches and daily rollups."""
+
+    def __init__(self) -> None:
+        self.total = self.n = self.missing = 0
+        self.mean = self.m2 = 0.0
+        self.lo: float | None = None
+        self.hi: float | None = None
+        self.categories: dict[str, int] | None = None
+        self.hourly: dict[int, int] = {}  # the edge hours' counts by bin (a day's come as one integer)
+
+    def add_hour(self, bins, counts) -> None:
+        hourly = self.hourly
+        for b, c in zip(bins, counts):
+            hourly[b] = hourly.get(b, 0) + c
+
+    def add_numeric(self, total: int, k: int, mean: float, m2: float, lo, hi, missing: int) -> None:
+        self.total += total
+        self.missing += int(missing or 0)
+        if k:
+            self.mean, self.m2 = stats.merge_moments(self.n, self.mean, self.m2, k, mean, m2)
+            self.n += k
+            self.lo = lo if self.lo is None else min(self.lo, lo)
+            self.hi = hi if self.hi is None else max(self.hi, hi)
+
+    def add_categorical(self, counts: dict[str, int], missing: int) -> None:
+        into = self.categories if self.categories is not None else {}
+        for key, value in counts.items():
+            into[key] = into.get(key, 0) + value
+        self.categories = into
+        self.missing += int(missing or 0)
+
+    def sketch(self, b) -> stats.NumericSketch | stats.CategoricalSketch:
+        if b.kind == "numeric":
+            counts = unpack_counts(self.total, len(b.edges) + 1)
+            for i, c in self.hourly.items():
+                counts[i] += c
+            return stats.NumericSketch(
+                tuple(b.edges), tuple(counts), self.missing, self.mean, self.m2, self.lo, self.hi
+            )
+        return stats.CategoricalSketch(self.categories or {}, self.missing)
+
+
+def _merged(repo: DriftReadRepository, model_id: int, bins: dict, lo, hi, feature: str | None = None) -> dict:
+    """{feature: its sketch over [lo, hi)} of the features with data there: whole days from their rollups,
+    the hours at the edges (or every hour, for a history without rollups) from their hourly sketches."""
+    edges, days = _spans(lo, hi)
+    if days is not None and not repo.has_rollups(model_id):
+        edges, days = [(edges[0][0], edges[1][1])], None
+    merged: dict[str, _Merged] = {}
+
+    def add_hours(a: datetime, b: datetime) -> None:
+        if a >= b:
+            return
+        for _, name, data in repo.stored_sketches(model_id, a, b, feature):
+            if name not in bins:
+                continue
+            m = merged.setdefault(name, _Merged())
+            if bins[name].kind == "numeric":
+                bins_h, counts_h, k, mean, m2 = _hour_numeric(data)
+                m.add_hour(bins_h, counts_h)
+                m.add_numeric(0, k, mean, m2, data.get("min"), data.get("max"), data.get("missing"))
+            else:
+                m.add_categorical(data["counts"], data.get("missing"))
+
+    add_hours(*edges[0])
+    if days is not None:
+        for _, name, kind, missing, n, mean, m2, lo_v, hi_v, counts, categories in repo.rollups(
+            model_id, days[0], days[1], feature
+        ):
+            if name not in bins:
+                continue
+            m = merged.setdefault(name, _Merged())
+            if kind == "numeric":
+                m.add_numeric(wide(counts), n, mean, m2, lo_v, hi_v, missing)
+            else:
+                m.add_categorical(categories, missing)
+        add_hours(*edges[1])
+    return {name: m.sketch(bins[name]) for name, m in merged.items()}
 
 
 def drift(conn, model: Model, params: dict) -> dict:
     granularity = _granularity(params, model, ("hour", "day", "range"))
     start, end = _range(params)
-    limit, after = _limit(params), _time_cursor(params)
+    page = _pager(params, start, end)
     repo = DriftReadRepository(conn)
     reference = repo.reference(model.id)
     body: dict[str, Any] = {
@@ -247,9 +387,9 @@ def drift(conn, model: Model, params: dict) -> dict:
     lo: datetime | None
     hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
-    if granularity != "range" and _stored(repo, model, granularity):
+    if granularity != "range" and repo.has_stored(model.id, granularity):
         windows, body["next_cursor"] = _page(
-            repo.stored_windows_json(model.id, granularity, lo, hi, after, limit + 1), limit, lambda w: _iso(w[0])
+            repo.stored_windows_json(model.id, granularity, lo, hi, page), page, lambda w: _iso(w[0])
         )
         body["windows"] = RawJSON("[" + ",".join(text for _, text in windows) + "]")
         return body
@@ -257,27 +397,28 @@ def drift(conn, model: Model, params: dict) -> dict:
     thresholds = stats.Thresholds.from_settings(model.settings)
     refs = _references(bins)
     if granularity == "range":
-        lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
+        lo, hi = _bounded(start, end, *repo.sketch_extent(model.id))
         if lo is None or hi is None or params.get("cursor"):
             return body
-        merged = _merge_by_window(repo.sketches(model.id, lo, hi), bins, lambda h: lo)
-        if merged:
-            rows, columns = _judge(merged[lo], bins, refs, thresholds)
+        currents = _merged(repo, model.id, bins, lo, hi)
+        if currents:
+            rows, columns = _judge(currents, bins, refs, thresholds)
             body["windows"] = [_window(lo, hi, rows, columns)]
         body["from"], body["to"] = _iso(lo), _iso(hi)
         return body
-    starts, body["next_cursor"] = _page(
-        repo.sketch_windows(model.id, granularity, lo, hi, after, limit + 1), limit, _iso
-    )
+    # Not stored yet (a history from before tenant migration 0014, until the engine's next run): the
+    # windows are computed from the hourly sketches.
+    starts, body["next_cursor"] = _page(repo.sketch_windows(model.id, granularity, lo, hi, page), page, _iso)
     if not starts:
         return body
-    merged = _merge_by_window(
+    by_window = _merge_by_window(
         repo.sketches(model.id, starts[0], _window_end(starts[-1], granularity)),
         bins,
         lambda h: _window_start(h, granularity),
     )
     for w in starts:
-        rows, columns = _judge(merged.get(w, {}), bins, refs, thresholds)
+        currents = {f: _sketch(bins[f], items) for f, items in by_window.get(w, {}).items()}
+        rows, columns = _judge(currents, bins, refs, thresholds)
         body["windows"].append(_window(w, _window_end(w, granularity), rows, columns))
     return body
 
@@ -317,13 +458,13 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
     }
     if b is None or reference is None:
         return body
-    lo, hi = _extent(start, end, *repo.sketch_extent(model.id))
-    items = []
-    if lo is not None:
-        items = [sketch for _, _, sketch in repo.sketches(model.id, lo, hi, feature)]
+    lo, hi = _bounded(start, end, *repo.sketch_extent(model.id))
+    found = {}
+    if lo is not None and hi is not None:
+        found = _merged(repo, model.id, {feature: b}, lo, hi, feature)
         body["from"], body["to"] = _iso(lo), _iso(hi)
     ref = _references({feature: b})[feature]
-    cur = _sketch(b, items)
+    cur = found.get(feature) or _sketch(b, [])
     n_ref, n_cur = ref.n, cur.n
     stored = _reference(reference)
     assert stored is not None  # reference is not None (returned above when it is)
@@ -391,10 +532,42 @@ def _performance_window(start, end, predictions, labeled, coverage, provisional,
     }
 
 
+def _performance_sums(repo: DriftReadRepository, model_id: int, lo, hi, window_of) -> dict[datetime, list]:
+    """{window: [rows, labeled, statistics]} of the hourly statistics in [lo, hi), merged per window."""
+    sums: dict[datetime, list] = {}
+    for hour, rows, labeled, hour_stats in repo.performance_hours(model_id, lo, hi):
+        acc = sums.setdefault(window_of(hour), [0, 0, None])
+        acc[0], acc[1], acc[2] = acc[0] + rows, acc[1] + labeled, stats.performance.merge(acc[2], hour_stats)
+    return sums
+
+
+def _performance_range(repo: DriftReadRepository, model_id: int, lo, hi) -> list | None:
+    """[rows, labeled, statistics] over [lo, hi) (None without data): whole days from the daily
+    statistics, the hours at the edges (or every hour, for a history without them) from the hourly ones."""
+    edges, days = _spans(lo, hi)
+    if days is not None and not repo.has_performance_days(model_id):
+        edges, days = [(edges[0][0], edges[1][1])], None
+    parts = [_performance_sums(repo, model_id, *edges[0], lambda h: lo).get(lo)]
+    if days is not None:
+        total: list[Any] | None = None
+        for _, rows, labeled, day_stats in repo.performance_days(model_id, *days):
+            total = total or [0, 0, None]
+            total[0], total[1] = total[0] + rows, total[1] + labeled
+            total[2] = stats.performance.merge(total[2], day_stats)
+        parts += [total, _performance_sums(repo, model_id, *edges[1], lambda h: lo).get(lo)]
+    found = [p for p in parts if p is not None]
+    if not found:
+        return None
+    out: list[Any] = [0, 0, None]
+    for rows, labeled, part_stats in found:
+        out[0], out[1], out[2] = out[0] + rows, out[1] + labeled, stats.performance.merge(out[2], part_stats)
+    return out
+
+
 def performance(conn, model: Model, params: dict) -> dict:
     granularity = _granularity(params, model, ("hour", "day", "range"))
     start, end = _range(params)
-    limit, after = _limit(params), _time_cursor(params)
+    page = _pager(params, start, end)
     repo = DriftReadRepository(conn)
     coverage_threshold = float(REGISTRY.value(model.settings, "coverage_threshold"))
     body: dict[str, Any] = {
@@ -409,11 +582,25 @@ def performance(conn, model: Model, params: dict) -> dict:
     lo: datetime | None
     hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
-    if _stored(repo, model, granularity):
+
+    def shown(w, end_w, rows, labeled, window_stats) -> dict:
+        coverage = labeled / rows if rows else None
+        provisional = coverage is None or coverage < coverage_threshold
+        metrics = stats.performance.metrics(window_stats)
+        return _performance_window(w, end_w, rows, labeled, coverage, provisional, metrics)
+
+    if granularity == "range":
+        lo, hi = _bounded(start, end, *repo.performance_extent(model.id))
+        if lo is None or hi is None or params.get("cursor"):
+            return body
+        body["from"], body["to"] = _iso(lo), _iso(hi)
+        total = _performance_range(repo, model.id, lo, hi)
+        if total is not None:
+            body["windows"] = [shown(lo, hi, *total)]
+        return body
+    if repo.has_stored(model.id, granularity):
         rows, body["next_cursor"] = _page(
-            repo.stored_performance(model.id, granularity, lo, hi, after, limit + 1),
-            limit,
-            lambda w: _iso(w.window_start),
+            repo.stored_performance(model.id, granularity, lo, hi, page), page, lambda w: _iso(w.window_start)
         )
         body["windows"] = [
             _performance_window(
@@ -422,39 +609,12 @@ def performance(conn, model: Model, params: dict) -> dict:
             for w in rows
         ]
         return body
-    if granularity == "range":
-        lo, hi = _extent(start, end, *repo.performance_extent(model.id))
-        if lo is None or params.get("cursor"):
-            return body
-        starts, window_of = [lo], (lambda h: lo)
-        body["from"], body["to"] = _iso(lo), _iso(hi)
-    else:
-        starts, body["next_cursor"] = _page(
-            repo.performance_windows(model.id, granularity, lo, hi, after, limit + 1), limit, _iso
-        )
-        if not starts:
-            return body
-        lo, hi = starts[0], _window_end(starts[-1], granularity)
-        window_of = lambda h: _window_start(h, granularity)  # noqa: E731
-    sums: dict[datetime, list] = {}
-    for hour, rows, labeled, hour_stats in repo.performance_hours(model.id, lo, hi):
-        acc = sums.setdefault(window_of(hour), [0, 0, None])
-        acc[0], acc[1], acc[2] = acc[0] + rows, acc[1] + labeled, stats.performance.merge(acc[2], hour_stats)
-    for w in starts:
-        if w not in sums:
-            continue
-        rows, labeled, window_stats = sums[w]
-        coverage = labeled / rows if rows else None
-        end_w = hi if granularity == "range" else _window_end(w, granularity)
-        body["windows"].append(
-            _performance_window(
-                w,
-                end_w,
-                rows,
-                labeled,
-                coverage,
-                coverage is None or coverage < coverage_threshold,
-                stats.performance.metrics(window_stats),
-            )
-        )
+    # Not stored yet (a history from before tenant migration 0014): computed from the hourly statistics.
+    starts, body["next_cursor"] = _page(repo.performance_windows(model.id, granularity, lo, hi, page), page, _iso)
+    if not starts:
+        return body
+    sums = _performance_sums(
+        repo, model.id, starts[0], _window_end(starts[-1], granularity), lambda h: _window_start(h, granularity)
+    )
+    body["windows"] = [shown(w, _window_end(w, granularity), *sums[w]) for w in starts if w in sums]
     return body

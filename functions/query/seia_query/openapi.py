@@ -137,7 +137,10 @@ WEBHOOKS = {
 }
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
 _COUNT = {"type": "integer", "minimum": 0}
-_NEXT_CURSOR = {"type": ["string", "null"], "description": "pass as cursor for the next page; null at the end"}
+_NEXT_CURSOR = {
+    "type": ["string", "null"],
+    "description": "pass as cursor for the next page (without `from`: the older windows); null at the end",
+}
 _SHARE = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 _ALERT = {
     "id": {"type": "string"},
@@ -717,15 +720,31 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
 _MODEL = _param("model", "path", {"type": "string"}, "the model's name")
 _FROM = _param("from", "query", _TIME, "start (inclusive), RFC 3339 with an offset")
 _TO = _param("to", "query", _TIME, "end (exclusive), RFC 3339 with an offset")
+# The windows of /drift and /performance: the latest page unless `from` is given.
+_WINDOW_FROM = _param(
+    "from",
+    "query",
+    _TIME,
+    "start (inclusive), RFC 3339 with an offset. Without it the route returns the LATEST windows (before `to` "
+    "when given): the newest page, oldest first within it, with next_cursor leading to the page before; with it, "
+    "pages run forward from `from`. granularity=range (and a distribution) covers at most 366 days: a longer "
+    "explicit range is a 400 naming `to`; a missing `from` is the data's start, at most 366 days before `to`",
+)
 _LIMIT = _param(
     "limit", "query", {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, "windows (or alerts) per page"
 )
-_CURSOR = _param("cursor", "query", {"type": "string"}, "next_cursor of the previous page")
+_CURSOR = _param(
+    "cursor",
+    "query",
+    {"type": "string"},
+    "next_cursor of the previous page (windows: a time, the page after it, or `before:<time>`, the page before it)",
+)
 _WINDOWS = _param(
     "granularity",
     "query",
     {"type": "string", "enum": ["hour", "day", "range"]},
-    "UTC windows; range: one window over [from, to), a missing bound being the extent of the data. "
+    "UTC windows, stored by the engine at hour and day granularity; range: one window over [from, to), a missing "
+    "bound being the extent of the data (at most 366 days), merged from daily rollups and the edge hours. "
     "Default: the model's evaluation window (settings.window)",
 )
 
@@ -881,7 +900,12 @@ PATHS: dict = {
             "Predictions received and labelled per UTC window",
             {"200": _json("Stats", "windows holding predictions"), **_errors(400, 401, 404, 503)},
             tag="query",
-            params=[_MODEL, _FROM, _TO, _granularity(["hour", "day"])],
+            params=[
+                _MODEL,
+                _param("from", "query", _TIME, "start (inclusive); without it, the latest 10,000 windows"),
+                _TO,
+                _granularity(["hour", "day"]),
+            ],
             operation_id="stats",
         ),
     },
@@ -895,7 +919,7 @@ PATHS: dict = {
             },
             tag="drift",
             operation_id="drift",
-            params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
         ),
     },
     "/v1/models/{model}/drift/{feature}": {
@@ -927,7 +951,12 @@ PATHS: dict = {
             },
             tag="drift",
             operation_id="feature_distribution",
-            params=[_MODEL, _param("feature", "path", {"type": "string"}), _FROM, _TO],
+            params=[
+                _MODEL,
+                _param("feature", "path", {"type": "string"}),
+                _param("from", "query", _TIME, "start (inclusive); at most 366 days before `to` (else a 400)"),
+                _TO,
+            ],
         ),
     },
     "/v1/models/{model}/performance": {
@@ -936,7 +965,7 @@ PATHS: dict = {
             {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
             tag="drift",
             operation_id="performance",
-            params=[_MODEL, _FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
         ),
     },
     "/v1/models/{model}/alerts": {

@@ -72,11 +72,15 @@ class Reader:
             )
         ]
 
+    # The engine stores hour and day windows (tenant migration 0014); these read those of the model's
+    # evaluation window (settings.window, 'day' by default), which alerts follow.
     def results(self, model: str, feature: str | None = None) -> list[dict]:
         return self.query(
             """
             SELECT r.* FROM drift_results r JOIN models m ON m.id = r.model_id
-            WHERE m.name = %s AND (%s::text IS NULL OR r.feature = %s) ORDER BY r.window_start, r.feature""",
+            WHERE m.name = %s AND (%s::text IS NULL OR r.feature = %s)
+              AND r.granularity = coalesce(m.settings->>'window', 'day')
+            ORDER BY r.window_start, r.feature""",
             (model, feature, feature),
         )
 
@@ -84,6 +88,7 @@ class Reader:
         return self.query(
             """
             SELECT w.* FROM drift_windows w JOIN models m ON m.id = w.model_id WHERE m.name = %s
+              AND w.granularity = coalesce(m.settings->>'window', 'day')
             ORDER BY w.window_start""",
             (model,),
         )
@@ -104,14 +109,16 @@ class Reader:
         for table, order in (
             ("drift_sketches", "hour, feature"),
             ("drift_performance_hourly", "hour"),
-            ("drift_results", "window_start, feature"),
-            ("drift_windows", "window_start"),
+            ("drift_results", "granularity, window_start, feature"),
+            ("drift_windows", "granularity, window_start"),
+            ("drift_rollups", "day, feature"),
+            ("drift_performance_daily", "day"),
             ("alert_windows", "window_start, kind, subject, condition"),
             ("incidents", "kind, subject, condition, first_window_start"),
             ("drift_features", "feature"),
         ):
             rows = self.query(f"SELECT * FROM {table} WHERE model_id = %s ORDER BY {order}", (mid,))
-            out[table] = [{k: v for k, v in r.items() if k not in WRITTEN_AT} for r in rows]
+            out[table] = [{k: _unstamped(k, v) for k, v in r.items() if k not in WRITTEN_AT} for r in rows]
         out["incident_causes"] = self.query(
             """
             SELECT i.kind, i.subject, i.condition, i.first_window_start, c.rank, c.feature, c.segment, c.score,
@@ -121,6 +128,11 @@ class Reader:
             (mid,),
         )
         return out
+
+
+def _unstamped(key: str, value):
+    """A stored window document without the time it was computed."""
+    return {k: v for k, v in value.items() if k != "computed_at"} if key == "document" and value else value
 
 
 @pytest.fixture(scope="module")

@@ -167,6 +167,14 @@ class PerformanceRepository:
         assert row is not None  # an aggregate without GROUP BY returns exactly one row
         return windows, row[0]
 
+    HOURS = """
+        SELECT hour, rows, labeled, stats FROM drift_performance_hourly
+        WHERE model_id = %s AND hour >= %s AND hour < %s ORDER BY hour"""
+
+    def hours(self, model_id: int, start: datetime, end: datetime) -> list[tuple[datetime, int, int, Any]]:
+        """(hour, rows, labeled, statistics as stored) of each hour of [start, end), in time order."""
+        return self.conn.execute(self.HOURS, (model_id, start, end)).fetchall()
+
     def window(self, model_id: int, start: datetime, end: datetime) -> tuple[int, int, dict[str, Any] | None]:
         hours = self.conn.execute(self.WINDOW, (model_id, start, end)).fetchall()
         rows = sum(r for r, _, _ in hours)

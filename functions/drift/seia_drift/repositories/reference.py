@@ -71,6 +71,8 @@ class ReferenceRepository:
         "drift_performance_hourly",
         "drift_results",
         "drift_windows",
+        "drift_rollups",
+        "drift_performance_daily",
         "drift_segments_hourly",
         "drift_segments_reference",
     )

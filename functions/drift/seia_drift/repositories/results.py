@@ -10,6 +10,10 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from seia.rollups import pack_counts
+from seia.sparse import pack_performance
+from seia.stats import NumericSketch
+
 
 @dataclass(frozen=True)
 class FeatureResult:
@@ -57,11 +61,66 @@ class ResultRepository:
             change = nextval('drift_change_seq'), computed_at = now()"""
     UPSERT_PERFORMANCE = """
         INSERT INTO drift_windows (model_id, granularity, window_start, window_end, labeled, coverage,
-                                   provisional, metrics)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                                   provisional, metrics, predictions)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (model_id, granularity, window_start) DO UPDATE SET
             labeled = EXCLUDED.labeled, coverage = EXCLUDED.coverage, provisional = EXCLUDED.provisional,
-            metrics = EXCLUDED.metrics, change = nextval('drift_change_seq'), computed_at = now()"""
+            metrics = EXCLUDED.metrics, predictions = EXCLUDED.predictions, change = nextval('drift_change_seq'),
+            computed_at = now()"""
+    # The stored windows' documents, in the query API's DriftWindow shape (tenant migration 0014 wrote
+    # those of the windows stored before it with the same SQL): a read returns them as they are.
+    RENDER_DOCUMENTS = """
+        UPDATE drift_windows w SET document = json_build_object(
+            'window_start', to_char(w.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+            'window_end', to_char(w.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
+            'rows', w.rows, 'features', agg.features, 'prediction', agg.prediction,
+            'score', agg.score, 'label', agg.label,
+            'computed_at', to_char(w.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
+        FROM unnest(%(starts)s::timestamptz[]) AS s(window_start)
+        CROSS JOIN LATERAL (
+            SELECT coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
+                   (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
+                   (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
+                   (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
+            FROM (
+                SELECT r.feature,
+                       CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
+                                      WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
+                       json_build_object(
+                           'name', CASE r.feature WHEN '__prediction__' THEN 'prediction'
+                                                  WHEN '__score__' THEN 'score'
+                                                  WHEN '__label__' THEN 'label' ELSE r.feature END,
+                           'kind', CASE WHEN f.source = 'label' OR r.feature = '__label__' THEN 'label'
+                                        WHEN f.source IN ('prediction', 'score') THEN 'prediction'
+                                        ELSE 'feature' END,
+                           'type', r.kind, 'rows', r.rows,
+                           'rows_reference', coalesce((r.statistics->>'rows_ref')::bigint, 0),
+                           'verdict', r.verdict, 'severity', r.severity, 'signals', to_json(r.signals),
+                           'driver', r.driver, 'effect_ratio', r.effect_ratio,
+                           'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
+                FROM drift_results r
+                LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
+                WHERE r.model_id = %(model)s AND r.granularity = %(g)s AND r.window_start = s.window_start
+            ) col
+        ) agg
+        WHERE w.model_id = %(model)s AND w.granularity = %(g)s AND w.window_start = s.window_start"""
+    # A feature's result of a window it no longer has sketches in (its hour's rows were removed) goes.
+    DELETE_RESULTS = """
+        DELETE FROM drift_results WHERE model_id = %s AND granularity = %s AND window_start = %s
+          AND feature <> ALL(%s)"""
+    UPSERT_ROLLUP = """
+        INSERT INTO drift_rollups (model_id, day, feature, kind, rows, missing, n, mean, m2, lo, hi, counts,
+                                   categories)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (model_id, day, feature) DO UPDATE SET
+            kind = EXCLUDED.kind, rows = EXCLUDED.rows, missing = EXCLUDED.missing, n = EXCLUDED.n,
+            mean = EXCLUDED.mean, m2 = EXCLUDED.m2, lo = EXCLUDED.lo, hi = EXCLUDED.hi, counts = EXCLUDED.counts,
+            categories = EXCLUDED.categories"""
+    DELETE_ROLLUPS = "DELETE FROM drift_rollups WHERE model_id = %s AND day = %s AND feature <> ALL(%s)"
+    UPSERT_PERFORMANCE_DAY = """
+        INSERT INTO drift_performance_daily (model_id, day, rows, labeled, stats) VALUES (%s, %s, %s, %s, %s)
+        ON CONFLICT (model_id, day) DO UPDATE SET
+            rows = EXCLUDED.rows, labeled = EXCLUDED.labeled, stats = EXCLUDED.stats"""
     RESULTS = """
         SELECT feature, kind, rows, missing_rate, verdict, severity, signals, driver, effect_ratio, statistics
         FROM drift_results WHERE model_id = %s AND granularity = %s AND window_start = %s ORDER BY feature"""
@@ -106,6 +165,7 @@ class ResultRepository:
                     for r in results
                 ],
             )
+        self.conn.execute(self.DELETE_RESULTS, (model_id, granularity, start, [r.feature for r in results]))
         drifted = sum(r.verdict == "drift" for r in results)
         self.conn.execute(self.UPSERT_DRIFT_SUMMARY, (model_id, granularity, start, end, rows, status, drifted))
 
@@ -119,10 +179,42 @@ class ResultRepository:
         coverage: float | None,
         provisional: bool,
         metrics: dict[str, Any],
+        predictions: int = 0,
     ) -> None:
         self.conn.execute(
-            self.UPSERT_PERFORMANCE, (model_id, granularity, start, end, labeled, coverage, provisional, Jsonb(metrics))
+            self.UPSERT_PERFORMANCE,
+            (model_id, granularity, start, end, labeled, coverage, provisional, Jsonb(metrics), predictions),
         )
+
+    def render_documents(self, model_id: int, granularity: str, starts: list[datetime]) -> None:
+        """Write the DriftWindow documents of these windows from their saved results (after :meth:`save_window`)."""
+        if starts:
+            self.conn.execute(self.RENDER_DOCUMENTS, {"model": model_id, "g": granularity, "starts": starts})
+
+    def save_rollups(self, model_id: int, day: datetime, merged: dict[str, Any]) -> None:
+        """A day's merged sketch per feature (NumericSketch or CategoricalSketch), replacing the day's."""
+        rows: list[tuple[Any, ...]] = []
+        for feature, s in sorted(merged.items()):
+            if isinstance(s, NumericSketch):
+                rows.append(
+                    (model_id, day, feature, "numeric", s.rows, s.missing, s.n, s.mean, s.m2, s.min, s.max,
+                     pack_counts(s.counts), None)
+                )  # fmt: skip
+            else:
+                rows.append(
+                    (model_id, day, feature, "categorical", s.rows, s.missing, s.n, None, None, None, None, None,
+                     Jsonb(dict(s.counts)))
+                )  # fmt: skip
+        with self.conn.cursor() as cur:
+            cur.executemany(self.UPSERT_ROLLUP, rows)
+        self.conn.execute(self.DELETE_ROLLUPS, (model_id, day, sorted(merged)))
+
+    def save_performance_day(
+        self, model_id: int, day: datetime, rows: int, labeled: int, stats: dict[str, Any] | None
+    ) -> None:
+        """A day's merged performance statistics (stored packed, as the hourly ones)."""
+        packed = Jsonb(pack_performance(stats)) if stats else None
+        self.conn.execute(self.UPSERT_PERFORMANCE_DAY, (model_id, day, rows, labeled, packed))
 
     def results(self, model_id: int, granularity: str, start: datetime) -> list[FeatureResult]:
         with self.conn.cursor(row_factory=class_row(FeatureResult)) as cur:

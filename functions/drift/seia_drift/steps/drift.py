@@ -1,9 +1,14 @@
-"""Drift per evaluation window: merge the window's hourly sketches, compare with the reference, judge."""
+"""Drift per window: merge the window's hourly sketches, compare with the reference, judge.
+
+Every changed hour is judged as an hour window and its day as a day window, whatever the model's
+evaluation window (settings.window, which alerts follow): the query API reads both as stored rows. The
+day's merged sketches are kept as its rollup (drift_rollups), which a range query merges instead of hours.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from seia.jsonutil import finite as clean
@@ -11,6 +16,7 @@ from seia.sparse import unpack_sketch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
+from seia_drift.repositories.state import Watermark
 from seia_drift.stats import (
     CategoricalDrift,
     CategoricalSketch,
@@ -24,9 +30,24 @@ from seia_drift.stats import (
     merge_moments,
     numeric_drift,
 )
-from seia_drift.steps.base import Context, WindowStep
+from seia_drift.steps.base import Context, Step
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
+HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+
+def day_of(hour: datetime) -> datetime:
+    """The UTC day holding an hour."""
+    h = hour.astimezone(UTC)
+    return datetime(h.year, h.month, h.day, tzinfo=UTC)
+
+
+def by_day(hours: Iterable[datetime]) -> dict[datetime, list[datetime]]:
+    """Changed hours grouped by their UTC day, in time order."""
+    out: dict[datetime, list[datetime]] = {}
+    for h in sorted(hours):
+        out.setdefault(day_of(h), []).append(h)
+    return out
 
 
 def merge_window(
@@ -97,14 +118,11 @@ def statistics(
     return out
 
 
-class DriftStep(WindowStep):
-    """Windows whose hourly sketches changed → drift statistics and verdicts per feature."""
+class DriftStep(Step):
+    """Hours whose sketches changed → drift statistics and verdicts per feature, of the hour and of its day."""
 
     name = "drift"
     tally = "drifted_features"
-
-    def changed_windows(self, ctx: Context, change: int) -> tuple[list[datetime], int]:
-        return SketchRepository(ctx.conn).changed_windows(ctx.model.id, ctx.settings.window, change)
 
     def _references(self, bins: dict[str, FeatureBins]) -> dict[str, Any]:
         """The reference sketches, built once per run (the run's ``bins``) rather than once per window."""
@@ -119,8 +137,39 @@ class DriftStep(WindowStep):
             cached = self._cached_references = (bins, refs)
         return cached[1]
 
-    def window(self, ctx: Context, bins: dict[str, FeatureBins], start: datetime, end: datetime) -> int:
-        merged = merge_window(SketchRepository(ctx.conn).window(ctx.model.id, start, end), bins)
+    def run(self, ctx: Context) -> dict[str, Any]:
+        stored, bins = ctx.reference()
+        if stored is None:
+            return {"skipped": "no reference yet"}
+        mark = ctx.state.get(ctx.model.id, self.name)
+        sketches, results = SketchRepository(ctx.conn), ResultRepository(ctx.conn)
+        hours, change = sketches.changed_windows(ctx.model.id, "hour", mark.change)
+        days = by_day(hours)
+        drifted = {"hour": 0, "day": 0}
+        for day, changed in days.items():
+            rows = sketches.window(ctx.model.id, day, day + DAY)
+            merged = merge_window(rows, bins)
+            results.save_rollups(ctx.model.id, day, merged)
+            drifted["day"] += self.judge(ctx, bins, "day", day, day + DAY, merged)
+            for hour in changed:
+                of_hour = merge_window((r for r in rows if r[0] == hour), bins)
+                drifted["hour"] += self.judge(ctx, bins, "hour", hour, hour + HOUR, of_hour)
+        results.render_documents(ctx.model.id, "day", list(days))
+        results.render_documents(ctx.model.id, "hour", hours)
+        ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
+        windows = days if ctx.settings.window == "day" else hours
+        return {"windows": len(windows), self.tally: drifted[ctx.settings.window], "hours": len(hours)}
+
+    def judge(
+        self,
+        ctx: Context,
+        bins: dict[str, FeatureBins],
+        granularity: str,
+        start: datetime,
+        end: datetime,
+        merged: dict[str, Any],
+    ) -> int:
+        """Judge one window's merged sketches against the reference and save its results; the drifted count."""
         refs = self._references(bins)
         drifts = {}
         for feature, cur in merged.items():
@@ -148,5 +197,5 @@ class DriftStep(WindowStep):
             )
         rows = max((s.rows for f, s in merged.items() if bins[f].source != "label"), default=0)
         status = OK if rows >= ctx.settings.min_rows else INSUFFICIENT
-        ResultRepository(ctx.conn).save_window(ctx.model.id, ctx.settings.window, start, end, rows, status, out)
+        ResultRepository(ctx.conn).save_window(ctx.model.id, granularity, start, end, rows, status, out)
         return sum(r.verdict == "drift" for r in out)

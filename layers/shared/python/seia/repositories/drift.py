@@ -20,6 +20,27 @@ from seia.sparse import unpack_performance, unpack_sketch
 
 
 @dataclass(frozen=True)
+class Page:
+    """Which page of windows a list route reads: ``latest`` — the newest ``limit`` windows before
+    ``before`` (newest first, as read); otherwise the oldest ``limit`` after ``after``."""
+
+    limit: int
+    latest: bool
+    after: datetime | None = None
+    before: datetime | None = None
+
+    @property
+    def predicate(self) -> str:
+        if self.latest:
+            return "window_start < %(before)s ORDER BY window_start DESC"
+        return "window_start > %(after)s ORDER BY window_start"
+
+    @property
+    def params(self) -> dict:
+        return {"before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
 class PerformanceRow:
     window_start: datetime
     window_end: datetime
@@ -39,70 +60,46 @@ class DriftReadRepository:
         FROM drift_references WHERE model_id = %s"""
     HAS_STORED = "SELECT EXISTS (SELECT 1 FROM drift_windows WHERE model_id = %s AND granularity = %s)"
     # Stored windows (those the drift step judged: the performance step alone leaves them 'pending'),
-    # each already in the API's DriftWindow shape. PostgreSQL builds the JSON: parsing thousands of
-    # statistics documents into Python and serialising them again would cost more than the query.
+    # each as the DriftWindow document the engine wrote: the read moves text, it builds nothing.
+    # ``{page}``: the forward page (after the cursor, oldest first) or the latest one (before it, newest first).
     STORED_WINDOWS_JSON = """
-        WITH win AS (
-            SELECT window_start, window_end, rows, computed_at FROM drift_windows
-            WHERE model_id = %(model)s AND granularity = %(g)s AND status <> 'pending'
-              AND window_start >= %(from)s AND window_start < %(to)s AND window_start > %(after)s
-            ORDER BY window_start LIMIT %(limit)s),
-        col AS (
-            SELECT r.window_start, r.feature,
-                   CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
-                                  WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
-                   json_build_object(
-                       'name', CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
-                                              WHEN '__label__' THEN 'label' ELSE r.feature END,
-                       'kind', CASE WHEN f.source = 'label' OR r.feature = '__label__' THEN 'label'
-                                    WHEN f.source IN ('prediction', 'score') THEN 'prediction' ELSE 'feature' END,
-                       'type', r.kind, 'rows', r.rows,
-                       'rows_reference', coalesce((r.statistics->>'rows_ref')::bigint, 0),
-                       'verdict', r.verdict, 'severity', r.severity, 'signals', to_json(r.signals),
-                       'driver', r.driver, 'effect_ratio', r.effect_ratio,
-                       'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
-            FROM drift_results r JOIN win ON win.window_start = r.window_start
-            LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
-            WHERE r.model_id = %(model)s AND r.granularity = %(g)s),
-        agg AS (
-            SELECT window_start,
-                   coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
-                   (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
-                   (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
-                   (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
-            FROM col GROUP BY window_start)
-        SELECT win.window_start, json_build_object(
-            'window_start', to_char(win.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-            'window_end', to_char(win.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
-            'rows', win.rows, 'features', coalesce(agg.features, '[]'), 'prediction', agg.prediction,
-            'score', agg.score, 'label', agg.label,
-            'computed_at', to_char(win.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))::text
-        FROM win LEFT JOIN agg ON agg.window_start = win.window_start ORDER BY win.window_start"""
+        SELECT window_start, document::text FROM drift_windows
+        WHERE model_id = %(model)s AND granularity = %(g)s AND status <> 'pending' AND document IS NOT NULL
+          AND window_start >= %(from)s AND window_start < %(to)s AND {page}
+        LIMIT %(limit)s"""
     SKETCH_WINDOWS = """
-        SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS w FROM drift_sketches
-        WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s
-          AND date_trunc(%(g)s, hour, 'UTC') > %(after)s
-        ORDER BY w LIMIT %(limit)s"""
+        SELECT window_start FROM (
+            SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS window_start FROM drift_sketches
+            WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s) w
+        WHERE {page}
+        LIMIT %(limit)s"""
     SKETCHES = """
         SELECT hour, feature, sketch FROM drift_sketches
         WHERE model_id = %s AND hour >= %s AND hour < %s AND (%s::text IS NULL OR feature = %s)
         ORDER BY hour, feature"""
     SKETCH_EXTENT = "SELECT min(hour), max(hour) FROM drift_sketches WHERE model_id = %s"
     STORED_PERFORMANCE = """
-        SELECT w.window_start, w.window_end,
-               coalesce((SELECT sum(h.rows) FROM drift_performance_hourly h
-                         WHERE h.model_id = w.model_id AND h.hour >= w.window_start AND h.hour < w.window_end),
-                        0)::bigint AS predictions,
-               w.labeled, w.coverage, w.provisional, w.metrics
-        FROM drift_windows w
-        WHERE w.model_id = %(model)s AND w.granularity = %(g)s AND w.metrics IS NOT NULL
-          AND w.window_start >= %(from)s AND w.window_start < %(to)s AND w.window_start > %(after)s
-        ORDER BY w.window_start LIMIT %(limit)s"""
+        SELECT window_start, window_end, coalesce(predictions, 0) AS predictions, labeled, coverage, provisional,
+               metrics
+        FROM drift_windows
+        WHERE model_id = %(model)s AND granularity = %(g)s AND metrics IS NOT NULL
+          AND window_start >= %(from)s AND window_start < %(to)s AND {page}
+        LIMIT %(limit)s"""
     PERFORMANCE_WINDOWS = """
-        SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS w FROM drift_performance_hourly
-        WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s
-          AND date_trunc(%(g)s, hour, 'UTC') > %(after)s
-        ORDER BY w LIMIT %(limit)s"""
+        SELECT window_start FROM (
+            SELECT DISTINCT date_trunc(%(g)s, hour, 'UTC') AS window_start FROM drift_performance_hourly
+            WHERE model_id = %(model)s AND hour >= %(from)s AND hour < %(to)s) w
+        WHERE {page}
+        LIMIT %(limit)s"""
+    HAS_ROLLUPS = "SELECT EXISTS (SELECT 1 FROM drift_rollups WHERE model_id = %s)"
+    ROLLUPS = """
+        SELECT day, feature, kind, missing, n, mean, m2, lo, hi, counts, categories FROM drift_rollups
+        WHERE model_id = %s AND day >= %s AND day < %s AND (%s::text IS NULL OR feature = %s)
+        ORDER BY day, feature"""
+    HAS_PERFORMANCE_DAYS = "SELECT EXISTS (SELECT 1 FROM drift_performance_daily WHERE model_id = %s)"
+    PERFORMANCE_DAYS = """
+        SELECT day, rows, labeled, stats FROM drift_performance_daily
+        WHERE model_id = %s AND day >= %s AND day < %s ORDER BY day"""
     PERFORMANCE_HOURS = """
         SELECT hour, rows, labeled, stats FROM drift_performance_hourly
         WHERE model_id = %s AND hour >= %s AND hour < %s ORDER BY hour"""
@@ -124,47 +121,65 @@ class DriftReadRepository:
         assert found is not None  # the query always returns one row
         return found[0]
 
-    def stored_windows_json(
-        self, model_id: int, granularity: str, start, end, after, limit: int
-    ) -> list[tuple[datetime, str]]:
-        """(window_start, the window as DriftWindow JSON text) of the stored windows, in time order."""
-        return self.conn.execute(
-            self.STORED_WINDOWS_JSON,
-            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
-        ).fetchall()
+    def _page(self, query: str, model_id: int, granularity: str, start, end, page: Page) -> list:
+        sql = query.format(page=page.predicate)
+        params = {"model": model_id, "g": granularity, "from": start, "to": end, "limit": page.limit + 1}
+        return self.conn.execute(sql, params | page.params).fetchall()
 
-    def sketch_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
-        rows = self.conn.execute(
-            self.SKETCH_WINDOWS,
-            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
-        ).fetchall()
-        return [r[0] for r in rows]
+    def stored_windows_json(
+        self, model_id: int, granularity: str, start, end, page: Page
+    ) -> list[tuple[datetime, str]]:
+        """(window_start, the window as DriftWindow JSON text) of a page of stored windows (one more than
+        ``page.limit`` when there is more), in the page's order."""
+        return self._page(self.STORED_WINDOWS_JSON, model_id, granularity, start, end, page)
+
+    def sketch_windows(self, model_id: int, granularity: str, start, end, page: Page) -> list[datetime]:
+        """Windows with hourly sketches, as :meth:`stored_windows_json` pages them."""
+        return [r[0] for r in self._page(self.SKETCH_WINDOWS, model_id, granularity, start, end, page)]
 
     def sketches(self, model_id: int, start, end, feature: str | None = None):
         """(hour, feature, sketch in its ``to_dict`` form) of [start, end), in time order."""
         rows = self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature))
         return [(hour, name, unpack_sketch(sketch)) for hour, name, sketch in rows]
 
+    def stored_sketches(self, model_id: int, start, end, feature: str | None = None):
+        """As :meth:`sketches`, each sketch in its stored form (numeric ones packed: :mod:`seia.sparse`)."""
+        return self.conn.execute(self.SKETCHES, (model_id, start, end, feature, feature)).fetchall()
+
     def sketch_extent(self, model_id: int) -> tuple[datetime | None, datetime | None]:
         found = self.conn.execute(self.SKETCH_EXTENT, (model_id,)).fetchone()
         assert found is not None  # min()/max() always return one row
         return found[0], found[1]
 
-    def stored_performance(
-        self, model_id: int, granularity: str, start, end, after, limit: int
-    ) -> list[PerformanceRow]:
+    def stored_performance(self, model_id: int, granularity: str, start, end, page: Page) -> list[PerformanceRow]:
         with self.conn.cursor(row_factory=class_row(PerformanceRow)) as cur:
-            return cur.execute(
-                self.STORED_PERFORMANCE,
-                {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
-            ).fetchall()
+            sql = self.STORED_PERFORMANCE.format(page=page.predicate)
+            params = {"model": model_id, "g": granularity, "from": start, "to": end, "limit": page.limit + 1}
+            return cur.execute(sql, params | page.params).fetchall()
 
-    def performance_windows(self, model_id: int, granularity: str, start, end, after, limit: int) -> list[datetime]:
-        rows = self.conn.execute(
-            self.PERFORMANCE_WINDOWS,
-            {"model": model_id, "g": granularity, "from": start, "to": end, "after": after, "limit": limit},
-        ).fetchall()
-        return [r[0] for r in rows]
+    def performance_windows(self, model_id: int, granularity: str, start, end, page: Page) -> list[datetime]:
+        return [r[0] for r in self._page(self.PERFORMANCE_WINDOWS, model_id, granularity, start, end, page)]
+
+    def has_rollups(self, model_id: int) -> bool:
+        found = self.conn.execute(self.HAS_ROLLUPS, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return found[0]
+
+    def rollups(self, model_id: int, start, end, feature: str | None = None) -> list[tuple]:
+        """(day, feature, kind, missing, n, mean, m2, lo, hi, counts, categories) of the days in [start, end)."""
+        # binary: a year of numeric counts is megabytes of bytea, which the text format would send as hex
+        with self.conn.cursor(binary=True) as cur:
+            return cur.execute(self.ROLLUPS, (model_id, start, end, feature, feature)).fetchall()
+
+    def has_performance_days(self, model_id: int) -> bool:
+        found = self.conn.execute(self.HAS_PERFORMANCE_DAYS, (model_id,)).fetchone()
+        assert found is not None  # the query always returns one row
+        return found[0]
+
+    def performance_days(self, model_id: int, start, end):
+        """(day, rows, labeled, statistics in their dense form) of the days in [start, end), in time order."""
+        rows = self.conn.execute(self.PERFORMANCE_DAYS, (model_id, start, end))
+        return [(day, n, labeled, unpack_performance(stats)) for day, n, labeled, stats in rows]
 
     def performance_hours(self, model_id: int, start, end):
         """(hour, rows, labeled, statistics in their dense form) of [start, end), in time order."""

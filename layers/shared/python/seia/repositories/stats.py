@@ -19,7 +19,8 @@ class WindowCount:
 
 
 class StatsRepository:
-    # Windows are UTC hours or days; only windows holding predictions are returned.
+    # Windows are UTC hours or days; only windows holding predictions are returned. {order}: DESC for
+    # the latest windows (no start), read newest first and returned in time order.
     COUNTS = """
         SELECT date_trunc(%(unit)s, p.ts, 'UTC') AS window_start,
                count(*) AS predictions,
@@ -30,7 +31,7 @@ class StatsRepository:
           AND p.ts >= %(earliest)s AND p.ts < %(latest)s -- rows older versions took out of range are not read
           AND (%(from)s::timestamptz IS NULL OR p.ts >= %(from)s)
           AND (%(to)s::timestamptz IS NULL OR p.ts < %(to)s)
-        GROUP BY 1 ORDER BY 1
+        GROUP BY 1 ORDER BY 1 {order}
         LIMIT %(limit)s"""
 
     def __init__(self, conn: psycopg.Connection):
@@ -39,9 +40,11 @@ class StatsRepository:
     def counts(
         self, model_id: int, unit: str, start: datetime | None, end: datetime | None, limit: int = 10_000
     ) -> list[WindowCount]:
+        """Windows holding predictions in [start, end); without ``start``, the latest ``limit`` of them."""
+        latest = start is None
         with self.conn.cursor(row_factory=class_row(WindowCount)) as cur:
-            return cur.execute(
-                self.COUNTS,
+            rows = cur.execute(
+                self.COUNTS.format(order="DESC" if latest else ""),
                 {
                     "unit": unit,
                     "model": model_id,
@@ -52,3 +55,4 @@ class StatsRepository:
                     "latest": LATEST,
                 },
             ).fetchall()
+        return rows[::-1] if latest else rows
