@@ -105,10 +105,23 @@ def _split(fit: Mapping[str, Any], residual: np.ndarray) -> tuple[np.ndarray, np
     return np.sqrt(squared.sum(axis=1)), per_feature
 
 
+def _spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and principal axes (rows) of x's covariance.
+
+    From the p × p scatter matrix (``einsum``'s own loop, then ``eigh``), not an SVD of the n × p
+    rows: the same axes, and no multi-threaded LAPACK call on a tall matrix (on a busy host its
+    threads fought over the cores and one fit took seconds instead of a tenth of one).
+    """
+    centred = x - x.mean(axis=0)
+    scatter = np.einsum("ij,ik->jk", centred, centred, optimize=False) / max(len(x), 1)
+    values, vectors = np.linalg.eigh(scatter)
+    order = np.argsort(values)[::-1]
+    return np.maximum(values[order], 0.0), vectors[:, order].T
+
+
 def _components(x: np.ndarray, k: int) -> np.ndarray:
     """The first k principal axes of x (rows centred), signs fixed so the fit is reproducible."""
-    _, _, vt = np.linalg.svd(x - x.mean(axis=0), full_matrices=False)
-    axes = vt[:k]
+    axes = _spectrum(x)[1][:k]
     signs = np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])
     return axes * signs[:, None]
 
@@ -181,9 +194,8 @@ def fit(
     p = x.shape[1]
     if p < 2 or n < 2 * CHUNKS:
         return None
-    centred = x - x.mean(axis=0)
-    singular = np.linalg.svd(centred, compute_uv=False)
-    share = singular**2 / max(float((singular**2).sum()), 1e-300)
+    eigenvalues = _spectrum(x)[0]
+    share = eigenvalues / max(float(eigenvalues.sum()), 1e-300)
     k = int(np.searchsorted(np.cumsum(share), variance, side="right")) + 1
     k = max(1, min(k, p - 1))
     components = _components(x, k)
