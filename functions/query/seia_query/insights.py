@@ -145,6 +145,7 @@ def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, 
         "prediction": None,
         "score": None,
         "label": None,
+        "multivariate": None,  # stored windows only: the engine projects the rows (numpy), this path cannot
         "computed_at": _iso(computed_at),
     }
     for slot, column in columns:
