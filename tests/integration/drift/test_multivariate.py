@@ -63,3 +63,31 @@ def test_the_stationary_control_stays_quiet(drift_tenant, engine, reader):
     rate = len(alarms) / len(SEEDS)
     print(f"\nstationary: multivariate false-alarm rate {rate:.0%} over seeds {SEEDS.start}..{SEEDS.stop - 1}")
     assert 1 - rate >= QUIET_GOAL, alarms
+
+
+def test_the_api_shows_the_multivariate_column_and_the_incident_with_its_causes(drift_tenant, engine, api):
+    name = _run(drift_tenant, engine, "flip", 100)
+    reply = api.get(f"/v1/models/{name}/drift?granularity=day", drift_tenant.api_key)
+    assert reply.status == 200
+    (window,) = reply.body["windows"]
+    mv = window["multivariate"]
+    assert (mv["name"], mv["kind"], mv["type"], mv["verdict"]) == ("multivariate", "multivariate", "multivariate", "drift")
+    assert mv["signals"] == ["reconstruction_error"] and mv["rows"] == scenarios.WINDOW_ROWS
+    s = mv["statistics"]
+    assert s["reconstruction_error"] > s["upper_threshold"] > s["reconstruction_error_ref"] > s["lower_threshold"]
+    assert mv["effect_ratio"] >= 1
+    # the multivariate column is not a feature: the features list is the model's own
+    assert {c["name"] for c in window["features"]} == set(scenarios.NUMERIC) | set(scenarios.CATEGORICAL)
+    # a range is merged from sketches in the query path, which does not project rows: no multivariate column
+    ranged = api.get(
+        f"/v1/models/{name}/drift?granularity=range&from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z",
+        drift_tenant.api_key,
+    )
+    assert ranged.status == 200 and ranged.body["windows"][0]["multivariate"] is None
+
+    alerts = api.get(f"/v1/models/{name}/alerts", drift_tenant.api_key).body["alerts"]
+    (incident,) = [a for a in alerts if a["kind"] == "multivariate_drift"]
+    assert incident["subject"] == MULTIVARIATE and incident["condition"] == "reconstruction_error"
+    detail = api.get(f"/v1/models/{name}/alerts/{incident['id']}", drift_tenant.api_key).body
+    top = [c["name"] for c in detail["causes"][:2]]
+    assert set(top) == set(multivariate_scenario.CORRELATED), detail["causes"]
