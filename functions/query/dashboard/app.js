@@ -253,7 +253,7 @@
     const names = [];
     const cells = [];
     drift.windows.forEach((w, x) => {
-      const columns = [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)];
+      const columns = [...(w.features || []), ...[w.prediction, w.score, w.label, w.multivariate].filter(Boolean)];
       for (const c of columns) {
         const label = c.kind === "feature" ? c.name : "(" + c.name + ")";
         if (!names.includes(label)) names.push(label);
