@@ -91,3 +91,49 @@ def test_the_api_shows_the_multivariate_column_and_the_incident_with_its_causes(
     detail = api.get(f"/v1/models/{name}/alerts/{incident['id']}", drift_tenant.api_key).body
     top = [c["name"] for c in detail["causes"][:2]]
     assert set(top) == set(multivariate_scenario.CORRELATED), detail["causes"]
+
+
+def test_the_fit_is_stored_with_the_reference_and_refitted_when_it_or_the_variance_setting_changes(
+    drift_tenant, engine, reader
+):
+    from psycopg.types.json import Jsonb
+
+    from seia.repositories.records import ReferenceRepository
+
+    name = _run(drift_tenant, engine, "flip", 200)
+    model_id = reader.model_id(name)
+
+    def stored():
+        return reader.query(
+            "SELECT reference_key, fit FROM drift_multivariate WHERE model_id = %s", (model_id,)
+        )[0]
+
+    first = stored()
+    assert first["reference_key"] == "uploaded:1" and first["fit"]["variance"] == 0.65
+    assert [c["feature"] for c in first["fit"]["numeric"]] == list(scenarios.NUMERIC)
+    assert reader.results(name, MULTIVARIATE)[0]["verdict"] == "drift"
+
+    # a smaller share of variance: fewer components, refitted on the next run, every window judged again
+    with drift_tenant.connect() as conn:
+        conn.execute(
+            "UPDATE models SET settings = settings || %s WHERE id = %s",
+            (Jsonb({"multivariate_variance": 0.3}), model_id),
+        )
+        conn.commit()
+    engine.run(drift_tenant.tenant, name)
+    second = stored()
+    assert second["fit"]["variance"] == 0.3
+    assert second["fit"]["n_components"] < first["fit"]["n_components"]
+    [result] = reader.results(name, MULTIVARIATE)
+    assert result["statistics"]["components"] == second["fit"]["n_components"]
+    assert result["rows"] == scenarios.WINDOW_ROWS  # the rows were read again, not added twice
+
+    # the window's rows (x3, x4 correlated −0.8) become the reference: refitted on them, nothing drifts
+    data = multivariate_scenario.generate("flip", 200)
+    new_reference = [row + (label, None) for row, (_, label, _, _) in zip(data.predictions, data.ground_truths)]
+    with drift_tenant.connect() as conn, conn.transaction():
+        ReferenceRepository(conn).add(model_id, new_reference, replace=True)
+    engine.run(drift_tenant.tenant, name)
+    assert stored()["reference_key"] == "uploaded:2"
+    [result] = reader.results(name, MULTIVARIATE)
+    assert result["verdict"] == "no_drift" and result["rows"] == scenarios.WINDOW_ROWS

@@ -29,7 +29,7 @@ def reference_source(model_id: int, stored: StoredReference) -> Source:
 
 
 class MultivariateStep(Step):
-    """The reference's PCA (fitted again when the reference changes), then new prediction rows projected
+    """The reference's PCA (fitted again when the reference or ``multivariate_variance`` changes), then new prediction rows projected
     on it: each hour's reconstruction-error sketch, merged additively (a late row updates its hour), and
     the ``__multivariate__`` result of every window whose hours changed.
 
@@ -49,7 +49,11 @@ class MultivariateStep(Step):
         mark = ctx.state.get(model_id, self.name)
         report: dict[str, Any] = {}
         found = repo.fit(model_id)
-        if found is None or found[0] != stored.reference_key:
+        if (
+            found is None
+            or found[0] != stored.reference_key
+            or (found[1] is not None and found[1]["variance"] != ctx.settings.multivariate_variance)
+        ):
             fit = self._fit(ctx, repo, stored)
             repo.replace_fit(model_id, stored.reference_key, fit)
             mark = Watermark()  # every row again, against the new fit
