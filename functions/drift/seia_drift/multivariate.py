@@ -40,7 +40,7 @@ class Columns:
     """The feature values of some rows: numeric ones (NaN missing) and categorical ones (None missing)."""
 
     numeric: np.ndarray  # (n, numeric features), float64
-    categorical: list[Sequence[str | None]]  # one sequence of n values per categorical feature
+    categorical: Sequence[Sequence[str | None]]  # one sequence of n values per categorical feature
 
     @property
     def rows(self) -> int:
@@ -67,9 +67,7 @@ def encode(fit: Mapping[str, Any], values: Columns) -> np.ndarray:
     for spec, column in zip(fit["categorical"], values.categorical):
         levels = spec["levels"]
         index = {v: i for i, v in enumerate(levels)}
-        codes = np.fromiter(
-            (index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n
-        )
+        codes = np.fromiter((index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n)
         onehot = np.zeros((n, len(levels)))
         hit = codes >= 0
         onehot[np.flatnonzero(hit), codes[hit]] = 1.0
@@ -90,7 +88,8 @@ def _groups(fit: Mapping[str, Any]) -> list[tuple[str, slice]]:
 
 
 def _residuals(x: np.ndarray, components: np.ndarray) -> np.ndarray:
-    return x - (x @ components.T) @ components
+    residual: np.ndarray = x - (x @ components.T) @ components
+    return residual
 
 
 def errors(fit: Mapping[str, Any], values: Columns) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +122,8 @@ def _components(x: np.ndarray, k: int) -> np.ndarray:
     """The first k principal axes of x (rows centred), signs fixed so the fit is reproducible."""
     axes = _spectrum(x)[1][:k]
     signs = np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])
-    return axes * signs[:, None]
+    signed: np.ndarray = axes * signs[:, None]
+    return signed
 
 
 def fit(
@@ -165,8 +165,8 @@ def fit(
     categorical_names = [(f, pos) for f, k, pos in features if k == "categorical"]
     spec: dict[str, Any] = {"numeric": [], "categorical": []}
     for j, (name, position) in enumerate(numeric_names):
-        column = values.numeric[:, j]
-        finite = column[np.isfinite(column)]
+        numbers = values.numeric[:, j]
+        finite = numbers[np.isfinite(numbers)]
         mean = float(finite.mean()) if finite.size else 0.0
         std = float(finite.std()) if finite.size else 0.0
         spec["numeric"].append({"feature": name, "position": position, "mean": mean, "std": std if std > 0 else 1.0})
@@ -272,7 +272,13 @@ def _sketch(fit: Mapping[str, Any], e: np.ndarray, sq: np.ndarray) -> dict[str, 
 
 
 def empty(fit: Mapping[str, Any]) -> dict[str, Any]:
-    return {"n": 0, "mean": 0.0, "m2": 0.0, "histogram": [0] * (len(fit["edges"]) + 1), "sq": [0.0] * len(fit["features"])}
+    return {
+        "n": 0,
+        "mean": 0.0,
+        "m2": 0.0,
+        "histogram": [0] * (len(fit["edges"]) + 1),
+        "sq": [0.0] * len(fit["features"]),
+    }
 
 
 def merge(sketches: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:

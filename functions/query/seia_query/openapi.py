@@ -144,7 +144,14 @@ _ALERT = {
     "model": {"type": "string"},
     "kind": {
         "type": "string",
-        "enum": ["feature_drift", "prediction_drift", "label_drift", "performance", "data_quality", "multivariate_drift"],
+        "enum": [
+            "feature_drift",
+            "prediction_drift",
+            "label_drift",
+            "performance",
+            "data_quality",
+            "multivariate_drift",
+        ],
     },
     "subject": {"type": "string", "description": "the feature or the metric"},
     "condition": {

@@ -71,7 +71,12 @@ def test_the_api_shows_the_multivariate_column_and_the_incident_with_its_causes(
     assert reply.status == 200
     (window,) = reply.body["windows"]
     mv = window["multivariate"]
-    assert (mv["name"], mv["kind"], mv["type"], mv["verdict"]) == ("multivariate", "multivariate", "multivariate", "drift")
+    assert (mv["name"], mv["kind"], mv["type"], mv["verdict"]) == (
+        "multivariate",
+        "multivariate",
+        "multivariate",
+        "drift",
+    )
     assert mv["signals"] == ["reconstruction_error"] and mv["rows"] == scenarios.WINDOW_ROWS
     s = mv["statistics"]
     assert s["reconstruction_error"] > s["upper_threshold"] > s["reconstruction_error_ref"] > s["lower_threshold"]
@@ -104,9 +109,7 @@ def test_the_fit_is_stored_with_the_reference_and_refitted_when_it_or_the_varian
     model_id = reader.model_id(name)
 
     def stored():
-        return reader.query(
-            "SELECT reference_key, fit FROM drift_multivariate WHERE model_id = %s", (model_id,)
-        )[0]
+        return reader.query("SELECT reference_key, fit FROM drift_multivariate WHERE model_id = %s", (model_id,))[0]
 
     first = stored()
     assert first["reference_key"] == "uploaded:1" and first["fit"]["variance"] == 0.65

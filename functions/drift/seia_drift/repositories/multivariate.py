@@ -90,8 +90,10 @@ class MultivariateRepository:
         self, source: Source, numeric: Sequence[int], categorical: Sequence[int]
     ) -> tuple[list[int], Any, list[list[str | None]]]:
         """The reference's feature values at the given positions of num[] and cat[]."""
-        query = sql.SQL("COPY (") + source.cte() + sql.SQL("SELECT 0::int8, {} FROM src) TO STDOUT").format(
-            self._columns("src", numeric, categorical)
+        query = (
+            sql.SQL("COPY (")
+            + source.cte()
+            + sql.SQL("SELECT 0::int8, {} FROM src) TO STDOUT").format(self._columns("src", numeric, categorical))
         )
         return self._read(query, source.params, len(numeric), len(categorical))
 
@@ -111,7 +113,7 @@ class MultivariateRepository:
         return sql.SQL(", ").join(parts)
 
     def _read(
-        self, query: sql.Composable, params: Mapping[str, Any], n_num: int, n_cat: int
+        self, query: sql.Composed, params: Mapping[str, Any], n_num: int, n_cat: int
     ) -> tuple[list[int], Any, list[list[str | None]]]:
         import numpy as np
         import pandas as pd
