@@ -141,7 +141,7 @@ def test_drift_is_a_frame_of_windows_and_columns(seia, drifted):
     assert mv["name"] == "multivariate" and mv["verdict"] == "drift"
     assert mv["reconstruction_error"] > mv["upper_threshold"]
     hours = seia.drift("shift", since="7d", granularity="hour")
-    assert len(hours) == 24 * 10  # hours merged in the query path: no multivariate column there
+    assert len(hours) == 24 * 11
 
 
 def test_performance_and_incidents_then_acknowledge_and_resolve(seia, drifted):

@@ -239,9 +239,7 @@ def test_the_hour_view_draws_a_heat_map_of_hourly_verdicts(page, drifted):
     _shot(page, "model-hourly-heatmap")
     rows = page.locator("#drift-table tbody tr")
     verdicts = [rows.nth(i).locator("td").all_text_contents()[1:3] for i in range(rows.count())]
-    # 7 features, prediction, score and label per hour; the model's windows are days, so hours are merged from
-    # sketches by the query path, which has no multivariate column (the engine's stored windows have it)
-    assert len(verdicts) == 24 * 10
+    assert len(verdicts) == 24 * 11  # 7 features, prediction, score, label and multivariate per hour
     assert sum(1 for name, v in verdicts if name == injected and v == "drift") >= 20
 
 

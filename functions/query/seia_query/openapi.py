@@ -432,7 +432,8 @@ SCHEMAS: dict = {
                 **_nullable(_ref("DriftColumn")),
                 "description": "multivariate drift (PCA data reconstruction of the features): the mean "
                 "reconstruction error (statistics.reconstruction_error) against the reference's band "
-                "(lower_threshold, upper_threshold); stored windows only (null for ranges or another granularity)",
+                "(lower_threshold, upper_threshold); null when the reference has no reconstruction (fewer than "
+                "two encoded feature columns)",
             },
             "computed_at": {
                 **_nullable(_TIME),

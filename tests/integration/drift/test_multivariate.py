@@ -6,6 +6,8 @@ would, and reads what a user reads: the window's results and the incidents with 
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support import multivariate_scenario, scenarios
 
 SEEDS = range(20)
@@ -83,12 +85,21 @@ def test_the_api_shows_the_multivariate_column_and_the_incident_with_its_causes(
     assert mv["effect_ratio"] >= 1
     # the multivariate column is not a feature: the features list is the model's own
     assert {c["name"] for c in window["features"]} == set(scenarios.NUMERIC) | set(scenarios.CATEGORICAL)
-    # a range is merged from sketches in the query path, which does not project rows: no multivariate column
+    # a range, merged in the query path from the engine's hourly error sketches, judges the same day alike
     ranged = api.get(
         f"/v1/models/{name}/drift?granularity=range&from=2026-11-02T00:00:00Z&to=2026-11-03T00:00:00Z",
         drift_tenant.api_key,
     )
-    assert ranged.status == 200 and ranged.body["windows"][0]["multivariate"] is None
+    assert ranged.status == 200
+    same = ranged.body["windows"][0]["multivariate"]
+    assert {k: same[k] for k in ("verdict", "severity", "rows", "signals")} == {
+        k: mv[k] for k in ("verdict", "severity", "rows", "signals")
+    }
+    assert same["statistics"] == pytest.approx(mv["statistics"], rel=1e-9)
+    # hours (the model's windows are days): each hour's own 83 or 84 rows, fewer than min_rows (100)
+    hours = api.get(f"/v1/models/{name}/drift?granularity=hour", drift_tenant.api_key).body["windows"]
+    assert len(hours) == 24 and sum(h["multivariate"]["rows"] for h in hours) == scenarios.WINDOW_ROWS
+    assert {h["multivariate"]["verdict"] for h in hours} == {"insufficient_data"}
 
     alerts = api.get(f"/v1/models/{name}/alerts", drift_tenant.api_key).body["alerts"]
     (incident,) = [a for a in alerts if a["kind"] == "multivariate_drift"]
