@@ -57,8 +57,13 @@ class StateRepository:
         self.conn.execute(self.CLEAR_STATS_SNAPSHOT)
         horizon = xmax
         for (xid32,) in self.conn.execute(self.RUNNING_HERE):
-            # pg_stat_activity shows 32-bit ids; place them in the epoch just below xmax
-            horizon = min(horizon, xmax - ((xmax - xid32) % 2**32))
+            # pg_stat_activity shows 32-bit ids. An id at or above xmax (modulo 2**32: less than 2**31 ahead) was
+            # assigned after the snapshot, so it holds nothing back; placing it in the epoch below xmax made
+            # the horizon negative (a transaction starting between the two reads, seen under load)
+            ahead = (xid32 - xmax) % 2**32
+            if ahead < 2**31:
+                continue
+            horizon = min(horizon, xmax - (2**32 - ahead))
         return horizon
 
     def get(self, model_id: int, step: str) -> Watermark:
