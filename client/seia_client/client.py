@@ -448,7 +448,7 @@ class Client:
         return _frame(body["windows"], ["window_start", "predictions", "labelled"], times=["window_start"])
 
     def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
-        """Drift results, one row per window and column (feature, prediction, score or label)."""
+        """Drift results, one row per window and column (feature, prediction, score, label or multivariate)."""
         body = self.drift_report(model, start=start, end=end, since=since, granularity=granularity)
         return _frame(drift_rows(body), DRIFT_COLUMNS, times=["window_start", "window_end"])
 
@@ -611,7 +611,7 @@ def drift_rows(report: dict) -> list[dict]:
     rows = []
     for w in report.get("windows") or []:
         columns = list(w.get("features") or [])
-        columns += [c for c in (w.get("prediction"), w.get("score"), w.get("label")) if c]
+        columns += [c for c in (w.get("prediction"), w.get("score"), w.get("label"), w.get("multivariate")) if c]
         for c in columns:
             row = {"window_start": w["window_start"], "window_end": w.get("window_end")}
             row.update({k: v for k, v in c.items() if k not in ("statistics", "signals")})

@@ -280,13 +280,16 @@ def run_schedule(stack: Stack, timeout: float = 90.0) -> float:
 
 
 def top_alert(alerts: list[dict]) -> dict:
-    """The most severe incident (at its peak), the model's own output first, and of those the earliest."""
+    """The most severe incident (at its peak), the model's own output first, and of those the earliest.
+
+    Multivariate drift comes last whatever its severity: it also fires on a shift the univariate
+    incidents name more precisely, and the story is about the feature that moved."""
 
     def rank(a):
         worst = a["peak_severity"]
         severity = SEVERITY_ORDER.index(worst) if worst in SEVERITY_ORDER else len(SEVERITY_ORDER)
         kind = KIND_ORDER.index(a["kind"]) if a["kind"] in KIND_ORDER else len(KIND_ORDER)
-        return severity, kind, a["first_window_start"]
+        return a["kind"] == "multivariate_drift", severity, kind, a["first_window_start"]
 
     return min(alerts, key=rank)
 

@@ -136,8 +136,9 @@ def test_drift_show_prints_one_line_per_window_and_column(cli, drifted):
     assert code == 0, err
     header, rule, *rows = out.splitlines()
     assert header.split()[:5] == ["WINDOW", "(UTC)", "KIND", "COLUMN", "VERDICT"]
-    assert len(rows) == 10
+    assert len(rows) == 11  # 7 features, prediction, score, label and multivariate
     shifted = next(r for r in rows if f" {drifted} " in r)
+    assert " drift " in next(r for r in rows if " multivariate " in r)
     assert " drift " in shifted and ("high" in shifted or "medium" in shifted)
     code, out, _ = cli("drift", "show", "shift", "--since", "7d", "--drift-only")
     assert all(" drift " in line for line in out.splitlines()[2:]) and f" {drifted} " in out

@@ -133,12 +133,15 @@ def drifted(tenant, settings):
 
 def test_drift_is_a_frame_of_windows_and_columns(seia, drifted):
     df = seia.drift("shift", since="7d")
-    assert len(df) == 7 + 3 and set(df["window_start"].dt.hour) == {0}
+    assert len(df) == 7 + 4 and set(df["window_start"].dt.hour) == {0}
     drifted_rows = df[df["verdict"] == "drift"]
     assert drifted in set(drifted_rows["name"]) and "prediction" in set(df["kind"])
     assert df.loc[df["name"] == drifted, "ks_statistic"].iloc[0] > 0.2
+    (mv,) = df[df["kind"] == "multivariate"].to_dict("records")
+    assert mv["name"] == "multivariate" and mv["verdict"] == "drift"
+    assert mv["reconstruction_error"] > mv["upper_threshold"]
     hours = seia.drift("shift", since="7d", granularity="hour")
-    assert len(hours) == 24 * 10
+    assert len(hours) == 24 * 11
 
 
 def test_performance_and_incidents_then_acknowledge_and_resolve(seia, drifted):

@@ -223,6 +223,8 @@ def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, 
     }
     assert cells[injected][0] == "drift" and cells[injected][1] in ("medium", "high")
     assert cells["x3"] == ["no_drift", "–"]
+    # the heat map's row for multivariate drift: a shift of one feature also breaks the reconstruction
+    assert cells["multivariate"] == ["drift", "high"]
     assert page.locator("#chart-performance canvas").count() == 1
     assert page.locator("#performance-table tbody td").all_text_contents()[1:4] == ["2,000", "100.0%", "no"]
     feature_alert = page.locator("#alert-list .alert", has_text=f"Feature {injected} drifted")
@@ -242,7 +244,7 @@ def test_the_hour_view_draws_a_heat_map_of_hourly_verdicts(page, drifted):
     assert page.locator(f'#heatmap button[data-column="{injected}"]').count() == 7 * 24
     rows = page.locator("#drift-table tbody tr")
     verdicts = [rows.nth(i).locator("td").all_text_contents()[1:3] for i in range(rows.count())]
-    assert len(verdicts) == 24 * 10
+    assert len(verdicts) == 24 * 11  # 7 features, prediction, score, label and multivariate per hour
     assert sum(1 for name, v in verdicts if name == injected and v == "drift") >= 20
 
 

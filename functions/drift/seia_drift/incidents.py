@@ -126,6 +126,7 @@ def summary(kind: str, subject: str, condition: str, granularity: str, episode: 
         "prediction_drift": f"Predictions ({subject}) drifted",
         "label_drift": "Labels drifted",
         "performance": "RMSE rose" if condition == "rmse" else f"{subject.capitalize()} dropped",
+        "multivariate_drift": "The relations between features drifted (multivariate reconstruction error)",
     }.get(kind)
     if what is None:
         what = {

@@ -28,6 +28,7 @@ class DriftSettings:
     reference_policy: str = _default("reference_policy")
     reference_min_rows: int = _default("reference_min_rows")
     resolve_after: int = _default("resolve_after")
+    multivariate_variance: float = _default("multivariate_variance")
     webhook_url: str | None = _default("webhook_url")
     # The model's channels as stored (None: the tenant's default applies); see seia.channels.
     notifications: list[dict[str, Any]] | None = _default("notifications")
@@ -57,6 +58,7 @@ class DriftSettings:
             reference_policy=value["reference_policy"],
             reference_min_rows=int(value["reference_min_rows"]),
             resolve_after=int(value["resolve_after"]),
+            multivariate_variance=float(value["multivariate_variance"]),
             webhook_url=value["webhook_url"],
             notifications=value["notifications"],
         )

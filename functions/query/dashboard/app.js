@@ -343,7 +343,7 @@
   }
 
   // The heat map: one row per column, one cell per window of the range (HTML, so each cell is a button).
-  const COLUMN_KEY = { prediction: "__prediction__", score: "__score__", label: "__label__" };
+  const COLUMN_KEY = { prediction: "__prediction__", score: "__score__", label: "__label__", multivariate: "__multivariate__" };
   const columnKey = (c) => (c.kind === "feature" ? c.name : COLUMN_KEY[c.name] || c.name);
   function cellClass(c) {
     if (!c) return "cell none";
@@ -365,7 +365,7 @@
     if (!drift.windows.length) card.append(h("p", { class: "label", id: "drift-none" }, "No drift results in this range yet."));
     for (const w of drift.windows) {
       const x = Math.round((Date.parse(w.window_start) - r.from) / r.step);
-      for (const c of [...(w.features || []), ...[w.prediction, w.score, w.label].filter(Boolean)]) {
+      for (const c of [...(w.features || []), ...[w.prediction, w.score, w.label, w.multivariate].filter(Boolean)]) {
         const key = columnKey(c);
         if (!byColumn.has(key)) byColumn.set(key, { label: c.kind === "feature" ? c.name : "(" + c.name + ")", cells: new Map() });
         byColumn.get(key).cells.set(x, c);
@@ -384,7 +384,8 @@
         const cell = h("button", { type: "button", class: cellClass(c), "data-column": key, "data-window": isoZ(t),
           title: row.label + " · " + when(isoZ(t)) + (c ? " · " + c.verdict.replace("_", " ") + (c.severity ? " (" + c.severity + ")" : "") +
             (c.driver ? " · " + c.driver : "") + " · effect/threshold " + short(c.effect_ratio) : " · no result") });
-        cell.addEventListener("click", () => { location.hash = rangeHash(model, r, { cell: key + "@" + isoZ(t) }); });
+        // The multivariate row has no distribution of its own to open (its causes are on its incident's page).
+        if (key !== "__multivariate__") cell.addEventListener("click", () => { location.hash = rangeHash(model, r, { cell: key + "@" + isoZ(t) }); });
         grid.append(cell);
       });
     }

@@ -21,9 +21,11 @@ from seia.errors import Detail, NotFound, ValidationFailed
 from seia.jsonutil import RawJSON, finite
 from seia.registry import REGISTRY
 from seia.repositories.drift import DriftReadRepository, Page
+from seia.repositories.multivariate import MultivariateReadRepository
 from seia.rollups import unpack_counts, wide
 from seia.schema import Model
 from seia.sparse import sparse
+from seia.stats import reconstruction
 from seia.timeutil import parse_query_time, parse_rfc3339
 
 UTC = UTC
@@ -166,6 +168,7 @@ def _window(start: datetime, end: datetime, rows: int, columns: list[tuple[str, 
         "prediction": None,
         "score": None,
         "label": None,
+        "multivariate": None,  # set by _multivariate when the reference has a reconstruction fit
         "computed_at": _iso(computed_at),
     }
     for slot, column in columns:
@@ -208,6 +211,34 @@ def _judge(currents: dict, bins: dict, refs: dict, thresholds: stats.Thresholds)
         )
     rows = max((d.rows_cur for f, d in drifts.items() if bins[f].source != "label"), default=0)
     return rows, columns
+
+
+def _multivariate(conn, model: Model, spans: list[tuple[datetime, datetime]], thresholds) -> dict[datetime, dict]:
+    """The multivariate column of each window [start, end): the engine's hourly error sketches merged and
+    judged against the reference's band (the same pure-Python functions the engine judges with)."""
+    repo = MultivariateReadRepository(conn)
+    fit = repo.fit(model.id) if spans else None
+    if fit is None:
+        return {}
+    hours = repo.hours(model.id, spans[0][0], spans[-1][1])
+    out = {}
+    for start, end in spans:
+        merged = reconstruction.merge(s for h, s in hours if start <= h < end)
+        v = reconstruction.judge(fit, merged, thresholds.min_rows, thresholds.medium_factor, thresholds.high_factor)
+        out[start] = {
+            "name": "multivariate",
+            "kind": "multivariate",
+            "type": "multivariate",
+            "rows": int(merged["n"]) if merged else 0,
+            "rows_reference": int(fit["reference"]["n"]),
+            "verdict": v.verdict,
+            "severity": v.severity,
+            "signals": ["reconstruction_error"] if v.verdict == "drift" else [],
+            "driver": "reconstruction_error",
+            "effect_ratio": finite(v.effect_ratio),
+            "statistics": _numbers(v.statistics),
+        }
+    return out
 
 
 def _merge_by_window(rows, bins: dict, window_of) -> dict[datetime, dict[str, list[dict]]]:
@@ -404,6 +435,7 @@ def drift(conn, model: Model, params: dict) -> dict:
         if currents:
             rows, columns = _judge(currents, bins, refs, thresholds)
             body["windows"] = [_window(lo, hi, rows, columns)]
+            body["windows"][0]["multivariate"] = _multivariate(conn, model, [(lo, hi)], thresholds).get(lo)
         body["from"], body["to"] = _iso(lo), _iso(hi)
         return body
     # Not stored yet (a history from before tenant migration 0014, until the engine's next run): the
@@ -416,10 +448,12 @@ def drift(conn, model: Model, params: dict) -> dict:
         bins,
         lambda h: _window_start(h, granularity),
     )
+    multivariate = _multivariate(conn, model, [(w, _window_end(w, granularity)) for w in starts], thresholds)
     for w in starts:
         currents = {f: _sketch(bins[f], items) for f, items in by_window.get(w, {}).items()}
         rows, columns = _judge(currents, bins, refs, thresholds)
         body["windows"].append(_window(w, _window_end(w, granularity), rows, columns))
+        body["windows"][-1]["multivariate"] = multivariate.get(w)
     return body
 
 

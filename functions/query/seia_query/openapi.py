@@ -147,7 +147,14 @@ _ALERT = {
     "model": {"type": "string"},
     "kind": {
         "type": "string",
-        "enum": ["feature_drift", "prediction_drift", "label_drift", "performance", "data_quality"],
+        "enum": [
+            "feature_drift",
+            "prediction_drift",
+            "label_drift",
+            "performance",
+            "data_quality",
+            "multivariate_drift",
+        ],
     },
     "subject": {"type": "string", "description": "the feature or the metric"},
     "condition": {
@@ -411,20 +418,36 @@ SCHEMAS: dict = {
                 "missing_qvalue",
                 "js_distance_chance",
                 "psi_chance",
+                # multivariate: the window's mean PCA reconstruction error and the reference's band
+                "rows",
+                "reconstruction_error",
+                "reconstruction_error_std",
+                "reconstruction_error_ref",
+                "lower_threshold",
+                "upper_threshold",
+                "standard_error",
+                "components",
+                "explained_variance",
             )
         },
         "additionalProperties": _NUMBER_OR_NULL,
     },
     "DriftColumn": _obj(
         {
-            "name": {"type": "string", "description": "feature name, or 'prediction' / 'score' / 'label'"},
-            "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
-            "type": {"type": "string", "enum": ["numeric", "categorical"]},
+            "name": {
+                "type": "string",
+                "description": "feature name, or 'prediction' / 'score' / 'label' / 'multivariate'",
+            },
+            "kind": {"type": "string", "enum": ["feature", "prediction", "label", "multivariate"]},
+            "type": {"type": "string", "enum": ["numeric", "categorical", "multivariate"]},
             "rows": _COUNT,
             "rows_reference": _COUNT,
             "verdict": {"type": "string", "enum": ["drift", "no_drift", "insufficient_data"]},
             "severity": {"type": ["string", "null"], "enum": ["low", "medium", "high", None]},
-            "signals": {"type": "array", "items": {"type": "string", "enum": ["distribution", "missing_rate"]}},
+            "signals": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["distribution", "missing_rate", "reconstruction_error"]},
+            },
             "driver": {"type": ["string", "null"], "description": "statistic with the largest effect ratio, e.g. psi"},
             "effect_ratio": {
                 **_NUMBER_OR_NULL,
@@ -456,6 +479,13 @@ SCHEMAS: dict = {
             "prediction": _nullable(_ref("DriftColumn")),
             "score": {**_nullable(_ref("DriftColumn")), "description": "binary models: the positive-class score"},
             "label": _nullable(_ref("DriftColumn")),
+            "multivariate": {
+                **_nullable(_ref("DriftColumn")),
+                "description": "multivariate drift (PCA data reconstruction of the features): the mean "
+                "reconstruction error (statistics.reconstruction_error) against the reference's band "
+                "(lower_threshold, upper_threshold); null when the reference has no reconstruction (fewer than "
+                "two encoded feature columns)",
+            },
             "computed_at": {
                 **_nullable(_TIME),
                 "description": "when the engine stored it; null when computed for this request from hourly sketches",

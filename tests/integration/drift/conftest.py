@@ -116,6 +116,7 @@ class Reader:
             ("alert_windows", "window_start, kind, subject, condition"),
             ("incidents", "kind, subject, condition, first_window_start"),
             ("drift_features", "feature"),
+            ("drift_multivariate_hourly", "hour"),
         ):
             rows = self.query(f"SELECT * FROM {table} WHERE model_id = %s ORDER BY {order}", (mid,))
             out[table] = [{k: _unstamped(k, v) for k, v in r.items() if k not in WRITTEN_AT} for r in rows]

@@ -130,7 +130,7 @@ class Crash(RuntimeError):
     pass
 
 
-@pytest.mark.parametrize("crash_after", ["profile", "labels", "drift", "alerts"])
+@pytest.mark.parametrize("crash_after", ["profile", "labels", "drift", "multivariate", "alerts"])
 def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, databases, engine, reader, crash_after):
     """Given a worker that dies right after step k commits, the next run completes the work and the
     results equal those of a run that never crashed."""
@@ -191,9 +191,12 @@ def test_a_transaction_that_commits_late_is_counted_once(drift_tenant, engine, r
                 )
             engine.run(drift_tenant.tenant, "late-commit")
             assert reader.windows("late-commit")[0]["rows"] == 2000
+            assert reader.results("late-commit", "__multivariate__")[0]["rows"] == 2000
     engine.run(drift_tenant.tenant, "late-commit")
     engine.run(drift_tenant.tenant, "late-commit")
     assert reader.windows("late-commit")[0]["rows"] == 2015
+    # the multivariate step reads new rows by its own watermark, with the same rule
+    assert reader.results("late-commit", "__multivariate__")[0]["rows"] == 2015
 
 
 # -- labels and performance -------------------------------------------------------------------

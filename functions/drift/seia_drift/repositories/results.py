@@ -74,30 +74,34 @@ class ResultRepository:
             'window_start', to_char(w.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
             'window_end', to_char(w.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
             'rows', w.rows, 'features', agg.features, 'prediction', agg.prediction,
-            'score', agg.score, 'label', agg.label,
+            'score', agg.score, 'label', agg.label, 'multivariate', agg.multivariate,
             'computed_at', to_char(w.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
         FROM unnest(%(starts)s::timestamptz[]) AS s(window_start)
         CROSS JOIN LATERAL (
             SELECT coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
                    (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
                    (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
-                   (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
+                   (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label,
+                   (array_agg(body) FILTER (WHERE slot = 'multivariate'))[1] AS multivariate
             FROM (
                 SELECT r.feature,
                        CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
-                                      WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
+                                      WHEN '__label__' THEN 'label' WHEN '__multivariate__' THEN 'multivariate'
+                                      ELSE 'features' END AS slot,
                        json_build_object(
                            'name', CASE r.feature WHEN '__prediction__' THEN 'prediction'
                                                   WHEN '__score__' THEN 'score'
-                                                  WHEN '__label__' THEN 'label' ELSE r.feature END,
+                                                  WHEN '__label__' THEN 'label'
+                                                  WHEN '__multivariate__' THEN 'multivariate' ELSE r.feature END,
                            'kind', CASE WHEN f.source = 'label' OR r.feature = '__label__' THEN 'label'
+                                        WHEN r.feature = '__multivariate__' THEN 'multivariate'
                                         WHEN f.source IN ('prediction', 'score') THEN 'prediction'
                                         ELSE 'feature' END,
                            'type', r.kind, 'rows', r.rows,
                            'rows_reference', coalesce((r.statistics->>'rows_ref')::bigint, 0),
                            'verdict', r.verdict, 'severity', r.severity, 'signals', to_json(r.signals),
                            'driver', r.driver, 'effect_ratio', r.effect_ratio,
-                           'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
+                           'statistics', r.statistics - 'top_increase' - 'new_categories' - 'contributions') AS body
                 FROM drift_results r
                 LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
                 WHERE r.model_id = %(model)s AND r.granularity = %(g)s AND r.window_start = s.window_start
@@ -107,7 +111,7 @@ class ResultRepository:
     # A feature's result of a window it no longer has sketches in (its hour's rows were removed) goes.
     DELETE_RESULTS = """
         DELETE FROM drift_results WHERE model_id = %s AND granularity = %s AND window_start = %s
-          AND feature <> ALL(%s)"""
+          AND feature <> ALL(%s) AND feature <> '__multivariate__'"""
     UPSERT_ROLLUP = """
         INSERT INTO drift_rollups (model_id, day, feature, kind, rows, missing, n, mean, m2, lo, hi, counts,
                                    categories)

@@ -5,6 +5,7 @@ from seia_drift.steps.audit import AuditStep
 from seia_drift.steps.causes import CauseStep
 from seia_drift.steps.drift import DriftStep
 from seia_drift.steps.labels import LabelStep
+from seia_drift.steps.multivariate import MultivariateStep
 from seia_drift.steps.notify import NotifyStep
 from seia_drift.steps.performance import PerformanceStep
 from seia_drift.steps.profile import ProfileStep
@@ -16,6 +17,7 @@ DEFAULT_STEPS = (
     ProfileStep,
     LabelStep,
     DriftStep,
+    MultivariateStep,  # after DriftStep: its window rows exist, and it touches them for the alerts
     PerformanceStep,
     AlertStep,
     CauseStep,
@@ -29,6 +31,7 @@ __all__ = [
     "CauseStep",
     "DriftStep",
     "LabelStep",
+    "MultivariateStep",
     "NotifyStep",
     "PerformanceStep",
     "ProfileStep",

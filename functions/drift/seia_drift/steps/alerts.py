@@ -16,6 +16,7 @@ from typing import Any
 
 from seia.repositories.incidents import SEVERITY_RANK, IncidentRow
 from seia_drift import incidents as derivation
+from seia_drift import multivariate as mv
 from seia_drift.incidents import Barrier, Episode, SeriesWindow
 from seia_drift.repositories.audit import FINDING_REFERENCE
 from seia_drift.repositories.incidents import IncidentRepository, IncidentWrite, NewFlag, Series
@@ -108,6 +109,8 @@ class AlertStep(Step):
     def _feature_flags(
         self, ctx: Context, w: WindowRow, r: FeatureResult, bins: Mapping[str, FeatureBins]
     ) -> list[NewFlag]:
+        if r.feature == mv.MULTIVARIATE:
+            return multivariate_flags(w, r)
         source = bins[r.feature].source if r.feature in bins else "feature"
         if r.verdict == "insufficient_data":
             # too few rows for this feature: its series neither extend nor resolve an incident
@@ -244,6 +247,29 @@ class AlertStep(Step):
                 )
             ]
         return []
+
+
+def multivariate_flags(w: WindowRow, r: FeatureResult) -> list[NewFlag]:
+    """The window's multivariate_drift flag: its mean reconstruction error left the reference's band."""
+    if r.verdict == "insufficient_data":
+        return [NewFlag("multivariate_drift", r.feature, "reconstruction_error", "insufficient")]
+    if r.verdict != "drift":
+        return []
+    s = r.statistics
+    assert r.severity is not None  # a drift verdict always has a severity
+    top = ", ".join(
+        f"{c['feature']} {100 * c['share']:.0f}%" for c in (s.get("contributions") or [])[:3] if c["share"] >= 0.05
+    )
+    direction = "rose" if s["reconstruction_error"] > s["reconstruction_error_ref"] else "fell"
+    message = (
+        f"Multivariate drift ({r.severity}) in the {w.granularity} from {w.window_start.isoformat()}: the PCA "
+        f"reconstruction error {direction} {_f(s['reconstruction_error_ref'])} → {_f(s['reconstruction_error'])} "
+        f"(band {_f(s['lower_threshold'])}–{_f(s['upper_threshold'])}); the relations between features changed"
+        + (f" (most of it in {top})" if top else "")
+        + f"; {r.rows} rows"
+    )
+    details = {"effect_ratio": r.effect_ratio, "statistics": s, "rows": w.rows}
+    return [NewFlag("multivariate_drift", r.feature, "reconstruction_error", "flagged", r.severity, message, details)]
 
 
 # -- incidents from flags -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from typing import Any
 from seia.repositories.incidents import IncidentRow
 from seia.stats import NumericSketch
 from seia_drift import causes as ranking
+from seia_drift import multivariate as mv
 from seia_drift.layout import LABEL, PREDICTION, SCORE
 from seia_drift.repositories.incidents import Cause, FlagRow, IncidentRepository
 from seia_drift.repositories.segments import Key, SegmentRepository, SegmentStats
@@ -141,6 +142,10 @@ class CauseStep(Step):
         regression = model.task == "regression"
         focus = self._focus(flagged)
         message = flagged[-1].message or incident.summary
+        if incident.kind == "multivariate_drift":
+            return mv.causes([f.details.get("statistics") or {} for f in flagged]) or [
+                Cause(incident.subject, None, 1.0, message, {})
+            ]
         if incident.kind == "performance":
             features = self._features(flagged, focus)
             ref = flagged[-1].details["reference"]

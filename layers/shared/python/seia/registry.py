@@ -611,6 +611,18 @@ def _default_registry() -> Registry:
     )
     r.register_setting(
         Setting(
+            "multivariate_variance",
+            NUMBER,
+            0.65,
+            "multivariate drift: share of the reference's variance the PCA's kept components explain "
+            "(the fewest whose share exceeds it; NannyML's default)",
+            "Multivariate PCA variance",
+            minimum=0.05,
+            maximum=0.99,
+        )
+    )
+    r.register_setting(
+        Setting(
             "notifications",
             CHANNELS,
             None,
