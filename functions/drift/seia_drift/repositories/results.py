@@ -111,7 +111,7 @@ class ResultRepository:
     # A feature's result of a window it no longer has sketches in (its hour's rows were removed) goes.
     DELETE_RESULTS = """
         DELETE FROM drift_results WHERE model_id = %s AND granularity = %s AND window_start = %s
-          AND feature <> ALL(%s) AND feature <> '__multivariate__'"""
+          AND feature <> ALL(%s) AND feature <> ALL(%s)"""
     UPSERT_ROLLUP = """
         INSERT INTO drift_rollups (model_id, day, feature, kind, rows, missing, n, mean, m2, lo, hi, counts,
                                    categories)
@@ -146,7 +146,10 @@ class ResultRepository:
         rows: int,
         status: str,
         results: list[FeatureResult],
+        keep: list[str] | None = None,
     ) -> None:
+        """Save the window's results; any other result of it goes (its hours lost their rows), except those of
+        ``keep`` (a removed feature's history, the multivariate step's own column)."""
         with self.conn.cursor() as cur:
             cur.executemany(
                 self.UPSERT_RESULT,
@@ -169,7 +172,8 @@ class ResultRepository:
                     for r in results
                 ],
             )
-        self.conn.execute(self.DELETE_RESULTS, (model_id, granularity, start, [r.feature for r in results]))
+        kept = ["__multivariate__", *(keep or [])]
+        self.conn.execute(self.DELETE_RESULTS, (model_id, granularity, start, [r.feature for r in results], kept))
         drifted = sum(r.verdict == "drift" for r in results)
         self.conn.execute(self.UPSERT_DRIFT_SUMMARY, (model_id, granularity, start, end, rows, status, drifted))
 

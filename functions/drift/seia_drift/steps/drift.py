@@ -197,5 +197,6 @@ class DriftStep(Step):
             )
         rows = max((s.rows for f, s in merged.items() if bins[f].source != "label"), default=0)
         status = OK if rows >= ctx.settings.min_rows else INSUFFICIENT
-        ResultRepository(ctx.conn).save_window(ctx.model.id, granularity, start, end, rows, status, out)
+        removed = [f.name for f in ctx.model.features if f.removed]  # their history stays readable
+        ResultRepository(ctx.conn).save_window(ctx.model.id, granularity, start, end, rows, status, out, removed)
         return sum(r.verdict == "drift" for r in out)

@@ -38,14 +38,15 @@ CREATE TABLE IF NOT EXISTS drift_performance_daily (
     PRIMARY KEY (model_id, day)
 );
 
--- The windows stored before answer at once: their documents, built as the query API built them.
+-- The windows stored before answer at once: their documents, built as the query API built them (and as
+-- the engine renders them: ResultRepository.RENDER_DOCUMENTS, which also knows 0017's __multivariate__).
 UPDATE drift_windows w SET document = d.document
 FROM (
     SELECT win.model_id, win.granularity, win.window_start, json_build_object(
         'window_start', to_char(win.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
         'window_end', to_char(win.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"+00:00"'),
         'rows', win.rows, 'features', coalesce(agg.features, '[]'), 'prediction', agg.prediction,
-        'score', agg.score, 'label', agg.label,
+        'score', agg.score, 'label', agg.label, 'multivariate', agg.multivariate,
         'computed_at', to_char(win.computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'))
         AS document
     FROM drift_windows win
@@ -54,21 +55,25 @@ FROM (
                coalesce(json_agg(body ORDER BY feature) FILTER (WHERE slot = 'features'), '[]') AS features,
                (array_agg(body) FILTER (WHERE slot = 'prediction'))[1] AS prediction,
                (array_agg(body) FILTER (WHERE slot = 'score'))[1] AS score,
-               (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label
+               (array_agg(body) FILTER (WHERE slot = 'label'))[1] AS label,
+               (array_agg(body) FILTER (WHERE slot = 'multivariate'))[1] AS multivariate
         FROM (
             SELECT r.model_id, r.granularity, r.window_start, r.feature,
                    CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
-                                  WHEN '__label__' THEN 'label' ELSE 'features' END AS slot,
+                                  WHEN '__label__' THEN 'label' WHEN '__multivariate__' THEN 'multivariate'
+                                  ELSE 'features' END AS slot,
                    json_build_object(
                        'name', CASE r.feature WHEN '__prediction__' THEN 'prediction' WHEN '__score__' THEN 'score'
-                                              WHEN '__label__' THEN 'label' ELSE r.feature END,
+                                              WHEN '__label__' THEN 'label'
+                                              WHEN '__multivariate__' THEN 'multivariate' ELSE r.feature END,
                        'kind', CASE WHEN f.source = 'label' OR r.feature = '__label__' THEN 'label'
+                                    WHEN r.feature = '__multivariate__' THEN 'multivariate'
                                     WHEN f.source IN ('prediction', 'score') THEN 'prediction' ELSE 'feature' END,
                        'type', r.kind, 'rows', r.rows,
                        'rows_reference', coalesce((r.statistics->>'rows_ref')::bigint, 0),
                        'verdict', r.verdict, 'severity', r.severity, 'signals', to_json(r.signals),
                        'driver', r.driver, 'effect_ratio', r.effect_ratio,
-                       'statistics', r.statistics - 'top_increase' - 'new_categories') AS body
+                       'statistics', r.statistics - 'top_increase' - 'new_categories' - 'contributions') AS body
             FROM drift_results r
             LEFT JOIN drift_features f ON f.model_id = r.model_id AND f.feature = r.feature
         ) col
