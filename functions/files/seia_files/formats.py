@@ -61,6 +61,7 @@ def _too_deep(block: bytes, limit: int = JSONL_MAX_DEPTH) -> bool:
 
 
 _CSV_ROW = re.compile(r"In CSV column #(\d+): Row #(\d+)")
+_CSV_PARSE_ROW = re.compile(r"CSV parse error: Row #(\d+)")
 
 
 class CsvChunks:
@@ -93,6 +94,13 @@ class CsvChunks:
                 row = int(located.group(2)) - 1
                 raise FileRejected(
                     RowError(row, None, f"column {int(located.group(1)) + 1} is not UTF-8 text")
+                ) from None
+            parse = _CSV_PARSE_ROW.search(str(exc))
+            if parse:
+                # a row the parser could not split (raised rather than handed to _invalid_row, e.g. when the
+                # row's text is not UTF-8): the row is named, as for any other row with the wrong width
+                raise FileRejected(
+                    RowError(int(parse.group(1)) - 1, None, f"not a readable CSV row: {_message(exc)}")
                 ) from None
             raise FileRejected.file(f"not a readable CSV file: {_message(exc)}") from None
         self.columns = self.reader.schema.names
