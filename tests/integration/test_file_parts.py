@@ -48,6 +48,9 @@ def _drop(settings, monkeypatch, part_bytes: int):
     get_file_ingest_service.cache_clear()
     drop = PartedDrop()
     monkeypatch.setenv("SEIA_FILE_WORK_QUEUE_URL", drop.queue)
+    if get_file_ingest_service.cache_info().currsize:  # made for the bucket's test event, without the queue
+        get_file_ingest_service().db.close()
+    get_file_ingest_service.cache_clear()
     return drop
 
 
@@ -111,7 +114,7 @@ def test_a_million_row_csv_in_parts_loads_every_row_once_and_one_result_reports_
         get_file_ingest_service.cache_clear()
     reset_process_caches()
 
-    assert all(r == {"batchItemFailures": []} for r in replies)
+    assert all(r == {"batchItemFailures": []} for r in replies), replies
     parts = parts_of(churn)
     assert len(parts) >= 8
     assert {state for _, state, _ in parts} == {"published"}
