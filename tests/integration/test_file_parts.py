@@ -14,9 +14,16 @@ import pytest
 from moto import mock_aws
 
 from tests.conftest import reset_process_caches
-from tests.integration.test_file_ingest import BUCKET, FileDrop, churn, csv_rows, stored  # noqa: F401 - churn
+from tests.integration.test_file_ingest import BUCKET, FileDrop, csv_rows, stored
+from tests.support import data
 
 STAGING_TABLES = ("file_part_chunks", "file_part_ids")
+
+
+@pytest.fixture
+def churn(api, tenant):
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    return tenant
 
 
 class PartedDrop(FileDrop):
@@ -98,9 +105,7 @@ def churn_table(n: int, start: int = 0) -> pa.Table:
 
 
 # --- (1) a file of 1M rows in at least 8 parts ------------------------------------------------------
-def test_a_million_row_csv_in_parts_loads_every_row_once_and_one_result_reports_the_file(
-    settings, monkeypatch, churn
-):
+def test_a_million_row_csv_in_parts_loads_every_row_once_and_one_result_reports_the_file(settings, monkeypatch, churn):
     text = csv_rows(1_000_000)
     with mock_aws():
         files = _drop(settings, monkeypatch, len(text) // 9)
@@ -133,6 +138,18 @@ def test_a_million_row_csv_in_parts_loads_every_row_once_and_one_result_reports_
     assert staging_left(churn) == {"file_part_chunks": 0, "file_part_ids": 0}
 
 
+def test_parquet_parts_also_keep_within_the_row_budget(parted, churn, monkeypatch):
+    body = parquet_bytes(churn_table(12_000), row_group_size=1_000)
+    assert 100_000 < len(body) < 200_000  # two parts by bytes alone
+    monkeypatch.setenv("SEIA_FILE_PART_BYTES", "100000")
+    monkeypatch.setenv("SEIA_FILE_PART_ROWS", "2500")
+    key = f"{churn.name}/churn/predictions/rows.parquet"
+    parted.put(key, body)
+    parted.drain()
+    assert parted.result(key)["rows"] == 12_000
+    assert [rows for _, _, rows in parts_of(churn)] == [2000] * 6
+
+
 def test_a_parquet_file_is_split_at_row_groups_and_loaded_whole(parted, churn):
     body = parquet_bytes(churn_table(12_000), row_group_size=1_000)
     key = f"{churn.name}/churn/predictions/day.parquet"
@@ -145,8 +162,6 @@ def test_a_parquet_file_is_split_at_row_groups_and_loaded_whole(parted, churn):
 
 
 def test_a_jsonl_file_in_parts_counts_duplicates_of_stored_rows_across_parts(parted, churn, api):
-    from tests.support import data
-
     already = [data.prediction(i) for i in (5, 2500, 5999)]
     assert api.post("/v1/models/churn/predictions", churn.api_key, json={"records": already}).status == 202
     lines = [
@@ -218,6 +233,7 @@ def test_a_jsonl_part_with_a_column_the_file_does_not_have_rejects_the_file(part
 
     # The file's columns come from its first block (as in a one-piece load): make that block a small one.
     monkeypatch.setattr(formats, "JSONL_BLOCK_BYTES", 30_000)
+
     def line(i: int, extra: bool = False) -> str:
         record = {"prediction_id": f"p{i}", "timestamp": "2026-11-01T10:00:00Z", "age": 3, "income": 1.0}
         record |= {"plan": "pro", "prediction": "stay"} | ({"colour": "red"} if extra else {})

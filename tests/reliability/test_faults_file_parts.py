@@ -71,7 +71,9 @@ def test_the_database_down_mid_part_retries_the_part_and_the_file_completes_once
         states = conn.execute("SELECT state, count(*) FROM file_parts GROUP BY state").fetchall()
         logged = conn.execute("SELECT count(*), sum(rows) FROM file_ingests").fetchone()
         distinct = conn.execute("SELECT count(DISTINCT prediction_id) FROM predictions").fetchone()[0]
-    say(f"db fault ({step}): result {result['status']} rows={result['rows']}; parts {states}; stored {count(churn_tenant)}")
+    say(
+        f"db fault ({step}): result {result['status']} rows={result['rows']}; parts {states}; stored {count(churn_tenant)}"
+    )
     assert cut["done"] and failed_messages >= 1
     assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 20_000, 0)
     assert [s for s, _ in states] == ["published"] and states[0][1] >= 8

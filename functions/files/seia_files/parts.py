@@ -334,6 +334,13 @@ class _ParquetPart:
             yield first, pa.Table.from_batches([batch])
 
 
+class OnePiece:
+    """``PartedLoads.start``'s answer for a file that fits one invocation after all."""
+
+
+ONE_PIECE = OnePiece()
+
+
 # -- the steps -------------------------------------------------------------------------------------
 class _Abandoned(Exception):
     """The file was decided (rejected) while this part was staging: its rows are not kept."""
@@ -349,7 +356,7 @@ class Step:
 
 
 class PartedLoads:
-    def __init__(self, store: ObjectStore, chunk_rows: int, budget: int, sqs: Any, queue_url: str | None):
+    def __init__(self, store: ObjectStore, chunk_rows: int, budget: planning.Budget, sqs: Any, queue_url: str | None):
         self.store = store
         self.chunk_rows = chunk_rows
         self.budget = budget
@@ -364,8 +371,9 @@ class PartedLoads:
     # -- 1. plan ---------------------------------------------------------------------------------
     def start(
         self, conn: psycopg.Connection, model: Model, location: keys.FileLocation, obj: ObjectCreated, version
-    ) -> FileResult | None:
-        """Plan the file and send its part messages; a result only when the file was decided before."""
+    ) -> FileResult | OnePiece | None:
+        """Plan the file and send its part messages; a result only when the file was decided before, and
+        ``ONE_PIECE`` when its plan has one part (the caller loads it as any small file)."""
         repo = PartsRepository(conn)
         record = repo.find(version)
         conn.commit()
@@ -373,6 +381,8 @@ class PartedLoads:
             loader = FileLoader(conn, model, location, self.chunk_rows)
             assert obj.size is not None  # splits() needs it
             plan = planning.plan(self.store, location, obj, obj.size, self.budget, loader.columns.check_header)
+            if len(plan.parts) == 1:
+                return ONE_PIECE
             with conn.transaction():
                 file_id = repo.create(version, model.id, location.kind, plan)
             if file_id is not None:
@@ -487,7 +497,7 @@ class PartedLoads:
             except Exception as exc:  # noqa: BLE001 - a read failure is S3's or the file's
                 raise _reading_error(exc, lambda: ranged.failure, 0) from None
         stream = self._range(obj, part.start_byte or 0, part.end_byte or obj.size)
-        source = stream
+        source: S3Stream | _Prefixed = stream
         if location.format == "csv" and part.part > 0:
             header = planning.RangedObject(self.store, obj, obj.size).line_at(0, planning.HEADER_LIMIT) or b""
             source = _Prefixed(header, stream)

@@ -1,14 +1,16 @@
 """Whether a file is loaded in one piece or in parts, and where its parts begin and end (docs/bulk-files.md).
 
-A file larger than ``SEIA_FILE_PART_BYTES`` (its object size) is split so that each part is about that many
-bytes of the object, and each part is read with ranged GETs alone:
+A file larger than ``SEIA_FILE_PART_BYTES`` (its object size) is split so that each part is at most about
+that many bytes of the object (and, in Parquet, whose footer counts rows, at most ``SEIA_FILE_PART_ROWS``
+rows), and each part is read with ranged GETs alone:
 
 * CSV, JSON Lines: a boundary is the first line break at or after each multiple of the budget, found by a
   ranged read of the bytes there. A part is ``[start, end)`` of whole lines; every CSV part but the first
   is read with the file's header line put before it. (A CSV whose quoted values hold line breaks cannot
   be cut at line breaks; such a file must stay within one part's budget.)
-* Parquet: whole row groups, grouped until their compressed size reaches the budget, read from the
-  object through ``RangedObject`` (the footer and the part's column chunks only).
+* Parquet: whole row groups, grouped while they stay within the budget (a larger row group is a part of
+  its own), read through ``RangedObject`` (the footer and the part's column chunks only). A Parquet file
+  over 64 MiB has its footer read even when it is within the byte budget, for its row count.
 * gzip files cannot be entered in the middle: they are loaded in one piece whatever their size.
 
 The file's columns are fixed here, once, from its header (CSV), schema (Parquet) or first block (JSON
@@ -27,14 +29,27 @@ from seia_files.keys import FileLocation
 from seia_files.storage import ObjectStore, classify
 
 PART_BYTES = 512 << 20  # a part's share of the object; see "Files in parts" for how it was chosen
+PART_ROWS = 2_000_000  # Parquet: rows of a part at most (row counts are in its footer)
+PARQUET_PROBE_BYTES = 64 << 20  # Parquet objects larger than this have their footer read to decide
 BOUNDARY_PROBE = 64 << 10  # read at each cut to find the next line break
 HEADER_LIMIT = 1 << 20  # a CSV header line longer than this: the file is not split
 READ_AHEAD = 8 << 20  # RangedObject: bytes fetched per GET at least
 
 
-def part_bytes() -> int:
-    """The per-invocation budget, in bytes of the object (``SEIA_FILE_PART_BYTES``; tests shrink it)."""
-    return int(os.environ.get("SEIA_FILE_PART_BYTES") or PART_BYTES)
+@dataclass(frozen=True)
+class Budget:
+    """What one invocation loads at most: bytes of the object, and rows where the file says how many (Parquet)."""
+
+    bytes: int = PART_BYTES
+    rows: int = PART_ROWS
+
+    @classmethod
+    def from_environment(cls) -> Budget:
+        """``SEIA_FILE_PART_BYTES`` and ``SEIA_FILE_PART_ROWS`` (tests and the benchmark shrink them)."""
+        return cls(
+            int(os.environ.get("SEIA_FILE_PART_BYTES") or PART_BYTES),
+            int(os.environ.get("SEIA_FILE_PART_ROWS") or PART_ROWS),
+        )
 
 
 @dataclass(frozen=True)
@@ -51,11 +66,16 @@ class Plan:
     header: bytes = b""  # CSV: the header line, line break included
 
 
-def splittable(location: FileLocation, size: int | None, budget: int) -> bool:
-    return location.compression is None and size is not None and size > budget
+def splittable(location: FileLocation, size: int | None, budget: Budget) -> bool:
+    """Whether to plan the file (a plan of one part is loaded in one piece)."""
+    if location.compression is not None or size is None:
+        return False
+    if location.format == "parquet":
+        return size > min(budget.bytes, PARQUET_PROBE_BYTES)
+    return size > budget.bytes
 
 
-def plan(store: ObjectStore, location: FileLocation, obj: ObjectCreated, size: int, budget: int, checker) -> Plan:
+def plan(store: ObjectStore, location: FileLocation, obj: ObjectCreated, size: int, budget: Budget, checker) -> Plan:
     """The parts of a file; ``checker(names)`` checks the file's columns (``FileColumns.check_header``)."""
     ranged = RangedObject(store, obj, size)
     if location.format == "parquet":
@@ -66,12 +86,12 @@ def plan(store: ObjectStore, location: FileLocation, obj: ObjectCreated, size: i
             raise FileRejected.file("the file's header line is longer than 1 MiB")
         names = _csv_columns(header)
         checker(names)
-        cuts = _line_cuts(ranged, len(header), size, budget)
+        cuts = _line_cuts(ranged, len(header), size, budget.bytes)
         return Plan(names, _ranges([0, *cuts, size]), header)
     if location.format == "jsonl":
         names = _jsonl_columns(ranged, size)
         checker(names)
-        return Plan(names, _ranges([0, *_line_cuts(ranged, 0, size, budget), size]))
+        return Plan(names, _ranges([0, *_line_cuts(ranged, 0, size, budget.bytes), size]))
     raise ValueError(f"unknown format {location.format!r}")
 
 
@@ -114,7 +134,7 @@ def _jsonl_columns(ranged: RangedObject, size: int) -> list[str]:
     return list(reader.columns)
 
 
-def _plan_parquet(ranged: RangedObject, budget: int, checker) -> Plan:
+def _plan_parquet(ranged: RangedObject, budget: Budget, checker) -> Plan:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -128,16 +148,17 @@ def _plan_parquet(ranged: RangedObject, budget: int, checker) -> Plan:
     checker(names)
     parts: list[PartSpec] = []
     group: list[int] = []
-    group_bytes = 0
+    group_bytes = group_rows = 0
     for i in range(meta.num_row_groups):
         rg = meta.row_group(i)
-        group.append(i)
-        group_bytes += sum(rg.column(c).total_compressed_size for c in range(rg.num_columns))
-        if group_bytes >= budget:
+        size = sum(rg.column(c).total_compressed_size for c in range(rg.num_columns))
+        if group and (group_bytes + size > budget.bytes or group_rows + rg.num_rows > budget.rows):
             parts.append(PartSpec(row_groups=tuple(group)))
-            group, group_bytes = [], 0
-    if group or not parts:
-        parts.append(PartSpec(row_groups=tuple(group)))
+            group, group_bytes, group_rows = [], 0, 0
+        group.append(i)
+        group_bytes += size
+        group_rows += rg.num_rows
+    parts.append(PartSpec(row_groups=tuple(group)))
     return Plan(names, parts)
 
 

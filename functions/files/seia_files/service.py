@@ -26,8 +26,8 @@ from seia_files import keys
 from seia_files.errors import FileRejected, ObjectGone, TransientFailure
 from seia_files.events import MalformedMessage, ObjectCreated, objects_created
 from seia_files.loader import CHUNK_ROWS, FileLoader
-from seia_files.parts import PartedLoads, PartMessage, part_message
-from seia_files.planning import part_bytes
+from seia_files.parts import OnePiece, PartedLoads, PartMessage, part_message
+from seia_files.planning import Budget
 from seia_files.repository import IngestLogRepository, ObjectVersion
 from seia_files.results import LOADED, FileResult
 from seia_files.storage import ObjectStore, s3_client
@@ -135,7 +135,9 @@ class FileIngestService:
                 done = IngestLogRepository(conn).get(version)
                 conn.commit()  # the load below is a transaction of its own
                 if done is None and self.parts is not None and self.parts.splits(location, obj):
-                    return self.parts.start(conn, model, location, obj, version)
+                    started = self.parts.start(conn, model, location, obj, version)
+                    if not isinstance(started, OnePiece):
+                        return started
                 if done is None:
                     loaded = self._load_object(conn, model, location, obj, version)
                     if loaded is not None:
@@ -209,5 +211,5 @@ def get_file_ingest_service() -> FileIngestService:
     if queue_url:
         import boto3
 
-        parts = PartedLoads(store, chunk_rows, part_bytes(), boto3.client("sqs"), queue_url)
+        parts = PartedLoads(store, chunk_rows, Budget.from_environment(), boto3.client("sqs"), queue_url)
     return FileIngestService(get_settings(), store, chunk_rows=chunk_rows, parts=parts)
