@@ -28,8 +28,8 @@ from seia_files.events import ObjectCreated
 from seia_files.keys import FileLocation
 from seia_files.storage import ObjectStore, classify
 
-PART_BYTES = 512 << 20  # a part's share of the object; see "Files in parts" for how it was chosen
-PART_ROWS = 2_000_000  # Parquet: rows of a part at most (row counts are in its footer)
+PART_BYTES = 256 << 20  # a part's share of the object; docs/bulk-files.md "Files in parts" says why
+PART_ROWS = 1_000_000  # Parquet: rows of a part at most (row counts are in its footer)
 PARQUET_PROBE_BYTES = 64 << 20  # Parquet objects larger than this have their footer read to decide
 BOUNDARY_PROBE = 64 << 10  # read at each cut to find the next line break
 HEADER_LIMIT = 1 << 20  # a CSV header line longer than this: the file is not split
