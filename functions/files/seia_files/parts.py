@@ -104,6 +104,7 @@ def part_message(body: str | None) -> PartMessage | None:
 @dataclass(frozen=True)
 class FileRecord:
     id: int
+    key: str
     model_id: int
     kind: str
     columns: list[str]
@@ -133,7 +134,7 @@ class PartsRepository:
         ON CONFLICT (bucket, key, etag, version_id) DO NOTHING RETURNING id"""
     CREATE_PART = """
         INSERT INTO file_parts (file_id, part, start_byte, end_byte, row_groups) VALUES (%s, %s, %s, %s, %s)"""
-    FILE_COLUMNS = "SELECT id, model_id, kind, columns, parts, state, errors FROM file_part_loads"
+    FILE_COLUMNS = "SELECT id, key, model_id, kind, columns, parts, state, errors FROM file_part_loads"
     FIND_FILE = FILE_COLUMNS + " WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"
     GET_FILE = FILE_COLUMNS + " WHERE id = %s"
     PART_COLUMNS = "SELECT part, start_byte, end_byte, row_groups, state, rows, stored, duplicates, unmatched, errors"
@@ -414,7 +415,7 @@ class PartedLoads:
         repo = PartsRepository(conn)
         record = repo.file(message.file_id)
         conn.commit()
-        if record is None or record.model_id != model.id:
+        if record is None or record.model_id != model.id or record.key != message.obj.key:
             log.info("part %d of %s: its file is no longer planned; nothing to do", message.part, message.obj.key)
             return Step()
         if message.step == STAGE:
