@@ -9,11 +9,15 @@ import platform
 from bench.common import bench_environment
 
 SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections", "planner", "fairness"]
+# Long: run only when named (`--only files-large`).
+OPTIONAL = ["files-large"]
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument(
+        "--only", default=",".join(SECTIONS), help="comma-separated sections (also: " + ", ".join(OPTIONAL) + ")"
+    )
     parser.add_argument("--tenants", type=int, default=1000, help="tenant databases of the connections section")
     args = parser.parse_args(argv)
     wanted = [s for s in args.only.split(",") if s]
@@ -35,6 +39,14 @@ def main(argv=None) -> None:
 
             print("\n[files] bulk files: S3 object -> SQS message -> file-ingest handler -> committed rows", flush=True)
             files.files(settings)
+        if "files-large" in wanted:
+            from bench import files_large
+
+            print(
+                f"\n[files-large] a {files_large.ROWS:,}-row Parquet file loaded in parts, invocations side by side",
+                flush=True,
+            )
+            files_large.measure(settings)
         if "query" in wanted:
             from bench import query
 
