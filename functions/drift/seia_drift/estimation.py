@@ -27,6 +27,7 @@ ESTIMATE_BINS = DEFAULT_SCORE_BINS
 ESTIMATE_EDGES = np.asarray(score_edges(ESTIMATE_BINS))
 IDENTITY = {"x": [0.0, 1.0], "y": [0.0, 1.0]}
 ECE_BINS, SPLITS, TEST_SHARE = 10, 10, 0.1
+MIN_REFERENCE_ROWS = 100  # labelled reference rows with scores below which nothing is estimated
 
 
 # -- calibration ------------------------------------------------------------------------------------

@@ -107,6 +107,9 @@ class CauseStep(Step):
         regression = model.task == "regression"
         focus = self._focus(flagged)
         message = flagged[-1].message or incident.summary
+        if incident.kind == "performance" and incident.condition.startswith("estimated_"):
+            # estimated from the scores alone: no labels to rank segments by; the message says it all
+            return [Cause(incident.subject, None, 1.0, message, {})]
         if incident.kind == "performance":
             features = self._features(flagged, focus)
             ref = flagged[-1].details["reference"]
