@@ -375,6 +375,20 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
 
 
 # -- performance ----------------------------------------------------------------------------------------
+def _estimated(estimated: dict | None) -> dict | None:
+    """The window's estimated metrics (:mod:`seia.stats.estimation`) as the API shows them."""
+    if not estimated:
+        return None
+    return {
+        "rows": int(estimated["n"]),
+        "metrics": {
+            k: {f: finite(v.get(f)) for f in ("value", "lower", "upper", "sampling_error")}
+            for k, v in estimated.items()
+            if isinstance(v, dict)
+        },
+    }
+
+
 def _performance_window(start, end, predictions, labeled, coverage, provisional, metrics) -> dict:
     return {
         "window_start": _iso(start),
@@ -388,6 +402,7 @@ def _performance_window(start, end, predictions, labeled, coverage, provisional,
             for k, v in (metrics or {}).items()
             if k not in ("n", "scored") and (isinstance(v, (int, float)) or v is None)
         },
+        "estimated": _estimated((metrics or {}).get("estimated")),
     }
 
 
@@ -436,6 +451,8 @@ def performance(conn, model: Model, params: dict) -> dict:
             return body
         lo, hi = starts[0], _window_end(starts[-1], granularity)
         window_of = lambda h: _window_start(h, granularity)  # noqa: E731
+    reference = repo.reference(model.id)
+    fit = ((reference.performance or {}) if reference else {}).get("estimation")
     sums: dict[datetime, list] = {}
     for hour, rows, labeled, hour_stats in repo.performance_hours(model.id, lo, hi):
         acc = sums.setdefault(window_of(hour), [0, 0, None])
@@ -446,6 +463,10 @@ def performance(conn, model: Model, params: dict) -> dict:
         rows, labeled, window_stats = sums[w]
         coverage = labeled / rows if rows else None
         end_w = hi if granularity == "range" else _window_end(w, granularity)
+        window_metrics = stats.performance.metrics(window_stats)
+        estimated = stats.estimation.estimate(stats.performance.split(window_stats)[1], fit, model.task)
+        if estimated is not None:
+            window_metrics["estimated"] = estimated
         body["windows"].append(
             _performance_window(
                 w,
@@ -454,7 +475,7 @@ def performance(conn, model: Model, params: dict) -> dict:
                 labeled,
                 coverage,
                 coverage is None or coverage < coverage_threshold,
-                stats.performance.metrics(window_stats),
+                window_metrics,
             )
         )
     return body

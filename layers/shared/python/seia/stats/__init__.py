@@ -7,7 +7,7 @@ values. The drift metrics and the thresholds' defaults and ranges are registered
 :mod:`seia.registry`.
 """
 
-from . import performance
+from . import estimation, performance
 from .categorical import Chi2Result, aligned_counts, chi2_test, unseen_share
 from .classification import (
     BinaryCounts,
