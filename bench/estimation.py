@@ -90,13 +90,14 @@ def _realized(task: str, classes: list[str], scores, predicted, actual) -> dict[
     if task == "binary_classification":
         y = actual == classes[0]
         m = binary_metrics(BinaryCounts.from_arrays(y, scores, predicted == classes[0]))
-        return {k: getattr(m, k) for k in METRICS}
+        return {k: float(getattr(m, k)) for k in METRICS}
     out: dict[str, list[float]] = {k: [] for k in ("precision", "recall", "f1", "roc_auc")}
     for i, c in enumerate(classes):
         m = binary_metrics(BinaryCounts.from_arrays(actual == c, scores[:, i], predicted == c))
         for k in out:
             out[k].append(getattr(m, k))
-    return {"accuracy": float(np.mean(predicted == actual))} | {k: float(np.mean(v)) for k, v in out.items()}
+    realized: dict[str, float | None] = {"accuracy": float(np.mean(predicted == actual))}
+    return realized | {k: float(np.mean(v)) for k, v in out.items()}
 
 
 def compare(task: str, classes: list[str], data, nanny: dict) -> dict[str, dict[str, float]]:
@@ -104,7 +105,9 @@ def compare(task: str, classes: list[str], data, nanny: dict) -> dict[str, dict[
     from seia_drift import estimation
 
     fit = estimation.fit_reference(task, classes, data["ref_s"], data["ref_p"], data["ref_y"])
-    figures: dict[str, dict[str, float]] = {m: {"diff": 0.0, "seia_in": 0, "nannyml_in": 0, "chunks": 0} for m in METRICS}
+    figures: dict[str, dict[str, float]] = {
+        m: {"diff": 0.0, "seia_in": 0, "nannyml_in": 0, "chunks": 0} for m in METRICS
+    }
     for chunk in nanny["chunks"]:
         a, b = chunk["start"], chunk["end"]
         s, p, y = data["ana_s"][a:b], data["ana_p"][a:b], data["ana_y"][a:b]
@@ -117,11 +120,12 @@ def compare(task: str, classes: list[str], data, nanny: dict) -> dict[str, dict[
             f, theirs, ours = figures[m], chunk[m], seia[m]
             f["diff"] = max(f["diff"], abs(ours["value"] - theirs["value"]))
             f["seia_in"] += ours["lower"] <= realized[m] <= ours["upper"]
-            f["nannyml_in"] += theirs["lower_confidence_boundary"] <= theirs["realized"] <= theirs[
-                "upper_confidence_boundary"
-            ]
+            f["nannyml_in"] += (
+                theirs["lower_confidence_boundary"] <= theirs["realized"] <= theirs["upper_confidence_boundary"]
+            )
             f["band_ratio"] = max(
-                f.get("band_ratio", 0.0), ours["sampling_error"] / theirs["sampling_error"] if theirs["sampling_error"] else 0
+                f.get("band_ratio", 0.0),
+                ours["sampling_error"] / theirs["sampling_error"] if theirs["sampling_error"] else 0,
             )
             f["chunks"] += 1
     figures["_calibrated"] = {"seia": fit["calibrated"], "nannyml": nanny["calibrated"]}  # type: ignore[dict-item]

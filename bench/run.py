@@ -8,7 +8,19 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections", "planner", "fairness", "estimation"]
+SECTIONS = [
+    "api",
+    "files",
+    "query",
+    "drift",
+    "history",
+    "move",
+    "throttle",
+    "connections",
+    "planner",
+    "fairness",
+    "estimation",
+]
 
 
 def main(argv=None) -> None:
@@ -83,7 +95,9 @@ def main(argv=None) -> None:
         if "estimation" in wanted:
             from bench import estimation
 
-            print("\n[estimation] estimated performance against NannyML 0.13's CBPE, its synthetic datasets", flush=True)
+            print(
+                "\n[estimation] estimated performance against NannyML 0.13's CBPE, its synthetic datasets", flush=True
+            )
             estimation.measure()
 
 

@@ -524,7 +524,10 @@ def add_client_commands(sub) -> None:
     p.add_argument("--since", default="7d", help="how far back: 30m, 12h, 7d, 2w (default %(default)s)")
     p.add_argument("--granularity", choices=["hour", "day", "range"], default="day")
     p.add_argument(
-        "--metric", choices=["accuracy", "precision", "recall", "f1", "roc_auc"], default="accuracy", help="(default %(default)s)"
+        "--metric",
+        choices=["accuracy", "precision", "recall", "f1", "roc_auc"],
+        default="accuracy",
+        help="(default %(default)s)",
     )
     p.set_defaults(func=cmd_performance_show)
 

@@ -209,7 +209,13 @@ def test_hourly_performance_adds_up_to_the_day(api, world):
 def test_performance_has_the_estimate_with_its_band_before_the_labels(api, world):
     (day,) = _get(api, world, "/v1/models/unlabelled/performance").body["windows"]
     estimated = day["estimated"]
-    assert estimated["rows"] == 2000 and set(estimated["metrics"]) == {"accuracy", "precision", "recall", "f1", "roc_auc"}
+    assert estimated["rows"] == 2000 and set(estimated["metrics"]) == {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+    }
     for m in estimated["metrics"].values():
         assert 0 <= m["lower"] < m["value"] < m["upper"] <= 1 and m["sampling_error"] > 0
     # the scores are the true probabilities: the realized accuracy of all rows lies in the band

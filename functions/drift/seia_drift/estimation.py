@@ -85,7 +85,7 @@ def isotonic_fit(scores: np.ndarray, labels: np.ndarray) -> dict[str, list[float
 
 def calibrate(scores: np.ndarray, fit: dict[str, list[float]]) -> np.ndarray:
     """The map's values at ``scores`` (linear between breakpoints, constant outside)."""
-    return np.interp(np.asarray(scores, dtype=float), fit["x"], fit["y"])
+    return np.asarray(np.interp(np.asarray(scores, dtype=float), fit["x"], fit["y"]), dtype=float)
 
 
 def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bins: int = ECE_BINS) -> float:
@@ -274,7 +274,7 @@ def calibrated_probabilities(fit: dict[str, Any], scores: np.ndarray) -> np.ndar
     if fit["task"] == "binary_classification":
         return p
     total = p.sum(axis=1, keepdims=True)
-    return np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total != 0)
+    return np.asarray(np.divide(p, total, out=np.full_like(p, 1.0 / p.shape[1]), where=total != 0))
 
 
 def hour_stats(fit: dict[str, Any], scores: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:

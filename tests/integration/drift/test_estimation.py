@@ -24,9 +24,7 @@ def _rows(rng, n, start, prefix, spread, truth):
     rows, labels = [], []
     for i in range(n):
         ts = start + timedelta(seconds=int(i * 86400 / n))
-        rows.append(
-            (f"{prefix}{i}", ts, [float(x[i])], [], LABELS[int(score[i] >= 0.5)], None, float(score[i]), None)
-        )
+        rows.append((f"{prefix}{i}", ts, [float(x[i])], [], LABELS[int(score[i] >= 0.5)], None, float(score[i]), None))
         labels.append(LABELS[int(y[i])])
     return rows, labels
 
@@ -74,9 +72,9 @@ def test_merged_hourly_estimates_equal_the_one_shot_estimate_of_the_day(drift_te
         "SELECT stats FROM drift_performance_hourly WHERE model_id = %s ORDER BY hour", (reader.model_id("est-merge"),)
     )
     assert len(hours) == 24 and all("estimated" in h["stats"] and "kind" not in h["stats"] for h in hours)
-    fit = reader.query(
-        "SELECT performance FROM drift_references WHERE model_id = %s", (reader.model_id("est-merge"),)
-    )[0]["performance"]["estimation"]
+    fit = reader.query("SELECT performance FROM drift_references WHERE model_id = %s", (reader.model_id("est-merge"),))[
+        0
+    ]["performance"]["estimation"]
     scores = np.array([r[6] for r in window])
     predicted = np.array([r[4] for r in window])
     one_shot = core.estimate(estimation.hour_stats(fit, scores, predicted), fit, "binary_classification")
@@ -89,9 +87,7 @@ def test_merged_hourly_estimates_equal_the_one_shot_estimate_of_the_day(drift_te
     assert day["metrics"]["n"] == 0 and day["provisional"]
 
 
-def test_scores_moving_to_uncertainty_open_an_estimated_incident_that_the_labels_confirm(
-    drift_tenant, engine, reader
-):
+def test_scores_moving_to_uncertainty_open_an_estimated_incident_that_the_labels_confirm(drift_tenant, engine, reader):
     window, labels = _model(drift_tenant, "est-confirm", 2)
     engine.run(drift_tenant.tenant, "est-confirm")
     [day] = reader.windows("est-confirm")

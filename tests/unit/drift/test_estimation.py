@@ -104,8 +104,10 @@ def test_multiclass_estimates_follow_the_calibrated_normalised_probabilities():
 
 
 def test_the_band_is_three_sampling_errors_clipped_to_zero_and_one():
-    stats = {"n": 100, "classes": [{"pred": 100, "tp": 99.0, "fn": 0.0, "size": 2, "bins": [1], "counts": [100],
-                                     "expected": [99.0]}]}
+    stats = {
+        "n": 100,
+        "classes": [{"pred": 100, "tp": 99.0, "fn": 0.0, "size": 2, "bins": [1], "counts": [100], "expected": [99.0]}],
+    }
     reference = {"components": {"accuracy": {"pairs": [[0.09, 1.0]], "factor": 1.0}}}
     e = core.estimate(stats, reference, "binary_classification")
     assert e is not None
@@ -115,8 +117,10 @@ def test_the_band_is_three_sampling_errors_clipped_to_zero_and_one():
 
 
 def test_statistics_over_other_classes_or_bins_do_not_merge():
-    one = {"n": 1, "classes": [{"pred": 1, "tp": 1.0, "fn": 0.0, "size": 2, "bins": [0], "counts": [1],
-                                 "expected": [1.0]}]}
+    one = {
+        "n": 1,
+        "classes": [{"pred": 1, "tp": 1.0, "fn": 0.0, "size": 2, "bins": [0], "counts": [1], "expected": [1.0]}],
+    }
     other = {"n": 1, "classes": [dict(one["classes"][0], size=4)]}
     with pytest.raises(ValueError, match="same score bins"):
         core.merge(one, other)

@@ -151,6 +151,9 @@ class PerformanceRepository:
         classes) summed per raw-score bin, over the rows predicted as that class and the others."""
         classes = list(fit["classes"])
         k = len(classes)
+        raw: list[sql.Composable]
+        where: sql.Composable
+        p: sql.Composable
         if fit["task"] == "binary_classification":
             raw = [sql.SQL("src.score")]
             where = sql.SQL("src.score IS NOT NULL")
@@ -195,8 +198,15 @@ class PerformanceRepository:
                 {
                     "n": 0,
                     "classes": [
-                        {"pred": 0, "tp": 0.0, "fn": 0.0, "size": estimation.ESTIMATE_BINS, "bins": [], "counts": [],
-                         "expected": []}
+                        {
+                            "pred": 0,
+                            "tp": 0.0,
+                            "fn": 0.0,
+                            "size": estimation.ESTIMATE_BINS,
+                            "bins": [],
+                            "counts": [],
+                            "expected": [],
+                        }
                         for _ in classes
                     ],
                 },

@@ -247,7 +247,6 @@ class AlertStep(Step):
             ]
         return []
 
-
     def _estimated_flags(self, ctx: Context, w: WindowRow, reference: dict[str, Any] | None) -> list[NewFlag]:
         """An estimated metric (:mod:`seia.stats.estimation`) that dropped from the reference's realized
         value by ``performance_drop.accuracy`` or more, with the reference value above the estimate's

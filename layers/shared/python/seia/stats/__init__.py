@@ -104,6 +104,7 @@ __all__ = [
     "sketch_from_dict",
     "smirnov_sf",
     "unseen_share",
+    "estimation",
     "performance",
     "wasserstein_distance",
 ]
