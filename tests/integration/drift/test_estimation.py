@@ -131,3 +131,59 @@ def test_a_stationary_window_raises_no_estimated_incident(drift_tenant, engine, 
     [day] = reader.windows("est-quiet")
     assert "estimated" in day["metrics"]
     assert _estimated_incidents(reader, "est-quiet") == []
+
+
+def test_a_multiclass_models_hourly_estimates_in_sql_equal_numpys(drift_tenant, engine, reader):
+    from seia.repositories.models import ModelRepository
+    from seia.repositories.records import PredictionRepository, ReferenceRepository
+    from seia.schema import Feature
+    from seia.stats import estimation as core
+    from seia_drift import estimation
+
+    rng = np.random.default_rng(5)
+    classes = ["cat", "dog", "fox"]
+
+    def rows(n, start, prefix, spread, with_label):
+        logits = rng.normal(0, spread, (n, 3))
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        # the model is overconfident: its scores are sharpened, so calibration matters
+        s = p**2 / (p**2).sum(axis=1, keepdims=True)
+        out = []
+        for i in range(n):
+            label = classes[int(rng.choice(3, p=p[i]))]
+            row = (
+                f"{prefix}{i}",
+                start + timedelta(seconds=int(i * 86400 / n)),
+                [float(logits[i, 0])],
+                [],
+                classes[int(s[i].argmax())],
+                None,
+                None,
+                [round(float(v), 6) for v in s[i]],
+            )
+            out.append(row + (label, None) if with_label else row)
+        return out
+
+    reference = rows(4000, REFERENCE_DAY, "r", 1.5, True)
+    window = rows(3000, WINDOW_DAY, "p", 0.7, False)
+    with drift_tenant.connect() as conn, conn.transaction():
+        model = ModelRepository(conn).insert(
+            "est-multi", "multiclass_classification", [Feature("z", "numeric")], classes, {"window": "day"}
+        )
+        ReferenceRepository(conn).add(model.id, reference, replace=False)
+        PredictionRepository(conn).add(model.id, window)
+    engine.run(drift_tenant.tenant, "est-multi")
+    [day] = reader.windows("est-multi")
+    fit = reader.query("SELECT performance FROM drift_references WHERE model_id = %s", (reader.model_id("est-multi"),))[
+        0
+    ]["performance"]["estimation"]
+    assert fit["classes"] == classes and any(fit["calibrated"])
+    scores = np.array([r[7] for r in window])
+    one_shot = core.estimate(
+        estimation.hour_stats(fit, scores, np.array([r[4] for r in window])), fit, "multiclass_classification"
+    )
+    stored = day["metrics"]["estimated"]
+    assert stored["n"] == one_shot["n"] == 3000
+    for metric in core.METRICS:
+        for key in ("value", "lower", "upper"):
+            assert abs(stored[metric][key] - one_shot[metric][key]) < 1e-9, (metric, key)
