@@ -8,7 +8,19 @@ import platform
 
 from bench.common import bench_environment
 
-SECTIONS = ["api", "files", "query", "drift", "history", "move", "throttle", "connections", "planner", "fairness"]
+SECTIONS = [
+    "api",
+    "files",
+    "query",
+    "drift",
+    "history",
+    "move",
+    "throttle",
+    "connections",
+    "planner",
+    "fairness",
+    "estimation",
+]
 # Long: run only when named (`--only files-large`).
 OPTIONAL = ["files-large"]
 
@@ -92,6 +104,13 @@ def main(argv=None) -> None:
 
             print("\n[fairness] one fair work queue, tenant A's 2,000 files before tenant B's 5", flush=True)
             fairness.measure()
+        if "estimation" in wanted:
+            from bench import estimation
+
+            print(
+                "\n[estimation] estimated performance against NannyML 0.13's CBPE, its synthetic datasets", flush=True
+            )
+            estimation.measure()
 
 
 if __name__ == "__main__":

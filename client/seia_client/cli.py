@@ -258,6 +258,47 @@ def cmd_drift_show(args) -> int:
 
 
 @_one_line_errors
+def cmd_performance_show(args) -> int:
+    """``seia performance show M``: realized and estimated performance per window, with the band."""
+    report = _client(args).performance_report(args.model, since=args.since, granularity=args.granularity)
+    metric = args.metric
+    rows = []
+    for w in report.get("windows") or []:
+        est = ((w.get("estimated") or {}).get("metrics") or {}).get(metric) or {}
+        band = (
+            f"{est['lower']:.3f}–{est['upper']:.3f}"
+            if est.get("lower") is not None and est.get("upper") is not None
+            else None
+        )
+        realized = (w.get("metrics") or {}).get(metric)
+        rows.append(
+            {
+                "window": (w.get("window_start") or "")[:16].replace("T", " "),
+                "realized": None if realized is None else round(realized, 4),
+                "estimated": None if est.get("value") is None else round(est["value"], 4),
+                "band": band,
+                "coverage": None if w.get("label_coverage") is None else f"{100 * w['label_coverage']:.0f}%",
+                "predictions": w.get("predictions"),
+            }
+        )
+    _emit(
+        args,
+        report,
+        rows,
+        [
+            ("window", "WINDOW (UTC)"),
+            ("realized", f"REALIZED {metric.upper()}"),
+            ("estimated", "ESTIMATED"),
+            ("band", "BAND (±3 SE)"),
+            ("coverage", "LABELLED"),
+            ("predictions", "PREDICTIONS"),
+        ],
+        f"no performance windows for {args.model} since {args.since}",
+    )
+    return 0
+
+
+@_one_line_errors
 def cmd_alerts(args) -> int:
     """``seia alerts M``: a model's incidents; ``seia alerts ack ID`` / ``seia alerts resolve ID``."""
     words = args.target
@@ -541,6 +582,21 @@ def add_client_commands(sub) -> None:
     p.add_argument("--granularity", choices=["hour", "day", "range"], default="day")
     p.add_argument("--drift-only", action="store_true", help="only columns whose verdict is drift")
     p.set_defaults(func=cmd_drift_show)
+
+    performance = group(sub, "performance", "realized and estimated performance")
+    p = performance.add_parser(
+        "show", parents=[common], help="realized and estimated performance per window, with the band (HTTP API)"
+    )
+    p.add_argument("model")
+    p.add_argument("--since", default="7d", help="how far back: 30m, 12h, 7d, 2w (default %(default)s)")
+    p.add_argument("--granularity", choices=["hour", "day", "range"], default="day")
+    p.add_argument(
+        "--metric",
+        choices=["accuracy", "precision", "recall", "f1", "roc_auc"],
+        default="accuracy",
+        help="(default %(default)s)",
+    )
+    p.set_defaults(func=cmd_performance_show)
 
     p = sub.add_parser(
         "alerts",

@@ -457,18 +457,25 @@ class Client:
         return self._windows(f"/v1/models/{_quote(model)}/drift", _range(start, end, since, granularity))
 
     def performance(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
-        """Realized performance per window (metrics as columns), with label coverage."""
+        """Realized performance per window (metrics as columns), with label coverage, and the estimated
+        performance beside it: ``estimated_<metric>`` with its band ``estimated_<metric>_lower`` and
+        ``_upper`` (and ``estimated_rows``), where the model's reference allows an estimate."""
         body = self._windows(f"/v1/models/{_quote(model)}/performance", _range(start, end, since, granularity))
         rows = []
         for w in body["windows"]:
-            row = {k: v for k, v in w.items() if k != "metrics"}
+            row = {k: v for k, v in w.items() if k not in ("metrics", "estimated")}
             row.update(w.get("metrics") or {})
+            row.update(estimated_columns(w.get("estimated")))
             rows.append(row)
         return _frame(
             rows,
             ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional"],
             times=["window_start", "window_end"],
         )
+
+    def performance_report(self, model: str, *, start=None, end=None, since=None, granularity: str = "day") -> dict:
+        """The performance report as JSON, every page of windows followed."""
+        return self._windows(f"/v1/models/{_quote(model)}/performance", _range(start, end, since, granularity))
 
     def _windows(self, path: str, params: dict) -> dict:
         body = self.request("GET", path, params={**params, "limit": 1000})
@@ -838,3 +845,15 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
             rec["label"] = labels[i]
         records.append(rec)
     return records
+
+
+def estimated_columns(estimated: dict | None) -> dict:
+    """A window's ``estimated`` object as flat columns: ``estimated_<metric>``, ``_lower``, ``_upper``."""
+    if not estimated:
+        return {}
+    out = {"estimated_rows": estimated.get("rows")}
+    for metric, v in (estimated.get("metrics") or {}).items():
+        out[f"estimated_{metric}"] = v.get("value")
+        out[f"estimated_{metric}_lower"] = v.get("lower")
+        out[f"estimated_{metric}_upper"] = v.get("upper")
+    return out

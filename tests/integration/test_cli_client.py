@@ -1,4 +1,5 @@
-"""`seia models`, `seia predictions send`, `seia drift show` and `seia alerts` against the real API."""
+"""`seia models`, `seia predictions send`, `seia drift show`, `seia performance show` and `seia alerts` against the
+real API."""
 
 import json
 import re
@@ -144,6 +145,20 @@ def test_drift_show_prints_one_line_per_window_and_column(cli, drifted):
     assert all(" drift " in line for line in out.splitlines()[2:]) and f" {drifted} " in out
     code, out, _ = cli("drift", "show", "shift", "--since", "7d", "--json")
     assert json.loads(out)["windows"][0]["rows"] == 2000
+
+
+def test_performance_show_prints_realized_and_estimated_with_the_band(cli, drifted):
+    code, out, err = cli("performance", "show", "shift", "--since", "7d")
+    assert code == 0, err
+    header, rule, *rows = out.splitlines()
+    assert header.split()[:6] == ["WINDOW", "(UTC)", "REALIZED", "ACCURACY", "ESTIMATED", "BAND"]
+    [row] = rows
+    realized, estimated, band = row.split()[2:5]
+    lower, upper = (float(v) for v in band.split("–"))
+    assert lower < float(estimated) < upper and lower <= float(realized) <= upper
+    code, out, _ = cli("performance", "show", "shift", "--since", "7d", "--metric", "roc_auc", "--json")
+    window = json.loads(out)["windows"][0]
+    assert window["estimated"]["rows"] == 2000 and window["estimated"]["metrics"]["roc_auc"]["value"] > 0.5
 
 
 def test_alerts_lists_open_incidents_with_their_summaries_then_ack_and_resolve_by_id(cli, drifted):

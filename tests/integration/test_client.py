@@ -148,6 +148,10 @@ def test_performance_and_incidents_then_acknowledge_and_resolve(seia, drifted):
     perf = seia.performance("shift", since="7d")
     assert perf["labelled"].tolist() == [2000] and perf["provisional"].tolist() == [False]
     assert 0.5 < perf["accuracy"].iloc[0] < 1
+    # the estimate beside it, with its band, as columns
+    estimated = perf[["estimated_accuracy_lower", "estimated_accuracy", "estimated_accuracy_upper"]].iloc[0].tolist()
+    assert estimated == sorted(estimated) and estimated[0] <= perf["accuracy"].iloc[0] <= estimated[2]
+    assert perf["estimated_rows"].tolist() == [2000]
     alerts = seia.alerts("shift", since="7d")
     assert "feature_drift" in set(alerts["kind"])
     assert alerts["windows_flagged"].tolist() == [1] * len(alerts)

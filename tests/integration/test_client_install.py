@@ -57,6 +57,7 @@ def test_the_installed_command_works_alone(fresh):
         "whoami",
         "predictions",
         "drift",
+        "performance",
         "alerts",
         "report",
         "check",

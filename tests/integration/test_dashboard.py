@@ -5,6 +5,7 @@ skipped when either is missing. Screenshots go to test-artifacts/.
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -209,6 +210,17 @@ def drifted(tenant, settings):
         yield url, tenant, data.injected
 
 
+def test_the_hour_view_draws_the_estimate_with_its_band_beside_the_realized_metric(page, drifted):
+    url, tenant, _ = drifted
+    _sign_in(page, url, tenant.api_key, "#/models/shift?granularity=hour")
+    page.wait_for_selector("#chart-performance canvas")
+    rows = page.locator("#performance-table tbody tr")
+    assert rows.count() == 24
+    cells = [rows.nth(i).locator("td").all_text_contents()[-1] for i in range(rows.count())]
+    assert all(re.fullmatch(r"0\.\d{3} \(0\.\d{3}–(0\.\d{3}|1\.00)\)", c) for c in cells), cells
+    page.locator("#performance").screenshot(path=str(ARTIFACTS / "dashboard-performance-estimated-hours.png"))
+
+
 def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, drifted):
     url, tenant, injected = drifted
     _sign_in(page, url, tenant.api_key, "#/models/shift")
@@ -227,6 +239,11 @@ def test_the_day_view_draws_real_drift_performance_and_alerts_with_causes(page, 
     assert cells["multivariate"] == ["drift", "high"]
     assert page.locator("#chart-performance canvas").count() == 1
     assert page.locator("#performance-table tbody td").all_text_contents()[1:4] == ["2,000", "100.0%", "no"]
+    # the estimated accuracy beside the realized one, with its band
+    assert page.locator("#performance-table thead th").all_text_contents()[-1].startswith("estimated accuracy")
+    estimated = page.locator("#performance-table tbody td").all_text_contents()[-1]
+    assert re.fullmatch(r"0\.\d{3} \(0\.\d{3}–(0\.\d{3}|1\.00)\)", estimated), estimated
+    page.locator("#performance").screenshot(path=str(ARTIFACTS / "dashboard-performance-estimated.png"))
     feature_alert = page.locator("#alert-list .alert", has_text=f"Feature {injected} drifted")
     assert feature_alert.count() == 1
     prediction_alert = page.locator("#alert-list .alert", has_text="Predictions (__score__) drifted")

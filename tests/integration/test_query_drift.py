@@ -230,6 +230,31 @@ def test_hourly_performance_adds_up_to_the_day(api, world):
     assert day["metrics"]["roc_auc"] == pytest.approx(stored["metrics"]["roc_auc"], rel=1e-12)
 
 
+def test_performance_has_the_estimate_with_its_band_before_the_labels(api, world):
+    (day,) = _get(api, world, "/v1/models/unlabelled/performance").body["windows"]
+    estimated = day["estimated"]
+    assert estimated["rows"] == 2000 and set(estimated["metrics"]) == {
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "roc_auc",
+    }
+    for m in estimated["metrics"].values():
+        assert 0 <= m["lower"] < m["value"] < m["upper"] <= 1 and m["sampling_error"] > 0
+    # the scores are the true probabilities: the realized accuracy of all rows lies in the band
+    (full,) = _get(api, world, "/v1/models/shift/performance").body["windows"]
+    accuracy = full["estimated"]["metrics"]["accuracy"]
+    assert accuracy["lower"] <= full["metrics"]["accuracy"] <= accuracy["upper"]
+    # any range is a merge of hours: the same estimate as the stored day
+    (merged,) = _get(api, world, "/v1/models/unlabelled/performance", granularity="range").body["windows"]
+    hours = _get(api, world, "/v1/models/unlabelled/performance", granularity="hour", limit=1000).body["windows"]
+    assert len(hours) == 24 and sum(h["estimated"]["rows"] for h in hours) == 2000
+    for name, m in estimated["metrics"].items():
+        for key in ("value", "lower", "upper"):
+            assert merged["estimated"]["metrics"][name][key] == pytest.approx(m[key], abs=1e-9)
+
+
 # -- alerts (incidents) ---------------------------------------------------------------------------------
 def test_alerts_are_incidents_that_say_what_drifted_with_ranked_causes_in_words(api, world):
     page = _get(api, world, "/v1/models/shift/alerts").body

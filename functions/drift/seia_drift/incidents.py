@@ -111,6 +111,26 @@ def episodes(windows: list[SeriesWindow], resolve_after: int, barriers: Sequence
     return out
 
 
+def refuted(kind: str, condition: str, episode: Episode) -> bool:
+    """An estimated-performance episode whose every flagged window the labels refuted: resolved.
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> w = lambda labels: SeriesWindow(t, t, "flagged", "low", "", {"labels": labels})
+    >>> refuted("performance", "estimated_accuracy", Episode([w("refuted"), w("refuted")]))
+    True
+    >>> refuted("performance", "estimated_accuracy", Episode([w("refuted"), w("pending")]))
+    False
+    """
+    return (
+        kind == "performance"
+        and condition.startswith("estimated_")
+        and all(w.details.get("labels") == "refuted" for w in episode.flagged)
+    )
+
+
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
     return a_start < b_end and b_start < a_end
 
@@ -125,7 +145,11 @@ def summary(kind: str, subject: str, condition: str, granularity: str, episode: 
         "feature_drift": f"Feature {subject} drifted",
         "prediction_drift": f"Predictions ({subject}) drifted",
         "label_drift": "Labels drifted",
-        "performance": "RMSE rose" if condition == "rmse" else f"{subject.capitalize()} dropped",
+        "performance": "RMSE rose"
+        if condition == "rmse"
+        else f"Estimated {subject.replace('_', ' ')} dropped"
+        if condition.startswith("estimated_")
+        else f"{subject.capitalize()} dropped",
         "multivariate_drift": "The relations between features drifted (multivariate reconstruction error)",
     }.get(kind)
     if what is None:
@@ -140,10 +164,17 @@ def summary(kind: str, subject: str, condition: str, granularity: str, episode: 
         when = f"in the {granularity} of {_when(first, granularity)}"
     else:
         when = f"in {n} {granularity}s between {_when(first, granularity)} and {_when(last, granularity)}"
-    if status == "resolved" and episode.closed_window_end is not None and episode.clean_since is not None:
+    labels = {w.details.get("labels") for w in episode.flagged} if condition.startswith("estimated_") else set()
+    if status == "resolved" and labels == {"refuted"}:
+        where = "resolved: the labels refuted the estimate"
+    elif status == "resolved" and episode.closed_window_end is not None and episode.clean_since is not None:
         where = f"resolved, clean again since {_when(episode.clean_since, granularity)}"
     elif status == "resolved":
         where = "resolved by a user"
     else:
         where = "still open"
+    if "confirmed" in labels and status != "resolved":
+        where += ", confirmed by labels"
+    elif labels == {"pending"}:
+        where += ", labels pending"
     return f"{what} {when} (at worst {episode.peak_severity}); {where}."

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from seia.sparse import dense, unpack_performance
+from seia.stats import estimation as core_estimation
 from seia.stats import performance as core_performance
 from seia_drift.stats import MulticlassCounts, RegressionSums, score_edges
 
@@ -83,6 +84,13 @@ def merge_many(stats: Iterable[dict[str, Any] | None]) -> dict[str, Any] | None:
 
     Floats are added left to right, as the pairwise merge does, so the result is the same.
     """
+    parts = [core_performance.split(s) for s in stats]
+    return core_performance.join(
+        _merge_realized([r for r, _ in parts]), core_estimation.merge_many(e for _, e in parts)
+    )
+
+
+def _merge_realized(stats: list[dict[str, Any] | None]) -> dict[str, Any] | None:
     items = [s for s in stats if s is not None]
     if not items:
         return None

@@ -462,19 +462,39 @@
       return;
     }
     const metricNames = [...new Set(perf.windows.flatMap((w) => Object.keys(w.metrics || {})))];
-    const el = h("div", { class: "chart small", id: "chart-performance" });
+    // The estimate (from the scores, before the labels) of one metric, with its band (±3 sampling errors).
+    const estMetric = "accuracy";
+    const est = (w) => ((w.estimated || {}).metrics || {})[estMetric] || {};
+    const hasEstimate = perf.windows.some((w) => est(w).value != null);
+    const estName = "estimated " + estMetric;
+    // with an estimate, two panels (metrics, coverage below): the taller chart; else the short one
+    const el = h("div", { class: hasEstimate ? "chart" : "chart small", id: "chart-performance" });
     card.append(el, dataTable("performance-table",
       [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["label_coverage", "Labelled", true, pct],
        ["provisional", "Provisional", false, (v) => (v ? "yes" : "no")],
-       ...metricNames.map((m) => [m, m, true, (v, r) => short((r.metrics || {})[m])])], perf.windows));
+       ...metricNames.map((m) => [m, m, true, (v, r) => short((r.metrics || {})[m])]),
+       ...(hasEstimate ? [["estimated", estName, true, (v, r) => est(r).value == null ? "" :
+         short(est(r).value) + " (" + short(est(r).lower) + "–" + short(est(r).upper) + ")"]] : [])], perf.windows));
+    const band = hasEstimate ? [
+      // the band: an invisible line at the lower bound, and the width stacked on it, shaded
+      { name: "band", type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, tooltip: { show: false },
+        data: perf.windows.map((w) => [w.window_start, est(w).lower]) },
+      { name: "band", type: "line", stack: "band", symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { opacity: 0.2 },
+        tooltip: { show: false }, data: perf.windows.map((w) => [w.window_start, est(w).upper == null ? null : est(w).upper - est(w).lower]) },
+      { name: estName, type: "line", lineStyle: { type: "dashed" }, data: perf.windows.map((w) => [w.window_start, est(w).value]) },
+    ] : [];
     chart(el, {
-      tooltip: { trigger: "axis" }, legend: { data: [...metricNames, "label coverage"], type: "scroll" }, grid: { left: 50, right: 50, top: 30, bottom: 30 },
-      xAxis: timeAxis, yAxis: [{ type: "value" }, { type: "value", min: 0, max: 1 }],
+      tooltip: { trigger: "axis" }, legend: { data: [...metricNames, ...(hasEstimate ? [estName, "band"] : []), "label coverage"], type: "scroll" },
+      // metrics above, label coverage below, on one time axis
+      grid: [{ top: 40, bottom: "38%" }, { top: "70%", bottom: 30 }],
+      xAxis: [{ ...timeAxis, gridIndex: 0 }, { ...timeAxis, gridIndex: 1 }],
+      yAxis: [{ type: "value", name: "metric", gridIndex: 0, scale: true }, { type: "value", name: "coverage", min: 0, max: 1, gridIndex: 1 }],
       series: [
         // Provisional windows (labels still expected) get hollow points.
         ...metricNames.map((m) => ({ name: m, type: "line", showSymbol: perf.windows.length < 50, data: perf.windows.map((w) => ({
           value: [w.window_start, (w.metrics || {})[m]], symbol: w.provisional ? "emptyCircle" : "circle" })) })),
-        { name: "label coverage", type: "bar", yAxisIndex: 1, itemStyle: { opacity: 0.25 }, data: perf.windows.map((w) => [w.window_start, w.label_coverage]) },
+        ...band,
+        { name: "label coverage", type: "bar", xAxisIndex: 1, yAxisIndex: 1, itemStyle: { opacity: 0.35 }, data: perf.windows.map((w) => [w.window_start, w.label_coverage]) },
       ],
     });
   }

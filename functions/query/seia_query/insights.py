@@ -550,6 +550,20 @@ def distribution(conn, model: Model, feature: str, params: dict) -> dict:
 
 
 # -- performance ----------------------------------------------------------------------------------------
+def _estimated(estimated: dict | None) -> dict | None:
+    """The window's estimated metrics (:mod:`seia.stats.estimation`) as the API shows them."""
+    if not estimated:
+        return None
+    return {
+        "rows": int(estimated["n"]),
+        "metrics": {
+            k: {f: finite(v.get(f)) for f in ("value", "lower", "upper", "sampling_error")}
+            for k, v in estimated.items()
+            if isinstance(v, dict)
+        },
+    }
+
+
 def _performance_window(start, end, predictions, labeled, coverage, provisional, metrics) -> dict:
     return {
         "window_start": _iso(start),
@@ -563,6 +577,7 @@ def _performance_window(start, end, predictions, labeled, coverage, provisional,
             for k, v in (metrics or {}).items()
             if k not in ("n", "scored") and (isinstance(v, (int, float)) or v is None)
         },
+        "estimated": _estimated((metrics or {}).get("estimated")),
     }
 
 
@@ -617,10 +632,19 @@ def performance(conn, model: Model, params: dict) -> dict:
     hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
 
+    fit: dict[str, Any] | None = None  # the reference's calibration, read once for the windows merged here
+
     def shown(w, end_w, rows, labeled, window_stats) -> dict:
+        nonlocal fit
         coverage = labeled / rows if rows else None
         provisional = coverage is None or coverage < coverage_threshold
         metrics = stats.performance.metrics(window_stats)
+        if fit is None:
+            reference = repo.reference(model.id)
+            fit = ((reference.performance or {}) if reference else {}).get("estimation") or {}
+        estimated = stats.estimation.estimate(stats.performance.split(window_stats)[1], fit or None, model.task)
+        if estimated is not None:
+            metrics["estimated"] = estimated
         return _performance_window(w, end_w, rows, labeled, coverage, provisional, metrics)
 
     if granularity == "range":

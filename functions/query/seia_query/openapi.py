@@ -637,8 +637,46 @@ SCHEMAS: dict = {
                     )
                 },
             },
+            "estimated": _nullable(
+                _obj(
+                    {
+                        "rows": {**_COUNT, "description": "rows with scores the estimate is made from"},
+                        "metrics": {
+                            "type": "object",
+                            "description": "estimated from the scores calibrated on the reference (CBPE): "
+                            "accuracy, precision, recall, f1, roc_auc (multiclass: macro averages); the band "
+                            "[lower, upper] is the value ± 3 sampling errors, NannyML's",
+                            "additionalProperties": _ref("EstimatedMetric"),
+                            "properties": {
+                                m: _ref("EstimatedMetric") for m in ("accuracy", "precision", "recall", "f1", "roc_auc")
+                            },
+                        },
+                    },
+                    ["rows", "metrics"],
+                    description="performance estimated before (and beside) the labels; null when the "
+                    "reference has no labelled scores (regression, or nothing to calibrate on)",
+                )
+            ),
         },
-        ["window_start", "window_end", "predictions", "labelled", "label_coverage", "provisional", "metrics"],
+        [
+            "window_start",
+            "window_end",
+            "predictions",
+            "labelled",
+            "label_coverage",
+            "provisional",
+            "metrics",
+            "estimated",
+        ],
+    ),
+    "EstimatedMetric": _obj(
+        {
+            "value": _NUMBER_OR_NULL,
+            "lower": _NUMBER_OR_NULL,
+            "upper": _NUMBER_OR_NULL,
+            "sampling_error": _NUMBER_OR_NULL,
+        },
+        ["value", "lower", "upper", "sampling_error"],
     ),
     "Performance": _obj(
         {
@@ -991,7 +1029,7 @@ PATHS: dict = {
     },
     "/v1/models/{model}/performance": {
         "get": _op(
-            "Realized performance per window, with label coverage",
+            "Realized performance per window, with label coverage, and the performance estimated from the scores",
             {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
             tag="drift",
             operation_id="performance",

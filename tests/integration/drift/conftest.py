@@ -94,8 +94,9 @@ class Reader:
         )
 
     def top_cause(self, model: str, kind: str) -> tuple[dict | None, dict | None]:
-        """The most severe incident of `kind` (then the longest) and its rank-1 cause."""
-        alerts = [a for a in self.alerts(model) if a["kind"] == kind]
+        """The most severe incident of `kind` (then the longest) and its rank-1 cause; of performance,
+        the realized incidents (an estimated one, ``estimated_<metric>``, names no feature)."""
+        alerts = [a for a in self.alerts(model) if a["kind"] == kind and not a["condition"].startswith("estimated_")]
         if not alerts:
             return None, None
         alert = sorted(alerts, key=lambda a: (SEVERITY_ORDER[a["peak_severity"]], -a["windows_flagged"], a["id"]))[0]

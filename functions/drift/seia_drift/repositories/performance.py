@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 
 from seia.schema import Model
 from seia.sparse import pack_performance
-from seia_drift import performance
+from seia_drift import estimation, performance
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
 
 LOG_LOSS_EPS = 1e-15
@@ -82,11 +82,15 @@ class PerformanceRepository:
         rows = self.conn.execute(self.LABELED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
         return [r[0] for r in rows]
 
-    def compute(self, model: Model, source: Source, packed: bool = False) -> dict[datetime, tuple[Any, ...]]:
+    def compute(
+        self, model: Model, source: Source, packed: bool = False, fit: dict[str, Any] | None = None
+    ) -> dict[datetime, tuple[Any, ...]]:
         """{hour: (rows, labeled, stats or None, label_groups)} over the source; ``packed``: binary
         statistics in their stored form (:mod:`seia.sparse`), for :meth:`replace_hours`.
 
-        ``label_groups`` are (label, n) pairs of classification labels, for the label sketch.
+        ``label_groups`` are (label, n) pairs of classification labels, for the label sketch. With the
+        reference's estimation ``fit`` (:func:`seia_drift.estimation.fit_reference`), each hour's
+        statistics also hold ``estimated`` (over all its rows with scores, labelled or not).
         """
         cte = source.cte()
         counted = self.conn.execute(cte + sql.SQL(self.ROWS), source.params)
@@ -118,7 +122,121 @@ class PerformanceRepository:
         else:
             for hour, *sums in self.conn.execute(cte + sql.SQL(self.REGRESSION), source.params):
                 out[hour][2] = performance.regression_stats(tuple(sums))
+        if fit is not None and model.task in ("binary_classification", "multiclass_classification"):
+            for hour, est in self.estimate(source, fit).items():
+                if hour in out:
+                    stats = out[hour][2]
+                    out[hour][2] = (stats or {}) | {"estimated": est}
         return {h: tuple(v) for h, v in out.items()}
+
+    ESTIMATION_ROWS = """
+        SELECT score, scores, prediction_label, label FROM src
+        WHERE label IS NOT NULL AND prediction_label IS NOT NULL"""
+
+    def fit_estimation(self, model: Model, source: Source) -> dict[str, Any] | None:
+        """The reference's calibration and sampling-error components (:mod:`seia_drift.estimation`),
+        from its labelled rows with scores; None for regression or too few such rows."""
+        import numpy as np
+
+        if model.task == "binary_classification":
+            assert model.positive_label is not None  # validated at registration
+            classes: list[str] = [model.positive_label]
+        elif model.task == "multiclass_classification":
+            assert model.labels is not None
+            classes = list(model.labels)
+        else:
+            return None
+        scores, predicted, actual = [], [], []
+        with self.conn.cursor(binary=True) as cur:
+            for score, vector, pred, label in cur.execute(source.cte() + sql.SQL(self.ESTIMATION_ROWS), source.params):
+                row = [score] if len(classes) == 1 else vector
+                if row is None or len(row) != len(classes) or any(v is None for v in row):
+                    continue
+                scores.append(row)
+                predicted.append(pred)
+                actual.append(label)
+        if len(actual) < estimation.MIN_REFERENCE_ROWS or len(set(actual)) < 2:
+            return None
+        return estimation.fit_reference(
+            model.task, classes, np.asarray(scores, dtype=float), np.asarray(predicted), np.asarray(actual)
+        )
+
+    def estimate(self, source: Source, fit: dict[str, Any]) -> dict[datetime, dict[str, Any]]:
+        """{hour: estimation statistics (:mod:`seia.stats.estimation`)} of the source's rows with scores
+        and a prediction: each class's calibrated probability (multiclass: normalised over the
+        classes) summed per raw-score bin, over the rows predicted as that class and the others."""
+        classes = list(fit["classes"])
+        k = len(classes)
+        raw: list[sql.Composable]
+        where: sql.Composable
+        p: sql.Composable
+        if fit["task"] == "binary_classification":
+            raw = [sql.SQL("src.score")]
+            where = sql.SQL("src.score IS NOT NULL")
+        else:
+            raw = [sql.SQL("src.scores[{}]").format(sql.Literal(i + 1)) for i in range(k)]
+            where = sql.SQL("cardinality(src.scores) = {} AND array_position(src.scores, NULL) IS NULL").format(
+                sql.Literal(k)
+            )
+        calibrated = [estimation.calibrated_sql(r, m) for r, m in zip(raw, fit["calibration"], strict=True)]
+        if fit["task"] == "binary_classification":
+            p = sql.SQL("c")
+        else:
+            p = sql.SQL(
+                "CASE WHEN t > 0 THEN ARRAY(SELECT v / t FROM unnest(c) WITH ORDINALITY u(v, o) ORDER BY o)"
+                " ELSE array_fill(1.0::float8 / {k}, ARRAY[{k}]) END"
+            ).format(k=sql.Literal(k))
+        query = source.cte() + sql.SQL(
+            """SELECT hour, i, width_bucket(s[i], {edges}::float8[]) AS bucket, count(*), sum(p[i]),
+                      count(*) FILTER (WHERE pred = ({classes}::text[])[i]),
+                      coalesce(sum(p[i]) FILTER (WHERE pred = ({classes}::text[])[i]), 0),
+                      coalesce(sum(p[i]) FILTER (WHERE pred IS DISTINCT FROM ({classes}::text[])[i]), 0)
+               FROM (SELECT hour, pred, s, {p} AS p FROM (
+                       SELECT hour, pred, s, c, (SELECT sum(v) FROM unnest(c) v) AS t FROM (
+                         SELECT src.hour, src.prediction_label AS pred, ARRAY[{raw}]::float8[] AS s,
+                                ARRAY[{calibrated}]::float8[] AS c
+                         FROM src WHERE {where} AND src.prediction_label IS NOT NULL) r0) r1) r
+               CROSS JOIN generate_series(1, {k}) i
+               GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"""
+        ).format(
+            edges=sql.Literal(list(estimation.ESTIMATE_EDGES.tolist())),
+            classes=sql.Literal(classes),
+            p=p,
+            raw=sql.SQL(", ").join(raw),
+            calibrated=sql.SQL(", ").join(calibrated),
+            where=where,
+            k=sql.Literal(k),
+        )
+        out: dict[datetime, dict[str, Any]] = {}
+        for hour, i, bucket, n, expected, pred, tp, fn in self.conn.execute(query, source.params):
+            hour_stats = out.setdefault(
+                hour,
+                {
+                    "n": 0,
+                    "classes": [
+                        {
+                            "pred": 0,
+                            "tp": 0.0,
+                            "fn": 0.0,
+                            "size": estimation.ESTIMATE_BINS,
+                            "bins": [],
+                            "counts": [],
+                            "expected": [],
+                        }
+                        for _ in classes
+                    ],
+                },
+            )
+            c = hour_stats["classes"][i - 1]
+            c["pred"] += pred
+            c["tp"] += tp
+            c["fn"] += fn
+            c["bins"].append(bucket)
+            c["counts"].append(n)
+            c["expected"].append(expected)
+            if i == 1:
+                hour_stats["n"] += n
+        return out
 
     STAGE = """
         CREATE TEMP TABLE IF NOT EXISTS stage_performance (hour timestamptz, rows bigint, labeled bigint, stats jsonb)

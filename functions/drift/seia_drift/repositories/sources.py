@@ -28,16 +28,17 @@ HOUR_IN_RANGE = (
 )
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
 
-COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value"
+COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores"
 
 UPLOADED_REFERENCE = """
-    SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value
+    SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value,
+           scores
     FROM reference_rows WHERE model_id = %(model)s"""
 
 # Predictions of [start, end) with their labels; only transactions below the horizon.
 PREDICTIONS_RANGE = """
     SELECT date_trunc('hour', p.ts, 'UTC') AS hour, p.num, p.cat, p.prediction_label, p.prediction_value,
-           p.score, g.label, g.label_value
+           p.score, g.label, g.label_value, p.scores
     FROM predictions p
     LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
     WHERE p.model_id = %(model)s AND p.ts >= %(start)s AND p.ts < %(end)s

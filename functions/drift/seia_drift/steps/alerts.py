@@ -56,6 +56,7 @@ def _severity(ratio: float, t: Any) -> str:
 
 
 DATA_QUALITY_CONDITIONS = ("missing_rate", "new_category", "unit_change")
+ESTIMATED_METRICS = ("accuracy", "roc_auc")  # estimated metrics that raise incidents (estimated_<metric>)
 KIND_OF_SOURCE = {
     "feature": "feature_drift",
     "prediction": "prediction_drift",
@@ -84,6 +85,7 @@ class AlertStep(Step):
                 for r in results.results(ctx.model.id, w.granularity, w.window_start):
                     flags += self._feature_flags(ctx, w, r, bins)
                 flags += self._performance_flags(ctx, w, stored.metrics)
+                flags += self._estimated_flags(ctx, w, stored.metrics)
             repo.replace_flags(ctx.model.id, key, g, w.window_start, w.window_end, flags)
         tally = {"opened": 0, "escalated": 0, "resolved": repo.resolve_stale(ctx.model.id, key, FINDING_REFERENCE)}
         if changed:
@@ -248,6 +250,55 @@ class AlertStep(Step):
             ]
         return []
 
+    def _estimated_flags(self, ctx: Context, w: WindowRow, reference: dict[str, Any] | None) -> list[NewFlag]:
+        """An estimated metric (:mod:`seia.stats.estimation`) that dropped from the reference's realized
+        value by ``performance_drop.accuracy`` or more, with the reference value above the estimate's
+        band. Each flag says what the labels say of it (``details.labels``): ``pending`` while the
+        window is provisional, then ``confirmed`` when the realized metric dropped as much, else
+        ``refuted`` (an incident whose flagged windows are all refuted is resolved)."""
+        m, t = w.metrics or {}, ctx.settings.thresholds
+        estimated = m.get("estimated") or {}
+        if not reference or not estimated or (reference.get("n") or 0) < t.min_rows:
+            return []
+        out = []
+        threshold = ctx.settings.accuracy_drop
+        for metric in ESTIMATED_METRICS:
+            ref_value, e = reference.get(metric), estimated.get(metric)
+            if ref_value is None or e is None:
+                continue
+            condition = f"estimated_{metric}"
+            if (estimated.get("n") or 0) < ctx.settings.min_rows:
+                out.append(NewFlag("performance", metric, condition, "insufficient"))
+                continue
+            drop = ref_value - e["value"]
+            if drop < threshold or (e.get("upper") is not None and e["upper"] >= ref_value):
+                continue
+            realized = m.get(metric)
+            if w.provisional or realized is None:
+                labels = "pending"
+            else:
+                labels = "confirmed" if ref_value - realized >= threshold else "refuted"
+            verdict = {
+                "pending": "labels pending",
+                "confirmed": f"confirmed by labels: realized {realized if realized is None else round(realized, 2)}",
+                "refuted": f"refuted by labels: realized {realized if realized is None else round(realized, 2)}",
+            }[labels]
+            band = f"{e['lower']:.2f}–{e['upper']:.2f}" if e.get("lower") is not None else "n/a"
+            out.append(
+                self._alert(
+                    w,
+                    "performance",
+                    metric,
+                    condition,
+                    _severity(drop / threshold, t),
+                    f"Estimated {metric.replace('_', ' ')} dropped: {ref_value:.2f} → {e['value']:.2f} "
+                    f"(band {band}) over {estimated['n']} rows in the {w.granularity} from "
+                    f"{w.window_start.isoformat()}; {verdict}",
+                    {"labels": labels, "reference": ref_value, "estimated": e, "realized": realized},
+                )
+            )
+        return out
+
 
 def multivariate_flags(w: WindowRow, r: FeatureResult) -> list[NewFlag]:
     """The window's multivariate_drift flag: its mean reconstruction error left the reference's band."""
@@ -342,7 +393,8 @@ def _write(
             None,
         )
         by_user = match is not None and match.resolved_by == "user"
-        if by_user or e.closed_window_end is not None:
+        refuted = derivation.refuted(kind, condition, e)
+        if by_user or e.closed_window_end is not None or refuted:
             status, resolved_by = "resolved", "user" if by_user else "auto"
         else:
             status = "acknowledged" if match is not None and match.acknowledged_at else "open"
@@ -361,7 +413,7 @@ def _write(
             e.last_window_end,
             len(e.flagged),
             resolved_by,
-            None if by_user else e.closed_window_end,
+            None if by_user else e.closed_window_end or (e.last_window_end if refuted else None),
             derivation.summary(kind, subject, condition, g, e, status),
             {"last_message": last.message, "first_message": e.flagged[0].message},
         )

@@ -146,6 +146,9 @@ class CauseStep(Step):
             return mv.causes([f.details.get("statistics") or {} for f in flagged]) or [
                 Cause(incident.subject, None, 1.0, message, {})
             ]
+        if incident.kind == "performance" and incident.condition.startswith("estimated_"):
+            # estimated from the scores alone: no labels to rank segments by; the message says it all
+            return [Cause(incident.subject, None, 1.0, message, {})]
         if incident.kind == "performance":
             features = self._features(flagged, focus)
             ref = flagged[-1].details["reference"]

@@ -61,7 +61,7 @@ class LabelStep(Step):
         for i in range(0, len(hours), HOURS_PER_QUERY):
             chunk = hours[i : i + HOURS_PER_QUERY]
             source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
-            values = perf.compute(ctx.model, source, packed=True)
+            values = perf.compute(ctx.model, source, packed=True, fit=(stored.performance or {}).get("estimation"))
             perf.replace_hours(ctx.model.id, chunk, values)
             counted = [h for h in chunk if h in recount]
             if counted:

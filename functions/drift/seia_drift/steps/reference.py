@@ -75,8 +75,14 @@ class ReferenceStep(Step):
 
         rows, labeled = repo.counts(source)
         features = [b for b in (self._bins(repo, source, slot) for slot in ctx.layout.slots) if b is not None]
-        perf = PerformanceRepository(ctx.conn).compute(ctx.model, source)
+        perf_repo = PerformanceRepository(ctx.conn)
+        perf = perf_repo.compute(ctx.model, source)
         stats = next(iter(perf.values()))[2] if perf else None
+        fit = perf_repo.fit_estimation(ctx.model, source) if stats is not None else None
+        if fit is not None:
+            assert stats is not None
+            # calibration and sampling-error components: the estimate of every window is made with them
+            stats = stats | {"estimation": fit}
         reference = StoredReference(
             key, kind, start, end, rows, labeled, stats, performance.metrics(stats) if stats else None
         )

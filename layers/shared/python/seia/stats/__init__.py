@@ -7,7 +7,7 @@ values. The drift metrics and the thresholds' defaults and ranges are registered
 :mod:`seia.registry`.
 """
 
-from . import performance
+from . import estimation, performance
 from .categorical import Chi2Result, aligned_counts, chi2_test, unseen_share
 from .classification import (
     BinaryCounts,
@@ -104,6 +104,7 @@ __all__ = [
     "sketch_from_dict",
     "smirnov_sf",
     "unseen_share",
+    "estimation",
     "performance",
     "wasserstein_distance",
 ]

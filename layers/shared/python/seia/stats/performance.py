@@ -3,6 +3,10 @@
 Binary models keep :class:`~seia.stats.classification.BinaryCounts` over the rows with a score
 (AUC, log loss) and bare confusion counts of the rows without one; multiclass a confusion matrix;
 regression error sums. The engine stores them per hour; the query path merges any range of hours.
+
+An hour's statistics may also hold ``estimated``: what the estimated performance needs, over every
+row with scores, labelled or not (:mod:`seia.stats.estimation`); an hour without any label holds
+only that (no ``kind``).
 """
 
 from __future__ import annotations
@@ -11,10 +15,32 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from . import estimation
 from .classification import BinaryCounts, MulticlassCounts, binary_metrics, multiclass_metrics
 from .regression import RegressionSums, regression_metrics
 
 CONFUSION = ("tp", "fp", "tn", "fn")
+
+
+def split(stats: Mapping[str, Any] | None) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(the realized statistics or None when no row was labelled, the estimation statistics or None).
+
+    Examples
+    --------
+    >>> split({"estimated": {"n": 1, "classes": []}})
+    (None, {'n': 1, 'classes': []})
+    """
+    if stats is None:
+        return None, None
+    realized = {k: v for k, v in stats.items() if k != "estimated"} if "kind" in stats else None
+    return realized, stats.get("estimated")
+
+
+def join(realized: dict[str, Any] | None, estimated: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Inverse of :func:`split`."""
+    if estimated is None:
+        return realized
+    return (realized or {}) | {"estimated": estimated}
 
 
 def merge(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -26,6 +52,14 @@ def merge(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str,
     >>> merge(a, a)["matrix"], merge(None, a) == a
     ([[2, 0], [0, 2]], True)
     """
+    if a is None or b is None:
+        other = a if b is None else b
+        return None if other is None else dict(other)
+    (ra, ea), (rb, eb) = split(a), split(b)
+    return join(_merge_realized(ra, rb), estimation.merge(ea, eb))
+
+
+def _merge_realized(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if a is None or b is None:
         other = a if b is None else b
         return None if other is None else dict(other)
@@ -68,7 +102,7 @@ def metrics(stats: Mapping[str, Any] | None) -> dict[str, Any]:
     >>> metrics(None)
     {'n': 0}
     """
-    if stats is None:
+    if stats is None or "kind" not in stats:
         return {"n": 0}
     kind = stats["kind"]
     if kind == "binary":
