@@ -14,7 +14,6 @@ from seia.stats import estimation
 from seia.stats.performance import split
 from seia_drift import performance
 from seia_drift.repositories.performance import PerformanceRepository
-from seia_drift.repositories.reference import ReferenceRepository
 from seia_drift.repositories.results import ResultRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.settings import DriftSettings
