@@ -405,8 +405,8 @@ class Client:
                         first = False
                         totals["batches"] += 1
                         for key, value in reply.items():
-                            if key in ("accepted", "duplicates", "unmatched"):
-                                totals[key] += value
+                            if key in ("accepted", "duplicates", "unmatched", "expired"):
+                                totals[key] = totals.get(key, 0) + value
                             elif key in ("reference_rows", "reference_version"):
                                 totals[key] = value
                         bar.advance(batch.count)

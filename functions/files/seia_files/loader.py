@@ -37,6 +37,7 @@ class LoadResult:
     rows: int  # stored now
     duplicates: int  # already stored (predictions, reference)
     unmatched: int | None  # ground truths without a stored prediction
+    expired: int | None  # ground truths whose prediction is past the retention horizon (not stored)
     read: int  # data rows in the file
 
 
@@ -74,7 +75,7 @@ class FileLoader:
         validator, encoder = ChunkValidator(layout), CopyEncoder(layout)
         staging = FileStagingRepository(self.conn, layout)
         ingest_log = IngestLogRepository(self.conn)
-        stored = conflicts = unmatched = read = chunks = 0
+        stored = conflicts = unmatched = expired = read = chunks = 0
 
         with self.conn.transaction():
             if not ingest_log.claim(obj, self.model.id, self.location.kind):
@@ -86,6 +87,7 @@ class FileLoader:
                     stored += written.stored
                     conflicts += written.conflicts
                     unmatched += written.unmatched
+                    expired += written.expired
                     read += rows
                     chunks += 1
                     if chunks > 1 or rows >= self.chunk_rows:
@@ -99,13 +101,19 @@ class FileLoader:
                         )
             if read == 0:
                 raise FileRejected.file("the file has no data rows")
-            if conflicts:
+            if conflicts or self.location.kind == REFERENCE:
                 staging.check_no_duplicates_in_file()
             if self.location.kind == REFERENCE:
                 staging.bump_reference(self.model.id)
             is_gt = self.location.kind == GROUND_TRUTHS
-            result = LoadResult(rows=stored, duplicates=conflicts, unmatched=unmatched if is_gt else None, read=read)
-            ingest_log.finish(obj, result.rows, result.duplicates, result.unmatched)
+            result = LoadResult(
+                rows=stored,
+                duplicates=conflicts,
+                unmatched=unmatched if is_gt else None,
+                expired=expired if is_gt else None,
+                read=read,
+            )
+            ingest_log.finish(obj, result.rows, result.duplicates, result.unmatched, result.expired)
         return result
 
 

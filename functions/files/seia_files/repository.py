@@ -15,7 +15,8 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from seia.repositories.records import ReferenceRepository
+from seia.partitions import ensure_for_rows
+from seia.repositories.records import ReferenceRepository, write_labels
 from seia_files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
@@ -28,6 +29,7 @@ class IngestRecord:
     rows: int
     duplicates: int
     unmatched: int | None
+    expired: int | None
     loaded_at: datetime
 
 
@@ -41,7 +43,7 @@ class ObjectVersion:
 
 class IngestLogRepository:
     GET = """
-        SELECT rows, duplicates, unmatched, loaded_at FROM file_ingests
+        SELECT rows, duplicates, unmatched, expired, loaded_at FROM file_ingests
         WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"""
     # Taken first in the load's transaction: a concurrent load of the same object waits here, then
     # finds the row and does nothing.
@@ -50,7 +52,7 @@ class IngestLogRepository:
         ON CONFLICT (bucket, key, etag, version_id) DO NOTHING
         RETURNING 1"""
     FINISH = """
-        UPDATE file_ingests SET rows = %s, duplicates = %s, unmatched = %s, loaded_at = now()
+        UPDATE file_ingests SET rows = %s, duplicates = %s, unmatched = %s, expired = %s, loaded_at = now()
         WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"""
 
     def __init__(self, conn: psycopg.Connection):
@@ -64,8 +66,12 @@ class IngestLogRepository:
         row = self.conn.execute(self.CLAIM, (obj.bucket, obj.key, obj.etag, obj.version_id, model_id, kind))
         return row.fetchone() is not None
 
-    def finish(self, obj: ObjectVersion, rows: int, duplicates: int, unmatched: int | None) -> None:
-        self.conn.execute(self.FINISH, (rows, duplicates, unmatched, obj.bucket, obj.key, obj.etag, obj.version_id))
+    def finish(
+        self, obj: ObjectVersion, rows: int, duplicates: int, unmatched: int | None, expired: int | None = None
+    ) -> None:
+        self.conn.execute(
+            self.FINISH, (rows, duplicates, unmatched, expired, obj.bucket, obj.key, obj.etag, obj.version_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,7 @@ class ChunkWrite:
     stored: int
     conflicts: int = 0
     unmatched: int = 0
+    expired: int = 0
 
 
 class FileStagingRepository:
@@ -93,28 +100,30 @@ class FileStagingRepository:
     DUPLICATES_IN_FILE = """
         SELECT prediction_id, min(row_no) AS first_row, (array_agg(row_no ORDER BY row_no))[2:] AS again
         FROM {ids} GROUP BY prediction_id HAVING count(*) > 1 ORDER BY 2 LIMIT %s"""
-    INSERT = """
-        INSERT INTO {table} (model_id, {columns}) SELECT %s, {values} FROM {stage}
-        ON CONFLICT (model_id, prediction_id) DO NOTHING"""
-    UNMATCHED = """
-        SELECT count(*) FROM {stage} s
-        WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.model_id = %s AND p.prediction_id = s.prediction_id)"""
-    # The rule of GroundTruthRepository.UPSERT: a label sent again corrects the stored one.
-    UPSERT_GROUND_TRUTHS = """
-        INSERT INTO ground_truths (model_id, prediction_id, label, label_value, ts) SELECT %s, {values} FROM {stage}
-        ON CONFLICT (model_id, prediction_id) DO UPDATE
-           SET label = EXCLUDED.label, label_value = EXCLUDED.label_value,
-               ts = coalesce(EXCLUDED.ts, ground_truths.ts),
-               received_at = now(), seq = nextval('ground_truth_seq')
-         WHERE (ground_truths.label, ground_truths.label_value)
-               IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.label_value)"""
+    # Predictions: each row claims its prediction_id in the model's prediction_keys (unique across every leaf);
+    # rows whose key was taken already are duplicates, counted by the key insert.
+    INSERT_PREDICTIONS = """
+        WITH k AS (
+            INSERT INTO {keys} (model_id, prediction_id, ts) SELECT %(model)s, prediction_id, ts FROM {stage}
+            ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
+        ), ins AS (
+            INSERT INTO predictions (model_id, {columns}) SELECT %(model)s, {values} FROM {stage}
+            WHERE prediction_id IN (SELECT prediction_id FROM k)
+        )
+        SELECT count(*) FROM k"""
+    # Reference rows (ReferenceRepository.INSERT): loads of one model's reference are serialised by its lock.
+    INSERT_REFERENCE = """
+        INSERT INTO reference_rows (model_id, {columns}) SELECT %(model)s, {values} FROM {stage} s
+        WHERE NOT EXISTS (SELECT 1 FROM reference_rows r
+                          WHERE r.model_id = %(model)s AND r.prediction_id = s.prediction_id)
+        ON CONFLICT DO NOTHING"""
 
     def __init__(self, conn: psycopg.Connection, layout: StagingLayout):
         self.conn = conn
         self.layout = layout
         self.ground_truths = layout.kind == GROUND_TRUTHS
         self._names = {"stage": sql.Identifier(STAGE), "ids": sql.Identifier(STAGE_IDS)}
-        self._write = self._upsert_sql() if self.ground_truths else self._insert_sql()
+        self._writes: dict[int, sql.Composed] = {}
 
     def _q(self, template: str, **extra) -> sql.Composed:
         return sql.SQL(template).format(**self._names, **extra)
@@ -127,7 +136,7 @@ class FileStagingRepository:
         self.conn.execute(self._q(self.CREATE_IDS_UNIQUE if self.ground_truths else self.CREATE_IDS))
 
     # -- statements built from the layout --------------------------------------------------
-    def _insert_sql(self) -> sql.Composed:
+    def _insert_sql(self, model_id: int) -> sql.Composed:
         layout, ident = self.layout, sql.Identifier
         nan = sql.SQL("'NaN'")
 
@@ -160,24 +169,21 @@ class FileStagingRepository:
             targets["label"] = ident("label")
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
-        table = "reference_rows" if layout.kind == REFERENCE else "predictions"
         return self._q(
-            self.INSERT,
-            table=ident(table),
+            self.INSERT_REFERENCE if layout.kind == REFERENCE else self.INSERT_PREDICTIONS,
+            keys=ident(f"prediction_keys_m{int(model_id)}"),
             columns=sql.SQL(", ").join(ident(c) for c in targets),
             values=sql.SQL(", ").join(targets.values()),
         )
 
-    def _upsert_sql(self) -> sql.Composed:
-        layout, ident = self.layout, sql.Identifier
-        null = sql.SQL("NULL")
-        values = [
-            ident("prediction_id"),
-            ident("label") if layout.has("label") else null,
-            sql.SQL("NULLIF({}, 'NaN')").format(ident("label_value")) if layout.has("label_value") else null,
-            sql.SQL("NULLIF({}, '-infinity')").format(ident("ts")) if layout.has("ts") else null,
-        ]
-        return self._q(self.UPSERT_GROUND_TRUTHS, values=sql.SQL(", ").join(values))
+    def _label_values(self) -> dict[str, str]:
+        """The label columns of the staging table (``s``) as records.write_labels takes them."""
+        has = self.layout.has
+        return {
+            "label": "s.label" if has("label") else "NULL::text",
+            "label_value": "NULLIF(s.label_value, 'NaN')" if has("label_value") else "NULL::float8",
+            "ts": "NULLIF(s.ts, '-infinity')" if has("ts") else "NULL::timestamptz",
+        }
 
     # -- per chunk ---------------------------------------------------------------------------
     def write_chunk(self, model_id: int, buffers, rows: int) -> ChunkWrite:
@@ -189,14 +195,21 @@ class FileStagingRepository:
             kept = self.conn.execute(self._q(self.KEEP_IDS_UNIQUE)).rowcount
             if kept != rows:
                 self._reject_duplicates(self._q(self.DUPLICATES_IN_CHUNK))
-            found = self.conn.execute(self._q(self.UNMATCHED), (model_id,)).fetchone()
-            assert found is not None  # the query always returns one row
-            unmatched = found[0]
-            self.conn.execute(self._write, (model_id,))
-            result = ChunkWrite(stored=rows, unmatched=unmatched)
+            counts = write_labels(self.conn, model_id, STAGE, **self._label_values())
+            result = ChunkWrite(stored=rows - counts.expired, unmatched=counts.unmatched, expired=counts.expired)
         else:
             self.conn.execute(self._q(self.KEEP_IDS))
-            stored = self.conn.execute(self._write, (model_id,)).rowcount
+            write = self._writes.get(model_id) or self._writes.setdefault(model_id, self._insert_sql(model_id))
+            if self.layout.kind == REFERENCE:
+                self.conn.execute(ReferenceRepository.LOCK, (model_id,))
+                ensure_for_rows(self.conn, model_id, "reference_rows", STAGE)
+                stored = self.conn.execute(write, {"model": model_id}).rowcount
+            else:
+                ensure_for_rows(self.conn, model_id, "predictions", STAGE)
+                self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
+                found = self.conn.execute(write, {"model": model_id}).fetchone()
+                assert found is not None  # count(*) returns one row
+                stored = found[0]
             result = ChunkWrite(stored=stored, conflicts=rows - stored)
         self.conn.execute(self._q(self.EMPTY))
         return result

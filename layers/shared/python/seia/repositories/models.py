@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg.types.json import Jsonb
 
+from seia import partitions
 from seia.schema import Feature, Model
 
 
@@ -46,7 +47,11 @@ class ModelRepository:
                 Jsonb(settings),
             ),
         ).fetchone()
-        return _model(row) if row else None
+        if row is None:
+            return None
+        model = _model(row)
+        partitions.ensure_model_partitions(self.conn, model.id)
+        return model
 
     def get(self, name: str) -> Model | None:
         row = self.conn.execute(self.BY_NAME, (name,)).fetchone()
