@@ -132,9 +132,9 @@ def drop_expired(
     if current is not None and keys > 0 and _exists(conn, f"prediction_keys_m{model_id}"):
         keys_table = sql.Identifier(f"prediction_keys_m{model_id}")
         removed = conn.execute(
-            sql.SQL(
-                "DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE ts < %s LIMIT %s))"
-            ).format(t=keys_table),
+            sql.SQL("DELETE FROM {t} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {t} WHERE ts < %s LIMIT %s))").format(
+                t=keys_table
+            ),
             (current, keys),
         ).rowcount
         more = more or removed == keys
@@ -197,7 +197,10 @@ def set_tenant_retention(conn: psycopg.Connection, days: int | None) -> None:
 
 
 def maintain(
-    conn: psycopg.Connection, model_id: int, settings: dict | None, now: datetime | None = None,
+    conn: psycopg.Connection,
+    model_id: int,
+    settings: dict | None,
+    now: datetime | None = None,
     batch: int = DROP_BATCH,
 ) -> Dropped:
     """The planner's work for one model: leaves ready ``AHEAD``, then one bounded batch of retention."""
