@@ -20,7 +20,7 @@ import psycopg
 from seia.schema import Model
 from seia_files import formats
 from seia_files.columns import GROUND_TRUTHS, REFERENCE, ChunkValidator, FileColumns
-from seia_files.encoding import CopyEncoder
+from seia_files.encoding import CopyEncoder, PredictionRowsEncoder
 from seia_files.errors import FileRejected, RowError, TransientFailure
 from seia_files.keys import FileLocation
 from seia_files.repository import FileStagingRepository, IngestLogRepository, ObjectVersion
@@ -72,8 +72,12 @@ class FileLoader:
             raise _reading_error(exc, source_failure, 0) from None
         names = self.columns.check_header(reader.columns)
         layout = self.columns.layout(names)
-        validator, encoder = ChunkValidator(layout), CopyEncoder(layout)
+        validator = ChunkValidator(layout)
         staging = FileStagingRepository(self.conn, layout)
+        encoder: CopyEncoder | PredictionRowsEncoder = CopyEncoder(layout)
+        if staging.direct:
+            encoder = PredictionRowsEncoder(layout, self.model.id)
+            staging.columns = encoder.columns
         ingest_log = IngestLogRepository(self.conn)
         stored = conflicts = unmatched = expired = read = chunks = 0
 
@@ -133,7 +137,7 @@ def _reading_error(exc: BaseException, source_failure, rows_read: int) -> BaseEx
     return exc
 
 
-def _pipeline(reader, names, validator: ChunkValidator, encoder: CopyEncoder, source_failure):
+def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure):
     """Yields (rows, COPY buffers) per chunk; parsing runs one or two chunks ahead in a thread."""
     items: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()

@@ -15,13 +15,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from seia.partitions import ensure_for_rows
+from seia.partitions import ensure_days, ensure_for_rows
 from seia.repositories.records import ReferenceRepository, write_labels
-from seia_files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
+from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, REFERENCE, StagingLayout
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 STAGE = "file_stage"
 STAGE_IDS = "file_stage_ids"
+STAGE_ROWS = "file_stage_rows"
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,31 @@ class FileStagingRepository:
                           WHERE r.model_id = %(model)s AND r.prediction_id = s.prediction_id)
         ON CONFLICT DO NOTHING"""
 
+    # Predictions are copied straight into the partitions (seia_files.encoding.PredictionRowsEncoder): their keys
+    # first, then the rows, under a savepoint. A key already taken (stored before, or twice in the chunk) undoes
+    # both; the chunk then goes the careful way, through a staging copy of the rows and INSERT_PREDICTIONS_STAGED.
+    CREATE_ROWS = "CREATE TEMP TABLE {rows} (LIKE predictions INCLUDING DEFAULTS) ON COMMIT DROP"
+    INSERT_PREDICTIONS_STAGED = """
+        WITH k AS (
+            INSERT INTO {keys} (model_id, prediction_id, ts) SELECT model_id, prediction_id, ts FROM {rows}
+            ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
+        ), ins AS (
+            INSERT INTO predictions ({columns}) SELECT {columns} FROM {rows}
+            WHERE prediction_id IN (SELECT prediction_id FROM k)
+        )
+        SELECT count(*) FROM k"""
+
     def __init__(self, conn: psycopg.Connection, layout: StagingLayout):
         self.conn = conn
         self.layout = layout
         self.ground_truths = layout.kind == GROUND_TRUTHS
-        self._names = {"stage": sql.Identifier(STAGE), "ids": sql.Identifier(STAGE_IDS)}
+        self.direct = layout.kind == PREDICTIONS
+        self.columns: list[str] = []  # predictions' columns the direct COPY fills (set by the loader)
+        self._names = {
+            "stage": sql.Identifier(STAGE),
+            "ids": sql.Identifier(STAGE_IDS),
+            "rows": sql.Identifier(STAGE_ROWS),
+        }
         self._writes: dict[int, sql.Composed] = {}
 
     def _q(self, template: str, **extra) -> sql.Composed:
@@ -134,6 +155,8 @@ class FileStagingRepository:
         )
         self.conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(STAGE), columns))
         self.conn.execute(self._q(self.CREATE_IDS_UNIQUE if self.ground_truths else self.CREATE_IDS))
+        if self.direct:
+            self.conn.execute(self._q(self.CREATE_ROWS))
 
     # -- statements built from the layout --------------------------------------------------
     def _insert_sql(self, model_id: int) -> sql.Composed:
@@ -188,6 +211,8 @@ class FileStagingRepository:
     # -- per chunk ---------------------------------------------------------------------------
     def write_chunk(self, model_id: int, buffers, rows: int) -> ChunkWrite:
         """Copy one encoded chunk in and move it to its table; returns what was stored."""
+        if self.direct:
+            return self._write_direct(model_id, buffers, rows)
         with self.conn.cursor().copy(self._q(self.COPY)) as copy:
             for buffer in buffers:
                 copy.write(buffer)
@@ -213,6 +238,35 @@ class FileStagingRepository:
             result = ChunkWrite(stored=stored, conflicts=rows - stored)
         self.conn.execute(self._q(self.EMPTY))
         return result
+
+    def _copy(self, statement: sql.Composable, buffers) -> None:
+        with self.conn.cursor().copy(statement) as copy:
+            for buffer in buffers:
+                copy.write(buffer)
+
+    def _write_direct(self, model_id: int, encoded, rows: int) -> ChunkWrite:
+        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days]."""
+        stream, keys, ids, days = encoded
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
+        keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
+        self._copy(self._q("COPY {ids} (prediction_id, row_no) FROM STDIN (FORMAT binary)"), ids)
+        ensure_days(self.conn, model_id, "predictions", days)
+        self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
+        try:
+            with self.conn.transaction():
+                self._copy(
+                    sql.SQL("COPY {} (model_id, prediction_id, ts) FROM STDIN (FORMAT binary)").format(keys_table),
+                    keys,
+                )
+                self._copy(sql.SQL("COPY predictions ({}) FROM STDIN (FORMAT binary)").format(columns), stream)
+            return ChunkWrite(stored=rows)
+        except psycopg.errors.UniqueViolation:
+            pass
+        self.conn.execute(self._q("TRUNCATE {rows}"))
+        self._copy(self._q("COPY {rows} ({columns}) FROM STDIN (FORMAT binary)", columns=columns), stream)
+        found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
+        assert found is not None  # count(*) returns one row
+        return ChunkWrite(stored=found[0], conflicts=rows - found[0])
 
     def check_no_duplicates_in_file(self) -> None:
         """Reject the file if a prediction_id appears twice in it (run when a chunk had conflicts)."""

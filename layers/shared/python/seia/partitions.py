@@ -73,6 +73,18 @@ def ensure_for_rows(conn: psycopg.Connection, model_id: int, table: str, stage: 
     )
 
 
+def ensure_days(conn: psycopg.Connection, model_id: int, table: str, days: list[int]) -> None:
+    """Leaves for the given days (counted from 2000-01-01 UTC, PostgreSQL's epoch), as ``ensure_for_rows``."""
+    conn.execute(
+        """SELECT seia_raw_partition(%(table)s, %(model)s, d.at)
+           FROM (SELECT timestamptz '2000-01-01 00:00:00+00' + make_interval(days => n) AS at
+                 FROM unnest(%(days)s::int4[]) n) d
+           WHERE NOT EXISTS (SELECT 1 FROM raw_partitions r WHERE r.parent_table = %(table)s
+                             AND r.model_id = %(model)s AND r.starts <= d.at AND d.at < r.ends)""",
+        {"table": table, "model": model_id, "days": days},
+    )
+
+
 def leaf_now(conn: psycopg.Connection, model_id: int, table: str = "ground_truths") -> tuple[str, datetime]:
     """(name, start) of the leaf of ``table`` holding rows received now (the transaction's ``now()``)."""
     found = conn.execute(
