@@ -57,8 +57,11 @@ class StateRepository:
         self.conn.execute(self.CLEAR_STATS_SNAPSHOT)
         horizon = xmax
         for (xid32,) in self.conn.execute(self.RUNNING_HERE):
-            # pg_stat_activity shows 32-bit ids; place them in the epoch just below xmax
-            horizon = min(horizon, xmax - ((xmax - xid32) % 2**32))
+            # pg_stat_activity shows 32-bit ids; place them in the epoch just below xmax. One that began after
+            # the snapshot (its id at or past xmax, so "behind" by more than half the id space) holds nothing back.
+            behind = (xmax - xid32) % 2**32
+            if 0 < behind < 2**31:
+                horizon = min(horizon, xmax - behind)
         return horizon
 
     def get(self, model_id: int, step: str) -> Watermark:

@@ -102,6 +102,18 @@ CREATE TABLE tenant_defaults (
     value  jsonb NOT NULL
 );
 
+-- A partition made by a superuser (an operator, a test) belongs to the tenant's role like its parent.
+CREATE FUNCTION seia_same_owner(rel text, parent text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    owner name := (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+                   WHERE c.oid = quote_ident(parent)::regclass);
+BEGIN
+    IF owner IS DISTINCT FROM current_user THEN
+        EXECUTE format('ALTER TABLE %I OWNER TO %I', rel, owner);
+    END IF;
+END $$;
+
 -- The model's partition of `parent` (created and attached when missing); its name.
 CREATE FUNCTION seia_model_partition(parent text, model integer) RETURNS text
 LANGUAGE plpgsql AS $$
@@ -122,6 +134,7 @@ BEGIN
         EXECUTE format('CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS) PARTITION BY RANGE (%I)', rel, parent,
                        CASE parent WHEN 'ground_truths' THEN 'received_at' ELSE 'ts' END);
     END IF;
+    PERFORM seia_same_owner(rel, parent);
     -- ATTACH takes SHARE UPDATE EXCLUSIVE on the parent: writers and readers of other models go on.
     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES IN (%s)', parent, rel, model);
     RETURN rel;
@@ -170,6 +183,7 @@ BEGIN
     IF parent IN ('ground_truths', 'reference_rows') THEN
         EXECUTE format('ALTER TABLE %I ADD CONSTRAINT %I UNIQUE (prediction_id)', leaf, leaf || '_id');
     END IF;
+    PERFORM seia_same_owner(leaf, model_rel);
     EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', model_rel, leaf, lo, hi);
     INSERT INTO raw_partitions (relname, parent_table, model_id, starts, ends) VALUES (leaf, parent, model, lo, hi);
     RETURN leaf;
