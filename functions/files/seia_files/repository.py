@@ -1,9 +1,10 @@
 """Tenant database, bulk files: the staging tables of one load, the final inserts, the ingest log.
 
-A file is loaded chunk by chunk inside one transaction: each chunk is copied (binary COPY) into a
-wide staging table, one typed column per feature, and moved into its table by one INSERT that
-builds the num[]/cat[] arrays; the staging table is emptied for the next chunk. The prediction
-ids seen so far are kept in a second temporary table, to name within-file duplicates.
+A file is loaded chunk by chunk inside one transaction. Predictions are copied (binary COPY) straight into
+their partitions, their keys into prediction_keys first (see FileStagingRepository._write_direct). Labels and
+reference rows are copied into a wide staging table, one typed column per feature, and moved into their table
+by one INSERT that builds the num[]/cat[] arrays; the staging table is emptied for the next chunk. The
+prediction ids seen so far are kept in a second temporary table, to name within-file duplicates.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from psycopg.rows import class_row
 
 from seia.partitions import ensure_days, ensure_for_rows
 from seia.repositories.records import ReferenceRepository, write_labels
-from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, REFERENCE, StagingLayout
+from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, StagingLayout
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 STAGE = "file_stage"
@@ -101,17 +102,6 @@ class FileStagingRepository:
     DUPLICATES_IN_FILE = """
         SELECT prediction_id, min(row_no) AS first_row, (array_agg(row_no ORDER BY row_no))[2:] AS again
         FROM {ids} GROUP BY prediction_id HAVING count(*) > 1 ORDER BY 2 LIMIT %s"""
-    # Predictions: each row claims its prediction_id in the model's prediction_keys (unique across every leaf);
-    # rows whose key was taken already are duplicates, counted by the key insert.
-    INSERT_PREDICTIONS = """
-        WITH k AS (
-            INSERT INTO {keys} (model_id, prediction_id, ts) SELECT %(model)s, prediction_id, ts FROM {stage}
-            ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
-        ), ins AS (
-            INSERT INTO predictions (model_id, {columns}) SELECT %(model)s, {values} FROM {stage}
-            WHERE prediction_id IN (SELECT prediction_id FROM k)
-        )
-        SELECT count(*) FROM k"""
     # Reference rows (ReferenceRepository.INSERT): loads of one model's reference are serialised by its lock.
     INSERT_REFERENCE = """
         INSERT INTO reference_rows (model_id, {columns}) SELECT %(model)s, {values} FROM {stage} s
@@ -193,8 +183,7 @@ class FileStagingRepository:
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
         return self._q(
-            self.INSERT_REFERENCE if layout.kind == REFERENCE else self.INSERT_PREDICTIONS,
-            keys=ident(f"prediction_keys_m{int(model_id)}"),
+            self.INSERT_REFERENCE,
             columns=sql.SQL(", ").join(ident(c) for c in targets),
             values=sql.SQL(", ").join(targets.values()),
         )
@@ -225,21 +214,14 @@ class FileStagingRepository:
         else:
             self.conn.execute(self._q(self.KEEP_IDS))
             write = self._writes.get(model_id) or self._writes.setdefault(model_id, self._insert_sql(model_id))
-            if self.layout.kind == REFERENCE:
-                self.conn.execute(ReferenceRepository.LOCK, (model_id,))
-                ensure_for_rows(self.conn, model_id, "reference_rows", STAGE)
-                stored = self.conn.execute(write, {"model": model_id}).rowcount
-            else:
-                ensure_for_rows(self.conn, model_id, "predictions", STAGE)
-                self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
-                found = self.conn.execute(write, {"model": model_id}).fetchone()
-                assert found is not None  # count(*) returns one row
-                stored = found[0]
+            self.conn.execute(ReferenceRepository.LOCK, (model_id,))
+            ensure_for_rows(self.conn, model_id, "reference_rows", STAGE)
+            stored = self.conn.execute(write, {"model": model_id}).rowcount
             result = ChunkWrite(stored=stored, conflicts=rows - stored)
         self.conn.execute(self._q(self.EMPTY))
         return result
 
-    def _copy(self, statement: sql.Composable, buffers) -> None:
+    def _copy(self, statement: sql.Composed, buffers) -> None:
         with self.conn.cursor().copy(statement) as copy:
             for buffer in buffers:
                 copy.write(buffer)

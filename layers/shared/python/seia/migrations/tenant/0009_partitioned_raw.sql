@@ -106,11 +106,10 @@ CREATE TABLE tenant_defaults (
 CREATE FUNCTION seia_same_owner(rel text, parent text) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    owner name := (SELECT r.rolname FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
-                   WHERE c.oid = quote_ident(parent)::regclass);
+    owner oid := (SELECT c.relowner FROM pg_class c WHERE c.oid = quote_ident(parent)::regclass);
 BEGIN
-    IF owner IS DISTINCT FROM current_user THEN
-        EXECUTE format('ALTER TABLE %I OWNER TO %I', rel, owner);
+    IF owner <> current_user::regrole::oid THEN
+        EXECUTE format('ALTER TABLE %I OWNER TO %s', rel, owner::regrole);
     END IF;
 END $$;
 
