@@ -258,7 +258,7 @@ def _drop_a_month(conn, model_id: int) -> None:
     partitions.ensure_partitions(conn, model_id, start, end, tables=("predictions",))
     conn.execute(
         """INSERT INTO predictions (model_id, prediction_id, ts, num, cat, prediction_label, score)
-           SELECT model_id, 'old-' || prediction_id, %s + (seq % 3024000) * interval '1 second', num, cat,
+           SELECT model_id, 'old-' || prediction_id, %s + (seq %% 3024000) * interval '1 second', num, cat,
                   prediction_label, score
            FROM predictions WHERE model_id = %s AND ts >= '2026-01-01' LIMIT 1000000""",
         (start, model_id),
