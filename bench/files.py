@@ -269,17 +269,16 @@ def _drop_a_month(conn, model_id: int) -> None:
         (model_id, end),
     )
     timer = Timer()
-    dropped = []
     with conn.transaction():
-        while True:
-            done = partitions.drop_expired(conn, model_id, end, batch=100, keys=10_000_000)
-            dropped += done.leaves
-            if not done.more:
-                break
+        done = partitions.drop_expired(conn, model_id, end, batch=100, keys=0)
+    dropping = timer.elapsed
+    timer = Timer()
+    with conn.transaction():
+        trimmed = partitions.drop_expired(conn, model_id, end, batch=100, keys=10_000_000)
     row(
-        "retention: drop a month (5 weekly leaves, 1M rows) and trim its keys",
-        f"{timer.elapsed:,.2f} s",
-        f"{len(dropped)} leaves dropped",
+        "retention: drop a month of partitions (5 weekly leaves, 1M rows)",
+        f"{dropping:,.2f} s",
+        f"{len(done.leaves)} leaves; then trimming their {trimmed.keys:,} keys: {timer.elapsed:,.2f} s",
     )
 
 
