@@ -343,7 +343,8 @@ class Client:
     ) -> dict:
         """Send ground truths: columns ``prediction_id``, ``label`` and optional ``timestamp``.
 
-        Returns ``{"accepted", "unmatched", "batches"}``.
+        Returns ``{"accepted", "unmatched", "expired", "batches"}`` (``expired``: labels of predictions past the
+        model's retention, stored nowhere).
         """
         return self._send(df, model, "ground-truths", batch_size, progress, total)
 
@@ -383,7 +384,9 @@ class Client:
             frames = [frames]
         definition = self._definition(model)
         path = f"/v1/models/{_quote(model)}/{kind}"
-        totals = {"accepted": 0, ("unmatched" if kind == "ground-truths" else "duplicates"): 0, "batches": 0}
+        totals = {"accepted": 0, "duplicates": 0, "batches": 0}
+        if kind == "ground-truths":
+            totals = {"accepted": 0, "unmatched": 0, "expired": 0, "batches": 0}
         bar = _Progress(
             f"{kind} → {model}",
             total,
