@@ -53,6 +53,9 @@ def _rows_sql(template: str) -> str:
 
 
 def _load(settings, n_rows: int):
+    from datetime import UTC, datetime, timedelta
+
+    from seia import partitions
     from seia.db import superuser_connect
     from seia.repositories.models import ModelRepository
     from seia.schema import Feature
@@ -65,6 +68,11 @@ def _load(settings, n_rows: int):
         )
         assert model is not None  # a new tenant has no model of that name
         conn.execute("SELECT setseed(0.42)")
+        # the partitions of the rows' weeks (tenant migration 0009), as the repositories make them on demand
+        start = datetime(2026, 10, 1, tzinfo=UTC)
+        partitions.ensure_partitions(conn, model.id, start, start + timedelta(days=1), tables=("reference_rows",))
+        start = datetime(2026, 11, 1, tzinfo=UTC)
+        partitions.ensure_partitions(conn, model.id, start, start + timedelta(days=8), tables=("predictions",))
         t = Timer()
         with conn.transaction():
             conn.execute(

@@ -343,7 +343,8 @@ class Client:
     ) -> dict:
         """Send ground truths: columns ``prediction_id``, ``label`` and optional ``timestamp``.
 
-        Returns ``{"accepted", "unmatched", "batches"}``.
+        Returns ``{"accepted", "unmatched", "expired", "batches"}`` (``expired``: labels of predictions past the
+        model's retention, stored nowhere).
         """
         return self._send(df, model, "ground-truths", batch_size, progress, total)
 
@@ -383,7 +384,9 @@ class Client:
             frames = [frames]
         definition = self._definition(model)
         path = f"/v1/models/{_quote(model)}/{kind}"
-        totals = {"accepted": 0, ("unmatched" if kind == "ground-truths" else "duplicates"): 0, "batches": 0}
+        totals = {"accepted": 0, "duplicates": 0, "batches": 0}
+        if kind == "ground-truths":
+            totals = {"accepted": 0, "unmatched": 0, "expired": 0, "batches": 0}
         bar = _Progress(
             f"{kind} → {model}",
             total,
@@ -405,8 +408,8 @@ class Client:
                         first = False
                         totals["batches"] += 1
                         for key, value in reply.items():
-                            if key in ("accepted", "duplicates", "unmatched"):
-                                totals[key] += value
+                            if key in ("accepted", "duplicates", "unmatched", "expired"):
+                                totals[key] = totals.get(key, 0) + value
                             elif key in ("reference_rows", "reference_version"):
                                 totals[key] = value
                         bar.advance(batch.count)

@@ -42,12 +42,12 @@ def test_ground_truths_join_whenever_the_prediction_exists(api, churn):
     labels = {"records": [{"prediction_id": f"p{i}", "label": "churn"} for i in range(15)]}
     reply = api.post("/v1/models/churn/ground-truths", churn.api_key, json=labels)
     assert reply.status == 202
-    assert reply.body == {"accepted": 15, "unmatched": 15}
+    assert reply.body == {"accepted": 15, "unmatched": 15, "expired": 0}
     api.post("/v1/models/churn/predictions", churn.api_key, json=data.predictions(10))
     stats = api.get("/v1/models/churn/stats?granularity=day", churn.api_key).body
     assert stats["windows"] == [{"window_start": "2026-11-01T00:00:00+00:00", "predictions": 10, "labelled": 10}]
     again = api.post("/v1/models/churn/ground-truths", churn.api_key, json=labels)
-    assert again.body == {"accepted": 15, "unmatched": 5}
+    assert again.body == {"accepted": 15, "unmatched": 5, "expired": 0}
 
 
 def test_a_corrected_label_replaces_the_earlier_one(api, churn):
@@ -110,7 +110,7 @@ def test_regression_and_multiclass_models(api, tenant):
     gt = api.post(
         "/v1/models/price/ground-truths", tenant.api_key, json={"records": [{"prediction_id": "p1", "label": 11.0}]}
     )
-    assert gt.body == {"accepted": 1, "unmatched": 0}
+    assert gt.body == {"accepted": 1, "unmatched": 0, "expired": 0}
 
     api.post(
         "/v1/models",

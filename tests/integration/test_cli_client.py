@@ -73,7 +73,7 @@ def test_ground_truths_are_sent_with_kind(cli, churn, tmp_path):
         labels, index=False
     )
     code, out, _ = cli("predictions", "send", str(labels), "--model", "churn", "--kind", "ground-truths")
-    assert code == 0 and out.strip() == "ground-truths for churn: accepted 3, unmatched 1 (1 requests)"
+    assert code == 0 and out.strip() == "ground-truths for churn: accepted 3, unmatched 1, expired 0 (1 requests)"
 
 
 def test_a_bad_file_fails_with_the_servers_reasons_not_a_traceback(cli, churn, tmp_path):

@@ -48,7 +48,12 @@ def test_a_dataframe_of_predictions_and_ground_truths_lands_in_the_windows(seia)
     assert again == {"accepted": 0, "duplicates": 100, "batches": 1}
 
     labels = pd.DataFrame({"prediction_id": ["p0", "p1", "p2", "nope"], "label": ["stay", "churn", "stay", "stay"]})
-    assert seia.log_ground_truths(labels, "churn", progress=False) == {"accepted": 4, "unmatched": 1, "batches": 1}
+    assert seia.log_ground_truths(labels, "churn", progress=False) == {
+        "accepted": 4,
+        "unmatched": 1,
+        "expired": 0,
+        "batches": 1,
+    }
 
     stats = seia.stats("churn", granularity="day")
     assert list(stats.columns[:3]) == ["window_start", "predictions", "labelled"]

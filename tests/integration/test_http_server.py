@@ -45,7 +45,7 @@ def test_a_user_round_trip_over_http(base_url, tenant):
     labels = {"records": [{"prediction_id": f"p{i}", "label": "stay"} for i in range(10)]}
     assert _call("POST", f"{base_url}/v1/models/churn/ground-truths", tenant.api_key, labels) == (
         202,
-        {"accepted": 10, "unmatched": 0},
+        {"accepted": 10, "unmatched": 0, "expired": 0},
     )
     status, stats = _call("GET", f"{base_url}/v1/models/churn/stats?granularity=day", tenant.api_key)
     assert status == 200 and stats["windows"][0]["predictions"] == 25 and stats["windows"][0]["labelled"] == 10

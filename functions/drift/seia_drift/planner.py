@@ -19,6 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import psycopg
+
+from seia import partitions
 from seia.db import Tenant
 from seia.fair_queue import Outgoing, send_all
 from seia_drift.db import WorkerDatabases
@@ -83,10 +86,38 @@ def paused(tenant: Tenant, now: datetime | None = None) -> bool:
     return until is not None and until > (now or datetime.now(UTC))
 
 
+def maintain_partitions(conn: psycopg.Connection, tenant: str, now: datetime | None = None) -> None:
+    """Per model, in a transaction of its own: raw-row leaves ready ``partitions.AHEAD``, then one bounded
+    batch of retention (``partitions.maintain``). A model whose DROP waits too long for its readers is skipped
+    until the next plan; the others go on."""
+    models = conn.execute("SELECT id, name, settings FROM models ORDER BY id").fetchall()
+    conn.commit()
+    for model_id, name, settings in models:
+        try:
+            with conn.transaction():
+                dropped = partitions.maintain(conn, model_id, settings, now)
+        except psycopg.errors.LockNotAvailable:
+            log.info("planner: tenant %s model %s: retention waits for readers; next plan", tenant, name)
+            continue
+        if dropped.leaves or dropped.keys:
+            log.info(
+                "planner: tenant %s model %s: %d raw partitions and %d expired keys dropped (horizon %s)%s",
+                tenant,
+                name,
+                len(dropped.leaves),
+                dropped.keys,
+                dropped.horizon.isoformat() if dropped.horizon else "-",
+                "; more next plan" if dropped.more else "",
+            )
+
+
 def pending_models(databases: WorkerDatabases, tenant: Tenant) -> list[DriftMessage]:
-    """The tenant's models with new rows, new labels or a new reference; the tenant's pool is closed after."""
+    """The tenant's models with new rows, new labels or a new reference; the tenant's pool is closed after.
+    Its raw-row partitions are maintained first (``maintain_partitions``)."""
     try:
         with databases.tenant(tenant) as conn:
+            maintain_partitions(conn, tenant.name)
+            conn.commit()
             names = PlanningRepository(conn).pending_models()
             conn.commit()
     finally:

@@ -20,7 +20,7 @@ import psycopg
 from seia.schema import Model
 from seia_files import formats
 from seia_files.columns import GROUND_TRUTHS, REFERENCE, ChunkValidator, FileColumns
-from seia_files.encoding import CopyEncoder
+from seia_files.encoding import CopyEncoder, PredictionRowsEncoder
 from seia_files.errors import FileRejected, RowError, TransientFailure
 from seia_files.keys import FileLocation
 from seia_files.repository import FileStagingRepository, IngestLogRepository, ObjectVersion
@@ -37,6 +37,7 @@ class LoadResult:
     rows: int  # stored now
     duplicates: int  # already stored (predictions, reference)
     unmatched: int | None  # ground truths without a stored prediction
+    expired: int | None  # ground truths whose prediction is past the retention horizon (not stored)
     read: int  # data rows in the file
 
 
@@ -71,10 +72,14 @@ class FileLoader:
             raise _reading_error(exc, source_failure, 0) from None
         names = self.columns.check_header(reader.columns)
         layout = self.columns.layout(names)
-        validator, encoder = ChunkValidator(layout), CopyEncoder(layout)
+        validator = ChunkValidator(layout)
         staging = FileStagingRepository(self.conn, layout)
+        encoder: CopyEncoder | PredictionRowsEncoder = CopyEncoder(layout)
+        if staging.direct:
+            encoder = PredictionRowsEncoder(layout, self.model.id)
+            staging.columns = encoder.columns
         ingest_log = IngestLogRepository(self.conn)
-        stored = conflicts = unmatched = read = chunks = 0
+        stored = conflicts = unmatched = expired = read = chunks = 0
 
         with self.conn.transaction():
             if not ingest_log.claim(obj, self.model.id, self.location.kind):
@@ -86,6 +91,7 @@ class FileLoader:
                     stored += written.stored
                     conflicts += written.conflicts
                     unmatched += written.unmatched
+                    expired += written.expired
                     read += rows
                     chunks += 1
                     if chunks > 1 or rows >= self.chunk_rows:
@@ -99,13 +105,19 @@ class FileLoader:
                         )
             if read == 0:
                 raise FileRejected.file("the file has no data rows")
-            if conflicts:
+            if conflicts or self.location.kind == REFERENCE:
                 staging.check_no_duplicates_in_file()
             if self.location.kind == REFERENCE:
                 staging.bump_reference(self.model.id)
             is_gt = self.location.kind == GROUND_TRUTHS
-            result = LoadResult(rows=stored, duplicates=conflicts, unmatched=unmatched if is_gt else None, read=read)
-            ingest_log.finish(obj, result.rows, result.duplicates, result.unmatched)
+            result = LoadResult(
+                rows=stored,
+                duplicates=conflicts,
+                unmatched=unmatched if is_gt else None,
+                expired=expired if is_gt else None,
+                read=read,
+            )
+            ingest_log.finish(obj, result.rows, result.duplicates, result.unmatched, result.expired)
         return result
 
 
@@ -125,7 +137,7 @@ def _reading_error(exc: BaseException, source_failure, rows_read: int) -> BaseEx
     return exc
 
 
-def _pipeline(reader, names, validator: ChunkValidator, encoder: CopyEncoder, source_failure):
+def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure):
     """Yields (rows, COPY buffers) per chunk; parsing runs one or two chunks ahead in a thread."""
     items: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()

@@ -1,9 +1,10 @@
 """Tenant database, bulk files: the staging tables of one load, the final inserts, the ingest log.
 
-A file is loaded chunk by chunk inside one transaction: each chunk is copied (binary COPY) into a
-wide staging table, one typed column per feature, and moved into its table by one INSERT that
-builds the num[]/cat[] arrays; the staging table is emptied for the next chunk. The prediction
-ids seen so far are kept in a second temporary table, to name within-file duplicates.
+A file is loaded chunk by chunk inside one transaction. Predictions are copied (binary COPY) straight into
+their partitions, their keys into prediction_keys first (see FileStagingRepository._write_direct). Labels and
+reference rows are copied into a wide staging table, one typed column per feature, and moved into their table
+by one INSERT that builds the num[]/cat[] arrays; the staging table is emptied for the next chunk. The
+prediction ids seen so far are kept in a second temporary table, to name within-file duplicates.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import class_row
 
-from seia.repositories.records import ReferenceRepository
-from seia_files.columns import GROUND_TRUTHS, REFERENCE, StagingLayout
+from seia.partitions import ensure_days, ensure_for_rows
+from seia.repositories.records import ReferenceRepository, write_labels
+from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, StagingLayout
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 STAGE = "file_stage"
 STAGE_IDS = "file_stage_ids"
+STAGE_ROWS = "file_stage_rows"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class IngestRecord:
     rows: int
     duplicates: int
     unmatched: int | None
+    expired: int | None
     loaded_at: datetime
 
 
@@ -41,7 +45,7 @@ class ObjectVersion:
 
 class IngestLogRepository:
     GET = """
-        SELECT rows, duplicates, unmatched, loaded_at FROM file_ingests
+        SELECT rows, duplicates, unmatched, expired, loaded_at FROM file_ingests
         WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"""
     # Taken first in the load's transaction: a concurrent load of the same object waits here, then
     # finds the row and does nothing.
@@ -50,7 +54,7 @@ class IngestLogRepository:
         ON CONFLICT (bucket, key, etag, version_id) DO NOTHING
         RETURNING 1"""
     FINISH = """
-        UPDATE file_ingests SET rows = %s, duplicates = %s, unmatched = %s, loaded_at = now()
+        UPDATE file_ingests SET rows = %s, duplicates = %s, unmatched = %s, expired = %s, loaded_at = now()
         WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"""
 
     def __init__(self, conn: psycopg.Connection):
@@ -64,8 +68,12 @@ class IngestLogRepository:
         row = self.conn.execute(self.CLAIM, (obj.bucket, obj.key, obj.etag, obj.version_id, model_id, kind))
         return row.fetchone() is not None
 
-    def finish(self, obj: ObjectVersion, rows: int, duplicates: int, unmatched: int | None) -> None:
-        self.conn.execute(self.FINISH, (rows, duplicates, unmatched, obj.bucket, obj.key, obj.etag, obj.version_id))
+    def finish(
+        self, obj: ObjectVersion, rows: int, duplicates: int, unmatched: int | None, expired: int | None = None
+    ) -> None:
+        self.conn.execute(
+            self.FINISH, (rows, duplicates, unmatched, expired, obj.bucket, obj.key, obj.etag, obj.version_id)
+        )
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,7 @@ class ChunkWrite:
     stored: int
     conflicts: int = 0
     unmatched: int = 0
+    expired: int = 0
 
 
 class FileStagingRepository:
@@ -93,28 +102,39 @@ class FileStagingRepository:
     DUPLICATES_IN_FILE = """
         SELECT prediction_id, min(row_no) AS first_row, (array_agg(row_no ORDER BY row_no))[2:] AS again
         FROM {ids} GROUP BY prediction_id HAVING count(*) > 1 ORDER BY 2 LIMIT %s"""
-    INSERT = """
-        INSERT INTO {table} (model_id, {columns}) SELECT %s, {values} FROM {stage}
-        ON CONFLICT (model_id, prediction_id) DO NOTHING"""
-    UNMATCHED = """
-        SELECT count(*) FROM {stage} s
-        WHERE NOT EXISTS (SELECT 1 FROM predictions p WHERE p.model_id = %s AND p.prediction_id = s.prediction_id)"""
-    # The rule of GroundTruthRepository.UPSERT: a label sent again corrects the stored one.
-    UPSERT_GROUND_TRUTHS = """
-        INSERT INTO ground_truths (model_id, prediction_id, label, label_value, ts) SELECT %s, {values} FROM {stage}
-        ON CONFLICT (model_id, prediction_id) DO UPDATE
-           SET label = EXCLUDED.label, label_value = EXCLUDED.label_value,
-               ts = coalesce(EXCLUDED.ts, ground_truths.ts),
-               received_at = now(), seq = nextval('ground_truth_seq')
-         WHERE (ground_truths.label, ground_truths.label_value)
-               IS DISTINCT FROM (EXCLUDED.label, EXCLUDED.label_value)"""
+    # Reference rows (ReferenceRepository.INSERT): loads of one model's reference are serialised by its lock.
+    INSERT_REFERENCE = """
+        INSERT INTO reference_rows (model_id, {columns}) SELECT %(model)s, {values} FROM {stage} s
+        WHERE NOT EXISTS (SELECT 1 FROM reference_rows r
+                          WHERE r.model_id = %(model)s AND r.prediction_id = s.prediction_id)
+        ON CONFLICT DO NOTHING"""
+
+    # Predictions are copied straight into the partitions (seia_files.encoding.PredictionRowsEncoder): their keys
+    # first, then the rows, under a savepoint. A key already taken (stored before, or twice in the chunk) undoes
+    # both; the chunk then goes the careful way, through a staging copy of the rows and INSERT_PREDICTIONS_STAGED.
+    CREATE_ROWS = "CREATE TEMP TABLE {rows} (LIKE predictions INCLUDING DEFAULTS) ON COMMIT DROP"
+    INSERT_PREDICTIONS_STAGED = """
+        WITH k AS (
+            INSERT INTO {keys} (model_id, prediction_id, ts) SELECT model_id, prediction_id, ts FROM {rows}
+            ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
+        ), ins AS (
+            INSERT INTO predictions ({columns}) SELECT {columns} FROM {rows}
+            WHERE prediction_id IN (SELECT prediction_id FROM k)
+        )
+        SELECT count(*) FROM k"""
 
     def __init__(self, conn: psycopg.Connection, layout: StagingLayout):
         self.conn = conn
         self.layout = layout
         self.ground_truths = layout.kind == GROUND_TRUTHS
-        self._names = {"stage": sql.Identifier(STAGE), "ids": sql.Identifier(STAGE_IDS)}
-        self._write = self._upsert_sql() if self.ground_truths else self._insert_sql()
+        self.direct = layout.kind == PREDICTIONS
+        self.columns: list[str] = []  # predictions' columns the direct COPY fills (set by the loader)
+        self._names = {
+            "stage": sql.Identifier(STAGE),
+            "ids": sql.Identifier(STAGE_IDS),
+            "rows": sql.Identifier(STAGE_ROWS),
+        }
+        self._writes: dict[int, sql.Composed] = {}
 
     def _q(self, template: str, **extra) -> sql.Composed:
         return sql.SQL(template).format(**self._names, **extra)
@@ -125,9 +145,11 @@ class FileStagingRepository:
         )
         self.conn.execute(sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(sql.Identifier(STAGE), columns))
         self.conn.execute(self._q(self.CREATE_IDS_UNIQUE if self.ground_truths else self.CREATE_IDS))
+        if self.direct:
+            self.conn.execute(self._q(self.CREATE_ROWS))
 
     # -- statements built from the layout --------------------------------------------------
-    def _insert_sql(self) -> sql.Composed:
+    def _insert_sql(self, model_id: int) -> sql.Composed:
         layout, ident = self.layout, sql.Identifier
         nan = sql.SQL("'NaN'")
 
@@ -160,28 +182,26 @@ class FileStagingRepository:
             targets["label"] = ident("label")
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
-        table = "reference_rows" if layout.kind == REFERENCE else "predictions"
         return self._q(
-            self.INSERT,
-            table=ident(table),
+            self.INSERT_REFERENCE,
             columns=sql.SQL(", ").join(ident(c) for c in targets),
             values=sql.SQL(", ").join(targets.values()),
         )
 
-    def _upsert_sql(self) -> sql.Composed:
-        layout, ident = self.layout, sql.Identifier
-        null = sql.SQL("NULL")
-        values = [
-            ident("prediction_id"),
-            ident("label") if layout.has("label") else null,
-            sql.SQL("NULLIF({}, 'NaN')").format(ident("label_value")) if layout.has("label_value") else null,
-            sql.SQL("NULLIF({}, '-infinity')").format(ident("ts")) if layout.has("ts") else null,
-        ]
-        return self._q(self.UPSERT_GROUND_TRUTHS, values=sql.SQL(", ").join(values))
+    def _label_values(self) -> dict[str, str]:
+        """The label columns of the staging table (``s``) as records.write_labels takes them."""
+        has = self.layout.has
+        return {
+            "label": "s.label" if has("label") else "NULL::text",
+            "label_value": "NULLIF(s.label_value, 'NaN')" if has("label_value") else "NULL::float8",
+            "ts": "NULLIF(s.ts, '-infinity')" if has("ts") else "NULL::timestamptz",
+        }
 
     # -- per chunk ---------------------------------------------------------------------------
     def write_chunk(self, model_id: int, buffers, rows: int) -> ChunkWrite:
         """Copy one encoded chunk in and move it to its table; returns what was stored."""
+        if self.direct:
+            return self._write_direct(model_id, buffers, rows)
         with self.conn.cursor().copy(self._q(self.COPY)) as copy:
             for buffer in buffers:
                 copy.write(buffer)
@@ -189,17 +209,46 @@ class FileStagingRepository:
             kept = self.conn.execute(self._q(self.KEEP_IDS_UNIQUE)).rowcount
             if kept != rows:
                 self._reject_duplicates(self._q(self.DUPLICATES_IN_CHUNK))
-            found = self.conn.execute(self._q(self.UNMATCHED), (model_id,)).fetchone()
-            assert found is not None  # the query always returns one row
-            unmatched = found[0]
-            self.conn.execute(self._write, (model_id,))
-            result = ChunkWrite(stored=rows, unmatched=unmatched)
+            counts = write_labels(self.conn, model_id, STAGE, **self._label_values())
+            result = ChunkWrite(stored=rows - counts.expired, unmatched=counts.unmatched, expired=counts.expired)
         else:
             self.conn.execute(self._q(self.KEEP_IDS))
-            stored = self.conn.execute(self._write, (model_id,)).rowcount
+            write = self._writes.get(model_id) or self._writes.setdefault(model_id, self._insert_sql(model_id))
+            self.conn.execute(ReferenceRepository.LOCK, (model_id,))
+            ensure_for_rows(self.conn, model_id, "reference_rows", STAGE)
+            stored = self.conn.execute(write, {"model": model_id}).rowcount
             result = ChunkWrite(stored=stored, conflicts=rows - stored)
         self.conn.execute(self._q(self.EMPTY))
         return result
+
+    def _copy(self, statement: sql.Composed, buffers) -> None:
+        with self.conn.cursor().copy(statement) as copy:
+            for buffer in buffers:
+                copy.write(buffer)
+
+    def _write_direct(self, model_id: int, encoded, rows: int) -> ChunkWrite:
+        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days]."""
+        stream, keys, ids, days = encoded
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
+        keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
+        self._copy(self._q("COPY {ids} (prediction_id, row_no) FROM STDIN (FORMAT binary)"), ids)
+        ensure_days(self.conn, model_id, "predictions", days)
+        self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
+        try:
+            with self.conn.transaction():
+                self._copy(
+                    sql.SQL("COPY {} (model_id, prediction_id, ts) FROM STDIN (FORMAT binary)").format(keys_table),
+                    keys,
+                )
+                self._copy(sql.SQL("COPY predictions ({}) FROM STDIN (FORMAT binary)").format(columns), stream)
+            return ChunkWrite(stored=rows)
+        except psycopg.errors.UniqueViolation:
+            pass
+        self.conn.execute(self._q("TRUNCATE {rows}"))
+        self._copy(self._q("COPY {rows} ({columns}) FROM STDIN (FORMAT binary)", columns=columns), stream)
+        found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
+        assert found is not None  # count(*) returns one row
+        return ChunkWrite(stored=found[0], conflicts=rows - found[0])
 
     def check_no_duplicates_in_file(self) -> None:
         """Reject the file if a prediction_id appears twice in it (run when a chunk had conflicts)."""

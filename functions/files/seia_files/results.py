@@ -22,6 +22,7 @@ class FileResult:
     rows: int = 0
     duplicates: int = 0
     unmatched: int | None = None
+    expired: int | None = None  # ground truths whose prediction is past the retention horizon: not stored
     errors: tuple[RowError, ...] = field(default_factory=tuple)
     loaded_at: datetime | None = None
 
@@ -38,6 +39,8 @@ class FileResult:
         }
         if self.unmatched is not None:
             body["unmatched"] = self.unmatched
+        if self.expired is not None:
+            body["expired"] = self.expired
         body["object"] = {"key": obj.key, "etag": obj.etag, "version_id": obj.version_id}
         body["loaded_at" if self.status == LOADED else "rejected_at"] = (self.loaded_at or utcnow()).isoformat()
         return body

@@ -142,13 +142,13 @@ class FileIngestService:
                     loaded = self._load_object(conn, model, location, obj, version)
                     if loaded is not None:
                         telemetry.count(telemetry.RECORDS_ACCEPTED, loaded.rows)
-                        return FileResult(LOADED, loaded.rows, loaded.duplicates, loaded.unmatched)
+                        return FileResult(LOADED, loaded.rows, loaded.duplicates, loaded.unmatched, loaded.expired)
                     done = IngestLogRepository(conn).get(version)
         except ServiceUnavailable:
             raise TransientFailure(f"the database of tenant {tenant.name} is unavailable") from None
         assert done is not None  # a load that returns None found another delivery's committed load
         log.info("file %s was already loaded (%s); its result is written again", obj.key, done.loaded_at.isoformat())
-        return FileResult(LOADED, done.rows, done.duplicates, done.unmatched, loaded_at=done.loaded_at)
+        return FileResult(LOADED, done.rows, done.duplicates, done.unmatched, done.expired, loaded_at=done.loaded_at)
 
     def ingest_part(self, message: PartMessage, redelivered: bool = False) -> FileResult | None:
         """One step of a file loaded in parts; writes the file's result when this step decided it."""

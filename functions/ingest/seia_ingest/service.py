@@ -50,7 +50,7 @@ class IngestService(TenantAccess):
         with self.db.tenant(tenant) as conn, conn.transaction():
             result = GroundTruthRepository(conn).add(model.id, rows)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
-        return {"accepted": result.accepted, "unmatched": result.unmatched}
+        return {"accepted": result.accepted, "unmatched": result.unmatched, "expired": result.expired}
 
     def add_reference(self, tenant: Tenant, model_name: str, body, replace: bool) -> dict:
         batch = validation.envelope(_records(body), validation.REFERENCE_FIELDS)

@@ -352,7 +352,9 @@ SCHEMAS: dict = {
         ["records"],
     ),
     "PredictionsAccepted": _obj({"accepted": _COUNT, "duplicates": _COUNT}, ["accepted", "duplicates"]),
-    "GroundTruthsAccepted": _obj({"accepted": _COUNT, "unmatched": _COUNT}, ["accepted", "unmatched"]),
+    "GroundTruthsAccepted": _obj(
+        {"accepted": _COUNT, "unmatched": _COUNT, "expired": _COUNT}, ["accepted", "unmatched", "expired"]
+    ),
     "ReferenceAccepted": _obj(
         {
             "accepted": _COUNT,

@@ -41,6 +41,8 @@ def _load_as_an_old_version(tenant, name: str, settings: dict, rename: dict | No
             GroundTruthRepository(conn).add(model.id, data.ground_truths)
             # Rows with timestamps of UTC year 10000 and year 0, and one of 1900, as the old parser took them.
             for i, ts in enumerate(["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00", "1900-01-01T00:00:00Z"]):
+                # their partitions, as tenant migration 0009 made them for the rows stored then
+                conn.execute("SELECT seia_raw_partition('predictions', %s, %s::timestamptz)", (model.id, ts))
                 conn.execute(
                     """INSERT INTO predictions (model_id, prediction_id, ts, num, cat, prediction_label, score)
                        SELECT model_id, %s, %s::timestamptz, num, cat, prediction_label, score

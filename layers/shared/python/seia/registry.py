@@ -623,6 +623,18 @@ def _default_registry() -> Registry:
     )
     r.register_setting(
         Setting(
+            "retention_days",
+            INTEGER,
+            90,
+            "days raw rows (predictions, labels) are kept; older ones are dropped by whole partitions, so a row "
+            "stays up to a week longer. Drift results, sketches and incidents stay. none: the tenant's default",
+            "Retention (days)",
+            minimum=1,
+            maximum=36_500,
+        )
+    )
+    r.register_setting(
+        Setting(
             "notifications",
             CHANNELS,
             None,

@@ -8,6 +8,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from seia import partitions
 from seia.schema import Feature, Model
 
 # The drift engine's per-model lock (seia_drift.repositories.state.LOCK_CLASS): deleting a model waits for the
@@ -87,7 +88,11 @@ class ModelRepository:
                 Jsonb(settings),
             ),
         ).fetchone()
-        return _model(row) if row else None
+        if row is None:
+            return None
+        model = _model(row)
+        partitions.ensure_model_partitions(self.conn, model.id)
+        return model
 
     def get(self, name: str, for_update: bool = False) -> Model | None:
         row = self.conn.execute(self.BY_NAME_FOR_UPDATE if for_update else self.BY_NAME, (name,)).fetchone()
