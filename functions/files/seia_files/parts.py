@@ -124,6 +124,7 @@ class PartRecord:
     stored: int | None
     duplicates: int | None
     unmatched: int | None
+    expired: int | None
     errors: list[dict] | None
 
 
@@ -137,13 +138,16 @@ class PartsRepository:
     FILE_COLUMNS = "SELECT id, key, model_id, kind, columns, parts, state, errors FROM file_part_loads"
     FIND_FILE = FILE_COLUMNS + " WHERE bucket = %s AND key = %s AND etag = %s AND version_id = %s"
     GET_FILE = FILE_COLUMNS + " WHERE id = %s"
-    PART_COLUMNS = "SELECT part, start_byte, end_byte, row_groups, state, rows, stored, duplicates, unmatched, errors"
+    PART_COLUMNS = (
+        "SELECT part, start_byte, end_byte, row_groups, state, rows, stored, duplicates, unmatched, expired, errors"
+    )
     PARTS = PART_COLUMNS + " FROM file_parts WHERE file_id = %s ORDER BY part"
     LOCK_PART = PART_COLUMNS + " FROM file_parts WHERE file_id = %s AND part = %s FOR UPDATE"
     SET_PART = """
         UPDATE file_parts SET state = %s, rows = %s, errors = %s, updated_at = now() WHERE file_id = %s AND part = %s"""
     PUBLISHED = """
-        UPDATE file_parts SET state = 'published', stored = %s, duplicates = %s, unmatched = %s, updated_at = now()
+        UPDATE file_parts SET state = 'published', stored = %s, duplicates = %s, unmatched = %s, expired = %s,
+                              updated_at = now()
         WHERE file_id = %s AND part = %s"""
     SET_FILE = "UPDATE file_part_loads SET state = %s, errors = %s, finished_at = %s WHERE id = %s"
     ADD_CHUNK = "INSERT INTO file_part_chunks (file_id, part, chunk, rows, data) VALUES (%s, %s, %s, %s, %b)"
@@ -211,8 +215,10 @@ class PartsRepository:
         payload = json.dumps([e.as_dict() for e in errors]) if errors is not None else None
         self.conn.execute(self.SET_PART, (state, rows, payload, file_id, part))
 
-    def published(self, file_id: int, part: int, stored: int, duplicates: int, unmatched: int | None) -> None:
-        self.conn.execute(self.PUBLISHED, (stored, duplicates, unmatched, file_id, part))
+    def published(
+        self, file_id: int, part: int, stored: int, duplicates: int, unmatched: int | None, expired: int | None
+    ) -> None:
+        self.conn.execute(self.PUBLISHED, (stored, duplicates, unmatched, expired, file_id, part))
         self.conn.execute(self.DROP_PART_CHUNKS, (file_id, part))
 
     def set_file(self, file_id: int, state: str, errors: list[RowError] | None = None) -> None:
@@ -578,14 +584,21 @@ class PartedLoads:
             loader = FileLoader(conn, model, location, self.chunk_rows)
             staging = FileStagingRepository(conn, loader.columns.layout(list(record.columns)))
             staging.create()
-            stored = conflicts = unmatched = 0
+            stored = conflicts = unmatched = expired = 0
             for chunk, rows in repo.chunks(record.id, part.part):
-                written = staging.write_chunk(model.id, [repo.chunk(record.id, part.part, chunk)], rows)
+                buffers = [repo.chunk(record.id, part.part, chunk)]
+                if staging.direct:  # staged in the wide form: not the loader's direct COPY streams
+                    written = staging.write_staged_predictions(model.id, buffers, rows)
+                else:
+                    written = staging.write_chunk(model.id, buffers, rows)
                 stored += written.stored
                 conflicts += written.conflicts
                 unmatched += written.unmatched
+                expired += written.expired
             is_gt = location.kind == GROUND_TRUTHS
-            repo.published(record.id, part.part, stored, conflicts, unmatched if is_gt else None)
+            repo.published(
+                record.id, part.part, stored, conflicts, unmatched if is_gt else None, expired if is_gt else None
+            )
         log.info(
             "file %s part %d/%d: published, %d rows stored in %.2f s",
             message.obj.key,
@@ -609,12 +622,13 @@ class PartedLoads:
             rows = sum(p.stored or 0 for p in parts)
             duplicates = sum(p.duplicates or 0 for p in parts)
             unmatched = sum(p.unmatched or 0 for p in parts) if location.kind == GROUND_TRUTHS else None
+            expired = sum(p.expired or 0 for p in parts) if location.kind == GROUND_TRUTHS else None
             version = ObjectVersion(
                 message.obj.bucket, message.obj.key, message.obj.etag or "", message.obj.version_id or ""
             )
             ingest_log = IngestLogRepository(conn)
             if ingest_log.claim(version, model.id, location.kind):
-                ingest_log.finish(version, rows, duplicates, unmatched)
+                ingest_log.finish(version, rows, duplicates, unmatched, expired)
             if location.kind == REFERENCE:
                 FileStagingRepository(
                     conn, FileLoader(conn, model, location).columns.layout(list(record.columns))
@@ -622,14 +636,17 @@ class PartedLoads:
             repo.set_file(record.id, LOADED)
             repo.drop_staging(record.id)
             telemetry.count(telemetry.RECORDS_ACCEPTED, rows)
-            return Step(result=FileResult(LOADED, rows, duplicates, unmatched), decided=True)
+            return Step(result=FileResult(LOADED, rows, duplicates, unmatched, expired), decided=True)
 
     def _result(self, repo: PartsRepository, record: FileRecord) -> FileResult:
         if record.state == REJECTED:
             return FileResult.rejected(RowError(e["row"], e["column"], e["message"]) for e in record.errors or [])
         parts = repo.parts(record.id)
-        unmatched = sum(p.unmatched or 0 for p in parts) if record.kind == GROUND_TRUTHS else None
-        return FileResult(LOADED, sum(p.stored or 0 for p in parts), sum(p.duplicates or 0 for p in parts), unmatched)
+        labels = record.kind == GROUND_TRUTHS
+        unmatched = sum(p.unmatched or 0 for p in parts) if labels else None
+        expired = sum(p.expired or 0 for p in parts) if labels else None
+        stored, duplicates = sum(p.stored or 0 for p in parts), sum(p.duplicates or 0 for p in parts)
+        return FileResult(LOADED, stored, duplicates, unmatched, expired)
 
 
 def _offsets(parts: list[PartRecord]) -> list[int]:

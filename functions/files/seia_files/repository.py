@@ -150,6 +150,15 @@ class FileStagingRepository:
 
     # -- statements built from the layout --------------------------------------------------
     def _insert_sql(self, model_id: int) -> sql.Composed:
+        targets = self._targets()
+        return self._q(
+            self.INSERT_REFERENCE,
+            columns=sql.SQL(", ").join(sql.Identifier(c) for c in targets),
+            values=sql.SQL(", ").join(targets.values()),
+        )
+
+    def _targets(self) -> dict[str, sql.Composable]:
+        """The raw row's columns and how each is built from the wide staging table's."""
         layout, ident = self.layout, sql.Identifier
         nan = sql.SQL("'NaN'")
 
@@ -182,11 +191,7 @@ class FileStagingRepository:
             targets["label"] = ident("label")
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
-        return self._q(
-            self.INSERT_REFERENCE,
-            columns=sql.SQL(", ").join(ident(c) for c in targets),
-            values=sql.SQL(", ").join(targets.values()),
-        )
+        return targets
 
     def _label_values(self) -> dict[str, str]:
         """The label columns of the staging table (``s``) as records.write_labels takes them."""
@@ -220,6 +225,30 @@ class FileStagingRepository:
             result = ChunkWrite(stored=stored, conflicts=rows - stored)
         self.conn.execute(self._q(self.EMPTY))
         return result
+
+    def write_staged_predictions(self, model_id: int, buffers, rows: int) -> ChunkWrite:
+        """A predictions chunk encoded for the wide staging table (CopyEncoder: a file's parts keep their
+        chunks in that form), stored the careful way: rows built from the staging columns, keys first, a key
+        already taken counted as a duplicate (INSERT_PREDICTIONS_STAGED)."""
+        self._copy(self._q(self.COPY), buffers)
+        ensure_for_rows(self.conn, model_id, "predictions", STAGE)
+        self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
+        targets = self._targets()
+        columns = sql.SQL(", ").join(sql.Identifier(c) for c in ["model_id", *targets])
+        self.conn.execute(self._q("TRUNCATE {rows}"))
+        self.conn.execute(
+            self._q(
+                "INSERT INTO {rows} ({columns}) SELECT %(model)s, {values} FROM {stage}",
+                columns=columns,
+                values=sql.SQL(", ").join(targets.values()),
+            ),
+            {"model": model_id},
+        )
+        keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
+        found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
+        assert found is not None  # count(*) returns one row
+        self.conn.execute(self._q(self.EMPTY))
+        return ChunkWrite(stored=found[0], conflicts=rows - found[0])
 
     def _copy(self, statement: sql.Composed, buffers) -> None:
         with self.conn.cursor().copy(statement) as copy:

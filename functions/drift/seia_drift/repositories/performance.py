@@ -59,7 +59,7 @@ class PerformanceRepository:
           AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
-        JOIN predictions p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
+        JOIN prediction_keys p ON p.model_id = g.model_id AND p.prediction_id = g.prediction_id
         WHERE g.model_id = %(model)s AND g.xid >= %(lo)s::text::xid8 AND g.xid < %(hi)s::text::xid8
           AND {in_range}
         ORDER BY 1""".replace("{in_range}", HOUR_IN_RANGE)

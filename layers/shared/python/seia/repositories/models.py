@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia import partitions
@@ -62,16 +61,7 @@ class ModelRepository:
     UPDATE_DEFINITION = f"""
         UPDATE models SET features = %s, labels = %s, settings = %s WHERE id = %s RETURNING {COLUMNS}"""
     LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
-    DELETE_RAW = "DELETE FROM {} WHERE model_id = %s"
     DELETE = "DELETE FROM models WHERE id = %s"
-    # Today's raw tables hold every model: a model's share of the bytes is its share of the rows.
-    ROWS = "SELECT count(*) FROM {} WHERE model_id = %s"
-    # The table's rows as the planner's statistics count them (counted only when never analysed): usage is
-    # asked model by model, and counting every model's rows each time would read the table once per model.
-    TABLE_STATS = """
-        SELECT CASE WHEN c.reltuples < 0 THEN (SELECT count(*) FROM {}) ELSE c.reltuples::bigint END,
-               pg_total_relation_size(c.oid)
-        FROM pg_class c WHERE c.oid = %s::regclass"""
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -128,13 +118,9 @@ class ModelRepository:
         self.conn.execute(self.LOCK, (MODEL_LOCK_CLASS, model_id))
 
     def delete_raw_rows(self, model_id: int) -> None:
-        """Remove the model's predictions, ground truths and reference rows.
-
-        The one place raw rows of a model are removed: with the partitioned tables, ``seia.partitions.drop_model``
-        (dropping the model's partitions) replaces these DELETEs.
-        """
-        for table in RAW_TABLES:
-            self.conn.execute(sql.SQL(self.DELETE_RAW).format(sql.Identifier(table)), (model_id,))
+        """Remove the model's predictions, ground truths, reference rows and duplicate keys: its partitions
+        are dropped whole (tenant migration 0009; the raw tables do not cascade from ``models``)."""
+        partitions.drop_model(self.conn, model_id)
 
     def delete(self, model_id: int) -> None:
         """Remove the model and everything derived from it: every other table of a tenant database refers to
@@ -145,19 +131,6 @@ class ModelRepository:
 
     # -- usage ------------------------------------------------------------------------------------------------
     def usage(self, model_id: int) -> list[TableUsage]:
-        """Rows, bytes and partitions of the model's raw rows, per table.
-
-        The one place usage is measured: with the partitioned tables, ``seia.partitions.partition_usage``
-        (the sizes of the model's own partitions) replaces this. Today one table holds every model, so the
-        bytes are the table's in proportion to the model's rows, and the partitions 1 (0 when it has no rows).
-        """
-        out = []
-        for table in RAW_TABLES:
-            ident = sql.Identifier(table)
-            found = self.conn.execute(sql.SQL(self.ROWS).format(ident), (model_id,)).fetchone()
-            rows = int(found[0]) if found else 0
-            stats = self.conn.execute(sql.SQL(self.TABLE_STATS).format(ident), (table,)).fetchone()
-            total_rows, total_bytes = (int(stats[0]), int(stats[1])) if stats else (0, 0)
-            share = round(total_bytes * min(1.0, rows / max(total_rows, rows))) if rows else 0
-            out.append(TableUsage(table, rows, share, 1 if rows else 0))
-        return out
+        """Rows, bytes on disk (with indexes and TOAST) and leaf partitions of the model's raw tables."""
+        found = partitions.partition_usage(self.conn, model_id)
+        return [TableUsage(table, u["rows"], u["bytes"], u["partitions"]) for table, u in found.items()]

@@ -37,6 +37,7 @@ CREATE TABLE file_parts (
     stored      bigint,     -- published: rows stored, already stored (duplicates), labels without prediction
     duplicates  bigint,
     unmatched   bigint,
+    expired     bigint,     -- labels whose prediction is past the retention horizon (0009): counted, not stored
     errors      jsonb,      -- rejected: rows numbered within the part (the file's numbers are written on the file)
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (file_id, part)
