@@ -449,7 +449,8 @@ class TenantAdmin:
                         {
                             "tenant": tenant.name,
                             "model": model.name,
-                            "rows": {t.table: t.rows for t in tables},
+                            # rows of the raw tables; bytes and partitions also count the duplicate keys'
+                            "rows": {t.table: t.rows for t in tables if t.table != "prediction_keys"},
                             "bytes": sum(t.bytes for t in tables),
                             "partitions": sum(t.partitions for t in tables),
                             "tables": [t.as_dict() for t in tables],
