@@ -99,7 +99,7 @@ def _seed(conn, model_id: int, rows_per_hour: int, seed: int) -> int:
     with conn.cursor().copy("COPY drift_sketches (model_id, hour, feature, rows, missing, sketch) FROM STDIN") as copy:
         copy.write(buffer.getvalue())
     # The engine's drift step over the seeded hours: hour and day windows with their documents, and
-    # the daily rollups, as the worker stores them (tenant migration 0014).
+    # the daily rollups, as the worker stores them (tenant migration 0011).
     _drift_step(conn, model_id)
     # As autovacuum would have by the time anyone looks: planner statistics of the new rows.
     for table in (

@@ -1,4 +1,4 @@
-"""Reads that are stored, not recomputed (tenant migration 0014, docs/reads.md).
+"""Reads that are stored, not recomputed (tenant migration 0011, docs/reads.md).
 
 The engine stores every window at hour and day granularity and keeps daily rollups; the query API reads
 them. Each test compares what is stored with what the query path computes from the hourly sketches (the
@@ -23,7 +23,7 @@ from tests.support import scenarios
 
 DAY_A = datetime(2026, 11, 2, tzinfo=UTC)
 FIRST, LAST = "2026-11-02T00:00:00Z", "2026-11-05T00:00:00Z"
-MIGRATION = next((Path(__file__).parents[2] / "layers/shared/python/seia/migrations/tenant").glob("0014_*.sql"))
+MIGRATION = next((Path(__file__).parents[2] / "layers/shared/python/seia/migrations/tenant").glob("0011_*.sql"))
 
 
 def _rows(data: scenarios.ScenarioData, start: datetime, span: timedelta, n: int, prefix: str):
@@ -78,7 +78,7 @@ def _get(api, world, path, **params):
 
 
 def _computed(monkeypatch):
-    """Make the query path compute everything from the hourly sketches, as it did before 0014."""
+    """Make the query path compute everything from the hourly sketches, as it did before 0011."""
     from seia.repositories.drift import DriftReadRepository
 
     for name in ("has_stored", "has_rollups", "has_performance_days"):
@@ -249,7 +249,7 @@ def test_late_rows_for_an_old_hour_update_the_stored_hour_day_and_rollup(api, wo
 
 # -- data stored before the migration -------------------------------------------------------------------
 def test_data_stored_before_the_migration_keeps_answering_and_the_engine_backfills(api, world, settings):
-    """Put the model's rows back as the engine wrote them before 0014 (day windows only, no documents, no
+    """Put the model's rows back as the engine wrote them before 0011 (day windows only, no documents, no
     rollups), run the migration's SQL again: the same answers before and after the engine's next run."""
     paths = [
         ("drift", {"granularity": "day"}),

@@ -23,6 +23,8 @@ def test_the_database_down_mid_part_retries_the_part_and_the_file_completes_once
     request.addfinalizer(lambda: point_tenant_at(tenant_admin, churn_tenant, None))
     cut = {"done": False}
     real_add_chunk, real_write = parts.PartsRepository.add_chunk, parts.FileStagingRepository.write_chunk
+    # a predictions part is published from its staged (wide) chunks, labels and reference rows through write_chunk
+    real_write_staged = parts.FileStagingRepository.write_staged_predictions
 
     def outage_once():
         if not cut["done"]:
@@ -41,7 +43,14 @@ def test_the_database_down_mid_part_retries_the_part_and_the_file_completes_once
         return real_write(self, *args)
 
     monkeypatch.setattr(parts.PartsRepository, "add_chunk", add_chunk)
+
+    def write_staged_predictions(self, *args):
+        if step == "publish":
+            outage_once()
+        return real_write_staged(self, *args)
+
     monkeypatch.setattr(parts.FileStagingRepository, "write_chunk", write_chunk)
+    monkeypatch.setattr(parts.FileStagingRepository, "write_staged_predictions", write_staged_predictions)
     with mock_aws():
         files = _drop(settings, monkeypatch, 60_000)
         key = f"{churn_tenant.name}/churn/predictions/outage-{step}.csv"

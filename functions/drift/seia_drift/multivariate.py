@@ -46,6 +46,8 @@ __all__ = [
 MULTIVARIATE = "__multivariate__"
 DEFAULT_VARIANCE = 0.65  # NannyML's DataReconstructionDriftCalculator default
 TOP_CATEGORIES = 10  # indicator columns per categorical feature: its most frequent values
+CAUSE_SHARE = 0.8  # causes: the leading features explaining this share of the change of the error
+MAX_CAUSES = 5
 CHUNKS = 10  # reference chunks: each chunk's errors come from a PCA fitted on the nine others
 HISTOGRAM_BINS = 20  # error histogram: bins at the reference errors' 5% quantiles
 
@@ -62,6 +64,32 @@ class Columns:
         if self.numeric.ndim == 2 and self.numeric.shape[1]:
             return int(self.numeric.shape[0])
         return len(self.categorical[0]) if self.categorical else 0
+
+
+def canonical(values: Columns) -> Columns:
+    """The same rows in an order that depends on their values only, shuffled with a fixed seed.
+
+    The database returns rows in no set order (a restore, a moved tenant or a vacuum changes it), and the
+    cross-fitted reference chunks are consecutive rows: sorting first makes the fit the same whatever the
+    order the rows were read in, and the fixed shuffle keeps the chunks alike (sorted chunks would differ).
+
+    >>> v = canonical(Columns(np.array([[2.0], [1.0], [np.nan]]), [["b", "a", None]]))
+    >>> w = canonical(Columns(np.array([[np.nan], [2.0], [1.0]]), [[None, "b", "a"]]))
+    >>> bool((np.nan_to_num(v.numeric) == np.nan_to_num(w.numeric)).all()) and list(v.categorical[0]) == list(w.categorical[0])
+    True
+    """
+    n = values.rows
+    if n <= 1:
+        return values
+    keys: list[np.ndarray] = []
+    for column in values.categorical:
+        keys.append(np.array(["\x00" if v is None else "\x01" + v for v in column], dtype=object).astype(str))
+    numeric = values.numeric if values.numeric.ndim == 2 else values.numeric.reshape(n, 0)
+    for j in range(numeric.shape[1]):
+        keys.append(np.nan_to_num(numeric[:, j], nan=-np.inf))
+    order = np.lexsort(keys[::-1]) if keys else np.arange(n)
+    order = order[np.random.default_rng(20261201).permutation(n)]
+    return Columns(numeric[order], [[column[i] for i in order] for column in values.categorical])
 
 
 def encode(fit: Mapping[str, Any], values: Columns) -> np.ndarray:
@@ -320,10 +348,14 @@ def causes(windows: Sequence[Mapping[str, Any]]) -> list[Cause]:
         {"n": rows, "sq": [cur.get(f, 0.0) for f in ref]},
     )
     rising = sum(c["cur"] for c in merged) >= sum(c["ref"] for c in merged)
-    out = []
-    for c in merged:
-        if c["share"] <= 0:
-            continue
+    out: list[Cause] = []
+    explained = 0.0
+    # The leading features that together explain most of the change (CAUSE_SHARE), at most MAX_CAUSES: a
+    # feature with a sliver of it is not a cause, and listing every feature would name the calm ones too.
+    for c in sorted(merged, key=lambda c: -c["share"]):
+        if c["share"] <= 0 or explained >= CAUSE_SHARE or len(out) >= MAX_CAUSES:
+            break
+        explained += c["share"]
         verb = "rose" if rising else "fell"
         sentence = (
             f"{c['feature']}: its squared reconstruction residual {verb} {c['ref']:.3g} → {c['cur']:.3g} per row, "

@@ -467,8 +467,8 @@
     const est = (w) => ((w.estimated || {}).metrics || {})[estMetric] || {};
     const hasEstimate = perf.windows.some((w) => est(w).value != null);
     const estName = "estimated " + estMetric;
-    // with an estimate, two panels (metrics, coverage below): the taller chart; else the short one
-    const el = h("div", { class: hasEstimate ? "chart" : "chart small", id: "chart-performance" });
+    // short, so the model page stays within two screens (the estimate's two panels share it)
+    const el = h("div", { class: "chart small", id: "chart-performance" });
     card.append(el, dataTable("performance-table",
       [["window_start", "Window (UTC)", false, when], ["predictions", "Predictions", true, num], ["label_coverage", "Labelled", true, pct],
        ["provisional", "Provisional", false, (v) => (v ? "yes" : "no")],

@@ -1,7 +1,7 @@
 """What the drift, distribution and performance routes answer, from the engine's derived rows.
 
 Hour and day windows are read as the engine stored them (documents written by its drift step, tenant
-migration 0014). ``range`` (one window over [from, to)) and distributions merge the stored daily
+migration 0011). ``range`` (one window over [from, to)) and distributions merge the stored daily
 rollups of the whole days in the range and the hourly sketches (or statistics) of the hours at its
 edges: at most 366 rollups and 46 hours, whatever the range (docs/reads.md). A model whose history
 predates the rollups (before the engine's first run after the migration) is computed from its hourly
@@ -438,7 +438,7 @@ def drift(conn, model: Model, params: dict) -> dict:
             body["windows"][0]["multivariate"] = _multivariate(conn, model, [(lo, hi)], thresholds).get(lo)
         body["from"], body["to"] = _iso(lo), _iso(hi)
         return body
-    # Not stored yet (a history from before tenant migration 0014, until the engine's next run): the
+    # Not stored yet (a history from before tenant migration 0011, until the engine's next run): the
     # windows are computed from the hourly sketches.
     starts, body["next_cursor"] = _page(repo.sketch_windows(model.id, granularity, lo, hi, page), page, _iso)
     if not starts:
@@ -667,7 +667,7 @@ def performance(conn, model: Model, params: dict) -> dict:
             for w in rows
         ]
         return body
-    # Not stored yet (a history from before tenant migration 0014): computed from the hourly statistics.
+    # Not stored yet (a history from before tenant migration 0011): computed from the hourly statistics.
     starts, body["next_cursor"] = _page(repo.performance_windows(model.id, granularity, lo, hi, page), page, _iso)
     if not starts:
         return body

@@ -72,7 +72,7 @@ class Reader:
             )
         ]
 
-    # The engine stores hour and day windows (tenant migration 0014); these read those of the model's
+    # The engine stores hour and day windows (tenant migration 0011); these read those of the model's
     # evaluation window (settings.window, 'day' by default), which alerts follow.
     def results(self, model: str, feature: str | None = None) -> list[dict]:
         return self.query(

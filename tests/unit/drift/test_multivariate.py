@@ -115,3 +115,20 @@ def test_too_few_rows_is_insufficient_data(fitted):
     fit, rng = fitted, np.random.default_rng(11)
     v = mv.judge(fit, mv.sketch(fit, _draw(rng, 20, 0.8)), 100, 2, 4)
     assert v.verdict == "insufficient_data" and v.severity is None and v.statistics["rows"] == 20
+
+
+def test_causes_name_the_features_that_explain_the_change_not_every_feature():
+    """A naive ranking lists every feature with any share; a calm feature's sliver is not a cause."""
+    from seia_drift import multivariate as mv
+
+    window = {
+        "rows": 1000,
+        "contributions": [
+            {"feature": "x3", "ref": 0.5, "cur": 1.5},  # the flipped pair: most of the rise
+            {"feature": "x4", "ref": 0.5, "cur": 1.4},
+            {"feature": "x1", "ref": 0.5, "cur": 0.52},  # calm: a sliver
+            {"feature": "x2", "ref": 0.5, "cur": 0.51},
+        ],
+    }
+    named = [c.feature for c in mv.causes([window])]
+    assert named == ["x3", "x4"]

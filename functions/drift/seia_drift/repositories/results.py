@@ -67,7 +67,7 @@ class ResultRepository:
             labeled = EXCLUDED.labeled, coverage = EXCLUDED.coverage, provisional = EXCLUDED.provisional,
             metrics = EXCLUDED.metrics, predictions = EXCLUDED.predictions, change = nextval('drift_change_seq'),
             computed_at = now()"""
-    # The stored windows' documents, in the query API's DriftWindow shape (tenant migration 0014 wrote
+    # The stored windows' documents, in the query API's DriftWindow shape (tenant migration 0011 wrote
     # those of the windows stored before it with the same SQL): a read returns them as they are.
     RENDER_DOCUMENTS = """
         UPDATE drift_windows w SET document = json_build_object(

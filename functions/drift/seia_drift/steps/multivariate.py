@@ -67,7 +67,7 @@ class MultivariateStep(Step):
             return report | {"skipped": "fewer than two encoded columns or too few reference rows"}
         report["components"] = fit["n_components"]
         rows, hours = self._profile(ctx, repo, fit, mark, horizon)
-        # Both stored granularities, as the drift step stores them (tenant migration 0014); incidents
+        # Both stored granularities, as the drift step stores them (tenant migration 0011); incidents
         # follow the model's own window. Each window's document is written again with its new column.
         results = ResultRepository(ctx.conn)
         drifted = judged = 0
@@ -90,7 +90,7 @@ class MultivariateStep(Step):
             reference_source(ctx.model.id, stored), [s.position for s in numeric], [s.position for s in categorical]
         )
         features = [(s.feature, s.kind, s.position) for s in numeric + categorical]
-        return mv.fit(features, mv.Columns(num, cat), ctx.settings.multivariate_variance)
+        return mv.fit(features, mv.canonical(mv.Columns(num, cat)), ctx.settings.multivariate_variance)
 
     def _profile(
         self, ctx: Context, repo: MultivariateRepository, fit: dict[str, Any], mark: Watermark, horizon: int

@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS drift_performance_daily (
 );
 
 -- The windows stored before answer at once: their documents, built as the query API built them (and as
--- the engine renders them: ResultRepository.RENDER_DOCUMENTS, which also knows 0017's __multivariate__).
+-- the engine renders them: ResultRepository.RENDER_DOCUMENTS, which also knows 0012's __multivariate__).
 UPDATE drift_windows w SET document = d.document
 FROM (
     SELECT win.model_id, win.granularity, win.window_start, json_build_object(
