@@ -37,9 +37,15 @@ def test_a_new_incident_reaches_an_sqs_queue_subscribed_to_the_deployments_topic
         body = json.loads(note["Message"])
         assert (body["tenant"], body["model"]) == (tenant.name, "churn")
         assert note["MessageAttributes"]["tenant"]["Value"] == tenant.name
-        with tenant.connect() as conn:
-            opened = conn.execute("SELECT id FROM incident_changes WHERE change = 'opened' ORDER BY id").fetchall()
-            sent = conn.execute("SELECT change_id, status FROM deliveries ORDER BY change_id").fetchall()
+        # The topic may hand the note on before the worker's transaction (which records the delivery) commits.
+        sent: list = []
+        settle = time.time() + 30
+        while not sent and time.time() < settle:
+            with tenant.connect() as conn:
+                opened = conn.execute("SELECT id FROM incident_changes WHERE change = 'opened' ORDER BY id").fetchall()
+                sent = conn.execute("SELECT change_id, status FROM deliveries ORDER BY change_id").fetchall()
+            if not sent:
+                time.sleep(0.5)
         assert [c["change_id"] for c in body["changes"]] == [i for (i,) in opened]
         assert sent == [(i, "sent") for (i,) in opened]
     finally:
