@@ -13,6 +13,7 @@ oldest first within it, and a ``next_cursor`` to the page before it.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -632,17 +633,17 @@ def performance(conn, model: Model, params: dict) -> dict:
     hi: datetime | None
     lo, hi = start or BEGINNING, end or END_OF_TIME
 
-    fit: dict[str, Any] | None = None  # the reference's calibration, read once for the windows merged here
+    @functools.cache
+    def estimation_fit() -> dict[str, Any] | None:
+        """The reference's calibration: read once, and only when a window is merged here."""
+        reference = repo.reference(model.id)
+        return ((reference.performance or {}) if reference else {}).get("estimation")
 
     def shown(w, end_w, rows, labeled, window_stats) -> dict:
-        nonlocal fit
         coverage = labeled / rows if rows else None
         provisional = coverage is None or coverage < coverage_threshold
         metrics = stats.performance.metrics(window_stats)
-        if fit is None:
-            reference = repo.reference(model.id)
-            fit = ((reference.performance or {}) if reference else {}).get("estimation") or {}
-        estimated = stats.estimation.estimate(stats.performance.split(window_stats)[1], fit or None, model.task)
+        estimated = stats.estimation.estimate(stats.performance.split(window_stats)[1], estimation_fit(), model.task)
         if estimated is not None:
             metrics["estimated"] = estimated
         return _performance_window(w, end_w, rows, labeled, coverage, provisional, metrics)

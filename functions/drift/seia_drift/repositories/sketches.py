@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -176,6 +177,23 @@ class SketchRepository:
         assert row is not None  # an aggregate without GROUP BY returns exactly one row
         first, last, n = row
         return first or 0, last or 0, n
+
+    @staticmethod
+    def chunks(model_id: int, lo: int, hi: int, first: int, last: int, n: int, chunk_rows: int) -> list[dict[str, Any]]:
+        """The query parameters of each chunk of the new rows of :meth:`new_rows` (transactions in [lo, hi), seq
+        ranges of about ``chunk_rows`` rows), in seq order."""
+        count = max(1, math.ceil(n / chunk_rows))
+        span = math.ceil((last - first + 1) / count)
+        return [
+            {
+                "model": model_id,
+                "lo": str(lo),
+                "hi": str(hi),
+                "seq_lo": first + k * span,
+                "seq_hi": first + (k + 1) * span,
+            }
+            for k in range(count)
+        ]
 
     def prepare_counting(self) -> None:
         for statement in COUNTING_SETTINGS:

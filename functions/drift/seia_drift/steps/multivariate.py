@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from datetime import datetime
 from typing import Any
@@ -100,18 +99,10 @@ class MultivariateStep(Step):
             return 0, 0
         numeric = [c["position"] for c in fit["numeric"]]
         categorical = [c["position"] for c in fit["categorical"]]
-        chunks = max(1, math.ceil(n / CHUNK_ROWS))
-        span = math.ceil((last - first + 1) / chunks)
+        chunks = SketchRepository.chunks(ctx.model.id, mark.xid, horizon, first, last, n, CHUNK_ROWS)
         touched: set[datetime] = set()
-        for k in range(chunks):
+        for k, params in enumerate(chunks):
             started = time.perf_counter()
-            params = {
-                "model": ctx.model.id,
-                "lo": str(mark.xid),
-                "hi": str(horizon),
-                "seq_lo": first + k * span,
-                "seq_hi": first + (k + 1) * span,
-            }
             hours, num, cat = repo.new_values(numeric, categorical, params)
             if not hours:
                 continue
@@ -127,7 +118,7 @@ class MultivariateStep(Step):
                 "multivariate %s: chunk %d/%d, %d hours, %.0f ms",
                 ctx.model.name,
                 k + 1,
-                chunks,
+                len(chunks),
                 len(new),
                 1000 * (time.perf_counter() - started),
             )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from datetime import datetime
 from typing import Any
@@ -47,18 +46,10 @@ class ProfileStep(Step):
         segmenting = self._segmenting(ctx, bins, mark)
         if n:
             repo.prepare_counting()
-            chunks = max(1, math.ceil(n / CHUNK_ROWS))
-            span = math.ceil((last - first + 1) / chunks)
-            for k in range(chunks):
+            chunks = repo.chunks(ctx.model.id, mark.xid, horizon, first, last, n, CHUNK_ROWS)
+            for k, params in enumerate(chunks):
                 started = time.perf_counter()
-                params = {
-                    "model": ctx.model.id,
-                    "lo": str(mark.xid),
-                    "hi": str(horizon),
-                    "seq_lo": first + k * span,
-                    "seq_hi": first + (k + 1) * span,
-                    "focus": ctx.model.positive_label,  # binary: the segments' prediction without a score
-                }
+                params["focus"] = ctx.model.positive_label  # binary: the segments' prediction without a score
                 new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
                 if segmenting is not None:
                     segmenting.rows.clear()
@@ -90,7 +81,7 @@ class ProfileStep(Step):
                     "profile %s: chunk %d/%d, %d sketches, %.0f ms",
                     ctx.model.name,
                     k + 1,
-                    chunks,
+                    len(chunks),
                     len(new),
                     1000 * (time.perf_counter() - started),
                 )
