@@ -68,7 +68,9 @@ def test_sketch_ks_matches_scipy_from_rows_sent_through_the_api(api, tenant, eng
     assert api.post("/v1/models/ks/ground-truths", tenant.api_key, json={"records": labels}).status == 202
     engine.run(tenant.tenant, "ks")
     with tenant.connect() as conn:
-        metrics, coverage = conn.execute("SELECT metrics, coverage FROM drift_windows WHERE granularity = 'day'").fetchone()
+        metrics, coverage = conn.execute(
+            "SELECT metrics, coverage FROM drift_windows WHERE granularity = 'day'"
+        ).fetchone()
     assert (metrics["n"], coverage) == (3000, 1.0)
     assert metrics["mae"] == pytest.approx(0.5) and metrics["rmse"] == pytest.approx(0.5)
 
