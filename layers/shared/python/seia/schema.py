@@ -52,6 +52,11 @@ class Model:
     labels: tuple[str, ...] | None
     settings: dict = field(default_factory=dict, compare=False)
     created_at: datetime | None = None
+    # Declared segment fields, in slot order of the rows' ``seg[]`` (tenant migration 0013).
+    segments: tuple[str, ...] = ()
+    # A segment model (the drift engine's view of one segment value): its parent and '<field>:<value>'.
+    parent_id: int | None = None
+    segment: str | None = None
 
     @property
     def is_classification(self) -> bool:

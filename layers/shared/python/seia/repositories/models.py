@@ -22,7 +22,7 @@ def _feature(f: dict) -> Feature:
 
 
 def _model(row) -> Model:
-    id_, name, task, features, labels, settings, created_at = row
+    id_, name, task, features, labels, settings, created_at, segments, parent_id, segment = row
     return Model(
         id=id_,
         name=name,
@@ -31,6 +31,9 @@ def _model(row) -> Model:
         labels=tuple(labels) if labels is not None else None,
         settings=settings or {},
         created_at=created_at,
+        segments=tuple(segments or ()),
+        parent_id=parent_id,
+        segment=segment,
     )
 
 
@@ -48,14 +51,15 @@ class TableUsage:
 
 
 class ModelRepository:
-    COLUMNS = "id, name, task, features, labels, settings, created_at"
+    COLUMNS = "id, name, task, features, labels, settings, created_at, segments, parent_id, segment"
     INSERT = f"""
         INSERT INTO models (name, task, features, labels, settings) VALUES (%s, %s, %s, %s, %s)
         ON CONFLICT (name) DO NOTHING
         RETURNING {COLUMNS}"""
-    BY_NAME = f"SELECT {COLUMNS} FROM models WHERE name = %s"
-    BY_NAME_FOR_UPDATE = f"SELECT {COLUMNS} FROM models WHERE name = %s FOR UPDATE"
-    ALL = f"SELECT {COLUMNS} FROM models ORDER BY name"
+    # Segment models (parent_id set) are the engine's: never found by name nor listed.
+    BY_NAME = f"SELECT {COLUMNS} FROM models WHERE name = %s AND parent_id IS NULL"
+    BY_NAME_FOR_UPDATE = f"SELECT {COLUMNS} FROM models WHERE name = %s AND parent_id IS NULL FOR UPDATE"
+    ALL = f"SELECT {COLUMNS} FROM models WHERE parent_id IS NULL ORDER BY name"
     EXISTS = "SELECT 1 FROM models WHERE id = %s"
     UPDATE_SETTINGS = f"UPDATE models SET settings = %s WHERE id = %s RETURNING {COLUMNS}"
     UPDATE_DEFINITION = f"""
