@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import logging
 
-from seia import legacy, lifecycle, model_settings
+from seia import legacy, lifecycle, model_settings, tenant_settings
 from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
@@ -109,6 +109,22 @@ class QueryService(TenantAccess):
                 settings = _revalidated(model_settings.updated(model.settings, body, resolve=True), body)
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
+
+    def tenant_settings(self, tenant: Tenant, redact: bool = False) -> dict:
+        """The tenant's defaults of model settings (retention_days, notifications) and what is in force."""
+        with self.db.tenant(tenant) as conn:
+            return tenant_settings.as_body(tenant_settings.stored(conn), redact=redact)
+
+    def put_tenant_settings(self, tenant: Tenant, body) -> dict:
+        """Keys sent replace the tenant's defaults, null removes one; models with their own value keep it."""
+        problems = tenant_settings.problems(body, resolve=True)  # before a connection is taken
+        if problems:
+            raise ValidationFailed("invalid tenant settings", problems)
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                stored = tenant_settings.update(conn, body, resolve=False)
+        log.info("tenant defaults changed: %s", sorted(body))
+        return tenant_settings.as_body(stored)
 
     def patch_model(self, tenant: Tenant, model_name: str, body) -> dict:
         """Add features or labels, remove features, change settings (seia.lifecycle); the model as it is now."""
