@@ -4,17 +4,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
 
 import numpy as np
 import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 
 from infra.local.events import LambdaContext, sqs_event
 from seia_admin.cli import main
+from tests.integration.test_file_ingest import FileDrop, files  # noqa: F401 - the files fixture
 from tests.support import data
 
 DAY1, DAY2, DAY3 = "2026-11-01", "2026-11-02", "2026-11-03"
@@ -239,6 +243,107 @@ def test_labels_are_appended_and_settings_merged(api, tenant):
     # settings are checked as PUT /settings checks them
     reply = api.request("PATCH", "/v1/models/species", tenant.api_key, json_body={"settings": {"min_rows": 0}})
     assert reply.status == 400 and reply.fields() == {"min_rows"}
+
+
+# --- files after a PATCH ------------------------------------------------------------------------------------------
+def _patched_churn(api, tenant) -> None:
+    """churn (age, income, plan) + tenure (numeric) and region (categorical) added, plan removed."""
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    stored = api.get("/v1/models/churn", tenant.api_key).body["features"]
+    features = [dict(f, removed=True) if f["name"] == "plan" else f for f in stored] + [
+        {"name": "tenure", "type": "numeric"},
+        {"name": "region", "type": "categorical"},
+    ]
+    reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body={"features": features})
+    assert reply.status == 200, reply.body
+
+
+def _stored_rows(tenant) -> dict[str, tuple]:
+    with tenant.connect() as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute("SELECT prediction_id, num, cat FROM predictions")}
+
+
+def _parquet(columns: dict) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_file_without_the_columns_of_features_added_or_removed_by_patch_loads_them_as_missing(
+    api,
+    tenant,
+    files,  # noqa: F811
+    fmt,
+):
+    _patched_churn(api, tenant)
+    ts = "2026-11-01T10:00:00Z"
+    # the file of a producer not updated yet: only the original features (plan included), no tenure, no region
+    old = {
+        "prediction_id": ["o1", "o2"],
+        "timestamp": [ts, ts],
+        "age": [30, 40],
+        "income": [1.5, 2.5],
+        "plan": ["pro", "free"],
+        "prediction": ["stay", "churn"],
+        "score": [0.2, 0.9],
+    }
+    # the file of an updated producer: the added features, and no column for the removed plan
+    new = {
+        "prediction_id": ["n1"],
+        "timestamp": [ts],
+        "age": [50],
+        "income": [3.5],
+        "tenure": [12.0],
+        "region": ["eu"],
+        "prediction": ["stay"],
+        "score": [0.1],
+    }
+    for name, columns in (("old", old), ("new", new)):
+        key = f"{tenant.name}/churn/predictions/{name}.{fmt}"
+        if fmt == "csv":
+            header = list(columns)
+            lines = [",".join(header)] + [
+                ",".join(str(columns[c][i]) for c in header) for i in range(len(columns["prediction_id"]))
+            ]
+            files.drop(key, "\n".join(lines) + "\n")
+        else:
+            files.drop(key, _parquet(columns))
+        result = files.result(key)
+        assert (result["status"], result["rows"]) == ("loaded", len(columns["prediction_id"])), result
+
+    # num[] = [age, income, tenure], cat[] = [plan, region]: an absent column is a missing value
+    rows = _stored_rows(tenant)
+    assert rows["o1"] == ([30.0, 1.5, None], ["pro", None])
+    assert rows["o2"] == ([40.0, 2.5, None], ["free", None])
+    assert rows["n1"] == ([50.0, 3.5, 12.0], [None, "eu"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_file_missing_an_original_features_column_is_still_rejected_after_a_patch(
+    api,
+    tenant,
+    files,  # noqa: F811
+    fmt,
+):
+    _patched_churn(api, tenant)
+    columns = {
+        "prediction_id": ["o1"],
+        "timestamp": ["2026-11-01T10:00:00Z"],
+        "age": [30],
+        "plan": ["pro"],
+        "tenure": [1.0],
+        "prediction": ["stay"],
+    }
+    key = f"{tenant.name}/churn/predictions/no-income.{fmt}"
+    if fmt == "csv":
+        files.drop(key, ",".join(columns) + "\n" + ",".join(str(v[0]) for v in columns.values()) + "\n")
+    else:
+        files.drop(key, _parquet(columns))
+    result = files.result(key)
+    assert (result["status"], result["rows"]) == ("rejected", 0)
+    assert [(e["column"], e["message"]) for e in result["errors"]] == [("income", "missing column")]
+    assert _stored_rows(tenant) == {}
 
 
 # --- PATCH: removing a feature ------------------------------------------------------------------------------------
