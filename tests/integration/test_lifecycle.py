@@ -491,6 +491,153 @@ def test_deleting_a_model_leaves_nothing_of_it_and_its_name_starts_afresh(api, t
     assert reply.body == {"accepted": 1, "duplicates": 0}  # a0 was the old model's: no duplicate now
 
 
+# --- DELETE racing a live batch: a clean 404 or a committed batch, never a 5xx nor half-written rows ---------------
+def _raw_relations(tenant, model_id: int) -> list[str]:
+    with tenant.connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relname ~ %s ORDER BY 1", (f"_m{model_id}(_|$)",)
+            ).fetchall()
+        ]
+
+
+def _model_id(tenant, name: str = "m") -> int:
+    with tenant.connect() as conn:
+        return conn.execute("SELECT id FROM models WHERE name = %s", (name,)).fetchone()[0]
+
+
+def _wait_for_a_lock_wait(tenant, deadline: float = 30) -> None:
+    """Until a backend of the tenant's database waits on a lock (the other side of the race is parked)."""
+    until = time.monotonic() + deadline
+    with tenant.connect() as conn:  # autocommit: each poll sees the present
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone():
+            assert time.monotonic() < until, "nobody waited on a lock"
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("kind", ["predictions", "ground-truths", "reference"])
+def test_a_batch_whose_model_is_deleted_after_it_looked_it_up_is_a_404_and_writes_nothing(
+    api, tenant, monkeypatch, kind
+):
+    from seia_ingest.service import IngestService
+
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    read_model = IngestService._read_model
+    deleted = []
+
+    def look_up_then_lose_it(self, tenant_, name, batch):
+        model = read_model(self, tenant_, name, batch)
+        # the user's DELETE lands between the batch's lookup and its write
+        worker = threading.Thread(target=lambda: deleted.append(api.request("DELETE", "/v1/models/m", tenant.api_key)))
+        worker.start()
+        worker.join(30)
+        return model
+
+    monkeypatch.setattr(IngestService, "_read_model", look_up_then_lose_it)
+    records = _records(DAY2, 3, "b", 2)
+    if kind == "ground-truths":
+        records = [{"prediction_id": "a0", "label": "yes"}]
+    elif kind == "reference":
+        records = [dict(r, label="no") for r in records]
+    reply = api.post(f"/v1/models/m/{kind}", tenant.api_key, json={"records": records})
+
+    assert [d.status for d in deleted] == [202]
+    assert reply.status == 404
+    assert reply.error["message"] == "model 'm' was deleted; nothing of this batch was stored"
+    # no partition of the deleted model was made again, and no row of it is anywhere
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        for table in ("predictions", "ground_truths", "reference_rows", "prediction_keys", "raw_partitions"):
+            n = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+            assert n == 0, table
+
+
+def test_a_batch_arriving_while_a_delete_is_under_way_waits_for_it_then_is_a_404(api, tenant, monkeypatch):
+    from seia.repositories.models import ModelRepository
+
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    delete = ModelRepository.delete
+    replies: list = []
+    workers: list[threading.Thread] = []
+
+    def delete_while_a_batch_comes(self, mid):
+        delete(self, mid)  # partitions dropped, model row gone: not committed yet
+        worker = threading.Thread(
+            target=lambda: replies.append(
+                api.post("/v1/models/m/predictions", tenant.api_key, json={"records": _records(DAY2, 3, "b", 2)})
+            )
+        )
+        worker.start()
+        _wait_for_a_lock_wait(tenant)  # the batch waits for the DELETE to end
+        workers.append(worker)
+
+    monkeypatch.setattr(ModelRepository, "delete", delete_while_a_batch_comes)
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 202
+    workers[0].join(30)
+    (reply,) = replies
+    assert reply.status == 404, reply.body
+    assert "was deleted" in reply.error["message"]
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM raw_partitions").fetchone()[0] == 0
+
+
+def test_a_delete_arriving_while_a_batch_is_being_written_waits_for_its_commit_then_removes_it(
+    api, tenant, monkeypatch
+):
+    from seia.repositories.records import PredictionRepository
+
+    _model(api, tenant)
+    model_id = _model_id(tenant)
+    add = PredictionRepository.add
+    deleted: list = []
+    workers: list[threading.Thread] = []
+
+    def write_while_a_delete_comes(self, mid, rows):
+        result = add(self, mid, rows)  # rows written, not committed yet
+        worker = threading.Thread(target=lambda: deleted.append(api.request("DELETE", "/v1/models/m", tenant.api_key)))
+        worker.start()
+        _wait_for_a_lock_wait(tenant)  # the DELETE waits for this batch
+        workers.append(worker)
+        return result
+
+    monkeypatch.setattr(PredictionRepository, "add", write_while_a_delete_comes)
+    reply = api.post("/v1/models/m/predictions", tenant.api_key, json={"records": _records(DAY2, 3, "b", 2)})
+    assert reply.status == 202 and reply.body == {"accepted": 3, "duplicates": 0}  # committed whole
+    workers[0].join(30)
+    assert [d.status for d in deleted] == [202]  # then deleted with the rest of the model
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+
+
+def test_a_delete_that_waits_too_long_for_a_loading_file_is_a_409_and_deletes_nothing(api, tenant, monkeypatch):
+    from seia.repositories import models
+
+    monkeypatch.setattr(models, "DELETE_WAIT", "200ms")
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    with tenant.connect() as writer:  # a writer holding the model as a bulk file's load does
+        writer.execute("BEGIN")
+        assert writer.execute("SELECT 1 FROM models WHERE id = %s FOR KEY SHARE", (model_id,)).fetchone()
+        reply = api.request("DELETE", "/v1/models/m", tenant.api_key)
+        writer.execute("ROLLBACK")
+    assert reply.status == 409
+    assert "is in use" in reply.error["message"] and "retry the DELETE" in reply.error["message"]
+    assert api.get("/v1/models/m/stats?granularity=day", tenant.api_key).body["windows"][0]["predictions"] == 5
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 202
+
+
 @pytest.fixture
 def drift_app(settings):
     import drift_app

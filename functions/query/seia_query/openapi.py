@@ -788,7 +788,7 @@ _ERROR_TEXT = {
     401: "missing, unknown, revoked or expired API key",
     403: "the key's scopes do not allow this operation (x-seia-scopes names the ones that do)",
     404: "unknown model (also another tenant's) or resource",
-    409: "already exists",
+    409: "already exists; or (DELETE of a model) the model is in use by a bulk file loading: retry",
     413: "more than 10,000 records or 6 MB",
     415: "Content-Type is not application/json",
     503: "the database is unreachable",
@@ -937,7 +937,10 @@ PATHS: dict = {
         ),
         "delete": _op(
             "Delete a model with its rows, drift results, incidents and file records; its name is free again",
-            {"202": _json("ModelDeleted", "deleted; a drift run under way for it stops"), **_errors(401, 404, 503)},
+            {
+                "202": _json("ModelDeleted", "deleted; a drift run under way for it stops"),
+                **_errors(401, 404, 409, 503),
+            },
             tag="models",
             params=[_MODEL],
             operation_id="delete_model",

@@ -10,11 +10,13 @@ import dataclasses
 import functools
 import logging
 
+import psycopg
+
 from seia import legacy, lifecycle, model_settings, tenant_settings
 from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
-from seia.errors import Detail, ValidationFailed
+from seia.errors import Conflict, Detail, ValidationFailed
 from seia.repositories.deliveries import DeliveryRepository
 from seia.repositories.incidents import IncidentReadRepository
 from seia.repositories.models import ModelRepository
@@ -157,9 +159,15 @@ class QueryService(TenantAccess):
     def delete_model(self, tenant: Tenant, model_name: str) -> dict:
         """Remove the model, its rows and everything derived from them; the name can be used again at once."""
         with self.db.tenant(tenant) as conn:
-            with conn.transaction():
-                model = self._model(conn, model_name)
-                ModelRepository(conn).delete(model.id)
+            try:
+                with conn.transaction():
+                    model = self._model(conn, model_name)
+                    ModelRepository(conn).delete(model.id)
+            except psycopg.errors.LockNotAvailable:
+                raise Conflict(
+                    f"model {model_name!r} is in use (a file of it is loading, or a long read of its rows); "
+                    "nothing was deleted: retry the DELETE"
+                ) from None
         log.info("model %s (id %d) deleted", model.name, model.id)
         return {"model": model.name, "deleted": True}
 
