@@ -756,6 +756,84 @@ def test_tenant_delete_needs_yes_then_leaves_only_an_audit_line(api, make_tenant
     assert main(["tenant", "delete", doomed.name, "--yes"]) == 2  # gone: no tenant of that name
 
 
+@pytest.fixture
+def bucket(monkeypatch):
+    """A versioned files bucket (moto), named by SEIA_BUCKET as the operator's environment names it."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.conftest import reset_process_caches
+
+    monkeypatch.setenv("SEIA_BUCKET", "seia-files-lifecycle")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="seia-files-lifecycle")
+        s3.put_bucket_versioning(Bucket="seia-files-lifecycle", VersioningConfiguration={"Status": "Enabled"})
+        reset_process_caches()
+        yield s3
+    reset_process_caches()
+
+
+def _versions(s3, prefix: str = "") -> list[str]:
+    """Every version and delete marker's key under ``prefix``."""
+    out = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket="seia-files-lifecycle", Prefix=prefix):
+        out += [v["Key"] for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    return sorted(out)
+
+
+def test_tenant_delete_removes_every_object_version_under_its_prefix_and_no_other(make_tenant, bucket, capsys):
+    doomed = make_tenant()
+    neighbour = make_tenant(doomed.name + "x")  # its prefix starts with the doomed tenant's name
+    for i in range(1_050):  # more than one page of a listing and of a DeleteObjects call
+        bucket.put_object(Bucket="seia-files-lifecycle", Key=f"{doomed.name}/churn/predictions/{i}.csv", Body=b"a")
+    key = f"{doomed.name}/churn/predictions/0.csv"
+    bucket.put_object(Bucket="seia-files-lifecycle", Key=key, Body=b"second version")
+    bucket.delete_object(Bucket="seia-files-lifecycle", Key=key)  # a delete marker on top of both
+    bucket.put_object(
+        Bucket="seia-files-lifecycle", Key=f"{doomed.name}/churn/_results/predictions/0.csv.json", Body=b"{}"
+    )
+    kept = [f"{neighbour.name}/churn/predictions/a.csv", f"{neighbour.name}/churn/_results/predictions/a.csv.json"]
+    for k in kept:
+        bucket.put_object(Bucket="seia-files-lifecycle", Key=k, Body=b"b")
+    assert len(_versions(bucket, f"{doomed.name}/")) == 1_050 + 2 + 1
+
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["files_deleted"] == 1_053 and out["files"] == "s3://seia-files-lifecycle"
+    assert _versions(bucket, f"{doomed.name}/") == []
+    assert _versions(bucket) == sorted(kept)
+
+
+def test_tenant_delete_without_a_bucket_says_the_files_were_not_looked_for(make_tenant, monkeypatch, capsys):
+    from tests.conftest import reset_process_caches
+
+    monkeypatch.delenv("SEIA_BUCKET", raising=False)
+    reset_process_caches()
+    doomed = make_tenant()
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["files_deleted"] is None
+    assert "No files bucket is configured (SEIA_BUCKET)" in captured.err
+
+
+def test_deleting_a_model_removes_its_result_objects_and_keeps_the_users_files(api, tenant, files):  # noqa: F811
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    assert api.post("/v1/models", tenant.api_key, json=data.model(name="other")).status == 201
+    row = "p1,2026-11-01T10:00:00Z,30,1.5,pro,stay,0.2\n"
+    header = "prediction_id,timestamp,age,income,plan,prediction,score\n"
+    for model in ("churn", "other"):
+        files.drop(f"{tenant.name}/{model}/predictions/day.csv", header + row)
+        assert files.result(f"{tenant.name}/{model}/predictions/day.csv")["status"] == "loaded"
+
+    assert api.request("DELETE", "/v1/models/churn", tenant.api_key).status == 202
+    assert files.keys() == [
+        f"{tenant.name}/churn/predictions/day.csv",  # the user's file stays
+        f"{tenant.name}/other/_results/predictions/day.csv.json",
+        f"{tenant.name}/other/predictions/day.csv",
+    ]
+
+
 def test_tenant_usage_counts_rows_bytes_and_partitions_per_model(api, tenant, capsys):
     _model(api, tenant, "busy")
     _model(api, tenant, "idle")

@@ -169,7 +169,27 @@ class QueryService(TenantAccess):
                     "nothing was deleted: retry the DELETE"
                 ) from None
         log.info("model %s (id %d) deleted", model.name, model.id)
+        self._delete_results(tenant, model.name)
         return {"model": model.name, "deleted": True}
+
+    def _delete_results(self, tenant: Tenant, model_name: str) -> None:
+        """The model's result objects (``<tenant>/<model>/_results/``) describe rows that are gone: they go too,
+        after the rows (a new model of the name starts with none). The files the user dropped stay (theirs). An S3
+        failure is logged, not answered: the model is deleted, and the results of a reused name are replaced
+        file by file anyway."""
+        bucket = self.settings.bucket
+        if not bucket:
+            return
+        from seia import file_objects
+
+        prefix = f"{tenant.name}/{model_name}/_results/"
+        try:
+            n = file_objects.delete_prefix(bucket, prefix)
+        except Exception as exc:  # noqa: BLE001 - the model is deleted whatever S3 says
+            log.warning("model %s deleted; its result objects s3://%s/%s stay: %s", model_name, bucket, prefix, exc)
+            return
+        if n:
+            log.info("model %s: %d result objects deleted from s3://%s/%s", model_name, n, bucket, prefix)
 
 
 def deliveries(conn, model_id: int, incident_id: int) -> list[dict]:
