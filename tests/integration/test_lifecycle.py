@@ -319,6 +319,26 @@ def test_a_file_without_the_columns_of_features_added_or_removed_by_patch_loads_
     assert rows["n1"] == ([50.0, 3.5, 12.0], [None, "eu"])
 
 
+def test_a_jsonl_file_whose_later_records_bring_an_added_feature_loads_it(api, tenant, files, monkeypatch):  # noqa: F811
+    from seia_files import formats
+
+    monkeypatch.setattr(formats, "JSONL_BLOCK_BYTES", 2_000)  # the file's columns come from its first block
+    _patched_churn(api, tenant)
+
+    def line(i: int) -> str:
+        record = {"prediction_id": f"j{i}", "timestamp": "2026-11-01T10:00:00Z", "age": i, "income": 1.0}
+        record |= {"prediction": "stay"} | ({"tenure": float(i), "region": "eu"} if i >= 100 else {})
+        return json.dumps(record)
+
+    key = f"{tenant.name}/churn/predictions/late-keys.jsonl"
+    files.drop(key, "\n".join(line(i) for i in range(200)) + "\n")
+    result = files.result(key)
+    assert (result["status"], result["rows"]) == ("loaded", 200), result
+    rows = _stored_rows(tenant)
+    assert rows["j5"] == ([5.0, 1.0, None], [None, None])
+    assert rows["j150"] == ([150.0, 1.0, 150.0], [None, "eu"])
+
+
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_a_file_missing_an_original_features_column_is_still_rejected_after_a_patch(
     api,
