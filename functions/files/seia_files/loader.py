@@ -145,7 +145,7 @@ def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure)
     # Feature columns the file's first block lacked (added or removed by PATCH: optional): a later JSONL block may
     # bring them, and the layout has their staging columns whatever the header (FileColumns.layout).
     features = set(validator.layout.numeric + validator.layout.categorical)
-    later = {c.source for c in validator.layout.columns if c.name in features and c.source not in allowed}
+    later = {c.source for c in validator.layout.columns if c.name in features and c.source} - allowed
 
     def put(item) -> bool:
         while not stop.is_set():
