@@ -1,6 +1,6 @@
 """Objects of the files bucket (``SEIA_BUCKET``) removed with what they belong to.
 
-- ``seia tenant delete T --yes``: everything under ``T/`` (dropped files, their ``_results/``, parts' state);
+- ``seia tenant delete T --yes``: everything under ``T/`` (dropped files and their ``_results/``);
 - ``DELETE /v1/models/{model}``: the model's result objects, ``<tenant>/<model>/_results/``. The files a user
   dropped are theirs and stay (docs/lifecycle.md says why).
 
