@@ -65,7 +65,13 @@ def cmd_tenant_delete(args) -> int:
             file=sys.stderr,
         )
         return 2
-    _print(TenantAdmin(get_settings()).delete_tenant(args.tenant))
+    done = TenantAdmin(get_settings()).delete_tenant(args.tenant)
+    _print(done)
+    if done.get("files_deleted") is None:
+        print(
+            "No files bucket is configured (SEIA_BUCKET): the tenant's objects in it, if any, were not deleted.",
+            file=sys.stderr,
+        )
     print("Run `seia usage-plan sync` to drop its keys from API Gateway's usage plan (AWS).", file=sys.stderr)
     return 0
 

@@ -162,10 +162,10 @@ def _feature_spec(text: str) -> dict:
     return {"name": name, "type": kind}
 
 
-def _setting(text: str) -> tuple[str, Any]:
+def _setting(text: str, where: str = "--set") -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key:
-        raise _Usage(f'--set {text!r}: give KEY=VALUE (VALUE as JSON: 200, "hour", null, {{...}})')
+        raise _Usage(f'{where} {text!r}: give KEY=VALUE (VALUE as JSON: 200, "hour", null, {{...}})')
     try:
         return key, json.loads(value)
     except ValueError:
@@ -191,6 +191,32 @@ def cmd_models_patch(args) -> int:
     ]
     columns = [("name", "FEATURE"), ("type", "TYPE"), ("added_at", "ADDED (UTC)"), ("removed_at", "REMOVED (UTC)")]
     _emit(args, model, rows, columns, "no features")
+    return 0
+
+
+def _settings_rows(reply: dict) -> list[dict]:
+    own, force = reply.get("settings") or {}, reply.get("in_force") or {}
+    return [
+        {
+            "key": key,
+            "value": json.dumps(own[key]) if key in own else "-",
+            "in_force": json.dumps(force.get(key)) + ("" if key in own else " (default)"),
+        }
+        for key in sorted(set(own) | set(force))
+    ]
+
+
+@_one_line_errors
+def cmd_settings(args) -> int:
+    """``seia settings show`` / ``seia settings set KEY=VALUE ...``: the tenant's defaults of model settings."""
+    client = _client(args)
+    if args.action == "set":
+        changes = dict(_setting(s, "seia settings set") for s in args.assignments)
+        reply = client.update_tenant_settings(**changes)
+    else:
+        reply = client.tenant_settings()
+    columns = [("key", "SETTING"), ("value", "TENANT DEFAULT"), ("in_force", "IN FORCE (models without their own)")]
+    _emit(args, reply, _settings_rows(reply), columns, "no settings")
     return 0
 
 
@@ -561,6 +587,14 @@ def add_client_commands(sub) -> None:
     p.add_argument("model")
     p.add_argument("--yes", action="store_true", help="really delete (nothing of the model can be recovered)")
     p.set_defaults(func=cmd_models_delete)
+    settings = group(sub, "settings", "the tenant's defaults of model settings: retention_days, notifications")
+    p = settings.add_parser("show", parents=[common], help="the tenant's defaults and what is in force (HTTP API)")
+    p.set_defaults(func=cmd_settings)
+    p = settings.add_parser(
+        "set", parents=[common], help="set tenant-wide defaults: retention_days=30; a model's own setting wins"
+    )
+    p.add_argument("assignments", nargs="+", metavar="KEY=VALUE", help="VALUE as JSON (null: back to the default)")
+    p.set_defaults(func=cmd_settings)
     sub.add_parser("whoami", parents=[common], help="this key's tenant, scopes and expiry (HTTP API)").set_defaults(
         func=cmd_whoami
     )

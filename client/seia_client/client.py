@@ -538,6 +538,16 @@ class Client:
         """Change drift settings (window, min_rows, thresholds, webhook_url, ...); None resets a key."""
         return self.request("PUT", f"/v1/models/{_quote(model)}/settings", settings)["settings"]
 
+    def tenant_settings(self) -> dict:
+        """The tenant's defaults of model settings: ``{"settings": stored, "in_force": {retention_days,
+        notifications}}``. A model's own setting wins over them."""
+        return self.request("GET", "/v1/settings")
+
+    def update_tenant_settings(self, **settings) -> dict:
+        """Set tenant-wide defaults (``retention_days``, ``notifications``); None removes one (back to the
+        built-in default). Needs an admin key. Returns what ``tenant_settings()`` returns."""
+        return self.request("PUT", "/v1/settings", settings)
+
     def patch_model(
         self,
         model: str,

@@ -114,6 +114,20 @@ def put_settings(service, tenant, request, model):
     return 200, service.put_settings(tenant, model, json_body(request))
 
 
+@app.route("/v1/settings", methods=["GET"])
+@authenticated(caller=True)
+def get_tenant_settings(service, caller, request):
+    # Receivers' URLs (their credentials) only for admin keys, as GET /v1/models/{model}.
+    return 200, service.tenant_settings(caller.tenant, redact="admin" not in caller.scopes)
+
+
+@app.route("/v1/settings", methods=["PUT"], content_types=ANY_CONTENT_TYPE)
+@authenticated
+def put_tenant_settings(service, tenant, request):
+    # Tenant-wide defaults (retention_days, notifications): a model's own value wins (docs/storage.md).
+    return 200, service.put_tenant_settings(tenant, json_body(request))
+
+
 @app.route("/v1/key", methods=["GET"])
 @authenticated(scope=ANY_SCOPE, caller=True)
 def who_am_i(service, caller, request):

@@ -308,6 +308,80 @@ def test_a_part_redelivered_after_its_commit_adds_no_rows(parted, churn, step):
     assert stored(churn, "file_ingests") == 1
 
 
+# --- (4) the database full mid-part (down mid-part: tests/reliability/test_faults_file_parts.py) ----------------------
+@pytest.mark.parametrize("step", ["stage", "publish"])
+def test_the_database_full_mid_part_rolls_the_part_back_and_the_file_completes_once_space_is_back(parted, churn, step):
+    # PostgreSQL itself answers "disk full" (SQLSTATE 53100, as when a data file cannot be extended) in the middle of
+    # one part: while staging part 2's chunks, or while publishing the row p2500 (a part in the middle of the file).
+    with churn.connect() as conn:
+        model_id = conn.execute("SELECT id FROM models").fetchone()[0]
+        table, when = (
+            ("file_part_chunks", "NEW.part = 2")
+            if step == "stage"
+            else (
+                f"prediction_keys_m{model_id}",
+                "NEW.prediction_id = 'p2500'",
+            )
+        )
+        conn.execute(
+            f"""CREATE FUNCTION seia_test_disk_full() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF {when} THEN
+                        RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full';
+                    END IF;
+                    RETURN NEW;
+                END $$"""
+        )
+        conn.execute(
+            f"CREATE TRIGGER disk_full BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION seia_test_disk_full()"
+        )
+    key = f"{churn.name}/churn/predictions/full-{step}.csv"
+    parted.put(key, csv_rows(6000))
+    failures = 0
+    for _ in range(200):
+        messages = parted.receive()
+        if not messages:
+            break
+        reply = parted.deliver(messages)
+        failed = {f["itemIdentifier"] for f in reply["batchItemFailures"]}
+        if not failed:
+            continue
+        failures += len(failed)
+        # The part's transaction was rolled back: nothing of it is staged (stage), none of its rows is stored
+        # (publish: the parts published before it stay, docs/bulk-files.md "Visibility"), nor is the result.
+        with churn.connect() as conn:
+            if step == "stage":
+                assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+                assert conn.execute("SELECT count(*) FROM file_part_chunks WHERE part = 2").fetchone()[0] == 0
+            else:
+                failed_part = conn.execute("SELECT part FROM file_part_ids WHERE prediction_id = 'p2500'").fetchone()[0]
+                assert (
+                    conn.execute(
+                        "SELECT count(*) FROM predictions WHERE prediction_id IN "
+                        "(SELECT prediction_id FROM file_part_ids WHERE part = %s)",
+                        (failed_part,),
+                    ).fetchone()[0]
+                    == 0
+                )
+                states = dict(conn.execute("SELECT part, state FROM file_parts").fetchall())
+                assert states[failed_part] != "published"
+            assert stored(churn, "file_ingests") == 0
+            # space is freed
+            conn.execute(f"DROP TRIGGER disk_full ON {table}")
+            conn.execute("DROP FUNCTION seia_test_disk_full()")
+        for m in messages:  # SQS delivers the failed message again
+            if m["MessageId"] in failed:
+                parted.sqs.change_message_visibility(
+                    QueueUrl=parted.queue, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
+    result = parted.result(key)
+    assert failures == 1
+    assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 6000, 0)
+    assert stored(churn) == 6000
+    assert stored(churn, "file_ingests") == 1
+    assert staging_left(churn) == {t: 0 for t in STAGING_TABLES}
+
+
 def test_the_notification_delivered_again_after_the_file_loaded_rewrites_its_result_only(parted, churn):
     key = f"{churn.name}/churn/predictions/once.csv"
     parted.put(key, csv_rows(6000))

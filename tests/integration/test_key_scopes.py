@@ -50,6 +50,8 @@ ROUTES = {
     ("POST", "/v1/models/{model}/alerts/{alert_id}/acknowledge"): (ADMIN, 404),
     ("POST", "/v1/models/{model}/alerts/{alert_id}/resolve"): (ADMIN, 404),
     ("PUT", "/v1/models/{model}/settings"): (ADMIN, 404),
+    ("GET", "/v1/settings"): (READ, 200),
+    ("PUT", "/v1/settings"): (ADMIN, 200),
 }
 PROBE = {"model": "nosuch", "feature": "x", "alert_id": "1", "file": "nosuch.txt"}
 KEYS = {"read": ["read"], "ingest": ["ingest"], "admin": ["admin"], "read+ingest": ["read", "ingest"]}

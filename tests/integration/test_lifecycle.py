@@ -4,17 +4,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
 
 import numpy as np
 import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 
 from infra.local.events import LambdaContext, sqs_event
 from seia_admin.cli import main
+from tests.integration.test_file_ingest import FileDrop, files  # noqa: F401 - the files fixture
 from tests.support import data
 
 DAY1, DAY2, DAY3 = "2026-11-01", "2026-11-02", "2026-11-03"
@@ -241,6 +245,127 @@ def test_labels_are_appended_and_settings_merged(api, tenant):
     assert reply.status == 400 and reply.fields() == {"min_rows"}
 
 
+# --- files after a PATCH ------------------------------------------------------------------------------------------
+def _patched_churn(api, tenant) -> None:
+    """churn (age, income, plan) + tenure (numeric) and region (categorical) added, plan removed."""
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    stored = api.get("/v1/models/churn", tenant.api_key).body["features"]
+    features = [dict(f, removed=True) if f["name"] == "plan" else f for f in stored] + [
+        {"name": "tenure", "type": "numeric"},
+        {"name": "region", "type": "categorical"},
+    ]
+    reply = api.request("PATCH", "/v1/models/churn", tenant.api_key, json_body={"features": features})
+    assert reply.status == 200, reply.body
+
+
+def _stored_rows(tenant) -> dict[str, tuple]:
+    with tenant.connect() as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute("SELECT prediction_id, num, cat FROM predictions")}
+
+
+def _parquet(columns: dict) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_file_without_the_columns_of_features_added_or_removed_by_patch_loads_them_as_missing(
+    api,
+    tenant,
+    files,  # noqa: F811
+    fmt,
+):
+    _patched_churn(api, tenant)
+    ts = "2026-11-01T10:00:00Z"
+    # the file of a producer not updated yet: only the original features (plan included), no tenure, no region
+    old = {
+        "prediction_id": ["o1", "o2"],
+        "timestamp": [ts, ts],
+        "age": [30, 40],
+        "income": [1.5, 2.5],
+        "plan": ["pro", "free"],
+        "prediction": ["stay", "churn"],
+        "score": [0.2, 0.9],
+    }
+    # the file of an updated producer: the added features, and no column for the removed plan
+    new = {
+        "prediction_id": ["n1"],
+        "timestamp": [ts],
+        "age": [50],
+        "income": [3.5],
+        "tenure": [12.0],
+        "region": ["eu"],
+        "prediction": ["stay"],
+        "score": [0.1],
+    }
+    for name, columns in (("old", old), ("new", new)):
+        key = f"{tenant.name}/churn/predictions/{name}.{fmt}"
+        if fmt == "csv":
+            header = list(columns)
+            lines = [",".join(header)] + [
+                ",".join(str(columns[c][i]) for c in header) for i in range(len(columns["prediction_id"]))
+            ]
+            files.drop(key, "\n".join(lines) + "\n")
+        else:
+            files.drop(key, _parquet(columns))
+        result = files.result(key)
+        assert (result["status"], result["rows"]) == ("loaded", len(columns["prediction_id"])), result
+
+    # num[] = [age, income, tenure], cat[] = [plan, region]: an absent column is a missing value
+    rows = _stored_rows(tenant)
+    assert rows["o1"] == ([30.0, 1.5, None], ["pro", None])
+    assert rows["o2"] == ([40.0, 2.5, None], ["free", None])
+    assert rows["n1"] == ([50.0, 3.5, 12.0], [None, "eu"])
+
+
+def test_a_jsonl_file_whose_later_records_bring_an_added_feature_loads_it(api, tenant, files, monkeypatch):  # noqa: F811
+    from seia_files import formats
+
+    monkeypatch.setattr(formats, "JSONL_BLOCK_BYTES", 2_000)  # the file's columns come from its first block
+    _patched_churn(api, tenant)
+
+    def line(i: int) -> str:
+        record = {"prediction_id": f"j{i}", "timestamp": "2026-11-01T10:00:00Z", "age": i, "income": 1.0}
+        record |= {"prediction": "stay"} | ({"tenure": float(i), "region": "eu"} if i >= 100 else {})
+        return json.dumps(record)
+
+    key = f"{tenant.name}/churn/predictions/late-keys.jsonl"
+    files.drop(key, "\n".join(line(i) for i in range(200)) + "\n")
+    result = files.result(key)
+    assert (result["status"], result["rows"]) == ("loaded", 200), result
+    rows = _stored_rows(tenant)
+    assert rows["j5"] == ([5.0, 1.0, None], [None, None])
+    assert rows["j150"] == ([150.0, 1.0, 150.0], [None, "eu"])
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_file_missing_an_original_features_column_is_still_rejected_after_a_patch(
+    api,
+    tenant,
+    files,  # noqa: F811
+    fmt,
+):
+    _patched_churn(api, tenant)
+    columns = {
+        "prediction_id": ["o1"],
+        "timestamp": ["2026-11-01T10:00:00Z"],
+        "age": [30],
+        "plan": ["pro"],
+        "tenure": [1.0],
+        "prediction": ["stay"],
+    }
+    key = f"{tenant.name}/churn/predictions/no-income.{fmt}"
+    if fmt == "csv":
+        files.drop(key, ",".join(columns) + "\n" + ",".join(str(v[0]) for v in columns.values()) + "\n")
+    else:
+        files.drop(key, _parquet(columns))
+    result = files.result(key)
+    assert (result["status"], result["rows"]) == ("rejected", 0)
+    assert [(e["column"], e["message"]) for e in result["errors"]] == [("income", "missing column")]
+    assert _stored_rows(tenant) == {}
+
+
 # --- PATCH: removing a feature ------------------------------------------------------------------------------------
 def test_a_removed_feature_is_no_longer_judged_and_its_history_stays(api, tenant, engine):
     # Given a model judged on day 1, c among its features
@@ -386,6 +511,153 @@ def test_deleting_a_model_leaves_nothing_of_it_and_its_name_starts_afresh(api, t
     assert reply.body == {"accepted": 1, "duplicates": 0}  # a0 was the old model's: no duplicate now
 
 
+# --- DELETE racing a live batch: a clean 404 or a committed batch, never a 5xx nor half-written rows ---------------
+def _raw_relations(tenant, model_id: int) -> list[str]:
+    with tenant.connect() as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "SELECT relname FROM pg_class WHERE relname ~ %s ORDER BY 1", (f"_m{model_id}(_|$)",)
+            ).fetchall()
+        ]
+
+
+def _model_id(tenant, name: str = "m") -> int:
+    with tenant.connect() as conn:
+        return conn.execute("SELECT id FROM models WHERE name = %s", (name,)).fetchone()[0]
+
+
+def _wait_for_a_lock_wait(tenant, deadline: float = 30) -> None:
+    """Until a backend of the tenant's database waits on a lock (the other side of the race is parked)."""
+    until = time.monotonic() + deadline
+    with tenant.connect() as conn:  # autocommit: each poll sees the present
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone():
+            assert time.monotonic() < until, "nobody waited on a lock"
+            time.sleep(0.02)
+
+
+@pytest.mark.parametrize("kind", ["predictions", "ground-truths", "reference"])
+def test_a_batch_whose_model_is_deleted_after_it_looked_it_up_is_a_404_and_writes_nothing(
+    api, tenant, monkeypatch, kind
+):
+    from seia_ingest.service import IngestService
+
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    read_model = IngestService._read_model
+    deleted = []
+
+    def look_up_then_lose_it(self, tenant_, name, batch):
+        model = read_model(self, tenant_, name, batch)
+        # the user's DELETE lands between the batch's lookup and its write
+        worker = threading.Thread(target=lambda: deleted.append(api.request("DELETE", "/v1/models/m", tenant.api_key)))
+        worker.start()
+        worker.join(30)
+        return model
+
+    monkeypatch.setattr(IngestService, "_read_model", look_up_then_lose_it)
+    records = _records(DAY2, 3, "b", 2)
+    if kind == "ground-truths":
+        records = [{"prediction_id": "a0", "label": "yes"}]
+    elif kind == "reference":
+        records = [dict(r, label="no") for r in records]
+    reply = api.post(f"/v1/models/m/{kind}", tenant.api_key, json={"records": records})
+
+    assert [d.status for d in deleted] == [202]
+    assert reply.status == 404
+    assert reply.error["message"] == "model 'm' was deleted; nothing of this batch was stored"
+    # no partition of the deleted model was made again, and no row of it is anywhere
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        for table in ("predictions", "ground_truths", "reference_rows", "prediction_keys", "raw_partitions"):
+            n = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+            assert n == 0, table
+
+
+def test_a_batch_arriving_while_a_delete_is_under_way_waits_for_it_then_is_a_404(api, tenant, monkeypatch):
+    from seia.repositories.models import ModelRepository
+
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    delete = ModelRepository.delete
+    replies: list = []
+    workers: list[threading.Thread] = []
+
+    def delete_while_a_batch_comes(self, mid):
+        delete(self, mid)  # partitions dropped, model row gone: not committed yet
+        worker = threading.Thread(
+            target=lambda: replies.append(
+                api.post("/v1/models/m/predictions", tenant.api_key, json={"records": _records(DAY2, 3, "b", 2)})
+            )
+        )
+        worker.start()
+        _wait_for_a_lock_wait(tenant)  # the batch waits for the DELETE to end
+        workers.append(worker)
+
+    monkeypatch.setattr(ModelRepository, "delete", delete_while_a_batch_comes)
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 202
+    workers[0].join(30)
+    (reply,) = replies
+    assert reply.status == 404, reply.body
+    assert "was deleted" in reply.error["message"]
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM raw_partitions").fetchone()[0] == 0
+
+
+def test_a_delete_arriving_while_a_batch_is_being_written_waits_for_its_commit_then_removes_it(
+    api, tenant, monkeypatch
+):
+    from seia.repositories.records import PredictionRepository
+
+    _model(api, tenant)
+    model_id = _model_id(tenant)
+    add = PredictionRepository.add
+    deleted: list = []
+    workers: list[threading.Thread] = []
+
+    def write_while_a_delete_comes(self, mid, rows):
+        result = add(self, mid, rows)  # rows written, not committed yet
+        worker = threading.Thread(target=lambda: deleted.append(api.request("DELETE", "/v1/models/m", tenant.api_key)))
+        worker.start()
+        _wait_for_a_lock_wait(tenant)  # the DELETE waits for this batch
+        workers.append(worker)
+        return result
+
+    monkeypatch.setattr(PredictionRepository, "add", write_while_a_delete_comes)
+    reply = api.post("/v1/models/m/predictions", tenant.api_key, json={"records": _records(DAY2, 3, "b", 2)})
+    assert reply.status == 202 and reply.body == {"accepted": 3, "duplicates": 0}  # committed whole
+    workers[0].join(30)
+    assert [d.status for d in deleted] == [202]  # then deleted with the rest of the model
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM predictions").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+
+
+def test_a_delete_that_waits_too_long_for_a_loading_file_is_a_409_and_deletes_nothing(api, tenant, monkeypatch):
+    from seia.repositories import models
+
+    monkeypatch.setattr(models, "DELETE_WAIT", "200ms")
+    _model(api, tenant)
+    _send(api, tenant, "m", _records(DAY1, 5, "a", 1))
+    model_id = _model_id(tenant)
+    with tenant.connect() as writer:  # a writer holding the model as a bulk file's load does
+        writer.execute("BEGIN")
+        assert writer.execute("SELECT 1 FROM models WHERE id = %s FOR KEY SHARE", (model_id,)).fetchone()
+        reply = api.request("DELETE", "/v1/models/m", tenant.api_key)
+        writer.execute("ROLLBACK")
+    assert reply.status == 409
+    assert "is in use" in reply.error["message"] and "retry the DELETE" in reply.error["message"]
+    assert api.get("/v1/models/m/stats?granularity=day", tenant.api_key).body["windows"][0]["predictions"] == 5
+    assert api.request("DELETE", "/v1/models/m", tenant.api_key).status == 202
+
+
 @pytest.fixture
 def drift_app(settings):
     import drift_app
@@ -502,6 +774,84 @@ def test_tenant_delete_needs_yes_then_leaves_only_an_audit_line(api, make_tenant
     assert [a for a, _ in audit] == ["deleted"] and audit[0][1]["models"] == 1
     assert api.get("/v1/models", doomed.api_key).status == 401
     assert main(["tenant", "delete", doomed.name, "--yes"]) == 2  # gone: no tenant of that name
+
+
+@pytest.fixture
+def bucket(monkeypatch):
+    """A versioned files bucket (moto), named by SEIA_BUCKET as the operator's environment names it."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.conftest import reset_process_caches
+
+    monkeypatch.setenv("SEIA_BUCKET", "seia-files-lifecycle")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="seia-files-lifecycle")
+        s3.put_bucket_versioning(Bucket="seia-files-lifecycle", VersioningConfiguration={"Status": "Enabled"})
+        reset_process_caches()
+        yield s3
+    reset_process_caches()
+
+
+def _versions(s3, prefix: str = "") -> list[str]:
+    """Every version and delete marker's key under ``prefix``."""
+    out = []
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket="seia-files-lifecycle", Prefix=prefix):
+        out += [v["Key"] for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+    return sorted(out)
+
+
+def test_tenant_delete_removes_every_object_version_under_its_prefix_and_no_other(make_tenant, bucket, capsys):
+    doomed = make_tenant()
+    neighbour = make_tenant(doomed.name + "x")  # its prefix starts with the doomed tenant's name
+    for i in range(1_050):  # more than one page of a listing and of a DeleteObjects call
+        bucket.put_object(Bucket="seia-files-lifecycle", Key=f"{doomed.name}/churn/predictions/{i}.csv", Body=b"a")
+    key = f"{doomed.name}/churn/predictions/0.csv"
+    bucket.put_object(Bucket="seia-files-lifecycle", Key=key, Body=b"second version")
+    bucket.delete_object(Bucket="seia-files-lifecycle", Key=key)  # a delete marker on top of both
+    bucket.put_object(
+        Bucket="seia-files-lifecycle", Key=f"{doomed.name}/churn/_results/predictions/0.csv.json", Body=b"{}"
+    )
+    kept = [f"{neighbour.name}/churn/predictions/a.csv", f"{neighbour.name}/churn/_results/predictions/a.csv.json"]
+    for k in kept:
+        bucket.put_object(Bucket="seia-files-lifecycle", Key=k, Body=b"b")
+    assert len(_versions(bucket, f"{doomed.name}/")) == 1_050 + 2 + 1
+
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["files_deleted"] == 1_053 and out["files"] == "s3://seia-files-lifecycle"
+    assert _versions(bucket, f"{doomed.name}/") == []
+    assert _versions(bucket) == sorted(kept)
+
+
+def test_tenant_delete_without_a_bucket_says_the_files_were_not_looked_for(make_tenant, monkeypatch, capsys):
+    from tests.conftest import reset_process_caches
+
+    monkeypatch.delenv("SEIA_BUCKET", raising=False)
+    reset_process_caches()
+    doomed = make_tenant()
+    assert main(["tenant", "delete", doomed.name, "--yes"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["files_deleted"] is None
+    assert "No files bucket is configured (SEIA_BUCKET)" in captured.err
+
+
+def test_deleting_a_model_removes_its_result_objects_and_keeps_the_users_files(api, tenant, files):  # noqa: F811
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    assert api.post("/v1/models", tenant.api_key, json=data.model(name="other")).status == 201
+    row = "p1,2026-11-01T10:00:00Z,30,1.5,pro,stay,0.2\n"
+    header = "prediction_id,timestamp,age,income,plan,prediction,score\n"
+    for model in ("churn", "other"):
+        files.drop(f"{tenant.name}/{model}/predictions/day.csv", header + row)
+        assert files.result(f"{tenant.name}/{model}/predictions/day.csv")["status"] == "loaded"
+
+    assert api.request("DELETE", "/v1/models/churn", tenant.api_key).status == 202
+    assert files.keys() == [
+        f"{tenant.name}/churn/predictions/day.csv",  # the user's file stays
+        f"{tenant.name}/other/_results/predictions/day.csv.json",
+        f"{tenant.name}/other/predictions/day.csv",
+    ]
 
 
 def test_tenant_usage_counts_rows_bytes_and_partitions_per_model(api, tenant, capsys):

@@ -70,8 +70,12 @@ class FileColumns:
             self.required = ["prediction_id", "label"]
             self.optional = ["timestamp"]
         else:
-            self.required = ["prediction_id", "timestamp", "prediction", *model.numeric, *model.categorical]
-            self.optional = []
+            # A feature added by PATCH may be absent (its values are missing for the file's rows), as may a
+            # removed one (producers are updated after the PATCH); the model's original features are required.
+            later = {f.name for f in model.features if f.added_at or f.removed}
+            features = [*model.numeric, *model.categorical]
+            self.required = ["prediction_id", "timestamp", "prediction", *(f for f in features if f not in later)]
+            self.optional = [f for f in features if f in later]
             if model.task == "binary_classification":
                 self.optional.append("score")
             elif model.task == "multiclass_classification":
@@ -175,10 +179,12 @@ class ChunkValidator:
         self._reported: set[tuple[int, str]] = set()
         self.first_row = first_row
         out = {"row_no": pa.array(range(first_row, first_row + n), pa.int64())}
+        present = set(batch.schema.names)
         for column in self.layout.columns:
             if column.source is None:
                 continue
-            values = _single(batch.column(column.source))
+            # only an optional feature's column can be absent (check_header): missing values
+            values = _single(batch.column(column.source)) if column.source in present else pa.nulls(n)
             out[column.name] = self._convert(column, values)
             if len(self.errors) >= MAX_ERRORS:
                 break

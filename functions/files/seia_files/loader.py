@@ -142,6 +142,10 @@ def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure)
     items: queue.Queue = queue.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()
     allowed = set(names)
+    # Feature columns the file's first block lacked (added or removed by PATCH: optional): a later JSONL block may
+    # bring them, and the layout has their staging columns whatever the header (FileColumns.layout).
+    features = set(validator.layout.numeric + validator.layout.categorical)
+    later = {c.source for c in validator.layout.columns if c.name in features and c.source} - allowed
 
     def put(item) -> bool:
         while not stop.is_set():
@@ -157,7 +161,7 @@ def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure)
             for first_row, table in reader:
                 if stop.is_set():
                     return
-                table = _conform(table, names, allowed)
+                table = _conform(table, names, allowed, later)
                 arrays = validator.validate(table, first_row)
                 if not put((table.num_rows, encoder.encode(arrays))):
                     return
@@ -180,15 +184,17 @@ def _pipeline(reader, names, validator: ChunkValidator, encoder, source_failure)
         thread.join()
 
 
-def _conform(table, names: list[str], allowed: set[str]):
-    """A JSONL chunk with the file's columns: keys absent from every record of it are NULL."""
+def _conform(table, names: list[str], allowed: set[str], later: frozenset[str] | set[str] = frozenset()):
+    """A JSONL chunk with the file's columns: keys absent from every record of it are NULL; ``later`` optional
+    feature columns the file's first block lacked are kept when this chunk has them."""
     present = table.schema.names
     if present == names:
         return table
     import pyarrow as pa
 
-    unknown = [n for n in present if n not in allowed]
+    unknown = [n for n in present if n not in allowed and n not in later]
     if unknown:
         raise FileRejected([RowError(None, n[:64], "unknown column") for n in unknown])
-    columns = [table.column(n) if n in present else pa.nulls(table.num_rows) for n in names]
-    return pa.table(columns, names=names)
+    keep = names + [n for n in present if n in later]
+    columns = [table.column(n) if n in present else pa.nulls(table.num_rows) for n in keep]
+    return pa.table(columns, names=keep)

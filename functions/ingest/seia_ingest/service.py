@@ -11,7 +11,7 @@ from seia import telemetry
 from seia.access import TenantAccess
 from seia.config import get_settings
 from seia.db import Tenant
-from seia.errors import Conflict, Detail, ServiceUnavailable, ValidationFailed
+from seia.errors import Conflict, Detail, NotFound, ServiceUnavailable, ValidationFailed
 from seia.repositories.models import ModelRepository
 from seia.repositories.records import GroundTruthRepository, PredictionRepository, ReferenceRepository
 from seia.schema import Model
@@ -39,6 +39,7 @@ class IngestService(TenantAccess):
         model = self._read_model(tenant, model_name, batch)
         rows = validation.RecordValidator(model).predictions(batch)
         with self.db.tenant(tenant) as conn, conn.transaction():
+            _hold(conn, model)
             result = PredictionRepository(conn).add(model.id, rows)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "duplicates": result.duplicates}
@@ -48,6 +49,7 @@ class IngestService(TenantAccess):
         model = self._read_model(tenant, model_name, batch)
         rows = validation.RecordValidator(model).ground_truths(batch)
         with self.db.tenant(tenant) as conn, conn.transaction():
+            _hold(conn, model)
             result = GroundTruthRepository(conn).add(model.id, rows)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {"accepted": result.accepted, "unmatched": result.unmatched, "expired": result.expired}
@@ -57,6 +59,7 @@ class IngestService(TenantAccess):
         model = self._read_model(tenant, model_name, batch)
         rows = validation.RecordValidator(model).predictions(batch, with_label=True)
         with self.db.tenant(tenant) as conn, conn.transaction():
+            _hold(conn, model)
             result, version, total = ReferenceRepository(conn).add(model.id, rows, replace)
         telemetry.count(telemetry.RECORDS_ACCEPTED, result.accepted)
         return {
@@ -74,6 +77,14 @@ class IngestService(TenantAccess):
         except ServiceUnavailable:
             batch.raise_if_invalid()
             raise
+
+
+def _hold(conn, model: Model) -> None:
+    """First in a write's transaction: the model is kept until the write commits, or was deleted since the batch
+    looked it up (404, nothing written; a DELETE under way is waited for). Never a write into a partition being
+    dropped, nor a partition re-created for a model that is gone (docs/lifecycle.md)."""
+    if not ModelRepository(conn).hold(model.id):
+        raise NotFound(f"model {model.name!r} was deleted; nothing of this batch was stored")
 
 
 def _records(body) -> list:

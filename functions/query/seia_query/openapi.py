@@ -746,6 +746,29 @@ SCHEMAS: dict = {
     "ModelSettingsResponse": _obj(
         {"model": {"type": "string"}, "settings": _ref("ModelSettings")}, ["model", "settings"]
     ),
+    "TenantSettings": {
+        "type": "object",
+        "additionalProperties": False,
+        "description": "Tenant-wide defaults, used by every model without its own value; keys sent replace the "
+        "stored ones, null removes one (back to the built-in default)",
+        "properties": {
+            "retention_days": _nullable(REGISTRY.setting("retention_days").schema()),
+            "notifications": _nullable(REGISTRY.setting("notifications").schema()),
+        },
+    },
+    "TenantSettingsResponse": _obj(
+        {
+            "settings": {"$ref": "#/components/schemas/TenantSettings"},
+            "in_force": _obj(
+                {
+                    "retention_days": {"type": "integer", "description": "the tenant's default, else 90"},
+                    "notifications": {"type": "array", "description": "the tenant's default, else none"},
+                },
+                ["retention_days", "notifications"],
+            ),
+        },
+        ["settings", "in_force"],
+    ),
     "OpenAPIDocument": {"type": "object", "required": ["openapi", "paths"]},
     "KeyInfo": _obj(
         {
@@ -765,7 +788,7 @@ _ERROR_TEXT = {
     401: "missing, unknown, revoked or expired API key",
     403: "the key's scopes do not allow this operation (x-seia-scopes names the ones that do)",
     404: "unknown model (also another tenant's) or resource",
-    409: "already exists",
+    409: "already exists; or (DELETE of a model) the model is in use by a bulk file loading: retry",
     413: "more than 10,000 records or 6 MB",
     415: "Content-Type is not application/json",
     503: "the database is unreachable",
@@ -914,7 +937,10 @@ PATHS: dict = {
         ),
         "delete": _op(
             "Delete a model with its rows, drift results, incidents and file records; its name is free again",
-            {"202": _json("ModelDeleted", "deleted; a drift run under way for it stops"), **_errors(401, 404, 503)},
+            {
+                "202": _json("ModelDeleted", "deleted; a drift run under way for it stops"),
+                **_errors(401, 404, 409, 503),
+            },
             tag="models",
             params=[_MODEL],
             operation_id="delete_model",
@@ -1098,6 +1124,24 @@ PATHS: dict = {
             operation_id="put_settings",
             body="ModelSettings",
             params=[_MODEL],
+        ),
+    },
+    "/v1/settings": {
+        "get": _op(
+            "The tenant's defaults of model settings (retention_days, notifications) and what is in force",
+            {"200": _json("TenantSettingsResponse", "the stored defaults and those in force"), **_errors(401, 503)},
+            tag="models",
+            operation_id="get_tenant_settings",
+        ),
+        "put": _op(
+            "Set the tenant's defaults (a model's own setting wins; keys sent are replaced, null removes one)",
+            {
+                "200": _json("TenantSettingsResponse", "the defaults now stored and in force"),
+                **_errors(400, 401, 415, 503),
+            },
+            tag="models",
+            operation_id="put_tenant_settings",
+            body="TenantSettings",
         ),
     },
     # --- the dashboard (HTML; no key in the URL, the page asks for it) ---------------------------

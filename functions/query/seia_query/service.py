@@ -10,11 +10,13 @@ import dataclasses
 import functools
 import logging
 
-from seia import legacy, lifecycle, model_settings
+import psycopg
+
+from seia import legacy, lifecycle, model_settings, tenant_settings
 from seia.access import TenantAccess, iso
 from seia.config import get_settings
 from seia.db import Tenant
-from seia.errors import Detail, ValidationFailed
+from seia.errors import Conflict, Detail, ValidationFailed
 from seia.repositories.deliveries import DeliveryRepository
 from seia.repositories.incidents import IncidentReadRepository
 from seia.repositories.models import ModelRepository
@@ -110,6 +112,22 @@ class QueryService(TenantAccess):
                 model = ModelRepository(conn).update_settings(model.id, settings)
         return {"model": model.name, "settings": model.settings}
 
+    def tenant_settings(self, tenant: Tenant, redact: bool = False) -> dict:
+        """The tenant's defaults of model settings (retention_days, notifications) and what is in force."""
+        with self.db.tenant(tenant) as conn:
+            return tenant_settings.as_body(tenant_settings.stored(conn), redact=redact)
+
+    def put_tenant_settings(self, tenant: Tenant, body) -> dict:
+        """Keys sent replace the tenant's defaults, null removes one; models with their own value keep it."""
+        problems = tenant_settings.problems(body, resolve=True)  # before a connection is taken
+        if problems:
+            raise ValidationFailed("invalid tenant settings", problems)
+        with self.db.tenant(tenant) as conn:
+            with conn.transaction():
+                stored = tenant_settings.update(conn, body, resolve=False)
+        log.info("tenant defaults changed: %s", sorted(body))
+        return tenant_settings.as_body(stored)
+
     def patch_model(self, tenant: Tenant, model_name: str, body) -> dict:
         """Add features or labels, remove features, change settings (seia.lifecycle); the model as it is now."""
         with self.db.tenant(tenant) as conn:
@@ -141,11 +159,37 @@ class QueryService(TenantAccess):
     def delete_model(self, tenant: Tenant, model_name: str) -> dict:
         """Remove the model, its rows and everything derived from them; the name can be used again at once."""
         with self.db.tenant(tenant) as conn:
-            with conn.transaction():
-                model = self._model(conn, model_name)
-                ModelRepository(conn).delete(model.id)
+            try:
+                with conn.transaction():
+                    model = self._model(conn, model_name)
+                    ModelRepository(conn).delete(model.id)
+            except psycopg.errors.LockNotAvailable:
+                raise Conflict(
+                    f"model {model_name!r} is in use (a file of it is loading, or a long read of its rows); "
+                    "nothing was deleted: retry the DELETE"
+                ) from None
         log.info("model %s (id %d) deleted", model.name, model.id)
+        self._delete_results(tenant, model.name)
         return {"model": model.name, "deleted": True}
+
+    def _delete_results(self, tenant: Tenant, model_name: str) -> None:
+        """The model's result objects (``<tenant>/<model>/_results/``) describe rows that are gone: they go too,
+        after the rows (a new model of the name starts with none). The files the user dropped stay (theirs). An S3
+        failure is logged, not answered: the model is deleted, and the results of a reused name are replaced
+        file by file anyway."""
+        bucket = self.settings.bucket
+        if not bucket:
+            return
+        from seia import file_objects
+
+        prefix = f"{tenant.name}/{model_name}/_results/"
+        try:
+            n = file_objects.delete_prefix(bucket, prefix)
+        except Exception as exc:  # noqa: BLE001 - the model is deleted whatever S3 says
+            log.warning("model %s deleted; its result objects s3://%s/%s stay: %s", model_name, bucket, prefix, exc)
+            return
+        if n:
+            log.info("model %s: %d result objects deleted from s3://%s/%s", model_name, n, bucket, prefix)
 
 
 def deliveries(conn, model_id: int, incident_id: int) -> list[dict]:

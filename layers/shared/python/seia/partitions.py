@@ -187,10 +187,14 @@ def retention_days(conn: psycopg.Connection, settings: dict | None) -> int:
     own = (settings or {}).get(RETENTION_KEY)
     if own is not None:
         return int(own)
+    tenant = tenant_retention(conn)
+    return tenant if tenant is not None else int(REGISTRY.default(RETENTION_KEY))
+
+
+def tenant_retention(conn: psycopg.Connection) -> int | None:
+    """The tenant's default ``retention_days`` (``GET /v1/settings``), None when it has not set one."""
     row = conn.execute("SELECT value FROM tenant_defaults WHERE key = %s", (RETENTION_KEY,)).fetchone()
-    if row is not None and isinstance(row[0], int):
-        return row[0]
-    return int(REGISTRY.default(RETENTION_KEY))
+    return row[0] if row is not None and isinstance(row[0], int) else None
 
 
 def set_tenant_retention(conn: psycopg.Connection, days: int | None) -> None:

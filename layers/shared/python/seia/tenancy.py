@@ -414,6 +414,7 @@ class TenantAdmin:
             "models": models,
             "api_keys": keys,
             "secrets_deleted": len(secrets),
+            **self._delete_files(tenant.name),
         }
         with self.admin_connection() as admin, admin.transaction():
             # api_keys and signing_keys go with the tenant (ON DELETE CASCADE)
@@ -424,6 +425,16 @@ class TenantAdmin:
             )
         log.info("deleted tenant %s: %s", tenant.name, details)
         return {"tenant": tenant.name, "deleted": True, **details}
+
+    def _delete_files(self, tenant_name: str) -> dict:
+        """Every object version under ``<tenant>/`` of the files bucket (dropped files, results), when one is
+        configured (SEIA_BUCKET); without one, says that nothing was looked for."""
+        from seia import file_objects
+
+        bucket = self.settings.bucket
+        if not bucket:
+            return {"files_deleted": None, "files": "skipped: no files bucket configured (SEIA_BUCKET)"}
+        return {"files_deleted": file_objects.delete_prefix(bucket, f"{tenant_name}/"), "files": f"s3://{bucket}"}
 
     def _count_models(self, place: Server, db_name: str) -> int:
         try:

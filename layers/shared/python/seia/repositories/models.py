@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia import partitions
@@ -13,6 +14,9 @@ from seia.schema import Feature, Model
 # The drift engine's per-model lock (seia_drift.repositories.state.LOCK_CLASS): deleting a model waits for the
 # engine's step under way on it, so no step writes for a model that is gone half way through.
 MODEL_LOCK_CLASS = 0x5E1D
+# A DELETE waits no longer for the writers of the model's rows (a batch commits in well under a second; a bulk
+# file holds the model for its whole load): then it gives up, deleting nothing, and says to retry.
+DELETE_WAIT = "10s"
 # Raw rows of a model, by kind. The partitioned schema (seia.partitions) stores them per model.
 RAW_TABLES = ("predictions", "ground_truths", "reference_rows")
 
@@ -65,6 +69,10 @@ class ModelRepository:
     UPDATE_DEFINITION = f"""
         UPDATE models SET features = %s, labels = %s, settings = %s WHERE id = %s RETURNING {COLUMNS}"""
     LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
+    # A writer of rows holds the model's row FOR KEY SHARE for its transaction; a DELETE takes it FOR UPDATE
+    # before dropping anything, so the two never interleave (docs/lifecycle.md).
+    HOLD = "SELECT 1 FROM models WHERE id = %s FOR KEY SHARE"
+    CLAIM = "SELECT 1 FROM models WHERE id = %s FOR UPDATE"
     DELETE = "DELETE FROM models WHERE id = %s"
 
     def __init__(self, conn: psycopg.Connection):
@@ -116,6 +124,14 @@ class ModelRepository:
         ).fetchone()
         return _model(row)
 
+    def hold(self, model_id: int) -> bool:
+        """Keep the model from being deleted until this transaction ends (False: it was deleted already).
+
+        A writer of the model's rows calls it first in its transaction: a DELETE under way is waited for and
+        then seen (False), and a DELETE that comes later waits for the write to commit, then removes its rows
+        with the rest. Writers do not block one another (KEY SHARE); a PATCH (FOR UPDATE) waits for them."""
+        return self.conn.execute(self.HOLD, (model_id,)).fetchone() is not None
+
     # -- deletion ---------------------------------------------------------------------------------------------
     def lock(self, model_id: int) -> None:
         """Wait for the drift engine's step under way on the model; hold its lock until this transaction ends."""
@@ -130,6 +146,10 @@ class ModelRepository:
         """Remove the model and everything derived from it: every other table of a tenant database refers to
         ``models(id) ON DELETE CASCADE`` (migrations 0001-0008; tests/integration/test_lifecycle.py checks each)."""
         self.lock(model_id)
+        # Writers of rows hold the model's row (hold()): wait for those under way, keep new ones out; so no batch
+        # writes into a partition being dropped, nor re-creates one for a model that is gone.
+        self.conn.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(DELETE_WAIT)))
+        self.conn.execute(self.CLAIM, (model_id,))
         self.delete_raw_rows(model_id)
         self.conn.execute(self.DELETE, (model_id,))
 
