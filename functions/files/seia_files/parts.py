@@ -387,7 +387,15 @@ class PartedLoads:
         if record is None:
             loader = FileLoader(conn, model, location, self.chunk_rows)
             assert obj.size is not None  # splits() needs it
-            plan = planning.plan(self.store, location, obj, obj.size, self.budget, loader.columns.check_header)
+            plan = planning.plan(
+                self.store,
+                location,
+                obj,
+                obj.size,
+                self.budget,
+                loader.columns.check_header,
+                loader.columns.text_columns,
+            )
             if len(plan.parts) == 1:
                 return ONE_PIECE
             with conn.transaction():
