@@ -192,6 +192,8 @@ def cmd_models_patch(args) -> int:
     ]
     columns = [("name", "FEATURE"), ("type", "TYPE"), ("added_at", "ADDED (UTC)"), ("removed_at", "REMOVED (UTC)")]
     _emit(args, model, rows, columns, "no features")
+    if model.get("segments") and not args.json:
+        print(f"segment fields: {', '.join(model['segments'])}")
     return 0
 
 
