@@ -138,11 +138,12 @@ def test_api_records_store_their_segment_values_in_slot_order(api, segmented):
         _record(3),  # no segments at all
         _record(4, {}),
         _record(5, {"region": 'été "quoted"\t{x,y}', "model_version": "NULL"}),
+        _record(6, {"region": "a\\b\nc", "model_version": ""}),
     ]
     reply = api.post("/v1/models/churn/predictions", segmented.api_key, json={"records": records[:1]})
     assert reply.status == 202
     reply = api.post("/v1/models/churn/predictions", segmented.api_key, json={"records": records[1:]})
-    assert (reply.status, reply.body) == (202, {"accepted": 5, "duplicates": 0})
+    assert (reply.status, reply.body) == (202, {"accepted": 6, "duplicates": 0})
     assert _seg(segmented) == {
         "p0": ["eu", "v3"],
         "p1": [None, "v2"],
@@ -150,6 +151,7 @@ def test_api_records_store_their_segment_values_in_slot_order(api, segmented):
         "p3": [None, None],
         "p4": [None, None],
         "p5": ['été "quoted"\t{x,y}', "NULL"],
+        "p6": ["a\\b\nc", ""],
     }
 
 
@@ -201,6 +203,9 @@ def test_a_model_without_segments_refuses_segment_values_and_stores_seg_null(api
     [detail] = reply.error["details"]
     assert (detail["index"], detail["field"]) == (0, "segments")
     assert "declares no segment fields" in detail["message"]
+    for value in (["eu"], "eu", {"region": None}):
+        reply = api.post("/v1/models/churn/predictions", tenant.api_key, json={"records": [_record(0, value)]})
+        assert (reply.status, reply.fields()) == (400, {"segments"}), value
     ok = [_record(1), _record(2, {}), _record(3, None)]
     ok[2]["segments"] = None
     assert api.post("/v1/models/churn/predictions", tenant.api_key, json={"records": ok}).status == 202
@@ -289,6 +294,13 @@ def test_a_reference_file_carries_segments(files, segmented):  # noqa: F811
     ref = HEADER + ",label,region\nr1,2026-11-01T00:00:00Z,30,1.5,pro,stay,0.2,churn,eu\n"
     files.drop(f"{segmented.name}/churn/reference/train.csv", ref)
     assert _seg(segmented, "reference_rows") == {"r1": ["eu", None]}
+    # ground-truth files have no segment columns, and load as before
+    key = f"{segmented.name}/churn/ground-truths/g.csv"
+    files.drop(key, "prediction_id,label\nr1,stay\n")
+    assert (files.result(key)["status"], files.result(key)["rows"]) == ("loaded", 1)
+    key = f"{segmented.name}/churn/ground-truths/g2.csv"
+    files.drop(key, "prediction_id,label,region\nr1,stay,eu\n")
+    assert files.result(key)["errors"][0]["column"] == "region"
 
 
 def test_a_bad_segment_value_rejects_the_whole_file_naming_row_and_column(files, segmented):  # noqa: F811

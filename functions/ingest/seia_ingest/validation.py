@@ -390,7 +390,7 @@ class RecordValidator:
             num, cat = self._features(rec.get("features"), i, errors)
             if segments:
                 seg = self._segments(rec.get("segments"), i, errors)
-            elif rec.get("segments"):  # {} and null say nothing
+            elif rec.get("segments") not in (None, {}):  # {} and null say nothing
                 errors.append(
                     Detail(
                         i,
