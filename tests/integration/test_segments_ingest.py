@@ -397,3 +397,20 @@ def test_a_jsonl_reference_in_parts_stores_segments(parted, segmented):  # noqa:
         [None, "v1"],
         [None, "v1"],
     )
+
+
+def test_a_segment_field_appended_while_a_jsonl_file_is_in_parts_leaves_the_file_loadable(parted, segmented, api):  # noqa: F811
+    lines = []
+    for i in range(5000):
+        rec = {"prediction_id": f"p{i}", "timestamp": "2026-11-01T10:00:00Z", "age": i % 70, "income": 10.5}
+        lines.append(json.dumps(rec | {"plan": "pro", "prediction": "stay", "region": _region(i)}))
+    key = f"{segmented.name}/churn/predictions/day.jsonl"
+    parted.put(key, "\n".join(lines) + "\n")
+    parted.deliver()  # the object's notification: the file is planned, its part messages wait
+    assert {state for _, state, _ in parts_of(segmented)} == {"pending"}
+    body = {"segments": [*SEGMENTS, "channel"]}
+    assert api.request("PATCH", "/v1/models/churn", segmented.api_key, json_body=body).status == 200
+    parted.drain()
+    assert (parted.result(key)["status"], parted.result(key)["rows"]) == ("loaded", 5000)
+    seg = _seg(segmented)
+    assert (seg["p0"], seg["p4999"]) == (["eu", None, None], ["us", None, None])
