@@ -176,14 +176,15 @@ def _setting(text: str, where: str = "--set") -> tuple[str, Any]:
 def cmd_models_patch(args) -> int:
     added = [_feature_spec(f) for f in args.add_feature or []]
     settings = dict(_setting(s) for s in args.set or [])
-    if not (added or args.remove_feature or args.add_label or settings):
-        raise _Usage("nothing to change: give --add-feature, --remove-feature, --add-label or --set")
+    if not (added or args.remove_feature or args.add_label or args.add_segment or settings):
+        raise _Usage("nothing to change: give --add-feature, --remove-feature, --add-label, --add-segment or --set")
     model = _client(args).patch_model(
         args.model,
         add_features=added,
         remove_features=args.remove_feature or [],
         add_labels=args.add_label or [],
         settings=settings or None,
+        add_segments=args.add_segment or [],
     )
     rows = [
         {"name": f["name"], "type": f["type"], "added_at": f.get("added_at"), "removed_at": f.get("removed_at")}
@@ -191,6 +192,8 @@ def cmd_models_patch(args) -> int:
     ]
     columns = [("name", "FEATURE"), ("type", "TYPE"), ("added_at", "ADDED (UTC)"), ("removed_at", "REMOVED (UTC)")]
     _emit(args, model, rows, columns, "no features")
+    if model.get("segments") and not args.json:
+        print(f"segment fields: {', '.join(model['segments'])}")
     return 0
 
 
@@ -481,6 +484,7 @@ def read_frames(path: Path, model: dict, chunk_rows: int = CHUNK_ROWS):
     # Categorical values and ids stay text ("007" is not 7).
     text_columns = {"prediction_id": "string"}
     text_columns.update({f["name"]: "string" for f in model["features"] if f["type"] == "categorical"})
+    text_columns.update({name: "string" for name in model.get("segments") or []})
     if model.get("labels") is not None:
         text_columns.update({"prediction": "string", "label": "string"})
     if ".parquet" in suffixes or ".pq" in suffixes:
@@ -581,6 +585,12 @@ def add_client_commands(sub) -> None:
     p.add_argument("--add-feature", action="append", metavar="NAME:TYPE", help="numeric or categorical; repeatable")
     p.add_argument("--remove-feature", action="append", metavar="NAME", help="its drift stops, its history stays")
     p.add_argument("--add-label", action="append", metavar="LABEL", help="multiclass models: a new class, appended")
+    p.add_argument(
+        "--add-segment",
+        action="append",
+        metavar="FIELD",
+        help="a segment field (region, model_version...), appended; 3 at most; repeatable",
+    )
     p.add_argument("--set", action="append", metavar="KEY=VALUE", help="a setting, VALUE as JSON (null: default)")
     p.set_defaults(func=cmd_models_patch)
     p = models.add_parser("delete", parents=[common], help="delete a model with its rows, results and incidents")

@@ -296,14 +296,23 @@ class Client:
 
     # -- models ---------------------------------------------------------------------------------
     def create_model(
-        self, name: str, task: str, features, labels: list | None = None, settings: dict | None = None
+        self,
+        name: str,
+        task: str,
+        features,
+        labels: list | None = None,
+        settings: dict | None = None,
+        segments: Iterable[str] | None = None,
     ) -> dict:
-        """Register a model. ``features``: ``{"age": "numeric", ...}`` or ``[{"name", "type"}, ...]``."""
+        """Register a model. ``features``: ``{"age": "numeric", ...}`` or ``[{"name", "type"}, ...]``;
+        ``segments``: up to 3 segment fields (``["region", "model_version"]``, docs/segments.md)."""
         if isinstance(features, dict):
             features = [{"name": n, "type": t} for n, t in features.items()]
         body: dict = {"name": name, "task": task, "features": list(features)}
         if labels is not None:
             body["labels"] = list(labels)
+        if segments:
+            body["segments"] = list(segments)
         if settings is not None:
             body["settings"] = settings
         model = self.request("POST", "/v1/models", body)
@@ -327,16 +336,25 @@ class Client:
 
     # -- writes ---------------------------------------------------------------------------------
     def log_predictions(
-        self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None, total: int | None = None
+        self,
+        df,
+        model: str,
+        *,
+        batch_size: int = MAX_RECORDS,
+        progress: bool | None = None,
+        total: int | None = None,
+        segments: dict | None = None,
     ) -> dict:
         """Send predictions from a DataFrame (or an iterable of DataFrames, e.g. CSV chunks).
 
         Columns: ``prediction_id``, ``timestamp``, ``prediction``, optional ``score`` and one per
         feature of the model (other columns are ignored). Naive timestamps are taken as UTC.
+        A column named as one of the model's segment fields gives its values (text; missing values
+        are missing); ``segments={"model_version": "v3"}`` gives one value to every row instead.
         Returns ``{"accepted", "duplicates", "batches"}``; a prediction_id already stored (also one
         re-sent after a retried request) counts as a duplicate and is never stored twice.
         """
-        return self._send(df, model, "predictions", batch_size, progress, total)
+        return self._send(df, model, "predictions", batch_size, progress, total, segments=segments)
 
     def log_ground_truths(
         self, df, model: str, *, batch_size: int = MAX_RECORDS, progress: bool | None = None, total: int | None = None
@@ -357,13 +375,15 @@ class Client:
         batch_size: int = MAX_RECORDS,
         progress: bool | None = None,
         total: int | None = None,
+        segments: dict | None = None,
     ) -> dict:
-        """Send reference rows (prediction columns plus an optional ``label``).
+        """Send reference rows (prediction columns plus an optional ``label``; segment values as
+        ``log_predictions`` takes them).
 
         ``replace=True`` removes the old reference with the first batch. Returns
         ``{"accepted", "duplicates", "reference_rows", "reference_version", "batches"}``.
         """
-        return self._send(df, model, "reference", batch_size, progress, total, replace=replace)
+        return self._send(df, model, "reference", batch_size, progress, total, replace=replace, segments=segments)
 
     def _send(
         self,
@@ -374,6 +394,7 @@ class Client:
         progress: bool | None,
         total: int | None,
         replace: bool = False,
+        segments: dict | None = None,
     ) -> dict:
         if not 1 <= batch_size <= MAX_RECORDS:
             raise ValueError(f"batch_size must be between 1 and {MAX_RECORDS}")
@@ -397,7 +418,9 @@ class Client:
         try:
             for frame in frames:
                 for start in range(0, len(frame), batch_size):
-                    records = frame_to_records(frame.iloc[start : start + batch_size], definition, kind)
+                    records = frame_to_records(
+                        frame.iloc[start : start + batch_size], definition, kind, segments=segments
+                    )
                     for batch in _fit(records):
                         params = {"replace": "true"} if (kind == "reference" and replace and first) else None
                         try:
@@ -556,10 +579,12 @@ class Client:
         remove_features: Iterable[str] = (),
         add_labels: Iterable[Any] = (),
         settings: dict | None = None,
+        add_segments: Iterable[str] = (),
     ) -> dict:
         """Change a model: add features (``{"name": "type"}`` or ``[{"name", "type"}]``), remove features (their
-        slot and history stay), append classification labels, merge settings. Renaming or retyping a feature is
-        refused by the server (400). Returns the model as it is now."""
+        slot and history stay), append classification labels, append segment fields, merge settings. Renaming or
+        retyping a feature, or removing a segment field, is refused by the server (400). Returns the model as it
+        is now."""
         current = self.model(model)
         body: dict[str, Any] = {}
         removed = set(remove_features or ())
@@ -578,6 +603,9 @@ class Client:
         labels = [str(v) for v in add_labels or ()]
         if labels:
             body["labels"] = list(current.get("labels") or []) + labels
+        new_segments = [str(s) for s in add_segments or ()]
+        if new_segments:
+            body["segments"] = list(current.get("segments") or []) + new_segments
         if settings:
             body["settings"] = settings
         changed = self.request("PATCH", f"/v1/models/{_quote(model)}", body)
@@ -789,16 +817,37 @@ def _class_score_columns(df, model: dict, features: list[str]) -> dict:
     return expected
 
 
-def frame_to_records(df, model: dict, kind: str) -> list[dict]:
+def _segment_values(df, model: dict, columns: set, given: dict | None) -> dict[str, list] | None:
+    """The rows' segment values by field: a column named as the field, or one value ``given`` for every row."""
+    fields = list(model.get("segments") or [])
+    given = dict(given or {})
+    unknown = [k for k in given if k not in fields]
+    if unknown:
+        declared = ", ".join(fields) if fields else "none"
+        raise ValueError(
+            f"model {model['name']!r} has no segment field {unknown[0]!r} (its segment fields: {declared})"
+        )
+    both = [k for k in given if k in columns]
+    if both:
+        raise ValueError(f"segment field {both[0]!r} is both a column and in segments=; give one")
+    values = {f: _column(df, f) for f in fields if f in columns}
+    values.update({f: [v] * len(df) for f, v in given.items()})
+    return values or None
+
+
+def frame_to_records(df, model: dict, kind: str, segments: dict | None = None) -> list[dict]:
     """Records of a ``POST /v1/models/{model}/<kind>`` body from a DataFrame.
 
     A classifier's scores come from a ``score`` column (the positive class's probability, or a map
-    class → probability) or from one ``score_<label>`` column per class. Raises ``ValueError``
-    naming the missing or unknown columns before anything is sent.
+    class → probability) or from one ``score_<label>`` column per class. Segment values come from
+    columns named as the model's segment fields, or ``segments`` (field → one value for every row).
+    Raises ``ValueError`` naming the missing or unknown columns before anything is sent.
     """
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     columns = set(df.columns)
+    if segments and kind == "ground-truths":
+        raise ValueError("ground truths carry no segment values (they join their predictions)")
     if kind == "ground-truths":
         required = ["prediction_id", "label"]
     else:
@@ -844,6 +893,7 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
     labels = _column(df, "label") if kind == "reference" and "label" in columns else None
     if labels is not None and classification:
         labels = _class_labels(labels)
+    seg = _segment_values(df, model, columns, segments)
     records = []
     for i in range(n):
         rec = {
@@ -856,6 +906,10 @@ def frame_to_records(df, model: dict, kind: str) -> list[dict]:
             rec["score"] = scores[i]
         if labels is not None and labels[i] is not None:
             rec["label"] = labels[i]
+        if seg is not None:
+            row_segments = {f: values[i] for f, values in seg.items() if values[i] is not None}
+            if row_segments:
+                rec["segments"] = row_segments
         records.append(rec)
     return records
 

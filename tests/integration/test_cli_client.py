@@ -285,3 +285,20 @@ def test_models_delete_needs_yes(cli, churn, api, tenant):
     assert api.get("/v1/models/churn", tenant.api_key).status == 404
     code, _, err = cli("models", "delete", "churn", "--yes")
     assert code == 2 and "not found" in err
+
+
+def test_models_patch_add_segment_appends_and_predictions_send_reads_segment_columns(cli, churn, api, tenant, tmp_path):
+    code, out, err = cli("models", "patch", "churn", "--add-segment", "region", "--add-segment", "model_version")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "segment fields: region, model_version"
+    assert api.get("/v1/models/churn", tenant.api_key).body["segments"] == ["region", "model_version"]
+    # a segment value that looks like a number stays text ("007" is not 7)
+    path = tmp_path / "day.csv"
+    _frame(3).assign(model_version=["007", "007", None], region=["eu", "us", "eu"]).to_csv(path, index=False)
+    code, _, err = cli("predictions", "send", str(path), "--model", "churn")
+    assert code == 0, err
+    with tenant.connect() as conn:
+        stored = conn.execute("SELECT seg FROM predictions ORDER BY prediction_id").fetchall()
+    assert [s for (s,) in stored] == [["eu", "007"], ["us", "007"], ["eu", None]]
+    code, _, err = cli("models", "patch", "churn", "--add-segment", "plan")
+    assert code == 2 and "segments[2]: 'plan' is a feature of the model" in err

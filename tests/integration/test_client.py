@@ -231,3 +231,36 @@ def test_a_frame_leaves_out_removed_features_and_may_lack_added_ones():
     frame["tenure"] = [4.0]
     frame["plan"] = ["pro"]
     assert frame_to_records(frame, model, "predictions")[0]["features"] == {"age": 30, "tenure": 4.0}
+
+
+def test_segments_are_declared_appended_and_sent_from_columns_or_one_value(seia, tenant):
+    # Given a model with the segment field region
+    created = seia.create_model(
+        "churn", "binary_classification", FEATURES, labels=["stay", "churn"], segments=["region"]
+    )
+    assert created["segments"] == ["region"]
+    assert seia.patch_model("churn", add_segments=["model_version"])["segments"] == ["region", "model_version"]
+    # When a frame has a region column (one value missing) and model_version is one value for every row
+    frame = _predictions(3).assign(region=["eu", None, "us"])
+    assert seia.log_predictions(frame, "churn", segments={"model_version": "v3"}, progress=False)["accepted"] == 3
+    # and a frame without segment columns is sent as before
+    assert seia.log_predictions(_predictions(2, start=10), "churn", progress=False)["accepted"] == 2
+    reference = _predictions(2, start=20).assign(label="stay", region="apac")
+    assert seia.log_reference(reference, "churn", progress=False)["accepted"] == 2
+    # Then the rows hold them in slot order
+    with tenant.connect() as conn:
+        stored = dict(conn.execute("SELECT prediction_id, seg FROM predictions").fetchall())
+        ref = dict(conn.execute("SELECT prediction_id, seg FROM reference_rows").fetchall())
+    assert stored == {
+        "p0": ["eu", "v3"],
+        "p1": [None, "v3"],
+        "p2": ["us", "v3"],
+        "p10": [None, None],
+        "p11": [None, None],
+    }
+    assert ref == {"p20": ["apac", None], "p21": ["apac", None]}
+    # and a field the model lacks is named before anything is sent
+    with pytest.raises(ValueError, match="no segment field 'channel'"):
+        seia.log_predictions(_predictions(1, start=30), "churn", segments={"channel": "web"}, progress=False)
+    with pytest.raises(ValueError, match="both a column and in segments="):
+        seia.log_predictions(frame, "churn", segments={"region": "eu"}, progress=False)

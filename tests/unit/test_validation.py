@@ -67,3 +67,12 @@ def test_reserved_feature_names_are_refused():
     with pytest.raises(ValidationFailed) as err:
         model_definition({"name": "m", "task": "regression", "features": [{"name": "label", "type": "numeric"}]})
     assert "features[0].name" in {d.field for d in err.value.details}
+
+
+def test_a_segmented_models_rows_carry_seg_last_in_slot_order():
+    model = Model(1, "m", "binary_classification", MODEL.features, ("0", "1"), segments=("region", "channel"))
+    records = [rec(segments={"channel": "web", "region": "eu"}), rec(prediction_id="b"), rec(prediction_id="c")]
+    records[2]["segments"] = {"region": None}
+    rows = RecordValidator(model).predictions(envelope(records, PREDICTION_FIELDS))
+    assert [r[8] for r in rows] == [["eu", "web"], [None, None], [None, None]]
+    assert [len(r) for r in _predictions([rec()])] == [8]  # a model without segment fields: as before

@@ -7,6 +7,9 @@ the whole file. Valid chunks come out as the staging table's columns (``StagingL
 
 Nulls in fixed-width staging columns travel as sentinels that valid data can never hold (NaN for
 numbers, -infinity for timestamps); the final INSERT turns them back into NULL.
+
+A model's segment fields (docs/segments.md) are optional columns named as the field (JSON Lines: top-level keys),
+text of at most 200 characters; an absent column is a missing value on every row.
 """
 
 from __future__ import annotations
@@ -46,6 +49,8 @@ class StagingLayout:
     numeric: tuple[str, ...]  # staging names of the numeric features, in the model's order
     categorical: tuple[str, ...]
     class_scores: tuple[str, ...]  # staging names of score_<label>, in the model's label order
+    # Staging names of the segment fields' columns in slot order of model.segments; None: not in the file.
+    segments: tuple[str | None, ...] = ()
 
     def has(self, name: str) -> bool:
         return any(c.name == name for c in self.columns)
@@ -82,6 +87,7 @@ class FileColumns:
                 self.optional.extend(SCORE_PREFIX + label for label in model.labels or ())
             if kind == REFERENCE:
                 self.optional.append("label")
+            self.optional.extend(model.segments)
         self.classification = classification
 
     @property
@@ -89,7 +95,7 @@ class FileColumns:
         """Columns that JSON Lines files must give as strings (timestamps, ids, categorical values)."""
         if self.kind == GROUND_TRUTHS:
             return ["prediction_id", "timestamp"]
-        return ["prediction_id", "timestamp", *self.model.categorical]
+        return ["prediction_id", "timestamp", *self.model.categorical, *self.model.segments]
 
     def check_header(self, names: list[str]) -> list[str]:
         """The file's columns, checked; raises ``FileRejected`` naming each missing or unknown column."""
@@ -106,6 +112,8 @@ class FileColumns:
                     hint = "multiclass files give one score_<label> column per class"
                 elif name == "score" and not self.classification:
                     hint = "regression models take no score"
+                elif name == "segments" and self.model.segments:
+                    hint = "a segment value is a column named as its field (JSON Lines: a top-level key)"
                 errors.append(RowError(None, name[:64], f"unknown column ({hint})"))
             seen.add(name)
         for name in self.required:
@@ -156,7 +164,11 @@ class FileColumns:
                 text.append(StagingColumn("label", "text", "label"))
             else:
                 fixed.append(StagingColumn("label_value", "float8", "label"))
-        return StagingLayout(self.kind, model, tuple(fixed + text), numeric, categorical, class_scores)
+        segments: tuple[str | None, ...] = ()
+        if self.kind != GROUND_TRUTHS and model.segments:
+            segments = tuple(f"g{i}" if name in present else None for i, name in enumerate(model.segments))
+            text += [StagingColumn(g, "text", name) for g, name in zip(segments, model.segments) if g is not None]
+        return StagingLayout(self.kind, model, tuple(fixed + text), numeric, categorical, class_scores, segments)
 
 
 class ChunkValidator:
@@ -224,6 +236,8 @@ class ChunkValidator:
             required = column.name == "prediction_value" or self.layout.kind == GROUND_TRUTHS
             return self._number(values, source, required=required)
         if column.pg_type == "text":
+            if column.name in self.layout.segments:
+                return self._segment(values, source)
             return self._category(values, source)
         if column.name == "score" or column.name in self.layout.class_scores:
             return self._probability(values, source)
@@ -247,6 +261,22 @@ class ChunkValidator:
         text = self._text(values, name, allow_bool=True)
         if text is None:
             return None
+        bad = pc.or_(pc.greater(pc.utf8_length(text), MAX_CATEGORY_LENGTH), pc.match_substring(text, "\x00"))
+        self._flag(pc.fill_null(bad, False), name, f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character")
+        return text
+
+    def _segment(self, values, name):
+        """A segment field's values: text only (as the API's records), at most 200 characters."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        t = values.type
+        if pa.types.is_dictionary(t):
+            values, t = values.dictionary_decode(), t.value_type
+        if not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            self.errors.append(RowError(None, name, f"a segment field's values must be text, not {t}"))
+            return None
+        text = values.cast(pa.string())
         bad = pc.or_(pc.greater(pc.utf8_length(text), MAX_CATEGORY_LENGTH), pc.match_substring(text, "\x00"))
         self._flag(pc.fill_null(bad, False), name, f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character")
         return text

@@ -87,6 +87,8 @@ class PredictionRowsEncoder:
             self.columns.append("score")
         if layout.class_scores:
             self.columns.append("scores")
+        if layout.segments:
+            self.columns.append("seg")
 
     def encode(self, arrays: dict) -> list:
         """[rows, keys, ids, days]: three complete COPY streams for the chunk (each a list of buffers to write
@@ -117,6 +119,9 @@ class PredictionRowsEncoder:
                 *_float_array([arrays[c] for c in layout.class_scores], n), b"", null_handling="replace"
             )
             parts.append(pc.if_else(first_nan, pa.scalar(_NULL, pa.binary()), scores))
+        if layout.segments:
+            absent = pa.nulls(n, pa.string())
+            parts += _text_array([absent if g is None else arrays[g] for g in layout.segments], n)
         rows = pc.binary_join_element_wise(*parts, b"", null_handling="replace", null_replacement=b"")
 
         key_head = np.empty(n, dtype=[("count", ">i2"), ("l0", ">i4"), ("model", ">i4")])

@@ -46,7 +46,7 @@ class FileLoader:
         self.conn = conn
         self.model = model
         self.location = location
-        row_bytes = 12 * (len(model.numeric) + 4) + 24 * (len(model.categorical) + 3)
+        row_bytes = 12 * (len(model.numeric) + 4) + 24 * (len(model.categorical) + len(model.segments) + 3)
         self.chunk_rows = max(1, min(chunk_rows, CHUNK_BYTES // row_bytes))
         self.columns = FileColumns(model, location.kind)
 

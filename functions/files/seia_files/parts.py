@@ -387,7 +387,15 @@ class PartedLoads:
         if record is None:
             loader = FileLoader(conn, model, location, self.chunk_rows)
             assert obj.size is not None  # splits() needs it
-            plan = planning.plan(self.store, location, obj, obj.size, self.budget, loader.columns.check_header)
+            plan = planning.plan(
+                self.store,
+                location,
+                obj,
+                obj.size,
+                self.budget,
+                loader.columns.check_header,
+                loader.columns.text_columns,
+            )
             if len(plan.parts) == 1:
                 return ONE_PIECE
             with conn.transaction():
@@ -478,7 +486,7 @@ class PartedLoads:
         names = list(record.columns)
         layout = loader.columns.layout(names)
         encoder = _StagingEncoder(CopyEncoder(layout), record.id, part.part)
-        reader, source, failure = self._open(location, obj, part, loader.chunk_rows, loader.columns)
+        reader, source, failure = self._open(location, obj, part, loader.chunk_rows, loader.columns, names)
         stored = chunks = 0
         try:
             pipeline = _pipeline(reader, names, ChunkValidator(layout), cast(CopyEncoder, encoder), failure)
@@ -492,8 +500,8 @@ class PartedLoads:
                 source.close()
         return stored
 
-    def _open(self, location, obj: ObjectCreated, part: PartRecord, chunk_rows: int, columns):
-        """(reader, stream to close, its failure) for one part."""
+    def _open(self, location, obj: ObjectCreated, part: PartRecord, chunk_rows: int, columns, names: list[str]):
+        """(reader, stream to close, its failure) for one part; ``names``: the file's columns, as planned."""
         from seia_files.loader import _reading_error
 
         assert obj.size is not None  # set on every part message
@@ -509,8 +517,10 @@ class PartedLoads:
             header = planning.RangedObject(self.store, obj, obj.size).line_at(0, planning.HEADER_LIMIT) or b""
             source = _Prefixed(header, stream)
         try:
+            # JSON Lines: the text columns of the plan (a segment field appended since is no column of this file)
+            text_columns = [c for c in columns.text_columns if c in names]
             reader = formats.open_chunks(
-                location.format, None, source, columns.required + columns.optional, chunk_rows, columns.text_columns
+                location.format, None, source, columns.required + columns.optional, chunk_rows, text_columns
             )
         except FileRejected as exc:
             stream.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from seia_files.errors import FileRejected
@@ -75,8 +76,18 @@ def splittable(location: FileLocation, size: int | None, budget: Budget) -> bool
     return size > budget.bytes
 
 
-def plan(store: ObjectStore, location: FileLocation, obj: ObjectCreated, size: int, budget: Budget, checker) -> Plan:
-    """The parts of a file; ``checker(names)`` checks the file's columns (``FileColumns.check_header``)."""
+def plan(
+    store: ObjectStore,
+    location: FileLocation,
+    obj: ObjectCreated,
+    size: int,
+    budget: Budget,
+    checker,
+    text_columns: Sequence[str] = (),
+) -> Plan:
+    """The parts of a file; ``checker(names)`` checks the file's columns (``FileColumns.check_header``).
+    ``text_columns``: those JSON Lines must give as strings (``FileColumns.text_columns``), read as the parts will
+    read them (each is a column of every block, null where its records leave it out: segment fields)."""
     ranged = RangedObject(store, obj, size)
     if location.format == "parquet":
         return _plan_parquet(ranged, budget, checker)
@@ -89,7 +100,7 @@ def plan(store: ObjectStore, location: FileLocation, obj: ObjectCreated, size: i
         cuts = _line_cuts(ranged, len(header), size, budget.bytes)
         return Plan(names, _ranges([0, *cuts, size]), header)
     if location.format == "jsonl":
-        names = _jsonl_columns(ranged, size)
+        names = _jsonl_columns(ranged, size, text_columns)
         checker(names)
         return Plan(names, _ranges([0, *_line_cuts(ranged, 0, size, budget.bytes), size]))
     raise ValueError(f"unknown format {location.format!r}")
@@ -122,14 +133,14 @@ def _csv_columns(header: bytes) -> list[str]:
     return list(reader.columns)
 
 
-def _jsonl_columns(ranged: RangedObject, size: int) -> list[str]:
+def _jsonl_columns(ranged: RangedObject, size: int, text_columns: Sequence[str] = ()) -> list[str]:
     from seia_files import formats
 
     data = ranged.read_range(0, min(size, formats.JSONL_BLOCK_BYTES))
     if len(data) < size:
         cut = data.rfind(b"\n") + 1
         data = data[:cut] if cut else data
-    reader = formats.open_chunks("jsonl", None, io.BytesIO(data), [], 1, ())
+    reader = formats.open_chunks("jsonl", None, io.BytesIO(data), [], 1, text_columns)
     assert reader.columns is not None  # set when the first block has a record
     return list(reader.columns)
 

@@ -191,6 +191,8 @@ class FileStagingRepository:
             targets["label"] = ident("label")
         if layout.has("label_value"):
             targets["label_value"] = nullif("label_value")
+        if layout.segments:
+            targets["seg"] = array([sql.SQL("NULL") if g is None else ident(g) for g in layout.segments], "text[]")
         return targets
 
     def _label_values(self) -> dict[str, str]:

@@ -23,7 +23,7 @@ class IngestService(TenantAccess):
         spec = validation.model_definition(body)
         with self.db.tenant(tenant) as conn:
             model = ModelRepository(conn).insert(
-                spec["name"], spec["task"], spec["features"], spec["labels"], spec["settings"]
+                spec["name"], spec["task"], spec["features"], spec["labels"], spec["settings"], spec["segments"]
             )
         if model is None:
             raise Conflict(f"model {spec['name']!r} already exists")

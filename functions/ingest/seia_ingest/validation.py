@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from seia import model_settings, naming
+from seia import model_settings, naming, segment_fields
 from seia.errors import Detail, ValidationFailed
 from seia.schema import (
     FEATURE_TYPES,
@@ -44,7 +44,7 @@ def model_definition(body: Any) -> dict:
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object", [Detail(None, None, "expected an object")])
     for key in body:
-        if key not in ("name", "task", "features", "labels", "settings"):
+        if key not in ("name", "task", "features", "labels", "segments", "settings"):
             errors.append(Detail(None, str(key)[:64], "unknown field"))
     name = body.get("name")
     if not naming.is_model_name(name):
@@ -107,6 +107,11 @@ def model_definition(body: Any) -> dict:
                 errors.append(
                     Detail(None, f"features[{i}].name", f"{feature.name!r} is the file column of a class's score")
                 )
+    segments: list[str] = []
+    if body.get("segments") is not None:
+        names = [f.name for f in parsed if isinstance(f.name, str)]
+        segments, problems = segment_fields.problems(body["segments"], names, label_texts)
+        errors += problems
     settings = body.get("settings", {})
     if settings is None:
         settings = {}
@@ -122,7 +127,14 @@ def model_definition(body: Any) -> dict:
             errors += [Detail(None, f"settings.{d.field}" if d.field else "settings", d.message) for d in exc.details]
     if errors:
         raise ValidationFailed("invalid model definition", errors)
-    return {"name": name, "task": task, "features": parsed, "labels": label_texts, "settings": settings}
+    return {
+        "name": name,
+        "task": task,
+        "features": parsed,
+        "labels": label_texts,
+        "segments": segments,
+        "settings": settings,
+    }
 
 
 # --- records ----------------------------------------------------------------------------------
@@ -138,7 +150,7 @@ def _is_number(value: Any) -> bool:
         return False
 
 
-PREDICTION_FIELDS = frozenset({"prediction_id", "timestamp", "features", "prediction", "score"})
+PREDICTION_FIELDS = frozenset({"prediction_id", "timestamp", "features", "segments", "prediction", "score"})
 REFERENCE_FIELDS = PREDICTION_FIELDS | {"label"}
 GROUND_TRUTH_FIELDS = frozenset({"prediction_id", "label", "timestamp"})
 
@@ -218,7 +230,9 @@ class RecordValidator:
     """Turns records of one model into row tuples, collecting every problem.
 
     Prediction rows: (prediction_id, ts, num, cat, prediction_label, prediction_value, score, scores)
-    Reference rows add (label, label_value). Ground-truth rows: (prediction_id, label, label_value, ts).
+    Reference rows add (label, label_value). A model with segment fields adds ``seg`` last (its values in slot
+    order of ``model.segments``, None where the record left one out). Ground-truth rows: (prediction_id, label,
+    label_value, ts).
     The batch's envelope (:func:`envelope`) has been checked already.
     """
 
@@ -232,6 +246,8 @@ class RecordValidator:
         self.optional = frozenset(f.name for f in model.features if f.added_at)
         self.feature_names = frozenset(model.numeric + model.categorical)
         self.labels = frozenset(model.labels or ())
+        self.segments = model.segments
+        self.segment_names = frozenset(model.segments)
 
     # each check returns (value, error message or None)
     def _label(self, value: Any, field: str):
@@ -334,15 +350,54 @@ class RecordValidator:
                 errors.append(Detail(index, f"features.{name}", "must be a string, an integer or null"))
         return (num, cat) if len(errors) == n_errors else (None, None)
 
+    def _segments(self, value: Any, index: int, errors: list[Detail]):
+        """The record's segment values in slot order (None: left out or null), or None with its errors."""
+        if value is None:
+            return [None] * len(self.segments)
+        if not isinstance(value, dict):
+            errors.append(Detail(index, "segments", "must be an object of segment field -> value"))
+            return None
+        n_errors = len(errors)
+        if not self.segment_names.issuperset(value):
+            declared = ", ".join(self.segments)
+            for key in value:
+                if key not in self.segment_names:
+                    errors.append(
+                        Detail(index, f"segments.{str(key)[:64]}", f"unknown segment field (the model has {declared})")
+                    )
+        seg: list[str | None] = []
+        for name in self.segments:
+            v = value.get(name)
+            if v is None or type(v) is str and len(v) <= MAX_CATEGORY_LENGTH and "\x00" not in v:
+                seg.append(v)
+            elif type(v) is str:
+                errors.append(
+                    Detail(index, f"segments.{name}", f"at most {MAX_CATEGORY_LENGTH} characters, no NUL character")
+                )
+            else:
+                errors.append(Detail(index, f"segments.{name}", "must be a string or null"))
+        return seg if len(errors) == n_errors else None
+
     def predictions(self, batch: Batch, with_label: bool = False) -> list[tuple]:
         errors: list[Detail] = []
         rows = []
         classification = self.model.is_classification
+        segments = bool(self.segments)
         for i, rec in enumerate(batch.records):
             if not isinstance(rec, dict):
                 continue
             n_before = len(errors)
             num, cat = self._features(rec.get("features"), i, errors)
+            if segments:
+                seg = self._segments(rec.get("segments"), i, errors)
+            elif rec.get("segments") not in (None, {}):  # {} and null say nothing
+                errors.append(
+                    Detail(
+                        i,
+                        "segments",
+                        f"model {self.model.name!r} declares no segment fields (PATCH /v1/models/{{model}} adds them)",
+                    )
+                )
             if "prediction" not in rec:
                 errors.append(Detail(i, "prediction", "missing"))
                 prediction = None
@@ -367,6 +422,8 @@ class RecordValidator:
             if with_label:
                 l_label, l_value = (label, None) if classification else (None, label)
                 row = row + (l_label, l_value)
+            if segments:
+                row = row + (seg,)
             rows.append(row)
         batch.finish(errors)
         return rows

@@ -15,6 +15,16 @@ from seia.registry import REGISTRY
 PLANNED = "planned"
 _MODEL_NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _FEATURE_NAME = r"^[A-Za-z_][A-Za-z0-9_.-]{0,62}$"
+_SEGMENT_FIELDS = {
+    "type": "array",
+    "maxItems": 3,
+    "uniqueItems": True,
+    "items": {"type": "string", "pattern": _FEATURE_NAME},
+    "description": "segment fields (docs/segments.md): categorical fields such as region or model_version that "
+    "records carry beside their features; drift and performance are also followed per value of each (its "
+    "segment_top_values most frequent values, the rest as other). Not a feature's name, nor reserved, nor "
+    "score_<label>",
+}
 
 
 def _ref(name: str) -> dict:
@@ -232,6 +242,7 @@ SCHEMAS: dict = {
                 "items": {"type": ["string", "integer"]},
                 "description": "classification only; for binary, [negative, positive]",
             },
+            "segments": _SEGMENT_FIELDS,
             "settings": {"type": "object"},
         },
         ["name", "task", "features"],
@@ -276,6 +287,11 @@ SCHEMAS: dict = {
                 "items": {"type": ["string", "integer"]},
                 "description": "multiclass: the stored labels first, in order, new ones appended",
             },
+            "segments": {
+                **_SEGMENT_FIELDS,
+                "description": "the stored segment fields first, in order, new ones appended (3 in all at most); "
+                "a removal, rename or reorder is a 400 (rows store their values by slot)",
+            },
             "settings": _ref("ModelSettings"),
             "created_at": {"description": "ignored (GET's body may be sent back)"},
         },
@@ -290,6 +306,7 @@ SCHEMAS: dict = {
             "task": {"type": "string", "enum": ["binary_classification", "multiclass_classification", "regression"]},
             "features": {"type": "array", "items": _ref("ModelFeature")},
             "labels": {"type": "array", "items": {"type": "string"}},
+            "segments": {**_SEGMENT_FIELDS, "description": "segment fields, in declaration order ([] for none)"},
             "created_at": _nullable(_TIME),
             "settings": {
                 "type": "object",
@@ -304,6 +321,12 @@ SCHEMAS: dict = {
         "description": "feature name -> number, string or null",
         "additionalProperties": {"type": ["number", "string", "boolean", "null"]},
     },
+    "SegmentValues": {
+        "type": "object",
+        "description": "segment field -> value (a string of at most 200 characters, or null: missing); a field left "
+        "out is missing too. Only the model's segment fields; a model that declares none takes none",
+        "additionalProperties": {"type": ["string", "null"], "maxLength": 200},
+    },
     "Score": {
         "description": "probability of the positive class, or a map class -> probability",
         "anyOf": [
@@ -317,6 +340,7 @@ SCHEMAS: dict = {
             "prediction_id": {"type": ["string", "integer"]},
             "timestamp": {**_TIME, "description": "RFC 3339 with an offset"},
             "features": _ref("FeatureValues"),
+            "segments": _nullable(_ref("SegmentValues")),
             "prediction": {"type": ["string", "integer", "number"]},
             "score": _ref("Score"),
         },
@@ -327,6 +351,7 @@ SCHEMAS: dict = {
             "prediction_id": {"type": ["string", "integer"]},
             "timestamp": _TIME,
             "features": _ref("FeatureValues"),
+            "segments": _nullable(_ref("SegmentValues")),
             "prediction": {"type": ["string", "integer", "number"]},
             "score": _ref("Score"),
             "label": {"type": ["string", "integer", "number", "null"]},

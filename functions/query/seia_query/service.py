@@ -141,18 +141,19 @@ class QueryService(TenantAccess):
                     settings = _revalidated(
                         model_settings.updated(model.settings, change.settings, resolve=True), change.settings
                     )
-                model = repo.update_definition(model.id, change.features, change.labels, settings)
+                model = repo.update_definition(model.id, change.features, change.labels, settings, change.segments)
                 if change.removed:
                     # a removed feature is never judged again: its incidents would stay open for good
                     incidents_repo = IncidentReadRepository(conn)
                     for incident_id in incidents_repo.unresolved_of(model.id, list(change.removed)):
                         incidents_repo.resolve(model.id, incident_id)
         log.info(
-            "model %s changed: features added %s, removed %s; labels added %s",
+            "model %s changed: features added %s, removed %s; labels added %s; segment fields added %s",
             model.name,
             list(change.added),
             list(change.removed),
             list(change.added_labels),
+            list(change.added_segments),
         )
         return model.as_dict()
 

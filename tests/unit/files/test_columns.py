@@ -146,3 +146,30 @@ def test_at_most_100_problems_are_listed():
     n = 500
     errors = rejected(CHURN, "predictions", good(n, age=["x"] * n))
     assert len(errors) == 100 and errors[0][0] == 1 and errors[-1][0] == 100
+
+
+SEGMENTED = Model(
+    4,
+    "churn",
+    "binary_classification",
+    (Feature("age", "numeric"), Feature("plan", "categorical")),
+    ("stay", "churn"),
+    segments=("region", "model_version"),
+)
+
+
+def test_segment_columns_are_optional_text_staged_in_slot_order():
+    out = validate(SEGMENTED, "predictions", good(model_version=["v1", None, "v3"]))
+    columns = FileColumns(SEGMENTED, "predictions")
+    layout = columns.layout(columns.check_header(good(model_version=["v1"] * 3).schema.names))
+    assert layout.segments == (None, "g1")  # region absent: missing on every row
+    assert out["g1"].to_pylist() == ["v1", None, "v3"]
+    assert "region" in columns.text_columns and "model_version" in columns.text_columns
+    assert FileColumns(SEGMENTED, "ground-truths").layout(["prediction_id", "label"]).segments == ()
+
+
+def test_a_bad_segment_value_names_row_and_column_and_a_typed_column_is_refused():
+    errors = rejected(SEGMENTED, "predictions", good(region=["eu", "x" * 201, "us"]), first_row=11)
+    assert errors == [(12, "region", "at most 200 characters, no NUL character")]
+    errors = rejected(SEGMENTED, "predictions", good(model_version=[1, 2, 3]))
+    assert errors == [(None, "model_version", "a segment field's values must be text, not int64")]

@@ -8,6 +8,9 @@ The body has the shape ``GET /v1/models/{model}`` answers, with the keys to chan
   feature are under its name and in its array (numbers in ``num[]``, text in ``cat[]``).
 - ``labels``: the whole list; the stored labels stay first, in order (``scores`` are stored in label order),
   new ones are appended. A binary model keeps its two labels.
+- ``segments``: the whole list of segment fields (docs/segments.md); the stored ones stay first, in order, new
+  ones are appended (at most 3 in all). A removal, rename or reorder is refused: rows store their segment values
+  by slot (``seg[]``) and the history of each value is kept under its field.
 - ``settings``: merged as ``PUT /v1/models/{model}/settings`` does.
 
 ``name`` and ``task`` may be sent back unchanged (a GET body edited); any change of them is refused.
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from seia import naming
+from seia import naming, segment_fields
 from seia.errors import Detail, ValidationFailed
 from seia.schema import (
     FEATURE_TYPES,
@@ -34,7 +37,7 @@ from seia.schema import (
 
 MAX_FEATURES = 500  # slots, removed ones included (as POST /v1/models)
 MAX_LABELS = 1000
-FIELDS = ("name", "task", "features", "labels", "settings", "created_at")
+FIELDS = ("name", "task", "features", "labels", "segments", "settings", "created_at")
 FEATURE_FIELDS = frozenset({"name", "type", "removed", "added_at", "removed_at"})
 
 
@@ -48,6 +51,8 @@ class Patch:
     added: tuple[str, ...]
     removed: tuple[str, ...]
     added_labels: tuple[str, ...]
+    segments: tuple[str, ...] = ()
+    added_segments: tuple[str, ...] = ()
 
 
 def patch(model: Model, body: Any, now: datetime | None = None) -> Patch:
@@ -82,12 +87,29 @@ def patch(model: Model, body: Any, now: datetime | None = None) -> Patch:
             for f in features
             if f.name in score_columns and (f.name in added or f.name[6:] in added_labels)
         ]
+    segments = model.segments
+    added_segments: tuple[str, ...] = ()
+    if "segments" in body and body["segments"] is not None:
+        segments, added_segments = _segments(model, body["segments"], features, labels, errors)
+    if segments:
+        errors += [
+            Detail(None, "features", f"{f.name!r} is a segment field of the model; a feature needs a name of its own")
+            for f in features
+            if f.name in added and f.name in segments
+        ]
+        errors += [
+            Detail(
+                None, "labels", f"label {label!r}: its file column {SCORE_COLUMN_PREFIX + label!r} is a segment field"
+            )
+            for label in added_labels
+            if SCORE_COLUMN_PREFIX + label in segments
+        ]
     settings = body.get("settings")
     if "settings" in body and not isinstance(settings, dict):
         errors.append(Detail(None, "settings", "must be an object (keys sent replace the stored ones)"))
     if errors:
         raise ValidationFailed("invalid model change", errors)
-    return Patch(features, labels, settings, added, removed, added_labels)
+    return Patch(features, labels, settings, added, removed, added_labels, segments, added_segments)
 
 
 def _features(
@@ -191,6 +213,49 @@ def _features(
         out.append(Feature(fname, ftype, stamp, None))
         added.append(fname)
     return tuple(out), tuple(added), tuple(removed)
+
+
+def _segments(
+    model: Model, value: Any, features: tuple[Feature, ...], labels: tuple[str, ...] | None, errors: list[Detail]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The segment fields after the PATCH and those it appends; a removal, rename or reorder is refused."""
+    stored = model.segments
+    if not isinstance(value, list):
+        errors.append(
+            Detail(None, "segments", "must be the list of segment fields, as GET /v1/models/{model} gives it")
+        )
+        return stored, ()
+    why = (
+        "each row stores its segment values by slot (seg[]) and the drift history of every value is kept under "
+        "its field; the stored fields stay first, in order, and new ones are appended"
+    )
+    problems = []
+    for i, name in enumerate(stored):
+        if i >= len(value):
+            problems.append(Detail(None, "segments", f"segment field {name!r} cannot be removed: {why}"))
+            break
+        sent = value[i]
+        if sent == name:
+            continue
+        if isinstance(sent, str) and sent in stored:
+            message = f"the stored segment fields {list(stored)} cannot be reordered: {why}"
+        elif name in value:
+            message = f"a new segment field goes after the stored ones {list(stored)}: {why}"
+        else:
+            shown = sent[:64] if isinstance(sent, str) else str(sent)[:64]
+            message = f"segment field {name!r} cannot be renamed to {shown!r}: {why}"
+        problems.append(Detail(None, f"segments[{i}]", message))
+        break
+    if problems:
+        errors += problems
+        return stored, ()
+    names, found = segment_fields.problems(
+        value, [f.name for f in features], labels, first=len(stored), taken=tuple(stored)
+    )
+    if found:
+        errors += found
+        return stored, ()
+    return tuple(stored) + tuple(names), tuple(names)
 
 
 def _labels(model: Model, value: Any, errors: list[Detail]) -> tuple[tuple[str, ...] | None, tuple[str, ...]]:

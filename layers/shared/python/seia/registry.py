@@ -623,6 +623,18 @@ def _default_registry() -> Registry:
     )
     r.register_setting(
         Setting(
+            "segment_top_values",
+            INTEGER,
+            20,
+            "segments: how many of each segment field's most frequent values are followed on their own; "
+            "the rest are grouped as `other` (docs/segments.md)",
+            "Segment values followed",
+            minimum=1,
+            maximum=100,
+        )
+    )
+    r.register_setting(
+        Setting(
             "retention_days",
             INTEGER,
             90,

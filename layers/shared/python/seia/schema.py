@@ -87,6 +87,7 @@ class Model:
             "name": self.name,
             "task": self.task,
             "features": [f.as_dict() for f in self.features],
+            "segments": list(self.segments),
             "created_at": self.created_at.isoformat() if self.created_at else None,
             "settings": dict(self.settings or {}),
         }

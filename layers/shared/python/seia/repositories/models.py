@@ -57,7 +57,7 @@ class TableUsage:
 class ModelRepository:
     COLUMNS = "id, name, task, features, labels, settings, created_at, segments, parent_id, segment"
     INSERT = f"""
-        INSERT INTO models (name, task, features, labels, settings) VALUES (%s, %s, %s, %s, %s)
+        INSERT INTO models (name, task, features, labels, settings, segments) VALUES (%s, %s, %s, %s, %s, %s)
         ON CONFLICT (name) DO NOTHING
         RETURNING {COLUMNS}"""
     # Segment models (parent_id set) are the engine's: never found by name nor listed.
@@ -67,7 +67,8 @@ class ModelRepository:
     EXISTS = "SELECT 1 FROM models WHERE id = %s"
     UPDATE_SETTINGS = f"UPDATE models SET settings = %s WHERE id = %s RETURNING {COLUMNS}"
     UPDATE_DEFINITION = f"""
-        UPDATE models SET features = %s, labels = %s, settings = %s WHERE id = %s RETURNING {COLUMNS}"""
+        UPDATE models SET features = %s, labels = %s, settings = %s, segments = coalesce(%s, segments) WHERE id = %s
+        RETURNING {COLUMNS}"""
     LOCK = "SELECT pg_advisory_xact_lock(%s, %s)"
     # A writer of rows holds the model's row FOR KEY SHARE for its transaction; a DELETE takes it FOR UPDATE
     # before dropping anything, so the two never interleave (docs/lifecycle.md).
@@ -78,8 +79,10 @@ class ModelRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def insert(self, name: str, task: str, features, labels, settings: dict) -> Model | None:
-        """The new model, or None when one of that name exists."""
+    def insert(
+        self, name: str, task: str, features, labels, settings: dict, segments: tuple[str, ...] | list[str] = ()
+    ) -> Model | None:
+        """The new model, or None when one of that name exists. ``segments``: its segment fields, in slot order."""
         row = self.conn.execute(
             self.INSERT,
             (
@@ -88,6 +91,7 @@ class ModelRepository:
                 Jsonb([{"name": f.name, "type": f.type} for f in features]),
                 Jsonb(labels) if labels is not None else None,
                 Jsonb(settings),
+                Jsonb(list(segments)),
             ),
         ).fetchone()
         if row is None:
@@ -110,15 +114,22 @@ class ModelRepository:
         return _model(self.conn.execute(self.UPDATE_SETTINGS, (Jsonb(settings), model_id)).fetchone())
 
     def update_definition(
-        self, model_id: int, features: tuple[Feature, ...], labels: tuple[str, ...] | None, settings: dict
+        self,
+        model_id: int,
+        features: tuple[Feature, ...],
+        labels: tuple[str, ...] | None,
+        settings: dict,
+        segments: tuple[str, ...] | None = None,
     ) -> Model:
-        """Store a changed definition (``PATCH``): features in slot order, removed ones kept with their slot."""
+        """Store a changed definition (``PATCH``): features in slot order, removed ones kept with their slot;
+        ``segments`` (None: unchanged) in slot order of the rows' ``seg[]`` (only ever appended to)."""
         row = self.conn.execute(
             self.UPDATE_DEFINITION,
             (
                 Jsonb([f.as_dict() for f in features]),
                 Jsonb(list(labels)) if labels is not None else None,
                 Jsonb(settings),
+                Jsonb(list(segments)) if segments is not None else None,
                 model_id,
             ),
         ).fetchone()

@@ -3,6 +3,10 @@
 Writes go through ``COPY`` into a session-local staging table, then one ``INSERT ... SELECT``
 with conflict handling, all inside the caller's transaction: a batch is stored whole or not at
 all, and a prediction_id already stored is counted as a duplicate, never stored twice.
+
+Rows of a model with segment fields carry one more value, last: ``seg`` (its segment values in slot order,
+docs/segments.md). The staging tables always have the column; it is copied only for such rows, so the rows
+of other models keep their width and cost, and their ``seg`` stays NULL.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ PREDICTION_COLUMNS = (
     "scores",
 )
 REFERENCE_COLUMNS = PREDICTION_COLUMNS + ("label", "label_value")
+SEGMENT_COLUMN = "seg"
 GROUND_TRUTH_COLUMNS = ("prediction_id", "label", "label_value", "ts")
 _TYPES = {
     "prediction_id": "text",
@@ -37,6 +42,7 @@ _TYPES = {
     "scores": "float8[]",
     "label": "text",
     "label_value": "float8",
+    "seg": "text[]",
 }
 
 
@@ -86,9 +92,18 @@ _ENCODERS = {
 }
 
 
-def _stage(conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """Create (once per session) and fill the staging table ``table`` with ``rows``."""
-    cols = ", ".join(f"{c} {_TYPES[c]}" for c in columns)
+def _with_segments(columns: tuple[str, ...], rows: list[tuple]) -> tuple[str, ...]:
+    """The columns the rows fill: ``columns``, plus ``seg`` when the rows carry it (one value more: a model with
+    segment fields)."""
+    return columns + (SEGMENT_COLUMN,) if rows and len(rows[0]) == len(columns) + 1 else columns
+
+
+def _stage(
+    conn: psycopg.Connection, table: str, columns: tuple[str, ...], rows: Iterable[tuple], extra: tuple[str, ...] = ()
+) -> None:
+    """Create (once per session) and fill the staging table ``table`` with ``rows``; ``extra``: columns the
+    table has beside ``columns`` (NULL unless the rows fill them)."""
+    cols = ", ".join(f"{c} {_TYPES[c]}" for c in dict.fromkeys(columns + extra))
     conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table} ({cols}) ON COMMIT DELETE ROWS")
     encoders = [_ENCODERS[_TYPES[c]] for c in columns]
     with conn.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
@@ -118,8 +133,8 @@ class PredictionRepository:
             INSERT INTO {{keys}} (model_id, prediction_id, ts) SELECT %(model)s, prediction_id, ts FROM first
             ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
         ), ins AS (
-            INSERT INTO predictions (model_id, {", ".join(PREDICTION_COLUMNS)})
-            SELECT %(model)s, {", ".join("s." + c for c in PREDICTION_COLUMNS)}
+            INSERT INTO predictions (model_id, {", ".join(PREDICTION_COLUMNS)}, seg)
+            SELECT %(model)s, {", ".join("s." + c for c in PREDICTION_COLUMNS)}, s.seg
             FROM first f JOIN k ON k.prediction_id = f.prediction_id JOIN stage_predictions s ON s.ctid = f.row_id
         )
         SELECT count(*) FROM k"""
@@ -128,7 +143,10 @@ class PredictionRepository:
         self.conn = conn
 
     def add(self, model_id: int, rows: list[tuple]) -> WriteResult:
-        _stage(self.conn, "stage_predictions", PREDICTION_COLUMNS, rows)
+        """Store prediction rows (``seia_ingest.validation.RecordValidator``: ``seg`` last, for a model with
+        segment fields)."""
+        columns = _with_segments(PREDICTION_COLUMNS, rows)
+        _stage(self.conn, "stage_predictions", columns, rows, (SEGMENT_COLUMN,))
         partitions.ensure_for_rows(self.conn, model_id, "predictions", "stage_predictions")
         self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
         found = self.conn.execute(self.INSERT.replace("{keys}", _keys(model_id)), {"model": model_id}).fetchone()
@@ -225,8 +243,8 @@ class ReferenceRepository:
     # Reference uploads of one model are serialised (the lock), so the probe of the other leaves is exact; a
     # repeated id within one leaf is caught by the leaf's unique index, within the batch by DISTINCT ON.
     INSERT = f"""
-        INSERT INTO reference_rows (model_id, {", ".join(REFERENCE_COLUMNS)})
-        SELECT DISTINCT ON (prediction_id) %(model)s, {", ".join(REFERENCE_COLUMNS)} FROM stage_reference s
+        INSERT INTO reference_rows (model_id, {", ".join(REFERENCE_COLUMNS)}, seg)
+        SELECT DISTINCT ON (prediction_id) %(model)s, {", ".join(REFERENCE_COLUMNS)}, seg FROM stage_reference s
         WHERE NOT EXISTS (SELECT 1 FROM reference_rows r
                           WHERE r.model_id = %(model)s AND r.prediction_id = s.prediction_id)
         ORDER BY prediction_id, ctid
@@ -247,7 +265,7 @@ class ReferenceRepository:
         self.conn.execute(self.LOCK, (model_id,))
         if replace:
             self.conn.execute("DELETE FROM reference_rows WHERE model_id = %s", (model_id,))
-        _stage(self.conn, "stage_reference", REFERENCE_COLUMNS, rows)
+        _stage(self.conn, "stage_reference", _with_segments(REFERENCE_COLUMNS, rows), rows, (SEGMENT_COLUMN,))
         partitions.ensure_for_rows(self.conn, model_id, "reference_rows", "stage_reference")
         inserted = self.conn.execute(self.INSERT, {"model": model_id}).rowcount
         found = self.conn.execute(self.BUMP, {"model": model_id}).fetchone()
