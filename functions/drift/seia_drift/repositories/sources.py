@@ -28,12 +28,53 @@ HOUR_IN_RANGE = (
 )
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
 
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Which raw rows are a model's: the one predicate every raw read of the engine goes through.
+
+    A model's rows are stored under its own id. A segment model (docs/segments.md) has none: its rows are its
+    parent's (``model_id`` = the parent's, so partition pruning works) whose ``seg[slot]`` is its value, or,
+    for ``<field>:other``, whose value is missing or not among the followed ``others``. Ground truths carry no
+    segment values: a read of them alone (hours touched by labels) takes the parent's, a superset.
+    """
+
+    model_id: int  # the id the rows are stored under (the parent's for a segment model)
+    slot: int | None = None  # 1-based slot of the segment field in seg[]
+    value: str | None = None  # the followed value; None with a slot: ``other``
+    others: tuple[str, ...] = ()  # for ``other``: the field's followed values
+
+    def where(self, alias: str = "p") -> str:
+        """The extra condition (`` AND ...``; empty for a whole model) over a predictions or reference_rows
+        alias. Its text holds only the slot (an integer) and named parameters (:attr:`params`)."""
+        if self.slot is None:
+            return ""
+        column = f"{alias}.seg[{int(self.slot)}]"
+        if self.value is not None:
+            return f" AND {column} = %(seg_value)s"
+        return f" AND ({column} IS NULL OR {column} <> ALL(%(seg_others)s::text[]))"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """``model`` (the stored id) and the segment's parameters."""
+        if self.slot is None:
+            return {"model": self.model_id}
+        if self.value is not None:
+            return {"model": self.model_id, "seg_value": self.value}
+        return {"model": self.model_id, "seg_others": list(self.others)}
+
+    def sql(self, text: str, alias: str = "p") -> str:
+        """`text` with its ``{seg}`` marker replaced by :meth:`where`."""
+        return text.replace("{seg}", self.where(alias))
+
+
 COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores"
 
 UPLOADED_REFERENCE = """
     SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value,
            scores
-    FROM reference_rows WHERE model_id = %(model)s"""
+    FROM reference_rows r WHERE r.model_id = %(model)s{seg}"""
 
 # Predictions of [start, end) with their labels; only transactions below the horizon.
 PREDICTIONS_RANGE = """
@@ -41,7 +82,7 @@ PREDICTIONS_RANGE = """
            p.score, g.label, g.label_value, p.scores
     FROM predictions p
     LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
-    WHERE p.model_id = %(model)s AND p.ts >= %(start)s AND p.ts < %(end)s
+    WHERE p.model_id = %(model)s{seg} AND p.ts >= %(start)s AND p.ts < %(end)s
       AND p.xid < %(horizon)s::text::xid8"""
 
 # The same, restricted to some hours (the hours new rows or labels touched).
@@ -65,14 +106,14 @@ class Source:
         return sql.SQL("WITH src AS (") + sql.SQL(self.text) + sql.SQL(")\n")
 
 
-def uploaded_reference(model_id: int) -> Source:
-    return Source(UPLOADED_REFERENCE, {"model": model_id})
+def uploaded_reference(rows: Rows) -> Source:
+    return Source(rows.sql(UPLOADED_REFERENCE, "r"), rows.params)
 
 
 def predictions(
-    model_id: int, start: datetime, end: datetime, horizon: int = UNBOUNDED, hours: list[datetime] | None = None
+    rows: Rows, start: datetime, end: datetime, horizon: int = UNBOUNDED, hours: list[datetime] | None = None
 ) -> Source:
-    params = {"model": model_id, "start": start, "end": end, "horizon": str(horizon)}
+    params = rows.params | {"start": start, "end": end, "horizon": str(horizon)}
     if hours is None:
-        return Source(PREDICTIONS_RANGE, params)
-    return Source(PREDICTIONS_HOURS, params | {"hours": hours})
+        return Source(rows.sql(PREDICTIONS_RANGE), params)
+    return Source(rows.sql(PREDICTIONS_HOURS), params | {"hours": hours})
