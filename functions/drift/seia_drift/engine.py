@@ -15,10 +15,10 @@ from seia.legacy import reserved_features, usable_settings
 from seia.repositories.admin import SigningKeyRepository
 from seia.repositories.models import ModelRepository
 from seia.schema import Model
+from seia.segment_rows import rows_of, segment_fields, split
 from seia.signing import SigningSecrets
 from seia_drift.layout import layout
-from seia_drift.repositories.segment_models import OTHER, SegmentModelRepository, segment_fields, split
-from seia_drift.repositories.sources import Rows
+from seia_drift.repositories.segment_models import SegmentModelRepository
 from seia_drift.repositories.state import StateRepository
 from seia_drift.settings import DriftSettings
 from seia_drift.steps import DEFAULT_STEPS
@@ -114,14 +114,10 @@ class DriftEngine:
         fields = segment_fields(parent)
         with ctx.conn.transaction():
             children = SegmentModelRepository(ctx.conn).children(parent.id)
-        followed: dict[str, list[str]] = {}
-        for child in children:
-            field, value = split(child.segment or "")
-            if value != OTHER:
-                followed.setdefault(field, []).append(value)
+        siblings = [c.segment or "" for c in children]
         out = []
         for child in children:
-            field, value = split(child.segment or "")
+            field, _ = split(child.segment or "")
             if field not in fields:
                 continue  # a field no longer declared (fields are only ever appended: never, in practice)
             model = replace(
@@ -133,12 +129,7 @@ class DriftEngine:
                 segment=child.segment,
                 segments=(),
             )
-            slot = fields.index(field) + 1
-            rows = (
-                Rows(parent.id, slot, None, tuple(sorted(followed.get(field, []))))
-                if value == OTHER
-                else Rows(parent.id, slot, value)
-            )
+            rows = rows_of(parent, child.segment or "", siblings)
             out.append(
                 Context(
                     ctx.conn,

@@ -85,6 +85,10 @@ _DELIVERY_SCHEMAS = {
                                 "first_window_start": _TIME,
                                 "last_window_end": _TIME,
                                 "windows_flagged": {"type": "integer"},
+                                "segment": {
+                                    "type": ["string", "null"],
+                                    "description": "the segment value it was raised in ('region:eu'); null: model-wide",
+                                },
                                 "summary": {"type": ["string", "null"]},
                                 "top_cause": {"type": ["string", "null"], "description": "the first cause, in words"},
                                 "url": {"type": ["string", "null"], "description": "the incident in the dashboard"},

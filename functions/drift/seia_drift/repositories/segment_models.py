@@ -2,7 +2,7 @@
 
 A segment model is a ``models`` row with ``parent_id`` = its parent and ``segment`` = ``'<field>:<value>'`` or
 ``'<field>:other'`` (tenant migration 0013). Its definition is its parent's, copied here at each run, so a PATCH
-of the parent reaches it; it has no rows of its own (:class:`seia_drift.repositories.sources.Rows`).
+of the parent reaches it; it has no rows of its own (:class:`seia.segment_rows.Rows`).
 """
 
 from __future__ import annotations
@@ -12,25 +12,11 @@ from datetime import datetime
 
 import psycopg
 
-from seia.repositories.models import ModelRepository, _model
+from seia.repositories.models import ModelRepository
 from seia.schema import Model
-
-OTHER = "other"
-
-
-def segment_fields(model: Model) -> list[str]:
-    """The model's declared segment fields, in slot order of ``seg[]``."""
-    return [f["name"] if isinstance(f, dict) else str(f) for f in model.segments]
-
-
-def split(segment: str) -> tuple[str, str]:
-    """``'region:eu'`` → ``('region', 'eu')`` (a value may itself hold ':')."""
-    field, _, value = segment.partition(":")
-    return field, value
 
 
 class SegmentModelRepository:
-    CHILDREN = f"SELECT {ModelRepository.COLUMNS} FROM models WHERE parent_id = %s ORDER BY id"
     FOLLOW = """
         INSERT INTO models (name, task, features, labels, settings, parent_id, segment)
         SELECT m.name || '/' || %(segment)s, m.task, m.features, m.labels, '{}'::jsonb, m.id, %(segment)s
@@ -59,7 +45,7 @@ class SegmentModelRepository:
 
     def children(self, parent_id: int) -> list[Model]:
         """The parent's segment models, as stored (their definition is the parent's once synced)."""
-        return [_model(r) for r in self.conn.execute(self.CHILDREN, (parent_id,)).fetchall()]
+        return ModelRepository(self.conn).segment_models(parent_id)
 
     def follow(self, parent_id: int, segments: Iterable[str]) -> None:
         for segment in segments:

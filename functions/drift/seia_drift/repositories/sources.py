@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
+from seia.segment_rows import Rows
 from seia.timeutil import EARLIEST, LATEST
 
 # Rows whose timestamp today's rules accept. An older version stored any year PostgreSQL takes (year 0,
@@ -27,46 +28,6 @@ HOUR_IN_RANGE = (
     f"AND date_trunc('hour', p.ts, 'UTC') < '{LATEST.isoformat()}'"
 )
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
-
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Which raw rows are a model's: the one predicate every raw read of the engine goes through.
-
-    A model's rows are stored under its own id. A segment model (docs/segments.md) has none: its rows are its
-    parent's (``model_id`` = the parent's, so partition pruning works) whose ``seg[slot]`` is its value, or,
-    for ``<field>:other``, whose value is missing or not among the followed ``others``. Ground truths carry no
-    segment values: a read of them alone (hours touched by labels) takes the parent's, a superset.
-    """
-
-    model_id: int  # the id the rows are stored under (the parent's for a segment model)
-    slot: int | None = None  # 1-based slot of the segment field in seg[]
-    value: str | None = None  # the followed value; None with a slot: ``other``
-    others: tuple[str, ...] = ()  # for ``other``: the field's followed values
-
-    def where(self, alias: str = "p") -> str:
-        """The extra condition (`` AND ...``; empty for a whole model) over a predictions or reference_rows
-        alias. Its text holds only the slot (an integer) and named parameters (:attr:`params`)."""
-        if self.slot is None:
-            return ""
-        column = f"{alias}.seg[{int(self.slot)}]"
-        if self.value is not None:
-            return f" AND {column} = %(seg_value)s"
-        return f" AND ({column} IS NULL OR {column} <> ALL(%(seg_others)s::text[]))"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """``model`` (the stored id) and the segment's parameters."""
-        if self.slot is None:
-            return {"model": self.model_id}
-        if self.value is not None:
-            return {"model": self.model_id, "seg_value": self.value}
-        return {"model": self.model_id, "seg_others": list(self.others)}
-
-    def sql(self, text: str, alias: str = "p") -> str:
-        """`text` with its ``{seg}`` marker replaced by :meth:`where`."""
-        return text.replace("{seg}", self.where(alias))
 
 
 COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores"
@@ -91,6 +52,8 @@ PREDICTIONS_HOURS = (
     + """
       AND date_trunc('hour', p.ts, 'UTC') = ANY(%(hours)s)"""
 )
+
+__all__ = ["Rows", "Source", "predictions", "uploaded_reference"]
 
 UNBOUNDED = 2**62  # a horizon above every transaction id: everything committed
 

@@ -69,7 +69,9 @@ class ProfileStep(Step):
                         "bins": buckets or [],
                         "bin_counts": counts or [],
                     }
-                for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params, ctx.rows, segmenting):
+                for hour, pos, cats, counts, missing in repo.categorical_counts(
+                    ctx.layout, params, ctx.rows, segmenting
+                ):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(
                         dict(zip(cats or (), counts or ())), missing
                     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from seia.segment_rows import OTHER, segment_fields, split
 from seia_drift.repositories.reference import ReferenceRepository
-from seia_drift.repositories.segment_models import OTHER, SegmentModelRepository, segment_fields, split
+from seia_drift.repositories.segment_models import SegmentModelRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
 

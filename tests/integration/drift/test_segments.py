@@ -1,0 +1,314 @@
+"""Segments (docs/segments.md): drift followed per value of a declared field, through the real engine and API.
+
+A model declares ``region``; its rows carry eu (4% of traffic), us and ap. The engine follows each value as a
+segment model and raises an incident for a segment only when the whole model does not flag the same thing:
+one small region drifting opens ``region:eu``'s incident and no model-wide one; the whole model drifting opens
+the model-wide one and no per-region copies (what a naive per-segment version gets wrong); a stationary control
+opens nothing. Then: values beyond ``segment_top_values`` go to ``other``, the query routes' ``segment=``
+parameter, segment models never show as models, and DELETE takes them along.
+
+Rows get their segment values by SQL here (``seg``, tenant migration 0013), as ingest stores them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+import pytest
+
+REFERENCE_DAY, DAY1, DAY2 = "2026-10-31", "2026-11-01", "2026-11-02"
+SETTINGS = {"window": "day", "min_rows": 50}
+UNIVARIATE = ("feature_drift", "prediction_drift", "label_drift")
+SHARES = {"eu": 120, "us": 1440, "ap": 1440}  # rows per day: eu is 4% of the traffic
+
+
+@pytest.fixture
+def engine(settings):
+    from seia_drift.db import WorkerDatabases
+    from seia_drift.engine import DriftEngine
+
+    dbs = WorkerDatabases(settings)
+    yield DriftEngine(dbs)
+    dbs.close()
+
+
+def _records(day: str, counts: dict[str, int], prefix: str, seed: int, shift: dict[str, float] | None = None):
+    """Rows spread over the day, the region first in the prediction id (``eu-p12``): x ~ N(shift, 1)."""
+    rng = np.random.default_rng(seed)
+    regions = [r for r, n in counts.items() for _ in range(n)]
+    order = rng.permutation(len(regions))
+    out = []
+    for k, j in enumerate(order):
+        region = regions[j]
+        seconds = k * 86000 // len(regions)
+        out.append(
+            {
+                "prediction_id": f"{region}-{prefix}{k}",
+                "timestamp": f"{day}T{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}Z",
+                "features": {
+                    "x": float(rng.normal((shift or {}).get(region, 0.0), 1.0)),
+                    "c": ["a", "b", "c"][int(rng.integers(3))],
+                },
+                "prediction": "yes" if rng.uniform() < 0.3 else "no",
+                "score": float(rng.uniform()),
+            }
+        )
+    return out
+
+
+def _send(api, tenant, model: str, records: list[dict], kind: str = "predictions") -> None:
+    for i in range(0, len(records), 1000):
+        reply = api.post(f"/v1/models/{model}/{kind}", tenant.api_key, json={"records": records[i : i + 1000]})
+        assert reply.status == 202, reply.body
+
+
+def _segment_rows(tenant, model: str) -> None:
+    """Each stored row's region (from its prediction id) into seg[1]."""
+    with tenant.connect() as conn:
+        mid = conn.execute("SELECT id FROM models WHERE name = %s AND parent_id IS NULL", (model,)).fetchone()[0]
+        for table in ("predictions", "reference_rows"):
+            conn.execute(
+                f"UPDATE {table} SET seg = ARRAY[split_part(prediction_id, '-', 1)] WHERE model_id = %s AND seg IS NULL",
+                (mid,),
+            )
+        conn.commit()
+
+
+def _model(api, tenant, name: str, settings: dict | None = None, fields=("region",)) -> None:
+    body = {
+        "name": name,
+        "task": "binary_classification",
+        "features": [{"name": "x", "type": "numeric"}, {"name": "c", "type": "categorical"}],
+        "labels": ["no", "yes"],
+        "settings": SETTINGS,
+    }
+    reply = api.post("/v1/models", tenant.api_key, json=body)
+    assert reply.status == 201, reply.body
+    with tenant.connect() as conn:
+        conn.execute(
+            "UPDATE models SET segments = %s, settings = settings || %s WHERE name = %s",
+            (psycopg.types.json.Jsonb(list(fields)), psycopg.types.json.Jsonb(settings or {}), name),
+        )
+        conn.commit()
+
+
+def _reference(api, tenant, name: str, counts=SHARES) -> None:
+    rows = [dict(r, label="yes" if i % 3 == 0 else "no") for i, r in enumerate(_records(REFERENCE_DAY, counts, "r", 1))]
+    _send(api, tenant, name, rows, kind="reference")
+
+
+def _incidents(tenant, model: str) -> list[dict]:
+    """(segment, kind, subject) of the model's incidents and its segment models', with their summary."""
+    with tenant.connect(row_factory=psycopg.rows.dict_row) as conn:
+        return conn.execute(
+            """SELECT m.segment, i.kind, i.subject, i.condition, i.status, i.summary FROM incidents i
+               JOIN models m ON m.id = i.model_id
+               JOIN models p ON p.id = coalesce(m.parent_id, m.id)
+               WHERE p.name = %s AND i.kind <> 'data_quality' ORDER BY m.segment NULLS FIRST, i.kind, i.subject""",
+            (model,),
+        ).fetchall()
+
+
+def _drift(tenant, model: str, feature: str = "x") -> dict[str | None, str]:
+    """Segment (None: model-wide) → the day's drift verdict on `feature`."""
+    with tenant.connect() as conn:
+        rows = conn.execute(
+            """SELECT m.segment, r.verdict FROM drift_results r JOIN models m ON m.id = r.model_id
+               JOIN models p ON p.id = coalesce(m.parent_id, m.id)
+               WHERE p.name = %s AND r.feature = %s AND r.granularity = 'day' AND r.window_start = %s""",
+            (model, feature, f"{DAY1}T00:00:00Z"),
+        ).fetchall()
+    return dict(rows)
+
+
+def _run(api, tenant, engine, name: str, shift: dict[str, float] | None) -> dict:
+    _model(api, tenant, name)
+    _reference(api, tenant, name)
+    _send(api, tenant, name, _records(DAY1, SHARES, "p", 2, shift))
+    _segment_rows(tenant, name)
+    return engine.run(tenant.tenant, name)
+
+
+# --- the scenario ------------------------------------------------------------------------------------------------
+def test_one_small_region_drifting_opens_its_segment_incident_and_not_the_model_wide_one(api, tenant, engine):
+    report = _run(api, tenant, engine, "shop", {"eu": 2.0})
+
+    # every followed value and `other` ran its own steps
+    assert set(report["segments"]) == {"region:eu", "region:us", "region:ap", "region:other"}
+    verdicts = _drift(tenant, "shop")
+    assert verdicts[None] != "drift"  # the whole stays within the thresholds (eu is 4% of it)
+    assert verdicts["region:eu"] == "drift"
+    assert verdicts["region:us"] != "drift" and verdicts["region:ap"] != "drift"
+    found = [(i["segment"], i["kind"], i["subject"]) for i in _incidents(tenant, "shop") if i["kind"] in UNIVARIATE]
+    assert ("region:eu", "feature_drift", "x") in found
+    # nothing model-wide, nothing in us or ap (the PCA's reconstruction error, which a few outlying rows move,
+    # may flag the whole model: then eu's own multivariate flag is the parent's incident, not one more)
+    assert [f for f in found if f[0] != "region:eu"] == []
+    eu = next(i for i in _incidents(tenant, "shop") if i["kind"] == "feature_drift")
+    assert "in region = eu" in eu["summary"] and eu["status"] == "open"
+
+    # the API lists it under the parent, naming its segment; the filter narrows the list
+    listed = api.get("/v1/models/shop/alerts", tenant.api_key)
+    assert listed.status == 200, listed.body
+    drift = [a for a in listed.body["alerts"] if a["kind"] == "feature_drift"]
+    assert [(a["segment"], a["subject"]) for a in drift] == [("region:eu", "x")]
+    one = api.get(f"/v1/models/shop/alerts/{drift[0]['id']}", tenant.api_key)
+    assert one.status == 200 and one.body["segment"] == "region:eu" and one.body["timeline"]
+    assert api.get("/v1/models/shop/alerts?segment=region:us", tenant.api_key).body["alerts"] == []
+    only_eu = api.get("/v1/models/shop/alerts?segment=region:eu", tenant.api_key).body["alerts"]
+    assert drift[0]["id"] in [a["id"] for a in only_eu]
+    ack = api.post(f"/v1/models/shop/alerts/{drift[0]['id']}/acknowledge", tenant.api_key, json={})
+    assert ack.status == 200 and ack.body["status"] == "acknowledged"
+    resolved = api.post(f"/v1/models/shop/alerts/{drift[0]['id']}/resolve", tenant.api_key, json={})
+    assert resolved.status == 200 and resolved.body["status"] == "resolved"
+
+    # /drift per segment: eu's day drifted in x, the whole's did not
+    eu_drift = api.get("/v1/models/shop/drift?segment=region:eu&granularity=day", tenant.api_key)
+    assert eu_drift.status == 200, eu_drift.body
+    (window,) = eu_drift.body["windows"]
+    assert {f["name"]: f["verdict"] for f in window["features"]}["x"] == "drift"
+    whole = api.get("/v1/models/shop/drift?granularity=day", tenant.api_key).body["windows"]
+    assert {f["name"]: f["verdict"] for f in whole[0]["features"]}["x"] != "drift"
+    # /stats per segment counts that region's rows
+    stats = api.get("/v1/models/shop/stats?granularity=day&segment=region:eu", tenant.api_key)
+    assert stats.status == 200, stats.body
+    assert [w["predictions"] for w in stats.body["windows"]] == [SHARES["eu"]]
+    assert [
+        w["predictions"] for w in api.get("/v1/models/shop/stats?granularity=day", tenant.api_key).body["windows"]
+    ] == [sum(SHARES.values())]
+    # the drift cell of eu's x
+    cell = api.get(
+        f"/v1/models/shop/drift/x?segment=region:eu&granularity=day&window_start={DAY1}T00:00:00Z", tenant.api_key
+    )
+    assert cell.status == 200, cell.body
+    assert cell.body["result"]["verdict"] == "drift"
+
+
+def test_the_whole_model_drifting_opens_only_the_model_wide_incident(api, tenant, engine):
+    _run(api, tenant, engine, "all", {"eu": 1.0, "us": 1.0, "ap": 1.0})
+
+    verdicts = _drift(tenant, "all")
+    # every segment drifts too: a naive version opens one incident per region besides the model-wide one
+    assert verdicts[None] == "drift" and verdicts["region:eu"] == "drift" and verdicts["region:us"] == "drift"
+    found = {(i["segment"], i["kind"], i["subject"]) for i in _incidents(tenant, "all")}
+    assert (None, "feature_drift", "x") in found
+    assert {f for f in found if f[0] is not None} == set()  # of any kind
+
+
+def test_a_stationary_control_opens_nothing(api, tenant, engine):
+    report = _run(api, tenant, engine, "calm", None)
+
+    assert _incidents(tenant, "calm") == []
+    assert set(_drift(tenant, "calm").values()) <= {"no_drift"}
+    assert report["segments"]["region:eu"]["profile"]["rows"] == SHARES["eu"]
+
+
+# --- followed values, other ----------------------------------------------------------------------------------------
+def test_values_beyond_the_top_n_are_grouped_as_other_and_new_values_fill_free_places(api, tenant, engine):
+    # Given segment_top_values 2: the reference's two most frequent regions are followed, eu goes to other
+    _model(api, tenant, "top", {"segment_top_values": 2})
+    _reference(api, tenant, "top")
+    _send(api, tenant, "top", _records(DAY1, SHARES, "p", 2))
+    _segment_rows(tenant, "top")
+    report = engine.run(tenant.tenant, "top")
+
+    assert set(report["segments"]) == {"region:us", "region:ap", "region:other"}
+    body = api.get("/v1/models/top", tenant.api_key).body
+    assert body["segment_values"] == {"region": ["ap", "us", "other"]}
+    # other's rows: eu's (a new value found later goes there too: no place is free)
+    assert report["segments"]["region:other"]["profile"]["rows"] == SHARES["eu"]
+    _send(api, tenant, "top", _records(DAY2, {"sa": 80, "us": 100}, "q", 3))
+    _segment_rows(tenant, "top")
+    again = engine.run(tenant.tenant, "top")
+    assert set(again["segments"]) == {"region:us", "region:ap", "region:other"}
+    assert again["segments"]["region:other"]["profile"]["rows"] == 80
+
+    # When the setting grows to 4, the next new value takes a free place as it first appears (eu, already
+    # passed, stays in other's history; it is followed from the next rows that carry it on)
+    with tenant.connect() as conn:
+        conn.execute("""UPDATE models SET settings = settings || '{"segment_top_values": 4}' WHERE name = 'top'""")
+        conn.commit()
+    _send(api, tenant, "top", _records(DAY2, {"mx": 60}, "s", 4))
+    _segment_rows(tenant, "top")
+    third = engine.run(tenant.tenant, "top")
+    # (mx is not in the uploaded reference: its segment model waits for a first window of its own)
+    assert "region:mx" in third["segments"]
+    stats = api.get("/v1/models/top/stats?granularity=day&segment=region:mx", tenant.api_key).body
+    assert [w["predictions"] for w in stats["windows"]] == [60]
+
+
+# --- the query routes' parameter -----------------------------------------------------------------------------------
+CELL = f"granularity=day&window_start={DAY1}T00:00:00Z&"
+
+
+@pytest.mark.parametrize(
+    "route, extra, listed",
+    [
+        ("/drift", "", "windows"),
+        ("/performance", "", "windows"),
+        ("/stats", "", "windows"),
+        ("/alerts", "", "alerts"),
+        ("/drift/x", CELL, None),
+    ],
+    ids=["drift", "performance", "stats", "alerts", "cell"],
+)
+def test_a_bad_segment_parameter_is_a_400_naming_it(api, tenant, engine, route, extra, listed):
+    _model(api, tenant, "q", {"segment_top_values": 2})
+    _reference(api, tenant, "q")
+    _segment_rows(tenant, "q")
+    engine.run(tenant.tenant, "q")
+
+    def get(segment: str):
+        return api.get(f"/v1/models/q{route}?{extra}segment={segment}", tenant.api_key)
+
+    for value, words in (
+        ("eu", "<field>:<value>"),
+        ("country:fr", "'country' is not a segment field"),
+        ("region:", "the value is empty"),
+        ("region:eu", "followed: ap, us); the rest are under region:other"),
+    ):
+        reply = get(value)
+        assert reply.status == 400, (value, reply.body)
+        (detail,) = reply.body["error"]["details"]
+        assert detail["field"] == "segment" and words in detail["message"], (value, detail)
+    # a followed value whose segment model has no results yet (no rows after the reference): an empty list
+    for value in ("region:us", "region:other"):
+        ok = get(value)
+        assert ok.status == 200, ok.body
+        if listed:
+            assert ok.body[listed] == []
+        else:
+            assert ok.body["result"] is None
+
+
+def test_a_model_without_segments_refuses_the_parameter(api, tenant):
+    _model(api, tenant, "plain", fields=())
+    reply = api.get("/v1/models/plain/drift?segment=region:eu", tenant.api_key)
+    assert reply.status == 400
+    (detail,) = reply.body["error"]["details"]
+    assert detail["field"] == "segment" and "declared: none" in detail["message"]
+    assert "segment_values" not in api.get("/v1/models/plain", tenant.api_key).body
+
+
+# --- isolation and deletion ----------------------------------------------------------------------------------------
+def test_segment_models_are_never_models_to_the_user_and_go_with_their_parent(api, tenant, engine):
+    _run(api, tenant, engine, "iso", {"eu": 2.0})
+
+    assert [m["name"] for m in api.get("/v1/models", tenant.api_key).body["models"]] == ["iso"]
+    assert api.get("/v1/models/iso%2Fregion:eu", tenant.api_key).status == 404
+    reply = api.post(
+        "/v1/models/iso%2Fregion:eu/predictions", tenant.api_key, json={"records": _records(DAY2, {"eu": 1}, "z", 5)}
+    )
+    assert reply.status in (400, 404), reply.body
+    # the planner plans the parent only
+    from seia_drift.repositories.planning import PlanningRepository
+
+    _send(api, tenant, "iso", _records(DAY2, {"eu": 10}, "y", 6))
+    with tenant.connect() as conn:
+        assert PlanningRepository(conn).pending_models() == ["iso"]
+
+    assert api.request("DELETE", "/v1/models/iso", tenant.api_key).status == 202
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM drift_results").fetchone()[0] == 0
