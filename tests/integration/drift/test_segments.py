@@ -312,3 +312,41 @@ def test_segment_models_are_never_models_to_the_user_and_go_with_their_parent(ap
         assert conn.execute("SELECT count(*) FROM models").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM drift_results").fetchone()[0] == 0
+
+
+# --- client and CLI ------------------------------------------------------------------------------------------------
+def test_the_client_and_the_cli_take_a_segment(api, tenant, engine, monkeypatch, capsys):
+    import json
+
+    from seia_admin.cli import main
+    from seia_client.client import Client
+    from tests.support.live import serving
+
+    _run(api, tenant, engine, "cli", {"eu": 2.0})
+    with serving() as url:
+        client = Client(url, tenant.api_key)
+        eu = client.drift("cli", start=f"{DAY1}T00:00:00Z", end=f"{DAY2}T00:00:00Z", segment="region:eu")
+        assert set(eu.loc[eu["name"] == "x", "verdict"]) == {"drift"}
+        whole = client.drift("cli", start=f"{DAY1}T00:00:00Z", end=f"{DAY2}T00:00:00Z")
+        assert "drift" not in set(whole.loc[whole["name"] == "x", "verdict"])
+        assert (
+            client.stats("cli", start=f"{DAY1}T00:00:00Z", end=f"{DAY2}T00:00:00Z", segment="region:eu")[
+                "predictions"
+            ].sum()
+            == SHARES["eu"]
+        )
+        alerts = client.alert_list("cli", segment="region:eu")
+        assert {a["segment"] for a in alerts} == {"region:eu"} and any(a["subject"] == "x" for a in alerts)
+
+        monkeypatch.setenv("SEIA_URL", url)
+        monkeypatch.setenv("SEIA_API_KEY", tenant.api_key)
+        code = main(["drift", "show", "cli", "--since", "3650d", "--segment", "region:eu", "--drift-only", "--json"])
+        out, _ = capsys.readouterr()
+        assert code == 0
+        assert {f["name"]: f["verdict"] for w in json.loads(out)["windows"] for f in w["features"]}["x"] == "drift"
+        code = main(["alerts", "cli", "--segment", "region:eu"])
+        out, _ = capsys.readouterr()
+        assert code == 0 and "in region = eu" in out
+        code = main(["drift", "show", "cli", "--segment", "region:xx"])
+        _, err = capsys.readouterr()
+        assert code != 0 and "segment" in err and "region:other" in err and "Traceback" not in err
