@@ -79,7 +79,7 @@ class QueryService(TenantAccess):
 
     def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.distribution(conn, self._readable(conn, model_name), feature, params)
+            return insights.distribution(conn, self._readable(conn, model_name, params), feature, params)
 
     def drift_cell(self, tenant: Tenant, model_name: str, column: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
