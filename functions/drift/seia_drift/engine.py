@@ -75,7 +75,8 @@ class DriftEngine:
                     self._steps(ctx, [self.segment_values], model, report)
                     segments: dict[str, Any] = {}
                     for child in self._segment_contexts(ctx):
-                        segments[child.model.segment or ""] = done = {}
+                        done: dict[str, Any] = {}
+                        segments[child.model.segment or ""] = done
                         self._steps(child, [s for s in self.steps if s.name not in PARENT_ONLY], model, done)
                     report["segments"] = segments
             finally:
