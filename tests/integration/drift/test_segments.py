@@ -283,3 +283,28 @@ def test_the_client_and_the_cli_take_a_segment(api, tenant, engine, monkeypatch,
         code = main(["drift", "show", "cli", "--segment", "region:xx"])
         _, err = capsys.readouterr()
         assert code != 0 and "segment" in err and "region:other" in err and "Traceback" not in err
+
+
+def test_a_value_with_quotes_braces_and_colons_is_a_value_like_any_other(api, tenant, engine):
+    from urllib.parse import quote
+
+    odd = "o'b{r}:%s\\"
+    _model(api, tenant, "odd")
+    _reference(api, tenant, "odd", {"us": 300})
+    _send(api, tenant, "odd", _records(DAY1, {"us": 200}, "p", 2))
+    _segment_rows(tenant, "odd")
+    with tenant.connect() as conn:  # 70 rows of the odd value, written after the reference
+        conn.execute("UPDATE predictions SET seg = ARRAY[%s] WHERE prediction_id LIKE 'us-p1%%'", (odd,))
+        moved = conn.execute("SELECT count(*) FROM predictions WHERE seg = ARRAY[%s]", (odd,)).fetchone()[0]
+        conn.commit()
+    report = engine.run(tenant.tenant, "odd")
+
+    assert f"region:{odd}" in report["segments"]
+    assert api.get("/v1/models/odd", tenant.api_key).body["segment_values"] == {
+        "region": sorted(["us", odd]) + ["other"]
+    }
+    stats = api.get(f"/v1/models/odd/stats?granularity=day&segment={quote('region:' + odd)}", tenant.api_key)
+    assert stats.status == 200, stats.body
+    assert [w["predictions"] for w in stats.body["windows"]] == [moved]
+    us = api.get("/v1/models/odd/stats?granularity=day&segment=region:us", tenant.api_key).body["windows"]
+    assert [w["predictions"] for w in us] == [200 - moved]
