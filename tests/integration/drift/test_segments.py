@@ -293,7 +293,7 @@ def test_a_value_with_quotes_braces_and_colons_is_a_value_like_any_other(api, te
     _reference(api, tenant, "odd", {"us": 300})
     _send(api, tenant, "odd", _records(DAY1, {"us": 200}, "p", 2))
     _segment_rows(tenant, "odd")
-    with tenant.connect() as conn:  # 70 rows of the odd value, written after the reference
+    with tenant.connect() as conn:  # the rows us-p1* take the odd value (it is not in the reference)
         conn.execute("UPDATE predictions SET seg = ARRAY[%s] WHERE prediction_id LIKE 'us-p1%%'", (odd,))
         moved = conn.execute("SELECT count(*) FROM predictions WHERE seg = ARRAY[%s]", (odd,)).fetchone()[0]
         conn.commit()
