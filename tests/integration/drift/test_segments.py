@@ -128,6 +128,25 @@ def test_the_whole_model_drifting_opens_only_the_model_wide_incident(api, tenant
     assert {f for f in found if f[0] is not None} == set()  # of any kind
 
 
+def test_when_the_whole_catches_up_later_the_segment_incident_gives_way_to_the_model_wide_one(api, tenant, engine):
+    # Given eu drifting alone in x (its incident open)
+    _run(api, tenant, engine, "later", {"eu": 2.0})
+    assert ("region:eu", "feature_drift", "x") in {
+        (i["segment"], i["kind"], i["subject"]) for i in _incidents(tenant, "later")
+    }
+
+    # When rows of us and ap only (eu's window does not change) make the whole day drift in x
+    _send(api, tenant, "later", _records(DAY1, {"us": 3000, "ap": 3000}, "q", 7, {"us": 1.5, "ap": 1.5}))
+    _segment_rows(tenant, "later")
+    engine.run(tenant.tenant, "later")
+
+    # Then x is the model-wide incident only: eu's day is revisited against its parent's flags
+    assert _drift(tenant, "later")[None] == "drift"
+    found = {(i["segment"], i["kind"], i["subject"]) for i in _incidents(tenant, "later") if i["kind"] in UNIVARIATE}
+    assert (None, "feature_drift", "x") in found
+    assert ("region:eu", "feature_drift", "x") not in found
+
+
 def test_a_stationary_control_opens_nothing(api, tenant, engine):
     report = _run(api, tenant, engine, "calm", None)
 

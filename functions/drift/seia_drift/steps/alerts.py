@@ -76,7 +76,7 @@ class AlertStep(Step):
             return {"skipped": "no reference yet"}
         results, repo = ResultRepository(ctx.conn), IncidentRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
-        windows, change = results.changed_windows(ctx.model.id, mark.change)
+        windows, change = results.changed_windows(ctx.model.id, mark.change, ctx.model.parent_id)
         g, key = ctx.settings.window, stored.reference_key
         changed = [w for w in windows if w.granularity == g]
         parent = ReferenceRepository(ctx.conn).stored(ctx.model.parent_id) if ctx.model.parent_id else None
