@@ -13,6 +13,7 @@ SECTIONS = [
     "files",
     "query",
     "drift",
+    "segments",
     "history",
     "move",
     "throttle",
@@ -69,6 +70,11 @@ def main(argv=None) -> None:
 
             print("\n[drift] drift engine: 100k reference rows vs 1M new rows", flush=True)
             drift.measure(settings)
+        if "segments" in wanted:
+            from bench import segments
+
+            print("\n[segments] the same rows without and with a segment field (4 values + other)", flush=True)
+            segments.measure(settings)
         if "history" in wanted:
             from bench import history
 

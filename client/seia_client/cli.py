@@ -126,6 +126,9 @@ def cmd_whoami(args) -> int:
     return 0
 
 
+SEGMENT_HELP = "one segment value, e.g. region:eu (region:other: the values not followed); see docs/segments.md"
+
+
 @_one_line_errors
 def cmd_models(args) -> int:
     models = _client(args).models()
@@ -261,7 +264,9 @@ def cmd_predictions_send(args) -> int:
 def cmd_drift_show(args) -> int:
     from seia_client.client import drift_rows
 
-    report = _client(args).drift_report(args.model, since=args.since, granularity=args.granularity)
+    report = _client(args).drift_report(
+        args.model, since=args.since, granularity=args.granularity, segment=args.segment
+    )
     rows = drift_rows(report)
     if args.drift_only:
         rows = [r for r in rows if r.get("verdict") == "drift"]
@@ -289,7 +294,9 @@ def cmd_drift_show(args) -> int:
 @_one_line_errors
 def cmd_performance_show(args) -> int:
     """``seia performance show M``: realized and estimated performance per window, with the band."""
-    report = _client(args).performance_report(args.model, since=args.since, granularity=args.granularity)
+    report = _client(args).performance_report(
+        args.model, since=args.since, granularity=args.granularity, segment=args.segment
+    )
     metric = args.metric
     rows = []
     for w in report.get("windows") or []:
@@ -337,7 +344,7 @@ def cmd_alerts(args) -> int:
         raise _Usage("usage: seia alerts MODEL [--status S] | seia alerts ack ID | seia alerts resolve ID")
     client = _client(args)
     model = words[0]
-    alerts = client.alert_list(model, status=args.status, since=args.since, limit=args.limit)
+    alerts = client.alert_list(model, status=args.status, since=args.since, limit=args.limit, segment=args.segment)
     rows = [
         {
             **a,
@@ -625,6 +632,7 @@ def add_client_commands(sub) -> None:
     p.add_argument("--since", default="7d", help="how far back: 30m, 12h, 7d, 2w (default %(default)s)")
     p.add_argument("--granularity", choices=["hour", "day", "range"], default="day")
     p.add_argument("--drift-only", action="store_true", help="only columns whose verdict is drift")
+    p.add_argument("--segment", help=SEGMENT_HELP)
     p.set_defaults(func=cmd_drift_show)
 
     performance = group(sub, "performance", "realized and estimated performance")
@@ -640,6 +648,7 @@ def add_client_commands(sub) -> None:
         default="accuracy",
         help="(default %(default)s)",
     )
+    p.add_argument("--segment", help=SEGMENT_HELP)
     p.set_defaults(func=cmd_performance_show)
 
     p = sub.add_parser(
@@ -653,6 +662,7 @@ def add_client_commands(sub) -> None:
     p.add_argument("--model", default=None, help="ack/resolve: the incident's model (default: found by its id)")
     p.add_argument("--note", default=None, help="ack: a note kept with the acknowledgement")
     p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--segment", help="only the incidents raised in this segment value, e.g. region:eu")
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser(

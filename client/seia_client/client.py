@@ -468,25 +468,34 @@ class Client:
         return f"s3://{bucket}/{key}"
 
     # -- reads ----------------------------------------------------------------------------------
-    def stats(self, model: str, *, start=None, end=None, since=None, granularity: str = "hour"):
-        """Predictions and labelled predictions per UTC window, as a DataFrame."""
-        body = self.request("GET", f"/v1/models/{_quote(model)}/stats", params=_range(start, end, since, granularity))
+    def stats(self, model: str, *, start=None, end=None, since=None, granularity: str = "hour", segment=None):
+        """Predictions and labelled predictions per UTC window, as a DataFrame; ``segment="region:eu"``: of that
+        segment value's rows only."""
+        params = _range(start, end, since, granularity) | _segment(segment)
+        body = self.request("GET", f"/v1/models/{_quote(model)}/stats", params=params)
         return _frame(body["windows"], ["window_start", "predictions", "labelled"], times=["window_start"])
 
-    def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
-        """Drift results, one row per window and column (feature, prediction, score, label or multivariate)."""
-        body = self.drift_report(model, start=start, end=end, since=since, granularity=granularity)
+    def drift(self, model: str, *, start=None, end=None, since=None, granularity: str = "day", segment=None):
+        """Drift results, one row per window and column (feature, prediction, score, label or multivariate);
+        ``segment="region:eu"``: of that segment value's traffic (docs/segments.md)."""
+        body = self.drift_report(model, start=start, end=end, since=since, granularity=granularity, segment=segment)
         return _frame(drift_rows(body), DRIFT_COLUMNS, times=["window_start", "window_end"])
 
-    def drift_report(self, model: str, *, start=None, end=None, since=None, granularity: str = "day") -> dict:
+    def drift_report(
+        self, model: str, *, start=None, end=None, since=None, granularity: str = "day", segment=None
+    ) -> dict:
         """The drift report as JSON, every page of windows followed."""
-        return self._windows(f"/v1/models/{_quote(model)}/drift", _range(start, end, since, granularity))
+        params = _range(start, end, since, granularity) | _segment(segment)
+        return self._windows(f"/v1/models/{_quote(model)}/drift", params)
 
-    def performance(self, model: str, *, start=None, end=None, since=None, granularity: str = "day"):
+    def performance(self, model: str, *, start=None, end=None, since=None, granularity: str = "day", segment=None):
         """Realized performance per window (metrics as columns), with label coverage, and the estimated
         performance beside it: ``estimated_<metric>`` with its band ``estimated_<metric>_lower`` and
-        ``_upper`` (and ``estimated_rows``), where the model's reference allows an estimate."""
-        body = self._windows(f"/v1/models/{_quote(model)}/performance", _range(start, end, since, granularity))
+        ``_upper`` (and ``estimated_rows``), where the model's reference allows an estimate. ``segment``: as
+        :meth:`drift`."""
+        body = self.performance_report(
+            model, start=start, end=end, since=since, granularity=granularity, segment=segment
+        )
         rows = []
         for w in body["windows"]:
             row = {k: v for k, v in w.items() if k not in ("metrics", "estimated")}
@@ -499,9 +508,12 @@ class Client:
             times=["window_start", "window_end"],
         )
 
-    def performance_report(self, model: str, *, start=None, end=None, since=None, granularity: str = "day") -> dict:
+    def performance_report(
+        self, model: str, *, start=None, end=None, since=None, granularity: str = "day", segment=None
+    ) -> dict:
         """The performance report as JSON, every page of windows followed."""
-        return self._windows(f"/v1/models/{_quote(model)}/performance", _range(start, end, since, granularity))
+        params = _range(start, end, since, granularity) | _segment(segment)
+        return self._windows(f"/v1/models/{_quote(model)}/performance", params)
 
     def _windows(self, path: str, params: dict) -> dict:
         body = self.request("GET", path, params={**params, "limit": 1000})
@@ -513,17 +525,36 @@ class Client:
         body["windows"].sort(key=lambda w: w["window_start"])
         return body
 
-    def alerts(self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None):
+    def alerts(
+        self,
+        model: str,
+        *,
+        status: str = "open",
+        start=None,
+        end=None,
+        since=None,
+        limit: int | None = None,
+        segment=None,
+    ):
         """Incidents (following every page unless ``limit``), open first then the most recent, as a DataFrame."""
-        rows = self.alert_list(model, status=status, start=start, end=end, since=since, limit=limit)
+        rows = self.alert_list(model, status=status, start=start, end=end, since=since, limit=limit, segment=segment)
         return _frame(rows, ALERT_COLUMNS, times=ALERT_TIMES)
 
     def alert_list(
-        self, model: str, *, status: str = "open", start=None, end=None, since=None, limit: int | None = None
+        self,
+        model: str,
+        *,
+        status: str = "open",
+        start=None,
+        end=None,
+        since=None,
+        limit: int | None = None,
+        segment=None,
     ) -> list[dict]:
         """Incidents as dicts. ``status``: open, acknowledged, resolved or all; ``start``/``end``/``since``
-        keep the incidents whose windows overlap the range."""
-        params = _range(start, end, since, None)
+        keep the incidents whose windows overlap the range; ``segment="region:eu"`` those raised in that
+        segment value (each incident's ``segment``; None for the model-wide ones)."""
+        params = _range(start, end, since, None) | _segment(segment)
         params["status"] = status
         alerts: list[dict] = []
         cursor = None
@@ -639,6 +670,7 @@ ALERT_COLUMNS = [
     "kind",
     "subject",
     "condition",
+    "segment",
     "status",
     "severity",
     "peak_severity",
@@ -652,6 +684,11 @@ ALERT_COLUMNS = [
     "causes",
 ]
 ALERT_TIMES = ["first_window_start", "last_window_end", "opened_at", "acknowledged_at", "resolved_at"]
+
+
+def _segment(segment: str | None) -> dict:
+    """The reads' ``segment`` parameter: one segment value, ``<field>:<value>`` (``region:eu``)."""
+    return {"segment": segment} if segment else {}
 
 
 def drift_rows(report: dict) -> list[dict]:

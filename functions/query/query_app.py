@@ -34,7 +34,11 @@ def list_models(service, caller, request):
 @app.route("/v1/models/{model}", methods=["GET"])
 @authenticated(scope={"read", "ingest"}, caller=True)  # ingest keys too: clients turn columns into records with it
 def get_model(service, caller, request, model):
-    return 200, _as_seen_by(caller, service.get_model(caller.tenant, model))
+    found, segment_values = service.get_model_with_segments(caller.tenant, model)
+    body = _as_seen_by(caller, found)
+    if segment_values:  # a model that declares segments: the values the drift engine follows, per field
+        body["segment_values"] = segment_values
+    return 200, body
 
 
 @app.route("/v1/models/{model}", methods=["PATCH"], content_types=ANY_CONTENT_TYPE)

@@ -492,3 +492,47 @@ def test_the_settings_form_has_every_setting_the_api_reports_with_its_default(pa
         elif isinstance(default, str):
             assert f"(default {default})" in label, (field, label)
     assert page.locator("#settings-form label.setting").count() == len(expected)
+
+
+@pytest.fixture
+def segmented(tenant, api, settings):
+    """A model declaring region whose small eu region (4% of the rows) drifts in x on 2026-11-01."""
+    from seia_drift.db import WorkerDatabases
+    from seia_drift.engine import DriftEngine
+    from tests.support import segments
+
+    segments._model(api, tenant, "shop")
+    segments._reference(api, tenant, "shop")
+    segments._send(api, tenant, "shop", segments._records(segments.DAY1, segments.SHARES, "p", 2, {"eu": 2.0}))
+    segments._segment_rows(tenant, "shop")
+    databases = WorkerDatabases(settings)
+    try:
+        DriftEngine(databases).run(tenant.tenant, "shop")
+    finally:
+        databases.close()
+    with serving() as url:
+        yield url, tenant
+
+
+def test_the_segment_picker_shows_one_regions_traffic_in_every_chart_and_keeps_it_in_the_url(page, segmented):
+    url, tenant = segmented
+    _sign_in(page, url, tenant.api_key, "#/models/shop?from=2026-11-01&to=2026-11-02&granularity=day")
+    page.wait_for_selector("#segment")
+    options = page.locator("#segment option").all_text_contents()
+    assert options[0] == "all traffic" and {"region = eu", "region = us", "region = ap", "region = other"} <= set(
+        options
+    )
+    assert page.locator('#heatmap button.drift[data-column="x"]').count() == 0  # the whole did not drift in x
+    assert page.locator("#total-predictions").inner_text() == "3,000"
+
+    page.select_option("#segment", "region:eu")
+    page.wait_for_function("location.hash.includes('segment=region%3Aeu')")
+    page.wait_for_selector('#heatmap button.drift[data-column="x"]')
+    assert page.locator("#total-predictions").inner_text() == "120"
+    assert page.locator("#alert-list .alert", has_text="in region = eu").count() >= 1
+    _shot(page, "segment-eu")
+
+    # the URL alone opens the same view
+    page.goto(f"{url}/dashboard#/models/shop?from=2026-11-01&to=2026-11-02&granularity=day&segment=region:eu")
+    page.wait_for_selector('#heatmap button.drift[data-column="x"]')
+    assert page.locator("#segment").input_value() == "region:eu"

@@ -139,8 +139,11 @@ def _when(t: datetime, granularity: str) -> str:
     return t.strftime("%Y-%m-%d %H:00 UTC" if granularity == "hour" else "%Y-%m-%d")
 
 
-def summary(kind: str, subject: str, condition: str, granularity: str, episode: Episode, status: str) -> str:
-    """One sentence in plain words: what, on how many windows, when, how bad, and where it stands."""
+def summary(
+    kind: str, subject: str, condition: str, granularity: str, episode: Episode, status: str, segment: str | None = None
+) -> str:
+    """One sentence in plain words: what (in which segment), on how many windows, when, how bad, and where it
+    stands."""
     what = {
         "feature_drift": f"Feature {subject} drifted",
         "prediction_drift": f"Predictions ({subject}) drifted",
@@ -158,6 +161,9 @@ def summary(kind: str, subject: str, condition: str, granularity: str, episode: 
             "new_category": f"{subject} had categories never seen in the reference",
             "unit_change": f"{subject} looked rescaled (a unit change?)",
         }.get(condition, f"Data quality of {subject} ({condition})")
+    if segment is not None:
+        field, _, value = segment.partition(":")
+        what += f" in {field} = {value}"
     n = len(episode.flagged)
     first, last = episode.first_window_start, episode.flagged[-1].window_start
     if n == 1:

@@ -90,7 +90,8 @@ def maintain_partitions(conn: psycopg.Connection, tenant: str, now: datetime | N
     """Per model, in a transaction of its own: raw-row leaves ready ``partitions.AHEAD``, then one bounded
     batch of retention (``partitions.maintain``). A model whose DROP waits too long for its readers is skipped
     until the next plan; the others go on."""
-    models = conn.execute("SELECT id, name, settings FROM models ORDER BY id").fetchall()
+    # segment models have no raw rows nor partitions of their own
+    models = conn.execute("SELECT id, name, settings FROM models WHERE parent_id IS NULL ORDER BY id").fetchall()
     conn.commit()
     for model_id, name, settings in models:
         try:

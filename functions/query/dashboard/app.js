@@ -227,7 +227,8 @@
     // widens to whole windows.
     if (name !== "custom") { to = ceilTo(now + 1, step); from = to - length; }
     else { from = floorTo(from, step); to = ceilTo(to, step); }
-    return { name, from, to, granularity, step: granularity === "day" ? DAY_MS : HOUR_MS, cell: params.get("cell") };
+    return { name, from, to, granularity, step: granularity === "day" ? DAY_MS : HOUR_MS, cell: params.get("cell"),
+      segment: params.get("segment") || null };
   }
 
   function rangeHash(model, r, changes) {
@@ -236,6 +237,7 @@
     if (next.name === "custom") { q.set("from", isoZ(next.from)); q.set("to", isoZ(next.to)); }
     else q.set("range", next.name);
     if (next.granularityAsked) q.set("granularity", next.granularityAsked);
+    if (next.segment) q.set("segment", next.segment);
     if (next.cell) q.set("cell", next.cell);
     return "#/models/" + enc(model) + "?" + q.toString();
   }
@@ -254,7 +256,19 @@
     return body;
   }
 
-  function rangePicker(model, r) {
+  // The segment picker: all traffic, or one followed value of a declared segment field (GET model's
+  // segment_values); none for a model that declares no segments.
+  function segmentPicker(model, r, values) {
+    const fields = Object.keys(values || {});
+    if (!fields.length) return null;
+    const pick = h("select", { id: "segment", "aria-label": "segment" }, h("option", { value: "", selected: !r.segment }, "all traffic"),
+      ...fields.map((f) => h("optgroup", { label: f }, ...values[f].map((v) =>
+        h("option", { value: f + ":" + v, selected: r.segment === f + ":" + v }, f + " = " + v)))));
+    pick.addEventListener("change", () => { location.hash = rangeHash(model, r, { segment: pick.value || null, cell: null }); });
+    return pick;
+  }
+
+  function rangePicker(model, r, segmentValues) {
     const bar = h("div", { class: "toolbar range", id: "range-picker", role: "group", "aria-label": "date range" });
     for (const name of Object.keys(PRESETS)) {
       const a = h("a", { href: rangeHash(model, r, { name, cell: null, granularityAsked: null }), class: "range-option" + (r.name === name ? " selected" : ""),
@@ -276,7 +290,10 @@
       h("option", { value: "hour", selected: r.granularity === "hour", disabled: r.to - r.from > MAX_HOURLY_MS }, "per hour"),
       h("option", { value: "day", selected: r.granularity === "day" }, "per day"));
     gran.addEventListener("change", () => { location.hash = rangeHash(model, r, { granularityAsked: gran.value, cell: null }); });
-    bar.append(custom, gran, h("span", { class: "label", id: "range-label" },
+    bar.append(custom, gran);
+    const segment = segmentPicker(model, r, segmentValues);
+    if (segment) bar.append(segment);
+    bar.append(h("span", { class: "label", id: "range-label" },
       when(isoZ(r.from)) + " → " + when(isoZ(r.to)) + " UTC"));
     return bar;
   }
@@ -286,13 +303,14 @@
     const r = rangeOf(params, Date.now());
     r.granularityAsked = params.get("granularity");
     const base = "/v1/models/" + enc(name);
-    const bounds = { from: isoZ(r.from), to: isoZ(r.to), granularity: r.granularity };
+    // ?segment=region:eu: every chart and list of the page shows that segment value's traffic only
+    const bounds = { from: isoZ(r.from), to: isoZ(r.to), granularity: r.granularity, segment: r.segment };
     const [model, stats, drift, perf, alerts] = await Promise.all([
       api(base),
       api(base + "/stats", bounds),
       allWindows(base + "/drift", bounds),
       allWindows(base + "/performance", bounds),
-      optional(base + "/alerts", { status: "open", limit: OPEN_ON_MODEL_PAGE }),
+      optional(base + "/alerts", { status: "open", limit: OPEN_ON_MODEL_PAGE, segment: r.segment }),
     ]);
     document.body.dataset.from = bounds.from;
     document.body.dataset.to = bounds.to;
@@ -310,7 +328,7 @@
     view.replaceChildren(
       h("div", { class: "toolbar title" }, h("h1", { id: "model-name" }, model.name),
         h("span", { class: "label" }, model.task.replace(/_/g, " ") + " · " + model.features.length + " features")),
-      rangePicker(name, r),
+      rangePicker(name, r, model.segment_values),
       h("div", { class: "grid" },
         h("div", { class: "figure" }, h("div", { class: "value", id: "total-predictions" }, num(totalPredictions)), h("div", { class: "label" }, "predictions in the range")),
         h("div", { class: "figure" }, h("div", { class: "value", id: "total-labelled" }, num(totalLabelled)), h("div", { class: "label" }, "with a ground truth")),
@@ -324,7 +342,8 @@
         perfCard),
       alertCard, settingsCard,
       h("p", { class: "features label", id: "features" }, "Features: ",
-        model.features.map((f) => h("a", { href: "#/models/" + enc(name) + "/features/" + enc(f.name) }, f.name + " (" + f.type + ")"))));
+        model.features.map((f) => h("a", { href: "#/models/" + enc(name) + "/features/" + enc(f.name) +
+          (r.segment ? "?segment=" + encodeURIComponent(r.segment) : "") }, f.name + " (" + f.type + ")"))));
 
     const timeAxis = { type: "time", min: r.from, max: r.to };
     if (stats.windows.length) {
@@ -416,7 +435,7 @@
     panel.append(h("p", { class: "label" }, "Loading…"));
     let cell;
     try {
-      cell = await api("/v1/models/" + enc(model) + "/drift/" + enc(key), { window_start: windowStart, granularity: r.granularity });
+      cell = await api("/v1/models/" + enc(model) + "/drift/" + enc(key), { window_start: windowStart, granularity: r.granularity, segment: r.segment });
     } catch (e) {
       if (e.status === 401) return;
       panel.replaceChildren(h("p", { class: "error", role: "alert", id: "cell-error" }, "Could not load this cell: " + e.message));
@@ -744,7 +763,7 @@
     // Over the range it was opened with (the model page's), else the last 7 days like the model page.
     const r = rangeOf(params, Date.now());
     const dist = await optional("/v1/models/" + enc(model) + "/features/" + enc(feature) + "/distribution",
-      { from: isoZ(r.from), to: isoZ(r.to) });
+      { from: isoZ(r.from), to: isoZ(r.to), segment: r.segment });
     view.replaceChildren(h("h1", { id: "feature-name" }, feature),
       h("p", { class: "label", id: "range-label" }, when(isoZ(r.from)) + " → " + when(isoZ(r.to)) + " UTC"));
     const card = h("div", { class: "card", id: "distribution" }, h("h2", {}, "Reference and current distribution"));

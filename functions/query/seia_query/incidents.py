@@ -64,6 +64,7 @@ def _incident(model: Model, i: IncidentRow, causes) -> dict:
         "kind": i.kind,
         "subject": i.subject,
         "condition": i.condition,
+        "segment": i.segment,
         "status": i.status,
         "severity": i.severity,
         "peak_severity": i.peak_severity,
@@ -92,7 +93,13 @@ def incidents(conn, model: Model, params: dict) -> dict:
     after = _cursor(params.get("cursor"))
     repo = IncidentReadRepository(conn)
     rows = repo.page(
-        model.id, None if status == "all" else status, start or BEGINNING, end or END_OF_TIME, after, limit + 1
+        model.id,
+        None if status == "all" else status,
+        start or BEGINNING,
+        end or END_OF_TIME,
+        after,
+        limit + 1,
+        params.get("segment") or None,
     )
     next_cursor = _next_cursor(rows[limit - 1]) if len(rows) > limit else None
     rows = rows[:limit]

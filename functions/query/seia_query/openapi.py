@@ -95,6 +95,10 @@ _DELIVERY_SCHEMAS = {
                                 "first_window_start": _TIME,
                                 "last_window_end": _TIME,
                                 "windows_flagged": {"type": "integer"},
+                                "segment": {
+                                    "type": ["string", "null"],
+                                    "description": "the segment value it was raised in ('region:eu'); null: model-wide",
+                                },
                                 "summary": {"type": ["string", "null"]},
                                 "top_cause": {"type": ["string", "null"], "description": "the first cause, in words"},
                                 "url": {"type": ["string", "null"], "description": "the incident in the dashboard"},
@@ -170,6 +174,11 @@ _ALERT = {
     "condition": {
         "type": "string",
         "description": "distribution, missing_rate, new_category, unit_change, accuracy or rmse",
+    },
+    "segment": {
+        "type": ["string", "null"],
+        "description": "the segment value it was raised in ('region:eu': that segment drifted and the whole model "
+        "did not flag the same); null for a model-wide incident",
     },
     "granularity": {"type": "string", "enum": ["hour", "day"]},
     "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
@@ -312,6 +321,12 @@ SCHEMAS: dict = {
                 "type": "object",
                 "description": "drift settings in force (see ModelSettings); {} for defaults",
             },
+            "segment_values": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                "description": "GET of a model that declares segments: per field, the values the drift engine "
+                "follows, then 'other' (the rest); each is a value of the routes' `segment` parameter",
+            },
         },
         ["name", "task", "features", "created_at"],
     ),
@@ -393,6 +408,7 @@ SCHEMAS: dict = {
     "Stats": _obj(
         {
             "model": {"type": "string"},
+            "segment": {"type": "string", "description": "the `segment` parameter, when given"},
             "granularity": {"type": "string", "enum": ["hour", "day"]},
             "from": _nullable(_TIME),
             "to": _nullable(_TIME),
@@ -836,6 +852,14 @@ def _param(name: str, where: str, schema: dict, description: str = "", required:
 
 
 _MODEL = _param("model", "path", {"type": "string"}, "the model's name")
+_SEGMENT = _param(
+    "segment",
+    "query",
+    {"type": "string", "pattern": "^[^:]+:.+$"},
+    "one segment value, <field>:<value> (region:eu), or <field>:other for the values not followed: the results "
+    "of that segment's traffic only (docs/segments.md). 400 when the field is not declared or the value is not "
+    "followed (GET /v1/models/{model} lists segment_values); a followed value without results yet: an empty list",
+)
 _FROM = _param("from", "query", _TIME, "start (inclusive), RFC 3339 with an offset")
 _TO = _param("to", "query", _TIME, "end (exclusive), RFC 3339 with an offset")
 # The windows of /drift and /performance: the latest page unless `from` is given.
@@ -1026,6 +1050,7 @@ PATHS: dict = {
                 _param("from", "query", _TIME, "start (inclusive); without it, the latest 10,000 windows"),
                 _TO,
                 _granularity(["hour", "day"]),
+                _SEGMENT,
             ],
             operation_id="stats",
         ),
@@ -1040,7 +1065,7 @@ PATHS: dict = {
             },
             tag="drift",
             operation_id="drift",
-            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR, _SEGMENT],
         ),
     },
     "/v1/models/{model}/drift/{feature}": {
@@ -1060,6 +1085,7 @@ PATHS: dict = {
                 ),
                 _param("window_start", "query", _TIME, "the window's start (required), RFC 3339 with an offset"),
                 _granularity(["hour", "day"]),
+                _SEGMENT,
             ],
         ),
     },
@@ -1086,7 +1112,7 @@ PATHS: dict = {
             {"200": _json("Performance", "metrics per window"), **_errors(400, 401, 404, 503)},
             tag="drift",
             operation_id="performance",
-            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR],
+            params=[_MODEL, _WINDOW_FROM, _TO, _WINDOWS, _LIMIT, _CURSOR, _SEGMENT],
         ),
     },
     "/v1/models/{model}/alerts": {
@@ -1106,6 +1132,13 @@ PATHS: dict = {
                 _param("to", "query", _TIME, "incidents whose windows start before this time"),
                 _LIMIT,
                 _CURSOR,
+                _param(
+                    "segment",
+                    "query",
+                    {"type": "string", "pattern": "^[^:]+:.+$"},
+                    "only the incidents raised in this segment value (region:eu); without it, the model-wide ones "
+                    "and every segment's",
+                ),
             ],
         ),
     },

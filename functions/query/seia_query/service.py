@@ -23,7 +23,7 @@ from seia.repositories.models import ModelRepository
 from seia.repositories.stats import StatsRepository
 from seia.schema import Model
 from seia.timeutil import parse_query_time
-from seia_query import cell, incidents, insights
+from seia_query import cell, incidents, insights, segments
 
 GRANULARITIES = {"hour": "hour", "day": "day"}
 log = logging.getLogger(__name__)
@@ -38,6 +38,12 @@ class QueryService(TenantAccess):
         with self.db.tenant(tenant) as conn:
             return self._model(conn, name)
 
+    def get_model_with_segments(self, tenant: Tenant, name: str) -> tuple[Model, dict[str, list[str]]]:
+        """The model and, per declared segment field, its followed values then ``other``."""
+        with self.db.tenant(tenant) as conn:
+            model = self._model(conn, name)
+            return model, segments.values(conn, model)
+
     def stats(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         granularity = params.get("granularity") or "hour"
         if granularity not in GRANULARITIES:
@@ -48,9 +54,11 @@ class QueryService(TenantAccess):
             raise ValidationFailed("empty range", [Detail(None, "to", "must be after from")])
         with self.db.tenant(tenant) as conn:
             model = self._model(conn, model_name)
-            windows = StatsRepository(conn).counts(model.id, GRANULARITIES[granularity], start, end)
+            _, rows = segments.resolve(conn, model, params)
+            windows = StatsRepository(conn).counts(model.id, GRANULARITIES[granularity], start, end, rows=rows)
         return {
             "model": model.name,
+            **({"segment": params["segment"]} if rows is not None else {}),
             "granularity": granularity,
             "from": iso(start),
             "to": iso(end),
@@ -60,30 +68,34 @@ class QueryService(TenantAccess):
             ],
         }
 
-    def _readable(self, conn, name: str) -> Model:
-        """The model with the settings the engine uses: a key an older version stored invalid takes its default."""
+    def _readable(self, conn, name: str, params: dict | None = None) -> Model:
+        """The model with the settings the engine uses: a key an older version stored invalid takes its default.
+        With ``segment`` in `params`, its segment model (seia_query.segments)."""
         model = self._model(conn, name)
-        return dataclasses.replace(model, settings=legacy.usable_settings(model.settings)[0])
+        model = dataclasses.replace(model, settings=legacy.usable_settings(model.settings)[0])
+        return segments.resolve(conn, model, params)[0] if params else model
 
     def drift(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.drift(conn, self._readable(conn, model_name), params)
+            return insights.drift(conn, self._readable(conn, model_name, params), params)
 
     def distribution(self, tenant: Tenant, model_name: str, feature: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.distribution(conn, self._readable(conn, model_name), feature, params)
+            return insights.distribution(conn, self._readable(conn, model_name, params), feature, params)
 
     def drift_cell(self, tenant: Tenant, model_name: str, column: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return cell.drift_cell(conn, self._readable(conn, model_name), column, params)
+            return cell.drift_cell(conn, self._readable(conn, model_name, params), column, params)
 
     def performance(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return insights.performance(conn, self._readable(conn, model_name), params)
+            return insights.performance(conn, self._readable(conn, model_name, params), params)
 
     def alerts(self, tenant: Tenant, model_name: str, params: dict) -> dict:
         with self.db.tenant(tenant) as conn:
-            return incidents.incidents(conn, self._model(conn, model_name), params)
+            model = self._model(conn, model_name)
+            segments.resolve(conn, model, params)  # a segment filter names a declared field and a followed value
+            return incidents.incidents(conn, model, params)
 
     def alert(self, tenant: Tenant, model_name: str, alert_id: str) -> dict:
         with self.db.tenant(tenant) as conn:

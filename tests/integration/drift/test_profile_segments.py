@@ -36,7 +36,7 @@ def _recounted(drift_tenant, name: str) -> dict:
     from seia_drift.layout import layout
     from seia_drift.repositories.reference import ReferenceRepository
     from seia_drift.repositories.segments import SegmentRepository
-    from seia_drift.repositories.sources import predictions
+    from seia_drift.repositories.sources import Rows, predictions
 
     with drift_tenant.connect() as conn:
         model = ModelRepository(conn).get(name)
@@ -49,7 +49,7 @@ def _recounted(drift_tenant, name: str) -> dict:
         (horizon,) = conn.execute(
             "SELECT xid::text::bigint FROM drift_watermarks WHERE model_id = %s AND step = 'profile'", (model.id,)
         ).fetchone()
-        source = predictions(model.id, start - timedelta(hours=1), end + timedelta(hours=1), horizon)
+        source = predictions(Rows(model.id), start - timedelta(hours=1), end + timedelta(hours=1), horizon)
         deciles = {s.position: bins[s.feature].segments or [] for s in lay.numeric if s.source == "feature"}
         counted = SegmentRepository(conn).compute(model, lay, source, deciles)
     return {

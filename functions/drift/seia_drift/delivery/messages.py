@@ -86,6 +86,7 @@ def seia_json(batch: Batch, sent_at: datetime) -> dict[str, Any]:
                     "first_window_start": _iso(c.first_window_start),
                     "last_window_end": _iso(c.last_window_end),
                     "windows_flagged": c.windows_flagged,
+                    "segment": c.segment,
                     "summary": _cut(c.summary, MAX_SENTENCE) if c.summary else None,
                     "top_cause": _cut(c.cause, MAX_SENTENCE) if c.cause else None,
                     "url": batch.link(c),
@@ -102,7 +103,8 @@ def headline(batch: Batch) -> str:
     if n == 1:
         c = batch.changes[0]
         return (
-            f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject} ({batch.model})"
+            f"{VERB.get(c.change, c.change)} [{c.severity}] {c.kind.replace('_', ' ')} on {c.subject} "
+            f"({batch.model}{', ' + c.segment if c.segment else ''})"
         )
     return f"{n} incident changes on {batch.model} (up to {batch.severity})"
 

@@ -37,12 +37,14 @@ class ChangeRow:
     summary: str | None
     cause: str | None  # the top cause's sentence
     attempts: int = 0
+    segment: str | None = None  # the incident's segment ('region:eu'), None for the model-wide one
 
 
 _CHANGE_COLUMNS = """
     c.id, c.incident_id, c.change, coalesce(c.severity, i.severity) AS severity, c.at, i.kind, i.subject, i.condition, i.granularity, i.status,
     i.peak_severity, i.first_window_start, i.last_window_end, i.windows_flagged, i.summary,
-    (SELECT k.sentence FROM incident_causes k WHERE k.incident_id = i.id ORDER BY k.rank LIMIT 1) AS cause"""
+    (SELECT k.sentence FROM incident_causes k WHERE k.incident_id = i.id ORDER BY k.rank LIMIT 1) AS cause,
+    (SELECT s.segment FROM models s WHERE s.id = i.model_id) AS segment"""
 
 
 class DeliveryWork:

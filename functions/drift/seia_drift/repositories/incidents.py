@@ -90,6 +90,9 @@ class IncidentRepository:
     DELETE_FLAGS = """
         DELETE FROM alert_windows
         WHERE model_id = %s AND granularity = %s AND window_start = %s AND reference_key = %s"""
+    FLAGGED_SERIES = """
+        SELECT kind, subject, condition FROM alert_windows
+        WHERE model_id = %s AND granularity = %s AND window_start = %s AND reference_key = %s AND state = 'flagged'"""
     INSERT_FLAG = """
         INSERT INTO alert_windows (model_id, kind, subject, condition, reference_key, granularity, window_start,
                                    window_end, state, severity, message, details)
@@ -159,6 +162,13 @@ class IncidentRepository:
         self.conn = conn
 
     # -- per-window flags ---------------------------------------------------------------------------
+    def flagged_series(
+        self, model_id: int, reference_key: str, granularity: str, start: datetime
+    ) -> set[tuple[str, str, str]]:
+        """(kind, subject, condition) of every series the window flags."""
+        rows = self.conn.execute(self.FLAGGED_SERIES, (model_id, granularity, start, reference_key)).fetchall()
+        return {(r[0], r[1], r[2]) for r in rows}
+
     def replace_flags(
         self,
         model_id: int,

@@ -12,7 +12,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
+from seia_drift.repositories.sources import HOUR_IN_RANGE, Rows, Source
 
 # A numeric value PostgreSQL could not add up (NaN, ±Infinity, beyond ±1e150) is missing, as everywhere.
 _NUMBER = "CASE WHEN abs({v}) < 1e150 THEN {v} END"
@@ -22,7 +22,7 @@ _NEW_VALUES = (
     """
     COPY (SELECT (floor(extract(epoch FROM p.ts) / 3600))::int8, {values}
           FROM predictions p
-          WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+          WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
             AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s AND """
     + HOUR_IN_RANGE
     + ") TO STDOUT"
@@ -98,11 +98,11 @@ class MultivariateRepository:
         return self._read(query, source.params, len(numeric), len(categorical))
 
     def new_values(
-        self, numeric: Sequence[int], categorical: Sequence[int], params: Mapping[str, Any]
+        self, numeric: Sequence[int], categorical: Sequence[int], params: Mapping[str, Any], rows: Rows
     ) -> tuple[list[int], Any, list[list[str | None]]]:
         """(epoch hour per row, numeric values (rows × positions, NaN missing), categorical columns) of one
-        chunk of new prediction rows (``params``: model, lo, hi, seq_lo, seq_hi)."""
-        query = sql.SQL(_NEW_VALUES).format(values=self._columns("p", numeric, categorical))
+        chunk of new prediction rows (``params``: :meth:`SketchRepository.chunks`, of `rows`)."""
+        query = sql.SQL(rows.sql(_NEW_VALUES)).format(values=self._columns("p", numeric, categorical))
         return self._read(query, params, len(numeric), len(categorical))
 
     @staticmethod

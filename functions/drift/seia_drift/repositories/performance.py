@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 from seia.schema import Model
 from seia.sparse import pack_performance
 from seia_drift import estimation, performance
-from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
+from seia_drift.repositories.sources import HOUR_IN_RANGE, Rows, Source
 
 LOG_LOSS_EPS = 1e-15
 
@@ -43,7 +43,7 @@ class PerformanceRepository:
     DELETE_HOURLY = "DELETE FROM drift_performance_hourly WHERE model_id = %s AND hour = ANY(%s)"
     TOUCHED = """
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
-        WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
           AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
@@ -55,7 +55,7 @@ class PerformanceRepository:
     LABELED = """
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
         JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
-        WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
           AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
@@ -74,13 +74,15 @@ class PerformanceRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def touched_hours(self, model_id: int, lo: int, hi: int) -> list[datetime]:
-        rows = self.conn.execute(self.TOUCHED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
-        return [r[0] for r in rows]
+    def touched_hours(self, rows: Rows, lo: int, hi: int) -> list[datetime]:
+        """Hours of new rows, and of rows whose label is new: for a segment model, the second are its
+        parent's (labels carry no segment value), a superset that only costs recounting."""
+        found = self.conn.execute(rows.sql(self.TOUCHED), rows.params | {"lo": str(lo), "hi": str(hi)}).fetchall()
+        return [r[0] for r in found]
 
-    def labeled_hours(self, model_id: int, lo: int, hi: int) -> list[datetime]:
-        rows = self.conn.execute(self.LABELED, {"model": model_id, "lo": str(lo), "hi": str(hi)}).fetchall()
-        return [r[0] for r in rows]
+    def labeled_hours(self, rows: Rows, lo: int, hi: int) -> list[datetime]:
+        found = self.conn.execute(rows.sql(self.LABELED), rows.params | {"lo": str(lo), "hi": str(hi)}).fetchall()
+        return [r[0] for r in found]
 
     def compute(
         self, model: Model, source: Source, packed: bool = False, fit: dict[str, Any] | None = None

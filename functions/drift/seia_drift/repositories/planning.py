@@ -10,16 +10,21 @@ PENDING = """
     LEFT JOIN drift_watermarks wl ON wl.model_id = m.id AND wl.step = 'labels'
     LEFT JOIN drift_references r ON r.model_id = m.id
     LEFT JOIN reference_versions v ON v.model_id = m.id
-    LEFT JOIN drift_watermarks wn ON wn.model_id = m.id AND wn.step = 'notify'
-    WHERE EXISTS (SELECT 1 FROM predictions p
+    -- segment models (parent_id set) are never planned: each parent's run runs them (docs/segments.md)
+    WHERE m.parent_id IS NULL AND (
+          EXISTS (SELECT 1 FROM predictions p
                   WHERE p.model_id = m.id AND p.xid >= coalesce(wp.xid, '0'::xid8))
        OR EXISTS (SELECT 1 FROM ground_truths g
                   WHERE g.model_id = m.id AND g.xid >= coalesce(wl.xid, '0'::xid8))
        OR (v.version IS NOT NULL AND r.reference_key IS DISTINCT FROM 'uploaded:' || v.version)
-       -- deliveries: a retry that is due, or an incident change no run has seen (a user's resolve)
-       OR EXISTS (SELECT 1 FROM deliveries d
-                  WHERE d.model_id = m.id AND d.status = 'pending' AND d.next_attempt_at <= now())
-       OR EXISTS (SELECT 1 FROM incident_changes c WHERE c.model_id = m.id AND c.id > coalesce(wn.change, 0))
+       -- deliveries, of the model or of its segment models: a retry that is due, or an incident change no
+       -- run has seen (a user's resolve)
+       OR EXISTS (SELECT 1 FROM models s JOIN deliveries d ON d.model_id = s.id
+                  WHERE (s.id = m.id OR s.parent_id = m.id)
+                    AND d.status = 'pending' AND d.next_attempt_at <= now())
+       OR EXISTS (SELECT 1 FROM models s JOIN incident_changes c ON c.model_id = s.id
+                  LEFT JOIN drift_watermarks wn ON wn.model_id = s.id AND wn.step = 'notify'
+                  WHERE (s.id = m.id OR s.parent_id = m.id) AND c.id > coalesce(wn.change, 0)))
     ORDER BY m.name"""
 
 

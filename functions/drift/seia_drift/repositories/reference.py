@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from seia.repositories.reference import FeatureBins as FeatureBins
 from seia.repositories.reference import StoredReference as StoredReference
 from seia_drift.layout import Slot
-from seia_drift.repositories.sources import TS_IN_RANGE, Source
+from seia_drift.repositories.sources import TS_IN_RANGE, Rows, Source
 
 
 def slot_expression(slot: Slot) -> sql.Composable:
@@ -41,10 +41,10 @@ def _reached(slot: Slot) -> sql.Composable:
 class ReferenceRepository:
     UPLOADED_VERSION = """
         SELECT v.version FROM reference_versions v
-        WHERE v.model_id = %s AND EXISTS (SELECT 1 FROM reference_rows r WHERE r.model_id = v.model_id)"""
+        WHERE v.model_id = %(model)s AND EXISTS (SELECT 1 FROM reference_rows r WHERE r.model_id = v.model_id{seg})"""
     FIRST_WINDOW = """
         SELECT date_trunc(%(granularity)s, p.ts, 'UTC') AS start, count(*) AS rows
-        FROM predictions p WHERE p.model_id = %(model)s AND p.xid < %(horizon)s::text::xid8 AND {in_range}
+        FROM predictions p WHERE p.model_id = %(model)s{seg} AND p.xid < %(horizon)s::text::xid8 AND {in_range}
         GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1""".replace("{in_range}", TS_IN_RANGE)
     STORED = """
         SELECT reference_key, source, window_start, window_end, rows, labeled, performance, metrics
@@ -79,7 +79,7 @@ class ReferenceRepository:
     # A window whose rows carry every feature added by PATCH: arrays reaching the last added slot of each kind.
     FIRST_COVERING_WINDOW = """
         SELECT date_trunc(%(granularity)s, p.ts, 'UTC') AS start, count(*) AS rows
-        FROM predictions p WHERE p.model_id = %(model)s AND p.xid < %(horizon)s::text::xid8 AND {in_range}
+        FROM predictions p WHERE p.model_id = %(model)s{seg} AND p.xid < %(horizon)s::text::xid8 AND {in_range}
           AND cardinality(p.num) >= %(num)s AND cardinality(p.cat) >= %(cat)s
         GROUP BY 1 HAVING count(*) >= %(min_rows)s ORDER BY 1 LIMIT 1""".replace("{in_range}", TS_IN_RANGE)
     COUNT_ROWS = "SELECT count(*), count(label) + count(label_value) FROM src"
@@ -91,26 +91,27 @@ class ReferenceRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def uploaded_version(self, model_id: int) -> int | None:
-        row = self.conn.execute(self.UPLOADED_VERSION, (model_id,)).fetchone()
+    def uploaded_version(self, rows: Rows) -> int | None:
+        """The uploaded reference's version, when it has rows (of a segment model: rows of its value)."""
+        row = self.conn.execute(rows.sql(self.UPLOADED_VERSION, "r"), rows.params).fetchone()
         return row[0] if row else None
 
-    def first_window(self, model_id: int, granularity: str, min_rows: int, horizon: int) -> datetime | None:
+    def first_window(self, rows: Rows, granularity: str, min_rows: int, horizon: int) -> datetime | None:
         row = self.conn.execute(
-            self.FIRST_WINDOW,
-            {"granularity": granularity, "model": model_id, "horizon": str(horizon), "min_rows": min_rows},
+            rows.sql(self.FIRST_WINDOW),
+            rows.params | {"granularity": granularity, "horizon": str(horizon), "min_rows": min_rows},
         ).fetchone()
         return row[0] if row else None
 
     def first_covering_window(
-        self, model_id: int, granularity: str, min_rows: int, horizon: int, num: int, cat: int
+        self, rows: Rows, granularity: str, min_rows: int, horizon: int, num: int, cat: int
     ) -> datetime | None:
         """The first window with `min_rows` rows whose ``num[]`` and ``cat[]`` reach slots `num` and `cat`."""
         row = self.conn.execute(
-            self.FIRST_COVERING_WINDOW,
-            {
+            rows.sql(self.FIRST_COVERING_WINDOW),
+            rows.params
+            | {
                 "granularity": granularity,
-                "model": model_id,
                 "horizon": str(horizon),
                 "min_rows": min_rows,
                 "num": num,

@@ -133,6 +133,13 @@ class ResultRepository:
                provisional, metrics
         FROM drift_windows WHERE model_id = %s AND change > %s ORDER BY window_start"""
     MAX_CHANGE = "SELECT coalesce(max(change), 0) FROM drift_windows WHERE model_id = %s"
+    # A segment model's windows whose parent's window changed (drift_change_seq is one sequence for every model).
+    CHANGED_UNDER_PARENT = """
+        SELECT s.granularity, s.window_start, s.window_end, s.rows, s.status, s.drifted_features, s.labeled,
+               s.coverage, s.provisional, s.metrics
+        FROM drift_windows s
+        JOIN drift_windows p ON p.model_id = %s AND p.granularity = s.granularity AND p.window_start = s.window_start
+        WHERE s.model_id = %s AND p.change > %s ORDER BY s.window_start"""
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
@@ -228,9 +235,24 @@ class ResultRepository:
         with self.conn.cursor(row_factory=class_row(FeatureResult)) as cur:
             return cur.execute(self.RESULTS, (model_id, granularity, start)).fetchall()
 
-    def changed_windows(self, model_id: int, change: int) -> tuple[list[WindowRow], int]:
+    def changed_windows(self, model_id: int, change: int, parent_id: int | None = None) -> tuple[list[WindowRow], int]:
+        """Windows changed since `change`, and the change number they were read up to. Of a segment model
+        (`parent_id`), also its windows whose parent's window changed: what the parent flags there decides
+        what the segment raises."""
         with self.conn.cursor(row_factory=class_row(WindowRow)) as cur:
             windows = cur.execute(self.CHANGED_WINDOWS, (model_id, change)).fetchall()
+            if parent_id is not None:
+                seen = {(w.granularity, w.window_start) for w in windows}
+                more = cur.execute(self.CHANGED_UNDER_PARENT, (parent_id, model_id, change)).fetchall()
+                windows = sorted(
+                    windows + [w for w in more if (w.granularity, w.window_start) not in seen],
+                    key=lambda w: w.window_start,
+                )
         found = self.conn.execute(self.MAX_CHANGE, (model_id,)).fetchone()
         assert found is not None  # the query always returns one row
-        return windows, found[0]
+        last: int = found[0]
+        if parent_id is not None:
+            parent = self.conn.execute(self.MAX_CHANGE, (parent_id,)).fetchone()
+            assert parent is not None
+            last = max(last, parent[0])
+        return windows, last

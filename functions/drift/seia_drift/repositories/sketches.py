@@ -17,7 +17,7 @@ from psycopg.types.json import Jsonb
 
 from seia.sparse import pack_sketch, unpack_sketch
 from seia_drift.layout import Layout
-from seia_drift.repositories.sources import HOUR_IN_RANGE, Source
+from seia_drift.repositories.sources import HOUR_IN_RANGE, Rows, Source
 
 # PostgreSQL raises on float8 overflow, where numpy would give inf: values this large count as missing
 # (as non-finite ones do), in SQL and in numpy alike.
@@ -26,7 +26,7 @@ MAX_ABS = "1e150"
 # Rows of transactions in [lo, hi) and seq in [seq_lo, seq_hi]: one chunk of new rows.
 _NEW_ROWS = (
     """
-    WHERE p.model_id = %(model)s AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+    WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
       AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s
       AND """
     + HOUR_IN_RANGE
@@ -149,8 +149,8 @@ COUNTING_SETTINGS = ("SET LOCAL jit = off",)
 
 class SketchRepository:
     NEW_ROWS_RANGE = """
-        SELECT min(seq), max(seq), count(*) FROM predictions
-        WHERE model_id = %s AND xid >= %s::text::xid8 AND xid < %s::text::xid8"""
+        SELECT min(seq), max(seq), count(*) FROM predictions p
+        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8"""
     EXISTING = """
         SELECT hour, feature, sketch FROM drift_sketches
         WHERE model_id = %s AND hour = ANY(%s) AND feature = ANY(%s)"""
@@ -171,22 +171,22 @@ class SketchRepository:
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
-    def new_rows(self, model_id: int, lo: int, hi: int) -> tuple[int, int, int]:
+    def new_rows(self, rows: Rows, lo: int, hi: int) -> tuple[int, int, int]:
         """(first seq, last seq, count) of rows written by transactions in [lo, hi)."""
-        row = self.conn.execute(self.NEW_ROWS_RANGE, (model_id, str(lo), str(hi))).fetchone()
+        row = self.conn.execute(rows.sql(self.NEW_ROWS_RANGE), rows.params | {"lo": str(lo), "hi": str(hi)}).fetchone()
         assert row is not None  # an aggregate without GROUP BY returns exactly one row
         first, last, n = row
         return first or 0, last or 0, n
 
     @staticmethod
-    def chunks(model_id: int, lo: int, hi: int, first: int, last: int, n: int, chunk_rows: int) -> list[dict[str, Any]]:
+    def chunks(rows: Rows, lo: int, hi: int, first: int, last: int, n: int, chunk_rows: int) -> list[dict[str, Any]]:
         """The query parameters of each chunk of the new rows of :meth:`new_rows` (transactions in [lo, hi), seq
         ranges of about ``chunk_rows`` rows), in seq order."""
         count = max(1, math.ceil(n / chunk_rows))
         span = math.ceil((last - first + 1) / count)
         return [
-            {
-                "model": model_id,
+            rows.params
+            | {
                 "lo": str(lo),
                 "hi": str(hi),
                 "seq_lo": first + k * span,
@@ -204,6 +204,7 @@ class SketchRepository:
         layout: Layout,
         edges: dict[int, list[float]],
         params: dict[str, Any],
+        rows: Rows,
         segments: Segmenting | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
@@ -235,7 +236,7 @@ class SketchRepository:
         added = any(slot.added for slot in layout.numeric)
         if added:
             columns.append("cardinality(p.num)::float8")
-        query = sql.SQL(NUMERIC_VALUES).format(values=sql.SQL(", ".join(columns)))
+        query = sql.SQL(rows.sql(NUMERIC_VALUES)).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
             for block in copy:
@@ -304,7 +305,7 @@ class SketchRepository:
         return out
 
     def categorical_counts(
-        self, layout: Layout, params: dict[str, Any], segments: Segmenting | None = None
+        self, layout: Layout, params: dict[str, Any], rows: Rows, segments: Segmenting | None = None
     ) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
@@ -328,7 +329,7 @@ class SketchRepository:
         added = any(slot.added for slot in layout.categorical)
         if added:  # as for numeric slots (and last): rows written before an added feature are not rows of it
             columns.append("cardinality(p.cat)")
-        query = sql.SQL(CATEGORICAL_VALUES).format(values=sql.SQL(", ".join(columns)))
+        query = sql.SQL(rows.sql(CATEGORICAL_VALUES)).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
             for block in copy:

@@ -12,6 +12,7 @@ from typing import Any
 
 from psycopg import sql
 
+from seia.segment_rows import Rows
 from seia.timeutil import EARLIEST, LATEST
 
 # Rows whose timestamp today's rules accept. An older version stored any year PostgreSQL takes (year 0,
@@ -28,12 +29,13 @@ HOUR_IN_RANGE = (
 )
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
 
+
 COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores"
 
 UPLOADED_REFERENCE = """
     SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value,
            scores
-    FROM reference_rows WHERE model_id = %(model)s"""
+    FROM reference_rows r WHERE r.model_id = %(model)s{seg}"""
 
 # Predictions of [start, end) with their labels; only transactions below the horizon.
 PREDICTIONS_RANGE = """
@@ -41,7 +43,7 @@ PREDICTIONS_RANGE = """
            p.score, g.label, g.label_value, p.scores
     FROM predictions p
     LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
-    WHERE p.model_id = %(model)s AND p.ts >= %(start)s AND p.ts < %(end)s
+    WHERE p.model_id = %(model)s{seg} AND p.ts >= %(start)s AND p.ts < %(end)s
       AND p.xid < %(horizon)s::text::xid8"""
 
 # The same, restricted to some hours (the hours new rows or labels touched).
@@ -50,6 +52,8 @@ PREDICTIONS_HOURS = (
     + """
       AND date_trunc('hour', p.ts, 'UTC') = ANY(%(hours)s)"""
 )
+
+__all__ = ["Rows", "Source", "predictions", "uploaded_reference"]
 
 UNBOUNDED = 2**62  # a horizon above every transaction id: everything committed
 
@@ -65,14 +69,14 @@ class Source:
         return sql.SQL("WITH src AS (") + sql.SQL(self.text) + sql.SQL(")\n")
 
 
-def uploaded_reference(model_id: int) -> Source:
-    return Source(UPLOADED_REFERENCE, {"model": model_id})
+def uploaded_reference(rows: Rows) -> Source:
+    return Source(rows.sql(UPLOADED_REFERENCE, "r"), rows.params)
 
 
 def predictions(
-    model_id: int, start: datetime, end: datetime, horizon: int = UNBOUNDED, hours: list[datetime] | None = None
+    rows: Rows, start: datetime, end: datetime, horizon: int = UNBOUNDED, hours: list[datetime] | None = None
 ) -> Source:
-    params = {"model": model_id, "start": start, "end": end, "horizon": str(horizon)}
+    params = rows.params | {"start": start, "end": end, "horizon": str(horizon)}
     if hours is None:
-        return Source(PREDICTIONS_RANGE, params)
-    return Source(PREDICTIONS_HOURS, params | {"hours": hours})
+        return Source(rows.sql(PREDICTIONS_RANGE), params)
+    return Source(rows.sql(PREDICTIONS_HOURS), params | {"hours": hours})

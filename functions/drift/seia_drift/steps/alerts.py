@@ -20,7 +20,7 @@ from seia_drift import multivariate as mv
 from seia_drift.incidents import Barrier, Episode, SeriesWindow
 from seia_drift.repositories.audit import FINDING_REFERENCE
 from seia_drift.repositories.incidents import IncidentRepository, IncidentWrite, NewFlag, Series
-from seia_drift.repositories.reference import FeatureBins
+from seia_drift.repositories.reference import FeatureBins, ReferenceRepository
 from seia_drift.repositories.results import FeatureResult, ResultRepository, WindowRow
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import normal_sf
@@ -76,9 +76,10 @@ class AlertStep(Step):
             return {"skipped": "no reference yet"}
         results, repo = ResultRepository(ctx.conn), IncidentRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
-        windows, change = results.changed_windows(ctx.model.id, mark.change)
+        windows, change = results.changed_windows(ctx.model.id, mark.change, ctx.model.parent_id)
         g, key = ctx.settings.window, stored.reference_key
         changed = [w for w in windows if w.granularity == g]
+        parent = ReferenceRepository(ctx.conn).stored(ctx.model.parent_id) if ctx.model.parent_id else None
         for w in changed:
             flags: list[NewFlag] = []
             if w.status == "ok":
@@ -86,6 +87,11 @@ class AlertStep(Step):
                     flags += self._feature_flags(ctx, w, r, bins)
                 flags += self._performance_flags(ctx, w, stored.metrics)
                 flags += self._estimated_flags(ctx, w, stored.metrics)
+            if ctx.model.parent_id is not None and parent is not None and flags:
+                # A segment model raises what its parent does not: a series the whole model flags in the same
+                # window is the parent's incident, not one more per segment (the segment's window is clean).
+                covered = repo.flagged_series(ctx.model.parent_id, parent.reference_key, g, w.window_start)
+                flags = [f for f in flags if f.state != "flagged" or (f.kind, f.subject, f.condition) not in covered]
             repo.replace_flags(ctx.model.id, key, g, w.window_start, w.window_end, flags)
         tally = {"opened": 0, "escalated": 0, "resolved": repo.resolve_stale(ctx.model.id, key, FINDING_REFERENCE)}
         if changed:
@@ -414,7 +420,7 @@ def _write(
             len(e.flagged),
             resolved_by,
             None if by_user else e.closed_window_end or (e.last_window_end if refuted else None),
-            derivation.summary(kind, subject, condition, g, e, status),
+            derivation.summary(kind, subject, condition, g, e, status, ctx.model.segment),
             {"last_message": last.message, "first_message": e.flagged[0].message},
         )
         if match is None:

@@ -13,6 +13,7 @@ from seia.db import Tenant
 from seia.schema import Model
 from seia_drift.layout import Layout
 from seia_drift.repositories.reference import FeatureBins, ReferenceRepository, StoredReference
+from seia_drift.repositories.sources import Rows
 from seia_drift.repositories.state import StateRepository, Watermark
 from seia_drift.settings import DriftSettings
 
@@ -30,6 +31,13 @@ class Context:
     tenant: Tenant | None = None
     # The tenant's webhook signing secret, looked up only when a webhook is sent (None: it has none).
     signing_secret: Callable[[], str | None] = lambda: None
+    # A segment model's raw rows (its parent's, of its value); None: the model's own.
+    segment_rows: Rows | None = None
+
+    @property
+    def rows(self) -> Rows:
+        """The model's raw rows: what every read of predictions, labels and reference rows selects."""
+        return self.segment_rows or Rows(self.model.id)
 
     @property
     def state(self) -> StateRepository:

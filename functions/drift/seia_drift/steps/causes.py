@@ -66,12 +66,12 @@ class CauseStep(Step):
             if not self._repo.has_reference(ctx.model.id):
                 # a reference built before segments were stored: counted once, then kept
                 if self._stored.source == "uploaded":
-                    source = uploaded_reference(ctx.model.id)
+                    source = uploaded_reference(ctx.rows)
                 else:
                     # a first-window reference records its window (only an uploaded one has none)
                     start, end = self._stored.window_start, self._stored.window_end
                     assert start is not None and end is not None
-                    source = predictions(ctx.model.id, start, end)
+                    source = predictions(ctx.rows, start, end)
                 store_reference_segments(ctx, source, self._bins)
             self._ref = self._repo.reference(ctx.model.id)
         return self._ref

@@ -51,16 +51,16 @@ class LabelStep(Step):
         # counted into segments, so a recomputed hour holds exactly them and the profile step's next
         # rows are added once (a label committed since waits for the next run).
         horizon = ctx.state.get(ctx.model.id, "profile").xid
-        hours = perf.touched_hours(ctx.model.id, mark.xid, horizon)
+        hours = perf.touched_hours(ctx.rows, mark.xid, horizon)
         if ctx.state.get(ctx.model.id, SEGMENTS).xid == horizon and ctx.model.task != "multiclass_classification":
             # the profile step added the new rows, without labels: recount the hours where labels count
-            recount = set(perf.labeled_hours(ctx.model.id, mark.xid, horizon))
+            recount = set(perf.labeled_hours(ctx.rows, mark.xid, horizon))
         else:
             recount = set(hours)
         labeled = 0
         for i in range(0, len(hours), HOURS_PER_QUERY):
             chunk = hours[i : i + HOURS_PER_QUERY]
-            source = predictions(ctx.model.id, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
+            source = predictions(ctx.rows, chunk[0], chunk[-1] + HOUR, horizon, hours=chunk)
             values = perf.compute(ctx.model, source, packed=True, fit=(stored.performance or {}).get("estimation"))
             perf.replace_hours(ctx.model.id, chunk, values)
             counted = [h for h in chunk if h in recount]
@@ -68,7 +68,7 @@ class LabelStep(Step):
                 segments.store_hours(
                     ctx.model,
                     ctx.layout,
-                    predictions(ctx.model.id, counted[0], counted[-1] + HOUR, horizon, hours=counted),
+                    predictions(ctx.rows, counted[0], counted[-1] + HOUR, horizon, hours=counted),
                     deciles,
                     counted,
                 )

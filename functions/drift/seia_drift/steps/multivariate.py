@@ -13,7 +13,7 @@ from seia_drift.repositories.multivariate import MultivariateRepository, epoch_h
 from seia_drift.repositories.reference import StoredReference
 from seia_drift.repositories.results import ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
-from seia_drift.repositories.sources import Source, predictions, uploaded_reference
+from seia_drift.repositories.sources import Rows, Source, predictions, uploaded_reference
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import WINDOW_LENGTH, Context, Step
 
@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 CHUNK_ROWS = 250_000  # rows per read: bounds our memory (the rows' values travel into numpy)
 
 
-def reference_source(model_id: int, stored: StoredReference) -> Source:
+def reference_source(rows: Rows, stored: StoredReference) -> Source:
     if stored.source == "uploaded":
-        return uploaded_reference(model_id)
+        return uploaded_reference(rows)
     assert stored.window_start is not None and stored.window_end is not None  # a first window records its range
-    return predictions(model_id, stored.window_start, stored.window_end)
+    return predictions(rows, stored.window_start, stored.window_end)
 
 
 class MultivariateStep(Step):
@@ -86,7 +86,7 @@ class MultivariateStep(Step):
         if len(numeric) + len(categorical) == 0:
             return None
         _, num, cat = repo.reference_values(
-            reference_source(ctx.model.id, stored), [s.position for s in numeric], [s.position for s in categorical]
+            reference_source(ctx.rows, stored), [s.position for s in numeric], [s.position for s in categorical]
         )
         features = [(s.feature, s.kind, s.position) for s in numeric + categorical]
         return mv.fit(features, mv.canonical(mv.Columns(num, cat)), ctx.settings.multivariate_variance)
@@ -94,16 +94,16 @@ class MultivariateStep(Step):
     def _profile(
         self, ctx: Context, repo: MultivariateRepository, fit: dict[str, Any], mark: Watermark, horizon: int
     ) -> tuple[int, int]:
-        first, last, n = SketchRepository(ctx.conn).new_rows(ctx.model.id, mark.xid, horizon)
+        first, last, n = SketchRepository(ctx.conn).new_rows(ctx.rows, mark.xid, horizon)
         if not n:
             return 0, 0
         numeric = [c["position"] for c in fit["numeric"]]
         categorical = [c["position"] for c in fit["categorical"]]
-        chunks = SketchRepository.chunks(ctx.model.id, mark.xid, horizon, first, last, n, CHUNK_ROWS)
+        chunks = SketchRepository.chunks(ctx.rows, mark.xid, horizon, first, last, n, CHUNK_ROWS)
         touched: set[datetime] = set()
         for k, params in enumerate(chunks):
             started = time.perf_counter()
-            hours, num, cat = repo.new_values(numeric, categorical, params)
+            hours, num, cat = repo.new_values(numeric, categorical, params, ctx.rows)
             if not hours:
                 continue
             import numpy as np

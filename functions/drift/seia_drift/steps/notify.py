@@ -48,6 +48,9 @@ class NotifyStep(Step):
             ctx.state.set(ctx.model.id, self.name, Watermark(change=new[-1].id))
         dropped = work.drop_removed(ctx.model.id, in_force)
         tenant = ctx.tenant.name if ctx.tenant else ""
+        # a segment model's changes are its parent's to the user (its incidents are listed under the parent, and
+        # each change names its segment); a parent's name holds no '/'
+        model_name = ctx.model.name.partition("/")[0] if ctx.model.parent_id is not None else ctx.model.name
         sent = failed = messages = 0
         waiting = []
         for channel in in_force:
@@ -57,7 +60,7 @@ class NotifyStep(Step):
             pending = work.pending(ctx.model.id, channel, MAX_CHANGES[channel.type])
             if not pending:
                 continue
-            batch = Batch(tenant, ctx.model.name, pending, os.environ.get(DASHBOARD_ENV) or None, channel.key)
+            batch = Batch(tenant, model_name, pending, os.environ.get(DASHBOARD_ENV) or None, channel.key)
             if channel.type == "sns":
                 batch = fit_sns(batch, datetime.now(UTC))
             error, seconds = send.send(channel, batch, ctx.signing_secret)

@@ -36,7 +36,7 @@ class ProfileStep(Step):
         repo = SketchRepository(ctx.conn)
         mark = ctx.state.get(ctx.model.id, self.name)
         horizon = ctx.state.horizon()
-        first, last, n = repo.new_rows(ctx.model.id, mark.xid, horizon)
+        first, last, n = repo.new_rows(ctx.rows, mark.xid, horizon)
         numeric = {s.position: s for s in ctx.layout.numeric}
         categorical = {s.position: s for s in ctx.layout.categorical}
         edges = {pos: bins[s.feature].edges or [] for pos, s in numeric.items()}  # numeric: always edges
@@ -46,7 +46,7 @@ class ProfileStep(Step):
         segmenting = self._segmenting(ctx, bins, mark)
         if n:
             repo.prepare_counting()
-            chunks = repo.chunks(ctx.model.id, mark.xid, horizon, first, last, n, CHUNK_ROWS)
+            chunks = repo.chunks(ctx.rows, mark.xid, horizon, first, last, n, CHUNK_ROWS)
             for k, params in enumerate(chunks):
                 started = time.perf_counter()
                 params["focus"] = ctx.model.positive_label  # binary: the segments' prediction without a score
@@ -54,7 +54,7 @@ class ProfileStep(Step):
                 if segmenting is not None:
                     segmenting.rows.clear()
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
-                    ctx.layout, edges, params, segmenting
+                    ctx.layout, edges, params, ctx.rows, segmenting
                 ):
                     # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
                     # numpy, so consistent by construction; a sketch object is built only to merge
@@ -69,7 +69,9 @@ class ProfileStep(Step):
                         "bins": buckets or [],
                         "bin_counts": counts or [],
                     }
-                for hour, pos, cats, counts, missing in repo.categorical_counts(ctx.layout, params, segmenting):
+                for hour, pos, cats, counts, missing in repo.categorical_counts(
+                    ctx.layout, params, ctx.rows, segmenting
+                ):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(
                         dict(zip(cats or (), counts or ())), missing
                     )

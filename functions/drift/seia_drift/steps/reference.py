@@ -37,7 +37,7 @@ class ReferenceStep(Step):
     def run(self, ctx: Context) -> dict[str, Any]:
         repo = ReferenceRepository(ctx.conn)
         stored = repo.stored(ctx.model.id)
-        version = repo.uploaded_version(ctx.model.id)
+        version = repo.uploaded_version(ctx.rows)
         # Features added by PATCH that the stored reference has no values of (docs/lifecycle.md): an uploaded
         # reference waits for an upload that includes them; a first-window one moves to the first window
         # whose rows carry every feature.
@@ -48,7 +48,7 @@ class ReferenceStep(Step):
         horizon = ctx.state.horizon()
         if version is not None:
             key, kind, start, end = f"uploaded:{version}", "uploaded", None, None
-            source = uploaded_reference(ctx.model.id)
+            source = uploaded_reference(ctx.rows)
         elif stored is not None and not (uncovered and stored.source == "first_window"):
             return self._kept(ctx, repo, stored, uncovered)
         elif ctx.settings.reference_policy == "uploaded":
@@ -59,17 +59,17 @@ class ReferenceStep(Step):
             start = None
             if added:  # a window's rows may have arrived since: the same window, now covering, is built again
                 start = repo.first_covering_window(
-                    ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon, need_num, need_cat
+                    ctx.rows, ctx.settings.window, ctx.settings.reference_min_rows, horizon, need_num, need_cat
                 )
             if start is None and stored is not None:
                 return self._kept(ctx, repo, stored, uncovered)
             if start is None:
-                start = repo.first_window(ctx.model.id, ctx.settings.window, ctx.settings.reference_min_rows, horizon)
+                start = repo.first_window(ctx.rows, ctx.settings.window, ctx.settings.reference_min_rows, horizon)
             if start is None:
                 return {"reference": None, "waiting": f"no window with {ctx.settings.reference_min_rows} rows yet"}
             end = ctx.window_end(start)
             key, kind = f"window:{start.isoformat()}", "first_window"
-            source = predictions(ctx.model.id, start, end, horizon)
+            source = predictions(ctx.rows, start, end, horizon)
         if stored is not None and stored.reference_key == key and not (uncovered and kind == "first_window"):
             return self._kept(ctx, repo, stored, uncovered)
 

@@ -439,7 +439,7 @@ class TenantAdmin:
     def _count_models(self, place: Server, db_name: str) -> int:
         try:
             with self._server(place, db_name) as conn:
-                found = conn.execute("SELECT count(*) FROM models").fetchone()
+                found = conn.execute("SELECT count(*) FROM models WHERE parent_id IS NULL").fetchone()
                 return int(found[0]) if found else 0
         except psycopg.Error:
             return 0  # a database left half made: nothing of it to count

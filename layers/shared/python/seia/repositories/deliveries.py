@@ -34,7 +34,8 @@ class DeliveryRepository:
         SELECT d.channel_label AS channel, d.channel_type, c.change, c.at AS change_at, d.status, d.attempts,
                d.last_error, CASE WHEN d.status = 'pending' THEN d.next_attempt_at END AS next_attempt_at, d.sent_at
         FROM deliveries d JOIN incident_changes c ON c.id = d.change_id
-        WHERE d.model_id = %s AND c.incident_id = %s
+        WHERE d.model_id IN (SELECT f.id FROM models f WHERE f.id = %(model)s OR f.parent_id = %(model)s)
+          AND c.incident_id = %(incident)s
         ORDER BY c.id, d.channel_label"""
 
     def __init__(self, conn: psycopg.Connection):
@@ -42,7 +43,8 @@ class DeliveryRepository:
 
     def for_incident(self, model_id: int, incident_id: int) -> list[DeliveryView]:
         with self.conn.cursor(row_factory=class_row(DeliveryView)) as cur:
-            return cur.execute(self.FOR_INCIDENT, (model_id, incident_id)).fetchall()
+            # the model's or one of its segment models' (tenant migration 0013)
+            return cur.execute(self.FOR_INCIDENT, {"model": model_id, "incident": incident_id}).fetchall()
 
 
 class TenantSettingsRepository:

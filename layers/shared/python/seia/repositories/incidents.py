@@ -19,6 +19,10 @@ TIMELINE_MAX = 1000
 INCIDENT_COLUMNS = """id, model_id, kind, subject, condition, reference_key, granularity, status, severity,
     peak_severity, first_window_start, last_window_end, windows_flagged, opened_at, acknowledged_at,
     acknowledged_note, resolved_at, resolved_by, closed_window_end, summary, details, change"""
+# The incidents of a model are its own and its segment models' (tenant migration 0013): `segment` names the
+# segment value of the second ('region:eu'), NULL for the first.
+FAMILY = "model_id IN (SELECT f.id FROM models f WHERE f.id = %(model)s OR f.parent_id = %(model)s)"
+READ_COLUMNS = INCIDENT_COLUMNS + ", (SELECT s.segment FROM models s WHERE s.id = incidents.model_id) AS segment"
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class IncidentRow:
     summary: str
     details: dict
     change: int
+    segment: str | None = None  # the segment value it was raised in (read side); None: model-wide
 
     @property
     def series(self) -> tuple[str, str, str, str]:
@@ -102,18 +107,20 @@ class Cursor:
 class IncidentReadRepository:
     # open and acknowledged first, then by the end of their last flagged window, newest first
     PAGE = f"""
-        SELECT {INCIDENT_COLUMNS} FROM incidents
-        WHERE model_id = %(model)s AND (%(status)s::text IS NULL OR status = %(status)s)
+        SELECT {READ_COLUMNS} FROM incidents
+        WHERE {FAMILY} AND (%(status)s::text IS NULL OR status = %(status)s)
+          AND (%(segment)s::text IS NULL
+               OR model_id = (SELECT f.id FROM models f WHERE f.parent_id = %(model)s AND f.segment = %(segment)s))
           AND last_window_end > %(from)s AND first_window_start < %(to)s
           AND (%(c_resolved)s::boolean IS NULL
                OR (status = 'resolved') > %(c_resolved)s
                OR ((status = 'resolved') = %(c_resolved)s
                    AND (last_window_end, id) < (%(c_end)s::timestamptz, %(c_id)s::bigint)))
         ORDER BY (status = 'resolved'), last_window_end DESC, id DESC LIMIT %(limit)s"""
-    ONE = f"SELECT {INCIDENT_COLUMNS} FROM incidents WHERE model_id = %s AND id = %s"
-    OPEN_COUNT = """
+    ONE = f"SELECT {READ_COLUMNS} FROM incidents WHERE {FAMILY} AND id = %(id)s"
+    OPEN_COUNT = f"""
         SELECT count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'acknowledged')
-        FROM incidents WHERE model_id = %s AND status <> 'resolved'"""
+        FROM incidents WHERE {FAMILY} AND status <> 'resolved'"""
     CAUSES = """
         SELECT incident_id, rank, feature, segment, score, sentence, details FROM incident_causes
         WHERE incident_id = ANY(%s) AND (%s::int IS NULL OR rank <= %s) ORDER BY incident_id, rank"""
@@ -140,32 +147,42 @@ class IncidentReadRepository:
             ORDER BY window_start DESC LIMIT %(limit)s
         ) t ORDER BY window_start"""
     ACKNOWLEDGE = f"""
-        UPDATE incidents SET status = 'acknowledged', acknowledged_at = now(), acknowledged_note = %s,
+        UPDATE incidents SET status = 'acknowledged', acknowledged_at = now(), acknowledged_note = %(note)s,
                              updated_at = now()
-        WHERE model_id = %s AND id = %s AND status = 'open'
-        RETURNING {INCIDENT_COLUMNS}"""
+        WHERE {FAMILY} AND id = %(id)s AND status = 'open'
+        RETURNING {READ_COLUMNS}"""
     RESOLVE = f"""
         UPDATE incidents SET status = 'resolved', resolved_at = now(), resolved_by = 'user', updated_at = now()
-        WHERE model_id = %s AND id = %s AND status <> 'resolved'
-        RETURNING {INCIDENT_COLUMNS}"""
+        WHERE {FAMILY} AND id = %(id)s AND status <> 'resolved'
+        RETURNING {READ_COLUMNS}"""
     ADD_CHANGE = "INSERT INTO incident_changes (incident_id, model_id, change, severity) VALUES (%s, %s, %s, %s)"
-    UNRESOLVED_OF = "SELECT id FROM incidents WHERE model_id = %s AND status <> 'resolved' AND subject = ANY(%s)"
+    UNRESOLVED_OF = f"SELECT id FROM incidents WHERE {FAMILY} AND status <> 'resolved' AND subject = ANY(%(subjects)s)"
 
     def __init__(self, conn: psycopg.Connection):
         self.conn = conn
 
     def unresolved_of(self, model_id: int, subjects: list[str]) -> list[int]:
-        """Ids of the open or acknowledged incidents about these features."""
-        return [r[0] for r in self.conn.execute(self.UNRESOLVED_OF, (model_id, subjects))]
+        """Ids of the open or acknowledged incidents about these features (of its segment models too)."""
+        return [r[0] for r in self.conn.execute(self.UNRESOLVED_OF, {"model": model_id, "subjects": subjects})]
 
     def page(
-        self, model_id: int, status: str | None, start, end, after: Cursor | None, limit: int
+        self,
+        model_id: int,
+        status: str | None,
+        start,
+        end,
+        after: Cursor | None,
+        limit: int,
+        segment: str | None = None,
     ) -> list[IncidentRow]:
+        """A page of the model's incidents and its segment models'; with `segment` ('region:eu'), of that segment
+        model only."""
         with self.conn.cursor(row_factory=class_row(IncidentRow)) as cur:
             return cur.execute(
                 self.PAGE,
                 {
                     "model": model_id,
+                    "segment": segment,
                     "status": status,
                     "from": start,
                     "to": end,
@@ -178,11 +195,11 @@ class IncidentReadRepository:
 
     def get(self, model_id: int, incident_id: int) -> IncidentRow | None:
         with self.conn.cursor(row_factory=class_row(IncidentRow)) as cur:
-            return cur.execute(self.ONE, (model_id, incident_id)).fetchone()
+            return cur.execute(self.ONE, {"model": model_id, "id": incident_id}).fetchone()
 
     def open_counts(self, model_id: int) -> tuple[int, int]:
         """(open, acknowledged) incidents of the model."""
-        found = self.conn.execute(self.OPEN_COUNT, (model_id,)).fetchone()
+        found = self.conn.execute(self.OPEN_COUNT, {"model": model_id}).fetchone()
         assert found is not None  # an aggregate without GROUP BY returns one row
         return found[0], found[1]
 
@@ -214,13 +231,14 @@ class IncidentReadRepository:
     def acknowledge(self, model_id: int, incident_id: int, note: str | None) -> IncidentRow | None:
         """The incident, newly acknowledged; None when it was not open (acknowledged, resolved or absent)."""
         with self.conn.cursor(row_factory=class_row(IncidentRow)) as cur:
-            return cur.execute(self.ACKNOWLEDGE, (note, model_id, incident_id)).fetchone()
+            return cur.execute(self.ACKNOWLEDGE, {"note": note, "model": model_id, "id": incident_id}).fetchone()
 
     def resolve(self, model_id: int, incident_id: int) -> IncidentRow | None:
         """The incident, resolved by the user now (a 'resolved' change is recorded); None when it was
         already resolved or is absent. The condition returning later opens a new incident."""
         with self.conn.cursor(row_factory=class_row(IncidentRow)) as cur:
-            row = cur.execute(self.RESOLVE, (model_id, incident_id)).fetchone()
+            row = cur.execute(self.RESOLVE, {"model": model_id, "id": incident_id}).fetchone()
         if row is not None:
-            self.conn.execute(self.ADD_CHANGE, (row.id, model_id, "resolved", row.severity))
+            # under the incident's own model (a segment model's), whose notify step delivers it
+            self.conn.execute(self.ADD_CHANGE, (row.id, row.model_id, "resolved", row.severity))
         return row

@@ -65,6 +65,7 @@ class ModelRepository:
     BY_NAME_FOR_UPDATE = f"SELECT {COLUMNS} FROM models WHERE name = %s AND parent_id IS NULL FOR UPDATE"
     ALL = f"SELECT {COLUMNS} FROM models WHERE parent_id IS NULL ORDER BY name"
     EXISTS = "SELECT 1 FROM models WHERE id = %s"
+    SEGMENT_MODELS = f"SELECT {COLUMNS} FROM models WHERE parent_id = %s ORDER BY id"
     UPDATE_SETTINGS = f"UPDATE models SET settings = %s WHERE id = %s RETURNING {COLUMNS}"
     UPDATE_DEFINITION = f"""
         UPDATE models SET features = %s, labels = %s, settings = %s, segments = coalesce(%s, segments) WHERE id = %s
@@ -106,6 +107,10 @@ class ModelRepository:
 
     def exists(self, model_id: int) -> bool:
         return self.conn.execute(self.EXISTS, (model_id,)).fetchone() is not None
+
+    def segment_models(self, parent_id: int) -> list[Model]:
+        """The drift engine's segment models of a model (seia.segment_rows), as stored, oldest first."""
+        return [_model(r) for r in self.conn.execute(self.SEGMENT_MODELS, (parent_id,)).fetchall()]
 
     def all(self) -> list[Model]:
         return [_model(r) for r in self.conn.execute(self.ALL).fetchall()]

@@ -8,6 +8,7 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from seia.segment_rows import Rows
 from seia.timeutil import EARLIEST, LATEST
 
 
@@ -27,7 +28,7 @@ class StatsRepository:
                count(g.prediction_id) AS labelled
         FROM predictions p
         LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
-        WHERE p.model_id = %(model)s
+        WHERE p.model_id = %(model)s{seg}
           AND p.ts >= %(earliest)s AND p.ts < %(latest)s -- rows older versions took out of range are not read
           AND (%(from)s::timestamptz IS NULL OR p.ts >= %(from)s)
           AND (%(to)s::timestamptz IS NULL OR p.ts < %(to)s)
@@ -38,16 +39,24 @@ class StatsRepository:
         self.conn = conn
 
     def counts(
-        self, model_id: int, unit: str, start: datetime | None, end: datetime | None, limit: int = 10_000
+        self,
+        model_id: int,
+        unit: str,
+        start: datetime | None,
+        end: datetime | None,
+        limit: int = 10_000,
+        rows: Rows | None = None,
     ) -> list[WindowCount]:
-        """Windows holding predictions in [start, end); without ``start``, the latest ``limit`` of them."""
+        """Windows holding predictions in [start, end); without ``start``, the latest ``limit`` of them. With
+        `rows`, of a segment model (seia.segment_rows): the model's rows of that segment value."""
         latest = start is None
+        rows = rows or Rows(model_id)
         with self.conn.cursor(row_factory=class_row(WindowCount)) as cur:
-            rows = cur.execute(
-                self.COUNTS.format(order="DESC" if latest else ""),
-                {
+            found = cur.execute(
+                rows.sql(self.COUNTS).format(order="DESC" if latest else ""),
+                rows.params
+                | {
                     "unit": unit,
-                    "model": model_id,
                     "from": start,
                     "to": end,
                     "limit": limit,
@@ -55,4 +64,4 @@ class StatsRepository:
                     "latest": LATEST,
                 },
             ).fetchall()
-        return rows[::-1] if latest else rows
+        return found[::-1] if latest else found
