@@ -29,6 +29,7 @@ from seia_drift.repositories.incidents import Cause
 __all__ = [
     "MULTIVARIATE",
     "Z",
+    "Coded",
     "Columns",
     "Verdict",
     "band",
@@ -50,6 +51,23 @@ CAUSE_SHARE = 0.8  # causes: the leading features explaining this share of the c
 MAX_CAUSES = 5
 CHUNKS = 10  # reference chunks: each chunk's errors come from a PCA fitted on the nine others
 HISTOGRAM_BINS = 20  # error histogram: bins at the reference errors' 5% quantiles
+BATCH_ROWS = 50_000  # rows encoded and projected at a time (sketches_by)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column as codes into its distinct values (``pandas.factorize``): value i of the rows is
+    ``names[codes[i]]``, code -1 is missing. What the profile step's read holds; encoded without a per-row
+    lookup."""
+
+    codes: np.ndarray  # int, one per row
+    names: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows: slice) -> Coded:
+        return Coded(self.codes[rows], self.names)
 
 
 @dataclass(frozen=True)
@@ -57,13 +75,20 @@ class Columns:
     """The feature values of some rows: numeric ones (NaN missing) and categorical ones (None missing)."""
 
     numeric: np.ndarray  # (n, numeric features), float64
-    categorical: Sequence[Sequence[str | None]]  # one sequence of n values per categorical feature
+    # one column of n values per categorical feature: a sequence (None missing) or the same values coded
+    categorical: Sequence[Any]  # Sequence[str | None] | Coded
 
     @property
     def rows(self) -> int:
         if self.numeric.ndim == 2 and self.numeric.shape[1]:
             return int(self.numeric.shape[0])
         return len(self.categorical[0]) if self.categorical else 0
+
+    def __getitem__(self, rows: slice) -> Columns:
+        """Some of the rows (a slice)."""
+        n = self.rows
+        numeric = self.numeric if self.numeric.ndim == 2 else self.numeric.reshape(n, 0)
+        return Columns(numeric[rows], [column[rows] for column in self.categorical])
 
 
 def canonical(values: Columns) -> Columns:
@@ -110,7 +135,13 @@ def encode(fit: Mapping[str, Any], values: Columns) -> np.ndarray:
     for spec, column in zip(fit["categorical"], values.categorical):
         levels = spec["levels"]
         index = {v: i for i, v in enumerate(levels)}
-        codes = np.fromiter((index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n)
+        if isinstance(column, Coded):  # each distinct value looked up once; code -1 (missing) takes the last entry
+            table = np.array([index.get(v, -1) for v in column.names] + [index.get(spec["mode"], -1)], dtype=np.int64)
+            codes = table[np.asarray(column.codes, dtype=np.int64)]
+        else:
+            codes = np.fromiter(
+                (index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n
+            )
         onehot = np.zeros((n, len(levels)))
         hit = codes >= 0
         onehot[np.flatnonzero(hit), codes[hit]] = 1.0
@@ -289,9 +320,17 @@ def sketch(fit: Mapping[str, Any], values: Columns) -> dict[str, Any]:
     return _sketch(fit, e, sq)
 
 
-def sketches_by(fit: Mapping[str, Any], groups: np.ndarray, values: Columns) -> dict[int, dict[str, Any]]:
-    """One sketch per value of ``groups`` (e.g. the rows' epoch hours), the rows projected once."""
-    e, sq = errors(fit, values)
+def sketches_by(
+    fit: Mapping[str, Any], groups: np.ndarray, values: Columns, batch: int = BATCH_ROWS
+) -> dict[int, dict[str, Any]]:
+    """One sketch per value of ``groups`` (e.g. the rows' epoch hours), the rows projected once, ``batch``
+    rows at a time (the encoded matrix and its residuals are several times the size of the values)."""
+    n = values.rows
+    if n <= batch:
+        e, sq = errors(fit, values)
+    else:
+        parts = [errors(fit, values[a : a + batch]) for a in range(0, n, batch)]
+        e, sq = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     order = np.argsort(groups, kind="stable")
     keys, starts = np.unique(groups[order], return_index=True)
     ends = [*starts[1:].tolist(), len(order)]

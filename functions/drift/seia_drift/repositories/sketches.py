@@ -143,6 +143,50 @@ class Segmenting:
             )
 
 
+@dataclass
+class ChunkRows:
+    """The decoded values of one chunk of new rows, kept by :meth:`SketchRepository.numeric_counts` and
+    :meth:`SketchRepository.categorical_counts` for another consumer of the same read (the multivariate
+    step's hourly error sketches, counted in the profile step's pass). Both reads carry the rows' ``seq``,
+    so their rows are matched by it, whatever order each COPY returned them in.
+    """
+
+    numeric_seq: Any = None  # int64 per row of the numeric read (None: no numeric read, or no rows)
+    numeric_hours: Any = None  # epoch hour per row of the numeric read
+    numeric: dict[int, Any] = field(default_factory=dict)  # num[] position -> float64 values (NaN: NULL)
+    categorical_seq: Any = None  # int64 per row of the categorical read
+    categorical_hours: Any = None
+    categorical: dict[int, tuple[Any, list[str]]] = field(default_factory=dict)  # cat[] position -> (codes, names)
+
+    def clear(self) -> None:
+        self.numeric_seq = self.numeric_hours = self.categorical_seq = self.categorical_hours = None
+        self.numeric.clear()
+        self.categorical.clear()
+
+    def aligned(self) -> tuple[Any, dict[int, Any], dict[int, tuple[Any, list[str]]]] | None:
+        """(epoch hours, numeric values, categorical codes) of the chunk's rows in one row order, or None
+        when the chunk had no rows."""
+        import numpy as np
+
+        if self.numeric_seq is None or self.categorical_seq is None:
+            if self.numeric_seq is not None:
+                return self.numeric_hours, dict(self.numeric), {}
+            if self.categorical_seq is not None:
+                return self.categorical_hours, {}, dict(self.categorical)
+            return None
+        if np.array_equal(self.numeric_seq, self.categorical_seq):  # the usual case: the same scan order
+            return self.numeric_hours, dict(self.numeric), dict(self.categorical)
+        by_num = np.argsort(self.numeric_seq, kind="stable")
+        by_cat = np.argsort(self.categorical_seq, kind="stable")
+        if not np.array_equal(self.numeric_seq[by_num], self.categorical_seq[by_cat]):
+            raise RuntimeError("the numeric and categorical reads of a chunk returned different rows")
+        return (
+            self.numeric_hours[by_num],
+            {k: v[by_num] for k, v in self.numeric.items()},
+            {k: (codes[by_cat], names) for k, (codes, names) in self.categorical.items()},
+        )
+
+
 # No JIT for the wide chunk queries: compiling them costs seconds. Local to the transaction.
 COUNTING_SETTINGS = ("SET LOCAL jit = off",)
 
@@ -205,6 +249,7 @@ class SketchRepository:
         edges: dict[int, list[float]],
         params: dict[str, Any],
         segments: Segmenting | None = None,
+        keep: ChunkRows | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
 
@@ -214,7 +259,8 @@ class SketchRepository:
         of (hour, slot, bucket) keys, and memory stays bounded by the chunk size.
 
         With ``segments``, the same values are also counted into the cause segments of the numeric
-        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``.
+        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``. With ``keep``, the rows'
+        ``seq``, hours and feature values are kept there (:class:`ChunkRows`).
         """
         if not layout.numeric:
             return []
@@ -235,15 +281,19 @@ class SketchRepository:
         added = any(slot.added for slot in layout.numeric)
         if added:
             columns.append("cardinality(p.num)::float8")
+        width = len(columns)
+        if keep is not None:
+            columns.append("p.seq")  # int8, after every float8 column
         query = sql.SQL(NUMERIC_VALUES).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
             for block in copy:
                 raw += block
-        width = len(columns)
         fields = [("n", ">i2"), ("hl", ">i4"), ("hour", ">i8")]
         for k in range(width):
             fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
+        if keep is not None:
+            fields += [("lseq", ">i4"), ("seq", ">i8")]
         body = memoryview(raw)[_COPY_HEADER : len(raw) - _COPY_TRAILER]
         records = np.frombuffer(body, dtype=np.dtype(fields))
         if not len(records):
@@ -254,8 +304,13 @@ class SketchRepository:
         pred = records[f"v{len(layout.numeric)}"].astype(np.float64) if segments is not None else None
         out = []
         length = records[f"v{width - 1}"] if added else None
+        if keep is not None:
+            keep.numeric_seq = records["seq"].astype(np.int64)
+            keep.numeric_hours = hours_epoch
         for k, slot in enumerate(layout.numeric):
             values = records[f"v{k}"].astype(np.float64)
+            if keep is not None and slot.source == "feature":
+                keep.numeric[slot.position] = values
             if segments is not None and slot.source == "feature":
                 segments.numeric(slot.feature, values, pred, hour_values, hour_index)
             present = np.abs(values) < _MAX_ABS  # False for NaN (NULL), inf and huge values
@@ -304,7 +359,11 @@ class SketchRepository:
         return out
 
     def categorical_counts(
-        self, layout: Layout, params: dict[str, Any], segments: Segmenting | None = None
+        self,
+        layout: Layout,
+        params: dict[str, Any],
+        segments: Segmenting | None = None,
+        keep: ChunkRows | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
@@ -312,7 +371,8 @@ class SketchRepository:
         numpy counts: ``factorize`` per slot, then one ``bincount`` of (hour, code). COPY's escapes
         are undone on the distinct values only; ``\\N`` is NULL, an escaped backslash never is.
 
-        With ``segments``, the categorical features' cause segments are counted from the same codes.
+        With ``segments``, the categorical features' cause segments are counted from the same codes; with
+        ``keep``, the rows' ``seq`` and the features' codes are kept there (:class:`ChunkRows`).
         """
         if not layout.categorical:
             return []
@@ -326,8 +386,10 @@ class SketchRepository:
         if segments is not None:
             columns.append(f"({segments.pred})::float8")
         added = any(slot.added for slot in layout.categorical)
-        if added:  # as for numeric slots (and last): rows written before an added feature are not rows of it
+        if added:  # as for numeric slots: rows written before an added feature are not rows of it
             columns.append("cardinality(p.cat)")
+        if keep is not None:
+            columns.append("p.seq")  # last
         query = sql.SQL(CATEGORICAL_VALUES).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -352,11 +414,16 @@ class SketchRepository:
         if segments is not None:
             pred = frame[len(layout.categorical) + 1].to_numpy(dtype=np.float64)  # NULL (\\N) is NaN
         out = []
-        length = frame[len(columns)].to_numpy(dtype=np.int64) if added else None
+        length = frame[len(layout.categorical) + 1 + (segments is not None)].to_numpy(dtype=np.int64) if added else None
+        if keep is not None:
+            keep.categorical_seq = frame[len(columns)].to_numpy(dtype=np.int64)
+            keep.categorical_hours = hour_values[hour_index]
         for k, slot in enumerate(layout.categorical):
             codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)
             width = len(uniques) + 1  # code -1 (missing) goes to column 0
             names = [_copy_unescape(u) for u in uniques]
+            if keep is not None and slot.source == "feature":
+                keep.categorical[slot.position] = (codes, names)
             if segments is not None and pred is not None and slot.source == "feature":
                 # every row, as the numeric slots do (rows before an added feature are its missing segment)
                 segments.categorical(slot.feature, codes, names, pred, hour_values, hour_index)
