@@ -89,13 +89,13 @@ class MultivariateRepository:
     def reference_values(
         self, source: Source, numeric: Sequence[int], categorical: Sequence[int]
     ) -> tuple[list[int], Any, list[list[str | None]]]:
-        """The reference's feature values at the given positions of num[] and cat[]."""
+        """The reference's feature values at the given positions of num[] and cat[] (categorical ones coded)."""
         query = (
             sql.SQL("COPY (")
             + source.cte()
             + sql.SQL("SELECT 0::int8, {} FROM src) TO STDOUT").format(self._columns("src", numeric, categorical))
         )
-        return self._read(query, source.params, len(numeric), len(categorical))
+        return self._read(query, source.params, len(numeric), len(categorical), coded=True)
 
     def new_values(
         self, numeric: Sequence[int], categorical: Sequence[int], params: Mapping[str, Any]
