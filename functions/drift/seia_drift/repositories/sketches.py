@@ -136,11 +136,18 @@ class Segmenting:
         rows = np.bincount(key, minlength=size)
         pred_n = np.bincount(key, weights=has, minlength=size)
         pred_sum = np.bincount(key, weights=np.where(has, pred, 0.0), minlength=size)
-        for i in np.flatnonzero(rows).tolist():
-            h, s = divmod(i, width)
-            self.rows.append(
-                (_hour(hour_values[h]), feature, names[s], int(rows[i]), float(pred_sum[i]), int(pred_n[i]))
+        filled = np.flatnonzero(rows)
+        hours = [_hour(v) for v in hour_values.tolist()]
+        self.rows.extend(
+            (hours[h], feature, names[s], n, total, k)
+            for h, s, n, total, k in zip(
+                (filled // width).tolist(),
+                (filled % width).tolist(),
+                rows[filled].tolist(),
+                pred_sum[filled].tolist(),
+                pred_n[filled].astype(np.int64).tolist(),
             )
+        )
 
 
 @dataclass
