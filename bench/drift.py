@@ -116,6 +116,8 @@ def _child(tenant_name: str) -> None:
     databases = WorkerDatabases(get_settings())
     tenant = databases.tenant_named(tenant_name)
     engine = DriftEngine(databases)
+    cpu: dict[str, tuple[float, float | None]] = {}
+    engine.steps = [_timed(step, cpu) for step in engine.steps]
     t = Timer()
     report = engine.run(tenant, "m")
     seconds = t.elapsed
@@ -125,11 +127,47 @@ def _child(tenant_name: str) -> None:
             {
                 "seconds": seconds,
                 "report": report,
+                "cpu": cpu,
                 "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             },
             default=str,
         )
     )
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds of a PostgreSQL backend on this host (/proc), or None (another host, or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(step, cpu: dict):
+    """The step, its CPU recorded in ``cpu``: the worker's (all its threads) and its PostgreSQL backend's.
+    Wall time on a shared machine swings with other work; CPU much less, so two runs compare by it."""
+    import time
+
+    from seia_drift.steps.base import Step
+
+    class Timed(Step):
+        name = step.name
+
+        def run(self, ctx):
+            pid = ctx.conn.info.backend_pid
+            worker, db = time.process_time(), _backend_cpu(pid)
+            try:
+                return step.run(ctx)
+            finally:
+                db_after = _backend_cpu(pid)
+                cpu[self.name] = (
+                    time.process_time() - worker,
+                    None if db is None or db_after is None else db_after - db,
+                )
+
+    return Timed()
 
 
 def _numpy_floor(settings, tenant, model_id: int) -> tuple[float, float]:
@@ -189,19 +227,36 @@ def _numpy_floor(settings, tenant, model_id: int) -> tuple[float, float]:
 def measure(settings, n_rows: int = DEFAULT_ROWS, floor: bool = True) -> dict:
     tenant, model = _load(settings, n_rows)
     result = _run_child(tenant.name)
-    seconds, report = result["seconds"], result["report"]
+    seconds, report, cpu = result["seconds"], result["report"], result.get("cpu", {})
     label = f"{n_rows / 1e6:g}M rows"
+
+    def used(step: str) -> str:
+        worker, db = cpu.get(step, (None, None))
+        if worker is None:
+            return ""
+        return f"CPU {worker:.1f} + PostgreSQL {db:.1f} s" if db is not None else f"CPU {worker:.1f} s"
+
     row(f"drift run, 100k reference vs {label}: rows in Postgres → stored results", f"{seconds:.1f} s")
-    row("  of which: profile (hourly sketches and segments)", f"{report['profile']['ms'] / 1000:.1f} s")
+    row(
+        "  of which: profile (hourly sketches, segments, errors)",
+        f"{report['profile']['ms'] / 1000:.1f} s",
+        used("profile"),
+    )
     row(
         "  of which: labels (hourly performance, label sketch)",
         f"{report['labels']['ms'] / 1000:.1f} s",
+        used("labels"),
     )
     for step, done in report.items():  # every other step on its own line, in the order they ran
         if step not in ("profile", "labels") and isinstance(done, dict) and "ms" in done:
-            row(f"  of which: {step}", f"{done['ms'] / 1000:.1f} s")
+            row(f"  of which: {step}", f"{done['ms'] / 1000:.1f} s", used(step))
     steps = sum(d["ms"] for d in report.values() if isinstance(d, dict) and "ms" in d)
     row("  of which: outside the steps (start, connections, commit)", f"{(seconds * 1000 - steps) / 1000:.1f} s")
+    if cpu:
+        worker = sum(c[0] for c in cpu.values())
+        db = [c[1] for c in cpu.values() if c[1] is not None]
+        total = f"{worker:.1f} + {sum(db):.1f} s" if len(db) == len(cpu) else f"{worker:.1f} s"
+        row("CPU of the steps: worker (all threads) + PostgreSQL backend", total, "steadier than wall time")
     row(f"rows/s ({label})", f"{n_rows / seconds:,.0f}")
     row("incidents opened (the new rows are drawn like the reference)", f"{report['alerts']['opened']}")
     row(f"peak RSS of the worker process ({label})", f"{result['max_rss_mib']:.0f} MiB", "goal < 1 GiB")

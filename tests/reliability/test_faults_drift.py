@@ -36,7 +36,9 @@ def drift_world(tenant_admin, settings):
     "step,when",
     [
         ("reference", "after"),
+        ("multivariate_fit", "after"),
         ("profile", "after"),
+        ("profile", "during"),  # its pass also wrote the multivariate sketches and moved that watermark
         ("drift", "after"),
         ("alerts", "after"),
         ("causes", "after"),

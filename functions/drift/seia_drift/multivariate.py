@@ -29,6 +29,7 @@ from seia_drift.repositories.incidents import Cause
 __all__ = [
     "MULTIVARIATE",
     "Z",
+    "Coded",
     "Columns",
     "Verdict",
     "band",
@@ -50,6 +51,23 @@ CAUSE_SHARE = 0.8  # causes: the leading features explaining this share of the c
 MAX_CAUSES = 5
 CHUNKS = 10  # reference chunks: each chunk's errors come from a PCA fitted on the nine others
 HISTOGRAM_BINS = 20  # error histogram: bins at the reference errors' 5% quantiles
+BATCH_ROWS = 50_000  # rows encoded and projected at a time (sketches_by)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A categorical column as codes into its distinct values (``pandas.factorize``): value i of the rows is
+    ``names[codes[i]]``, code -1 is missing. What the profile step's read holds; encoded without a per-row
+    lookup."""
+
+    codes: np.ndarray  # int, one per row
+    names: Sequence[str]
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, rows: slice) -> Coded:
+        return Coded(self.codes[rows], self.names)
 
 
 @dataclass(frozen=True)
@@ -57,13 +75,20 @@ class Columns:
     """The feature values of some rows: numeric ones (NaN missing) and categorical ones (None missing)."""
 
     numeric: np.ndarray  # (n, numeric features), float64
-    categorical: Sequence[Sequence[str | None]]  # one sequence of n values per categorical feature
+    # one column of n values per categorical feature: a sequence (None missing) or the same values coded
+    categorical: Sequence[Any]  # Sequence[str | None] | Coded
 
     @property
     def rows(self) -> int:
         if self.numeric.ndim == 2 and self.numeric.shape[1]:
             return int(self.numeric.shape[0])
         return len(self.categorical[0]) if self.categorical else 0
+
+    def __getitem__(self, rows: slice) -> Columns:
+        """Some of the rows (a slice)."""
+        n = self.rows
+        numeric = self.numeric if self.numeric.ndim == 2 else self.numeric.reshape(n, 0)
+        return Columns(numeric[rows], [column[rows] for column in self.categorical])
 
 
 def canonical(values: Columns) -> Columns:
@@ -83,13 +108,27 @@ def canonical(values: Columns) -> Columns:
         return values
     keys: list[np.ndarray] = []
     for column in values.categorical:
-        keys.append(np.array(["\x00" if v is None else "\x01" + v for v in column], dtype=object).astype(str))
+        if isinstance(column, Coded):  # the rank of each value among the distinct ones; missing (-1) first
+            rank = np.empty(len(column.names) + 1, dtype=np.int64)
+            rank[np.argsort(np.array(list(column.names), dtype=object), kind="stable")] = np.arange(len(column.names))
+            rank[-1] = -1
+            keys.append(rank[np.asarray(column.codes, dtype=np.int64)])
+        else:
+            keys.append(np.array(["\x00" if v is None else "\x01" + v for v in column], dtype=object).astype(str))
     numeric = values.numeric if values.numeric.ndim == 2 else values.numeric.reshape(n, 0)
     for j in range(numeric.shape[1]):
         keys.append(np.nan_to_num(numeric[:, j], nan=-np.inf))
     order = np.lexsort(keys[::-1]) if keys else np.arange(n)
     order = order[np.random.default_rng(20261201).permutation(n)]
-    return Columns(numeric[order], [[column[i] for i in order] for column in values.categorical])
+    return Columns(
+        numeric[order],
+        [
+            Coded(np.asarray(column.codes)[order], column.names)
+            if isinstance(column, Coded)
+            else [column[i] for i in order]
+            for column in values.categorical
+        ],
+    )
 
 
 def encode(fit: Mapping[str, Any], values: Columns) -> np.ndarray:
@@ -110,7 +149,13 @@ def encode(fit: Mapping[str, Any], values: Columns) -> np.ndarray:
     for spec, column in zip(fit["categorical"], values.categorical):
         levels = spec["levels"]
         index = {v: i for i, v in enumerate(levels)}
-        codes = np.fromiter((index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n)
+        if isinstance(column, Coded):  # each distinct value looked up once; code -1 (missing) takes the last entry
+            table = np.array([index.get(v, -1) for v in column.names] + [index.get(spec["mode"], -1)], dtype=np.int64)
+            codes = table[np.asarray(column.codes, dtype=np.int64)]
+        else:
+            codes = np.fromiter(
+                (index.get(spec["mode"] if v is None else v, -1) for v in column), dtype=np.int64, count=n
+            )
         onehot = np.zeros((n, len(levels)))
         hit = codes >= 0
         onehot[np.flatnonzero(hit), codes[hit]] = 1.0
@@ -156,17 +201,58 @@ def _spectrum(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     centred = x - x.mean(axis=0)
     scatter = np.einsum("ij,ik->jk", centred, centred, optimize=False) / max(len(x), 1)
+    return _eigen(scatter)
+
+
+def _eigen(scatter: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values, vectors = np.linalg.eigh(scatter)
     order = np.argsort(values)[::-1]
     return np.maximum(values[order], 0.0), vectors[:, order].T
 
 
-def _components(x: np.ndarray, k: int) -> np.ndarray:
-    """The first k principal axes of x (rows centred), signs fixed so the fit is reproducible."""
-    axes = _spectrum(x)[1][:k]
+def _signed(axes: np.ndarray) -> np.ndarray:
+    """Principal axes with their signs fixed (largest coordinate positive), so the fit is reproducible."""
     signs = np.sign(axes[np.arange(len(axes)), np.argmax(np.abs(axes), axis=1)])
     signed: np.ndarray = axes * signs[:, None]
     return signed
+
+
+def _components(x: np.ndarray, k: int) -> np.ndarray:
+    """The first k principal axes of x (rows centred), signs fixed so the fit is reproducible."""
+    return _signed(_spectrum(x)[1][:k])
+
+
+class _Scatters:
+    """The covariance of x and of x without any one of its chunks, from each chunk's sums (one pass over
+    the rows, where a scatter matrix of each "all but one chunk" would pass over them once per chunk).
+
+    The rows are centred on the mean of all of them first, so the sums of squares carry no large mean
+    (the chunks' own means, of order 1/√rows, are taken out exactly: S = Q − n·m·mᵀ).
+    """
+
+    def __init__(self, x: np.ndarray, bounds: np.ndarray):
+        centre = x.mean(axis=0)
+        self.rows, self.sums, self.squares = [], [], []
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            part = x[a:b] - centre
+            self.rows.append(b - a)
+            self.sums.append(part.sum(axis=0))
+            self.squares.append(np.einsum("ij,ik->jk", part, part, optimize=False))
+        self.total_rows = sum(self.rows)
+        self.total_sum = np.sum(self.sums, axis=0)
+        self.total_squares = np.sum(self.squares, axis=0)
+
+    def whole(self) -> np.ndarray:
+        n = max(self.total_rows, 1)
+        mean = self.total_sum / n
+        scatter: np.ndarray = self.total_squares / n - np.outer(mean, mean)
+        return scatter
+
+    def without(self, chunk: int) -> np.ndarray:
+        n = max(self.total_rows - self.rows[chunk], 1)
+        mean = (self.total_sum - self.sums[chunk]) / n
+        scatter: np.ndarray = (self.total_squares - self.squares[chunk]) / n - np.outer(mean, mean)
+        return scatter
 
 
 def fit(
@@ -214,10 +300,7 @@ def fit(
         std = float(finite.std()) if finite.size else 0.0
         spec["numeric"].append({"feature": name, "position": position, "mean": mean, "std": std if std > 0 else 1.0})
     for (name, position), column in zip(categorical_names, values.categorical):
-        counts: dict[str, int] = {}
-        for v in column:
-            if v is not None:
-                counts[v] = counts.get(v, 0) + 1
+        counts = _value_counts(column)
         levels = sorted(counts, key=lambda v: (-counts[v], v))[:TOP_CATEGORIES]
         if not levels:
             continue
@@ -237,19 +320,19 @@ def fit(
     p = x.shape[1]
     if p < 2 or n < 2 * CHUNKS:
         return None
-    eigenvalues = _spectrum(x)[0]
+    bounds = np.linspace(0, n, CHUNKS + 1).astype(int)
+    scatters = _Scatters(x, bounds)
+    eigenvalues, axes = _eigen(scatters.whole())
     share = eigenvalues / max(float(eigenvalues.sum()), 1e-300)
     k = int(np.searchsorted(np.cumsum(share), variance, side="right")) + 1
     k = max(1, min(k, p - 1))
-    components = _components(x, k)
+    components = _signed(axes[:k])
     # cross-fitted errors of the reference (see Notes)
-    bounds = np.linspace(0, n, CHUNKS + 1).astype(int)
     ref_errors = np.empty(n)
     ref_sq = np.empty((n, len(_groups(spec))))
     chunk_means = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        others = np.concatenate([x[:a], x[b:]])
-        axes = _components(others, k)
+    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        axes = _signed(_eigen(scatters.without(j))[1][:k])  # the PCA of the other chunks
         ref_errors[a:b], ref_sq[a:b] = _split(spec, _residuals(x[a:b], axes))
         chunk_means.append(float(ref_errors[a:b].mean()))
     edges = np.unique(np.quantile(ref_errors, np.linspace(0, 1, HISTOGRAM_BINS + 1)[1:-1]))
@@ -278,6 +361,19 @@ def fit(
     return spec
 
 
+def _value_counts(column: Any) -> dict[str, int]:
+    """How often each value of a categorical column occurs (missing ones left out)."""
+    if isinstance(column, Coded):
+        codes = np.asarray(column.codes, dtype=np.int64)
+        counts = np.bincount(codes[codes >= 0], minlength=len(column.names))
+        return {name: int(c) for name, c in zip(column.names, counts.tolist()) if c}
+    out: dict[str, int] = {}
+    for v in column:
+        if v is not None:
+            out[v] = out.get(v, 0) + 1
+    return out
+
+
 # -- hourly sketches ----------------------------------------------------------------------------------
 def sketch(fit: Mapping[str, Any], values: Columns) -> dict[str, Any]:
     """The mergeable sketch of some rows' reconstruction errors.
@@ -289,9 +385,17 @@ def sketch(fit: Mapping[str, Any], values: Columns) -> dict[str, Any]:
     return _sketch(fit, e, sq)
 
 
-def sketches_by(fit: Mapping[str, Any], groups: np.ndarray, values: Columns) -> dict[int, dict[str, Any]]:
-    """One sketch per value of ``groups`` (e.g. the rows' epoch hours), the rows projected once."""
-    e, sq = errors(fit, values)
+def sketches_by(
+    fit: Mapping[str, Any], groups: np.ndarray, values: Columns, batch: int = BATCH_ROWS
+) -> dict[int, dict[str, Any]]:
+    """One sketch per value of ``groups`` (e.g. the rows' epoch hours), the rows projected once, ``batch``
+    rows at a time (the encoded matrix and its residuals are several times the size of the values)."""
+    n = values.rows
+    if n <= batch:
+        e, sq = errors(fit, values)
+    else:
+        parts = [errors(fit, values[a : a + batch]) for a in range(0, n, batch)]
+        e, sq = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
     order = np.argsort(groups, kind="stable")
     keys, starts = np.unique(groups[order], return_index=True)
     ends = [*starts[1:].tolist(), len(order)]

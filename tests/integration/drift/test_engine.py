@@ -132,7 +132,7 @@ class Crash(RuntimeError):
     pass
 
 
-@pytest.mark.parametrize("crash_after", ["profile", "labels", "drift", "multivariate", "alerts"])
+@pytest.mark.parametrize("crash_after", ["multivariate_fit", "profile", "labels", "drift", "multivariate", "alerts"])
 def test_a_crash_between_steps_then_a_rerun_counts_every_row_once(drift_tenant, databases, engine, reader, crash_after):
     """Given a worker that dies right after step k commits, the next run completes the work and the
     results equal those of a run that never crashed."""

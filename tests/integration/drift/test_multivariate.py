@@ -6,6 +6,7 @@ would, and reads what a user reads: the window's results and the incidents with 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.support import multivariate_scenario, scenarios
@@ -151,3 +152,81 @@ def test_the_fit_is_stored_with_the_reference_and_refitted_when_it_or_the_varian
     assert stored()["reference_key"] == "uploaded:2"
     [result] = reader.results(name, MULTIVARIATE)
     assert result["verdict"] == "no_drift" and result["rows"] == scenarios.WINDOW_ROWS
+
+
+def _hostile(data, seed: int):
+    """The scenario's window with what a reader must treat alike: NULL, NaN, ±Infinity and beyond-±1e150
+    numbers, NULL categories, unseen ones and ones COPY escapes (tab, backslash, newline)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for row in data.predictions:
+        num, cat = list(row[2]), list(row[3])
+        j = int(rng.integers(len(num)))
+        num[j] = [None, float("nan"), float("inf"), -float("inf"), 3e200, num[j]][int(rng.integers(6))]
+        k = int(rng.integers(len(cat)))
+        cat[k] = [None, "tab\there", "back\\slash", "new\nline", "unseen", cat[k]][int(rng.integers(6))]
+        rows.append((row[0], row[1], num, cat, *row[4:]))
+    data.predictions = rows
+    return data
+
+
+def test_the_profile_steps_read_gives_the_multivariate_sketches_of_the_steps_own_read(
+    drift_tenant, databases, reader, monkeypatch
+):
+    """The profile step counts the new rows' reconstruction errors in its own pass (one read of each
+    row). With that pass turned off, the multivariate step reads the rows itself, as it did before. Both
+    give the same hourly sketches and the same verdicts, over several chunks and a second batch of rows
+    landing in an hour that already has a sketch."""
+    from seia_drift.engine import DriftEngine
+    from seia_drift.steps import multivariate as mv_step
+    from seia_drift.steps import profile
+
+    monkeypatch.setattr(profile, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(mv_step, "CHUNK_ROWS", 700)
+    data = _hostile(multivariate_scenario.generate("flip", 3), 3)
+    first, second = data.predictions[:1200], data.predictions[1200:]
+    reports = {}
+    for name in ("mv-shared", "mv-own"):
+        if name == "mv-own":
+            monkeypatch.setattr(profile, "shared_errors", lambda ctx, stored, xid: None)
+        data.predictions = first
+        with drift_tenant.connect() as conn:
+            scenarios.load(conn, name, data)
+        engine = DriftEngine(databases)
+        reports[name] = [engine.run(drift_tenant.tenant, name)]
+        with drift_tenant.connect() as conn, conn.transaction():
+            from seia.repositories.records import PredictionRepository
+
+            PredictionRepository(conn).add(reader.model_id(name), second)
+        reports[name].append(engine.run(drift_tenant.tenant, name))
+
+    # the shared pass took every row; the multivariate step read none itself (and did, without the fit step)
+    for report in reports["mv-shared"]:
+        assert report["profile"]["multivariate"] is True and report["multivariate"]["rows"] == 0
+    assert [r["multivariate"]["rows"] for r in reports["mv-own"]] == [1200, 800]
+    assert [r["profile"]["multivariate"] for r in reports["mv-own"]] == [False, False]
+
+    def hourly(name):
+        return reader.query(
+            "SELECT hour, rows, sketch FROM drift_multivariate_hourly WHERE model_id = %s ORDER BY hour",
+            (reader.model_id(name),),
+        )
+
+    shared, own = hourly("mv-shared"), hourly("mv-own")
+    assert len(shared) == len(own) == 24
+    assert sum(h["rows"] for h in shared) == 2000
+    for a, b in zip(shared, own):
+        assert (a["hour"], a["rows"], a["sketch"]["n"], a["sketch"]["histogram"]) == (
+            b["hour"],
+            b["rows"],
+            b["sketch"]["n"],
+            b["sketch"]["histogram"],
+        )
+        for key in ("mean", "m2"):
+            assert a["sketch"][key] == pytest.approx(b["sketch"][key], rel=1e-9, abs=1e-9)
+        assert a["sketch"]["sq"] == pytest.approx(b["sketch"]["sq"], rel=1e-9, abs=1e-9)
+    [a] = reader.results("mv-shared", MULTIVARIATE)
+    [b] = reader.results("mv-own", MULTIVARIATE)
+    assert (a["verdict"], a["rows"]) == (b["verdict"], b["rows"]) == ("drift", 2000)
+    for key in ("reconstruction_error", "reconstruction_error_std"):
+        assert a["statistics"][key] == pytest.approx(b["statistics"][key], rel=1e-9)

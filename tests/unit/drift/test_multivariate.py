@@ -132,3 +132,50 @@ def test_causes_name_the_features_that_explain_the_change_not_every_feature():
     }
     named = [c.feature for c in mv.causes([window])]
     assert named == ["x3", "x4"]
+
+
+def _coded(column) -> mv.Coded:
+    names = sorted({v for v in column if v is not None}, reverse=True)  # any order of the distinct values
+    index = {v: i for i, v in enumerate(names)}
+    return mv.Coded(np.array([-1 if v is None else index[v] for v in column]), names)
+
+
+def test_coded_categorical_columns_give_the_fit_and_errors_of_plain_ones():
+    """The engine's reads hand categorical columns over coded (codes into the distinct values); the fit,
+    the canonical order and the errors are those of the same values as a plain sequence with None."""
+    rng = np.random.default_rng(5)
+    plain = _draw(rng, 3000, 0.7)
+    column = [None if i % 17 == 0 else v for i, v in enumerate(plain.categorical[0])]
+    plain = mv.Columns(plain.numeric, [column])
+    coded = mv.Columns(plain.numeric, [_coded(column)])
+
+    a, b = mv.canonical(plain), mv.canonical(coded)
+    assert np.array_equal(a.numeric, b.numeric)
+    decoded = [None if c < 0 else b.categorical[0].names[c] for c in b.categorical[0].codes]
+    assert decoded == list(a.categorical[0])
+
+    fit_a, fit_b = mv.fit(FEATURES, a), mv.fit(FEATURES, b)
+    assert fit_a["categorical"] == fit_b["categorical"]
+    assert np.allclose(fit_a["components"], fit_b["components"], rtol=0, atol=1e-12)
+    for key, value in fit_a["reference"].items():
+        assert value == pytest.approx(fit_b["reference"][key], rel=1e-12), key
+    new = _draw(np.random.default_rng(6), 500, -0.7)
+    new_column = [None if i % 5 == 0 else ("unseen" if i % 7 == 0 else v) for i, v in enumerate(new.categorical[0])]
+    e_a, sq_a = mv.errors(fit_a, mv.Columns(new.numeric, [new_column]))
+    e_b, sq_b = mv.errors(fit_a, mv.Columns(new.numeric, [_coded(new_column)]))
+    assert np.array_equal(e_a, e_b) and np.array_equal(sq_a, sq_b)
+
+
+def test_the_cross_fitted_pcas_scatter_equals_the_other_chunks_own():
+    """Each chunk's PCA is fitted on the other chunks: their covariance, from the chunks' sums, equals
+    the covariance computed from those rows themselves (to rounding), even far from the origin."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(2003, 6)) @ rng.normal(size=(6, 6)) + 1e4
+    bounds = np.linspace(0, len(x), mv.CHUNKS + 1).astype(int)
+    scatters = mv._Scatters(x, bounds)
+    assert np.allclose(scatters.whole(), np.cov(x, rowvar=False, bias=True), rtol=1e-10, atol=1e-10)
+    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        others = np.concatenate([x[:a], x[b:]])
+        assert np.allclose(scatters.without(j), np.cov(others, rowvar=False, bias=True), rtol=1e-10, atol=1e-10)
+        direct = mv._components(others, 3)
+        assert np.allclose(mv._signed(mv._eigen(scatters.without(j))[1][:3]), direct, rtol=0, atol=1e-9)

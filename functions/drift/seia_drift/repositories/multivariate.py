@@ -89,21 +89,22 @@ class MultivariateRepository:
     def reference_values(
         self, source: Source, numeric: Sequence[int], categorical: Sequence[int]
     ) -> tuple[list[int], Any, list[list[str | None]]]:
-        """The reference's feature values at the given positions of num[] and cat[]."""
+        """The reference's feature values at the given positions of num[] and cat[] (categorical ones coded)."""
         query = (
             sql.SQL("COPY (")
             + source.cte()
             + sql.SQL("SELECT 0::int8, {} FROM src) TO STDOUT").format(self._columns("src", numeric, categorical))
         )
-        return self._read(query, source.params, len(numeric), len(categorical))
+        return self._read(query, source.params, len(numeric), len(categorical), coded=True)
 
     def new_values(
         self, numeric: Sequence[int], categorical: Sequence[int], params: Mapping[str, Any], rows: Rows
-    ) -> tuple[list[int], Any, list[list[str | None]]]:
-        """(epoch hour per row, numeric values (rows × positions, NaN missing), categorical columns) of one
-        chunk of new prediction rows (``params``: :meth:`SketchRepository.chunks`, of `rows`)."""
+    ) -> tuple[list[int], Any, list[Any]]:
+        """(epoch hour per row, numeric values (rows × positions, NaN missing), categorical columns coded
+        (:class:`seia_drift.multivariate.Coded`)) of one chunk of new prediction rows (``params``:
+        :meth:`SketchRepository.chunks`, of `rows`)."""
         query = sql.SQL(rows.sql(_NEW_VALUES)).format(values=self._columns("p", numeric, categorical))
-        return self._read(query, params, len(numeric), len(categorical))
+        return self._read(query, params, len(numeric), len(categorical), coded=True)
 
     @staticmethod
     def _columns(alias: str, numeric: Sequence[int], categorical: Sequence[int]) -> sql.Composable:
@@ -113,8 +114,8 @@ class MultivariateRepository:
         return sql.SQL(", ").join(parts)
 
     def _read(
-        self, query: sql.Composed, params: Mapping[str, Any], n_num: int, n_cat: int
-    ) -> tuple[list[int], Any, list[list[str | None]]]:
+        self, query: sql.Composed, params: Mapping[str, Any], n_num: int, n_cat: int, coded: bool = False
+    ) -> tuple[list[int], Any, list[Any]]:
         import numpy as np
         import pandas as pd
 
@@ -138,12 +139,17 @@ class MultivariateRepository:
             engine="c",
         )
         numeric = frame.iloc[:, 1 : 1 + n_num].to_numpy(dtype=np.float64).reshape(len(frame), n_num)
-        categorical = []
+        categorical: list[Any] = []
         for j in range(n_cat):
             column = frame.iloc[:, 1 + n_num + j]
             codes, uniques = pd.factorize(column, use_na_sentinel=True)
             names = [_unescape(u) for u in uniques]
-            categorical.append([names[c] if c >= 0 else None for c in codes])
+            if coded:
+                from seia_drift.multivariate import Coded
+
+                categorical.append(Coded(codes, names))
+            else:
+                categorical.append([names[c] if c >= 0 else None for c in codes])
         return frame.iloc[:, 0].tolist(), numeric, categorical
 
     # -- hourly sketches ----------------------------------------------------------------------------

@@ -305,8 +305,19 @@ class SegmentRepository:
                 have[2] += pred_n
         self.conn.execute(self.DELETE_HOURS, (model_id, hours))
         self.conn.execute(self.STAGE)
+        texts: dict[Any, str] = {None: NULL}  # each hour, feature and segment written out once
+        for hour in hours:
+            texts[hour] = hour.isoformat()
+
+        def text(value: str | None) -> str:
+            out = texts.get(value)
+            if out is None:
+                assert value is not None  # None is in texts
+                out = texts[value] = _copy_text(value)
+            return out
+
         lines = [
-            f"{hour.isoformat()}\t{_copy_text(feature)}\t{NULL if segment is None else _copy_text(segment)}\t"
+            f"{texts[hour]}\t{text(feature)}\t{text(segment)}\t"
             f"{int(rows)}\t{float(pred_sum)!r}\t{int(pred_n)}\t{int(labeled)}\t{float(err_sum)!r}\t{float(y_sum)!r}\n"
             for (hour, feature, segment), (rows, pred_sum, pred_n, labeled, err_sum, y_sum) in merged.items()
         ]

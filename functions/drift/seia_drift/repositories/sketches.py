@@ -136,11 +136,62 @@ class Segmenting:
         rows = np.bincount(key, minlength=size)
         pred_n = np.bincount(key, weights=has, minlength=size)
         pred_sum = np.bincount(key, weights=np.where(has, pred, 0.0), minlength=size)
-        for i in np.flatnonzero(rows).tolist():
-            h, s = divmod(i, width)
-            self.rows.append(
-                (_hour(hour_values[h]), feature, names[s], int(rows[i]), float(pred_sum[i]), int(pred_n[i]))
+        filled = np.flatnonzero(rows)
+        hours = [_hour(v) for v in hour_values.tolist()]
+        self.rows.extend(
+            (hours[h], feature, names[s], n, total, k)
+            for h, s, n, total, k in zip(
+                (filled // width).tolist(),
+                (filled % width).tolist(),
+                rows[filled].tolist(),
+                pred_sum[filled].tolist(),
+                pred_n[filled].astype(np.int64).tolist(),
             )
+        )
+
+
+@dataclass
+class ChunkRows:
+    """The decoded values of one chunk of new rows, kept by :meth:`SketchRepository.numeric_counts` and
+    :meth:`SketchRepository.categorical_counts` for another consumer of the same read (the multivariate
+    step's hourly error sketches, counted in the profile step's pass). Both reads carry the rows' ``seq``,
+    so their rows are matched by it, whatever order each COPY returned them in.
+    """
+
+    numeric_seq: Any = None  # int64 per row of the numeric read (None: no numeric read, or no rows)
+    numeric_hours: Any = None  # epoch hour per row of the numeric read
+    numeric: dict[int, Any] = field(default_factory=dict)  # num[] position -> float64 values (NaN: NULL)
+    categorical_seq: Any = None  # int64 per row of the categorical read
+    categorical_hours: Any = None
+    categorical: dict[int, tuple[Any, list[str]]] = field(default_factory=dict)  # cat[] position -> (codes, names)
+
+    def clear(self) -> None:
+        self.numeric_seq = self.numeric_hours = self.categorical_seq = self.categorical_hours = None
+        self.numeric.clear()
+        self.categorical.clear()
+
+    def aligned(self) -> tuple[Any, dict[int, Any], dict[int, tuple[Any, list[str]]]] | None:
+        """(epoch hours, numeric values, categorical codes) of the chunk's rows in one row order, or None
+        when the chunk had no rows."""
+        import numpy as np
+
+        if self.numeric_seq is None or self.categorical_seq is None:
+            if self.numeric_seq is not None:
+                return self.numeric_hours, dict(self.numeric), {}
+            if self.categorical_seq is not None:
+                return self.categorical_hours, {}, dict(self.categorical)
+            return None
+        if np.array_equal(self.numeric_seq, self.categorical_seq):  # the usual case: the same scan order
+            return self.numeric_hours, dict(self.numeric), dict(self.categorical)
+        by_num = np.argsort(self.numeric_seq, kind="stable")
+        by_cat = np.argsort(self.categorical_seq, kind="stable")
+        if not np.array_equal(self.numeric_seq[by_num], self.categorical_seq[by_cat]):
+            raise RuntimeError("the numeric and categorical reads of a chunk returned different rows")
+        return (
+            self.numeric_hours[by_num],
+            {k: v[by_num] for k, v in self.numeric.items()},
+            {k: (codes[by_cat], names) for k, (codes, names) in self.categorical.items()},
+        )
 
 
 # No JIT for the wide chunk queries: compiling them costs seconds. Local to the transaction.
@@ -206,6 +257,7 @@ class SketchRepository:
         params: dict[str, Any],
         rows: Rows,
         segments: Segmenting | None = None,
+        keep: ChunkRows | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
 
@@ -215,7 +267,8 @@ class SketchRepository:
         of (hour, slot, bucket) keys, and memory stays bounded by the chunk size.
 
         With ``segments``, the same values are also counted into the cause segments of the numeric
-        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``.
+        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``. With ``keep``, the rows'
+        ``seq``, hours and feature values are kept there (:class:`ChunkRows`).
         """
         if not layout.numeric:
             return []
@@ -236,15 +289,19 @@ class SketchRepository:
         added = any(slot.added for slot in layout.numeric)
         if added:
             columns.append("cardinality(p.num)::float8")
+        width = len(columns)
+        if keep is not None:
+            columns.append("p.seq")  # int8, after every float8 column
         query = sql.SQL(rows.sql(NUMERIC_VALUES)).format(values=sql.SQL(", ".join(columns)))
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
             for block in copy:
                 raw += block
-        width = len(columns)
         fields = [("n", ">i2"), ("hl", ">i4"), ("hour", ">i8")]
         for k in range(width):
             fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
+        if keep is not None:
+            fields += [("lseq", ">i4"), ("seq", ">i8")]
         body = memoryview(raw)[_COPY_HEADER : len(raw) - _COPY_TRAILER]
         records = np.frombuffer(body, dtype=np.dtype(fields))
         if not len(records):
@@ -255,8 +312,13 @@ class SketchRepository:
         pred = records[f"v{len(layout.numeric)}"].astype(np.float64) if segments is not None else None
         out = []
         length = records[f"v{width - 1}"] if added else None
+        if keep is not None:
+            keep.numeric_seq = records["seq"].astype(np.int64)
+            keep.numeric_hours = hours_epoch
         for k, slot in enumerate(layout.numeric):
             values = records[f"v{k}"].astype(np.float64)
+            if keep is not None and slot.source == "feature":
+                keep.numeric[slot.position] = values
             if segments is not None and slot.source == "feature":
                 segments.numeric(slot.feature, values, pred, hour_values, hour_index)
             present = np.abs(values) < _MAX_ABS  # False for NaN (NULL), inf and huge values
@@ -305,7 +367,12 @@ class SketchRepository:
         return out
 
     def categorical_counts(
-        self, layout: Layout, params: dict[str, Any], rows: Rows, segments: Segmenting | None = None
+        self,
+        layout: Layout,
+        params: dict[str, Any],
+        rows: Rows,
+        segments: Segmenting | None = None,
+        keep: ChunkRows | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
@@ -313,7 +380,8 @@ class SketchRepository:
         numpy counts: ``factorize`` per slot, then one ``bincount`` of (hour, code). COPY's escapes
         are undone on the distinct values only; ``\\N`` is NULL, an escaped backslash never is.
 
-        With ``segments``, the categorical features' cause segments are counted from the same codes.
+        With ``segments``, the categorical features' cause segments are counted from the same codes; with
+        ``keep``, the rows' ``seq`` and the features' codes are kept there (:class:`ChunkRows`).
         """
         if not layout.categorical:
             return []
@@ -327,8 +395,10 @@ class SketchRepository:
         if segments is not None:
             columns.append(f"({segments.pred})::float8")
         added = any(slot.added for slot in layout.categorical)
-        if added:  # as for numeric slots (and last): rows written before an added feature are not rows of it
+        if added:  # as for numeric slots: rows written before an added feature are not rows of it
             columns.append("cardinality(p.cat)")
+        if keep is not None:
+            columns.append("p.seq")  # last
         query = sql.SQL(rows.sql(CATEGORICAL_VALUES)).format(values=sql.SQL(", ".join(columns)))
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -353,11 +423,16 @@ class SketchRepository:
         if segments is not None:
             pred = frame[len(layout.categorical) + 1].to_numpy(dtype=np.float64)  # NULL (\\N) is NaN
         out = []
-        length = frame[len(columns)].to_numpy(dtype=np.int64) if added else None
+        length = frame[len(layout.categorical) + 1 + (segments is not None)].to_numpy(dtype=np.int64) if added else None
+        if keep is not None:
+            keep.categorical_seq = frame[len(columns)].to_numpy(dtype=np.int64)
+            keep.categorical_hours = hour_values[hour_index]
         for k, slot in enumerate(layout.categorical):
             codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)
             width = len(uniques) + 1  # code -1 (missing) goes to column 0
             names = [_copy_unescape(u) for u in uniques]
+            if keep is not None and slot.source == "feature":
+                keep.categorical[slot.position] = (codes, names)
             if segments is not None and pred is not None and slot.source == "feature":
                 # every row, as the numeric slots do (rows before an added feature are its missing segment)
                 segments.categorical(slot.feature, codes, names, pred, hour_values, hour_index)

@@ -5,7 +5,7 @@ from seia_drift.steps.audit import AuditStep
 from seia_drift.steps.causes import CauseStep
 from seia_drift.steps.drift import DriftStep
 from seia_drift.steps.labels import LabelStep
-from seia_drift.steps.multivariate import MultivariateStep
+from seia_drift.steps.multivariate import MultivariateFitStep, MultivariateStep
 from seia_drift.steps.notify import NotifyStep
 from seia_drift.steps.performance import PerformanceStep
 from seia_drift.steps.profile import ProfileStep
@@ -14,6 +14,7 @@ from seia_drift.steps.reference import ReferenceStep
 DEFAULT_STEPS = (
     AuditStep,
     ReferenceStep,
+    MultivariateFitStep,  # before ProfileStep: its pass over the new rows also counts their reconstruction errors
     ProfileStep,
     LabelStep,
     DriftStep,
@@ -31,6 +32,7 @@ __all__ = [
     "CauseStep",
     "DriftStep",
     "LabelStep",
+    "MultivariateFitStep",
     "MultivariateStep",
     "NotifyStep",
     "PerformanceStep",

@@ -10,10 +10,12 @@ from typing import Any
 from seia.sparse import unpack_sketch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SEGMENT_PREDICTION, SegmentRepository
-from seia_drift.repositories.sketches import Segmenting, SketchRepository
+from seia_drift.repositories.sketches import ChunkRows, Segmenting, SketchRepository
 from seia_drift.repositories.state import SEGMENTS, Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
 from seia_drift.steps.base import Context, Step
+from seia_drift.steps.multivariate import NAME as MULTIVARIATE
+from seia_drift.steps.multivariate import shared_errors
 
 log = logging.getLogger(__name__)
 CHUNK_ROWS = 250_000  # rows per counting query: bounds the server's hash tables and our memory
@@ -25,6 +27,11 @@ class ProfileStep(Step):
     New rows are those of transactions in ``[watermark, horizon)``, the horizon being the oldest
     transaction still running: a transaction that commits late is taken on a later run, never
     skipped, and never twice. A late row for an old hour is added to that hour's sketch.
+
+    The same read of each chunk also counts the rows' cause segments (when their watermark is this
+    step's) and the multivariate step's hourly reconstruction errors (when its fit is current and its
+    watermark is this step's: :func:`seia_drift.steps.multivariate.shared_errors`), so each new row is
+    read once; those watermarks move here, in this step's transaction.
     """
 
     name = "profile"
@@ -44,6 +51,8 @@ class ProfileStep(Step):
         hours: set[datetime] = set()
         written = 0
         segmenting = self._segmenting(ctx, bins, mark)
+        errors = shared_errors(ctx, stored, mark.xid)
+        rows = ChunkRows() if errors is not None else None
         if n:
             repo.prepare_counting()
             chunks = repo.chunks(ctx.rows, mark.xid, horizon, first, last, n, CHUNK_ROWS)
@@ -53,8 +62,10 @@ class ProfileStep(Step):
                 new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
                 if segmenting is not None:
                     segmenting.rows.clear()
+                if rows is not None:
+                    rows.clear()
                 for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
-                    ctx.layout, edges, params, ctx.rows, segmenting
+                    ctx.layout, edges, params, ctx.rows, segmenting, rows
                 ):
                     # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
                     # numpy, so consistent by construction; a sketch object is built only to merge
@@ -70,7 +81,7 @@ class ProfileStep(Step):
                         "bin_counts": counts or [],
                     }
                 for hour, pos, cats, counts, missing in repo.categorical_counts(
-                    ctx.layout, params, ctx.rows, segmenting
+                    ctx.layout, params, ctx.rows, segmenting, rows
                 ):
                     new[(hour, categorical[pos].feature)] = CategoricalSketch(
                         dict(zip(cats or (), counts or ())), missing
@@ -78,6 +89,8 @@ class ProfileStep(Step):
                 written += self._merge(repo, ctx, new, by_feature)
                 if segmenting is not None:
                     SegmentRepository(ctx.conn).add_hours(ctx.model.id, segmenting.rows)
+                if errors is not None and rows is not None:
+                    errors.add_chunk(rows)
                 hours.update(h for h, _ in new)
                 log.info(
                     "profile %s: chunk %d/%d, %d sketches, %.0f ms",
@@ -90,7 +103,16 @@ class ProfileStep(Step):
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         if segmenting is not None:
             ctx.state.set(ctx.model.id, SEGMENTS, Watermark(xid=horizon))
-        return {"rows": n, "hours": len(hours), "sketches": written, "segments": segmenting is not None}
+        if errors is not None:  # its change number stays: the multivariate step judges the changed windows
+            done = ctx.state.get(ctx.model.id, MULTIVARIATE)
+            ctx.state.set(ctx.model.id, MULTIVARIATE, Watermark(xid=horizon, change=done.change))
+        return {
+            "rows": n,
+            "hours": len(hours),
+            "sketches": written,
+            "segments": segmenting is not None,
+            "multivariate": errors is not None,
+        }
 
     def _segmenting(self, ctx: Context, bins: dict[str, FeatureBins], mark: Watermark) -> Segmenting | None:
         """How to count the new rows' cause segments here, or None when the labels step recomputes them.
