@@ -43,6 +43,11 @@ def test_settings_read_thresholds_and_webhook():
     assert (s.window, s.thresholds.min_rows, s.thresholds.psi, s.accuracy_drop) == ("hour", 500, 0.3, 0.1)
 
 
+def test_settings_read_segment_top_values_as_the_registry_checks_it():
+    assert DriftSettings.from_model({}).segment_top_values == 20
+    assert DriftSettings.from_model({"segment_top_values": 3}).segment_top_values == 3
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -51,6 +56,8 @@ def test_settings_read_thresholds_and_webhook():
         {"webhook_url": "ftp://x"},
         {"coverage_threshold": 2},
         {"reference_policy": "latest"},
+        {"segment_top_values": 0},
+        {"segment_top_values": "5"},
     ],
 )
 def test_bad_settings_name_the_key(bad):
