@@ -342,3 +342,59 @@ def test_a_value_with_quotes_braces_and_colons_is_a_value_like_any_other(api, te
     assert [w["predictions"] for w in stats.body["windows"]] == [moved]
     us = api.get("/v1/models/odd/stats?granularity=day&segment=region:us", tenant.api_key).body["windows"]
     assert [w["predictions"] for w in us] == [200 - moved]
+
+
+# --- causes naming a segment value -------------------------------------------------------------------------------
+def _labelled(day: str, counts: dict[str, int], prefix: str, seed: int, wrong: dict[str, float]):
+    """Records whose label is the prediction except for a share ``wrong[region]`` of each region's rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    records, truths = [], []
+    for r in _records(day, counts, prefix, seed):
+        region = r["segments"]["region"]
+        predicted = "yes" if rng.uniform() < 0.5 else "no"
+        flipped = rng.uniform() < wrong[region]
+        label = {"yes": "no", "no": "yes"}[predicted] if flipped else predicted
+        records.append(dict(r, prediction=predicted, score=0.8 if predicted == "yes" else 0.2))
+        truths.append({"prediction_id": r["prediction_id"], "label": label})
+    return records, truths
+
+
+def test_a_model_wide_accuracy_drop_confined_to_one_region_names_that_region_first(api, tenant, engine):
+    # Given a reference where every region is right 90% of the time (eu 30%, us 40%, ap 30% of the rows)
+    _model(api, tenant, "acc")
+    ref, ref_truths = _labelled("2026-10-31", {"eu": 300, "us": 400, "ap": 300}, "r", 1, dict.fromkeys(SHARES, 0.1))
+    labels = {t["prediction_id"]: t["label"] for t in ref_truths}
+    _send(api, tenant, "acc", [dict(r, label=labels[r["prediction_id"]]) for r in ref], kind="reference")
+    # When, in a day where us merely grows (40% -> 60% of the rows, as right as before), eu is wrong 80% of the
+    # time: accuracy falls about 0.9 -> 0.76 for the whole model
+    day, truths = _labelled(DAY1, {"eu": 200, "us": 600, "ap": 200}, "p", 2, {"eu": 0.8, "us": 0.1, "ap": 0.1})
+    _send(api, tenant, "acc", day)
+    _send(api, tenant, "acc", truths, kind="ground-truths")
+    engine.run(tenant.tenant, "acc")
+
+    # Then the model-wide performance incident opens (eu's own would be the same series: none)
+    perf = [i for i in _incidents(tenant, "acc") if i["kind"] == "performance" and i["condition"] == "accuracy"]
+    assert [i["segment"] for i in perf] == [None], perf
+    listed = api.get("/v1/models/acc/alerts", tenant.api_key).body["alerts"]
+    (alert,) = [a for a in listed if a["kind"] == "performance" and a["condition"] == "accuracy"]
+    assert alert["segment"] is None
+    causes = api.get(f"/v1/models/acc/alerts/{alert['id']}", tenant.api_key).body["causes"]
+    # and its first cause is the region eu (concept drift there), not us, which only grew, nor a feature
+    first = causes[0]
+    assert (first["kind"], first["name"], first["segment"]) == ("segment_field", "region", "region = eu"), causes
+    assert "rows in region = eu" in first["message"] and "concept drift" in first["message"], first["message"]
+    assert "region = us" not in [c["segment"] for c in causes[:1]]
+    # (the stored cause segments of the field: the reference's and the day's rows per region)
+    with tenant.connect() as conn:
+        ref_rows, day_rows = (
+            dict(
+                conn.execute(
+                    f"""SELECT s.segment, sum(s.rows)::int FROM {table} s JOIN models m ON m.id = s.model_id
+                        WHERE m.name = 'acc' AND s.feature = 'region' GROUP BY 1"""
+                ).fetchall()
+            )
+            for table in ("drift_segments_reference", "drift_segments_hourly")
+        )
+    assert (ref_rows, day_rows) == ({"eu": 300, "us": 400, "ap": 300}, {"eu": 200, "us": 600, "ap": 200})
