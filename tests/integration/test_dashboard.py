@@ -504,7 +504,6 @@ def segmented(tenant, api, settings):
     segments._model(api, tenant, "shop")
     segments._reference(api, tenant, "shop")
     segments._send(api, tenant, "shop", segments._records(segments.DAY1, segments.SHARES, "p", 2, {"eu": 2.0}))
-    segments._segment_rows(tenant, "shop")
     databases = WorkerDatabases(settings)
     try:
         DriftEngine(databases).run(tenant.tenant, "shop")

@@ -1,13 +1,12 @@
 """Segment test data (docs/segments.md): a model declaring ``region``, rows of three regions, one of them small.
 
-Rows get their segment values by SQL (``seg``, tenant migration 0013) from the region that starts their
-prediction id (``eu-p12``), as ingest stores them.
+Everything goes through the real API: the model declares ``segments`` on ``POST /v1/models``, and each record
+carries its region in ``"segments": {"region": ...}`` (also the first part of its prediction id, ``eu-p12``).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import psycopg
 
 REFERENCE_DAY, DAY1, DAY2 = "2026-10-31", "2026-11-01", "2026-11-02"
 SETTINGS = {"window": "day", "min_rows": 50}
@@ -31,6 +30,7 @@ def _records(day: str, counts: dict[str, int], prefix: str, seed: int, shift: di
                     "x": float(rng.normal((shift or {}).get(region, 0.0), 1.0)),
                     "c": ["a", "b", "c"][int(rng.integers(3))],
                 },
+                "segments": {"region": region},
                 "prediction": "yes" if rng.uniform() < 0.3 else "no",
                 "score": float(rng.uniform()),
             }
@@ -44,36 +44,31 @@ def _send(api, tenant, model: str, records: list[dict], kind: str = "predictions
         assert reply.status == 202, reply.body
 
 
-def _segment_rows(tenant, model: str) -> None:
-    """Each stored row's region (from its prediction id) into seg[1]."""
-    with tenant.connect() as conn:
-        mid = conn.execute("SELECT id FROM models WHERE name = %s AND parent_id IS NULL", (model,)).fetchone()[0]
-        for table in ("predictions", "reference_rows"):
-            conn.execute(
-                f"UPDATE {table} SET seg = ARRAY[split_part(prediction_id, '-', 1)] WHERE model_id = %s AND seg IS NULL",
-                (mid,),
-            )
-        conn.commit()
-
-
 def _model(api, tenant, name: str, settings: dict | None = None, fields=("region",)) -> None:
     body = {
         "name": name,
         "task": "binary_classification",
         "features": [{"name": "x", "type": "numeric"}, {"name": "c", "type": "categorical"}],
         "labels": ["no", "yes"],
-        "settings": SETTINGS,
+        "settings": {**SETTINGS, **(settings or {})},
+        "segments": list(fields),
     }
     reply = api.post("/v1/models", tenant.api_key, json=body)
     assert reply.status == 201, reply.body
-    with tenant.connect() as conn:
-        conn.execute(
-            "UPDATE models SET segments = %s, settings = settings || %s WHERE name = %s",
-            (psycopg.types.json.Jsonb(list(fields)), psycopg.types.json.Jsonb(settings or {}), name),
-        )
-        conn.commit()
 
 
 def _reference(api, tenant, name: str, counts=SHARES) -> None:
     rows = [dict(r, label="yes" if i % 3 == 0 else "no") for i, r in enumerate(_records(REFERENCE_DAY, counts, "r", 1))]
     _send(api, tenant, name, rows, kind="reference")
+
+
+def _csv(records: list[dict]) -> str:
+    """The records as a bulk CSV file (docs/bulk-files.md): the features and the segment field as columns."""
+    lines = ["prediction_id,timestamp,x,c,region,prediction,score"]
+    for r in records:
+        f = r["features"]
+        lines.append(
+            f"{r['prediction_id']},{r['timestamp']},{f['x']!r},{f['c']},{r['segments']['region']},"
+            f"{r['prediction']},{r['score']!r}"
+        )
+    return "\n".join(lines) + "\n"

@@ -33,6 +33,10 @@ the part of the change the feature's **shift** explains is mix + interaction
   (a change of the label prior) is a candidate, scored by what no feature's shift explains.
 * **Feature drift and data quality**: segments of the feature, ranked by share shift.
 
+A model's declared segment fields (docs/segments.md) are candidates like categorical features: ``region``
+with its values as categories, so a model-wide drop confined to one region is named ``region = eu`` (a
+concept drift there), and a region that merely grew, at unchanged rates, explains nothing.
+
 Within a segment, the change of rate is shrunk towards the window's average change (``PRIOR_ROWS``
 pseudo-rows) where it enters the shift's part, so a segment with a handful of window rows cannot
 make a shift explain a drop by chance; a segment the reference lacks (a new category) starts from
@@ -67,6 +71,20 @@ class FeatureSegments:
     edges: list[float] | None
     ref: dict[str | None, SegmentStats] = field(default_factory=dict)
     cur: dict[str | None, SegmentStats] = field(default_factory=dict)
+    segment_field: bool = False  # a declared segment field (``region``), not a feature: values are segment values
+
+    @property
+    def what(self) -> str:
+        """The candidate in a sentence: "x", or "the segment field region"."""
+        return f"the segment field {self.feature}" if self.segment_field else self.feature
+
+    def rows(self, segment: str) -> str:
+        """Rows of a segment in a sentence: "rows with x < 3", "rows in region = eu"."""
+        return f"rows {'in' if self.segment_field else 'with'} {segment}"
+
+    def marked(self, details: dict[str, Any]) -> dict[str, Any]:
+        """A cause's details, saying when its candidate is a segment field."""
+        return details | {"segment_field": True} if self.segment_field else details
 
 
 def _fmt(x: float) -> str:
@@ -89,6 +107,8 @@ def describe(fs: FeatureSegments, group: Group) -> str:
     how, key = group
     if how == "one" and key is None:
         return f"{fs.feature} missing"
+    if fs.segment_field:
+        return f"{fs.feature} = {key}"  # as a segment incident's summary names it ("in region = eu")
     if fs.kind == "categorical":
         return f"{fs.feature} = {key!r}"
     e = fs.edges or []
@@ -256,14 +276,15 @@ def rank_performance(
         p_r, p_w = dec.share(keys, dec.p_r), dec.share(keys, dec.p_w)
         e_r, e_w = dec.mean(keys, dec.p_r, dec.t_r), dec.mean(keys, dec.p_w, dec.t_w)
         sentence = (
-            f"{move}; the shift of {fs.feature} explains {_share(share)} of the rise in {what} "
-            f"({err(dec.mean_r)} → {err(dec.mean_w)}): rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} "
+            f"{move}; the shift of {fs.what} explains {_share(share)} of the rise in {what} "
+            f"({err(dec.mean_r)} → {err(dec.mean_w)}): {fs.rows(segment)} went from {_pct(p_r)} to {_pct(p_w)} "
             f"of the window ({what} there {err(e_r)} in the reference, {err(e_w)} now)"
         )
         if share > 1.005:
             sentence += "; error rates elsewhere fell, offsetting part of it"
         causes_details = {"cause": "shift", "ref_share": p_r, "cur_share": p_w, "ref_error": e_r, "cur_error": e_w}
-        cause = Cause(fs.feature, segment, round(min(share, 1.0), 6), sentence, causes_details | _terms(dec, dec.delta))
+        details = fs.marked(causes_details | _terms(dec, dec.delta))
+        cause = Cause(fs.feature, segment, round(min(share, 1.0), 6), sentence, details)
         causes.append(cause)
     unexplained = max(0.0, 1.0 - explained)
     for fs, dec in decs:
@@ -286,7 +307,7 @@ def rank_performance(
         e_r, e_w = dec.mean(keys, dec.p_r, dec.t_r), dec.mean(keys, dec.p_w, dec.t_w)
         of_drop = dec.rate_part(keys) / dec.delta
         sentence = (
-            f"{move}; {_share(of_drop)} of the drop comes from rows with {segment}, whose {what} rose "
+            f"{move}; {_share(of_drop)} of the drop comes from {fs.rows(segment)}, whose {what} rose "
             f"{err(e_r)} → {err(e_w)} while their share went {_pct(p_r)} → {_pct(p_w)}: concept drift "
             f"(no feature's shift explains the drop)"
         )
@@ -299,7 +320,7 @@ def rank_performance(
                 segment,
                 round(unexplained * max(lift, 0.0), 6),
                 sentence,
-                details | {"share_of_change": of_drop} | _terms(dec, dec.delta),
+                fs.marked(details | {"share_of_change": of_drop} | _terms(dec, dec.delta)),
             )
         )
     # a shift that explains the drop comes before any concept drift (only "when no shift explains it")
@@ -349,14 +370,14 @@ def rank_shift(
         p_r, p_w = dec.share(keys, dec.p_r), dec.share(keys, dec.p_w)
         t_r = dec.mean(keys, dec.p_r, dec.t_r)
         moved = (
-            f"rows with {segment} went from {_pct(p_r)} to {_pct(p_w)} of the window "
+            f"{fs.rows(segment)} went from {_pct(p_r)} to {_pct(p_w)} of the window "
             f"(in the reference their {what} is {value(t_r)})"
         )
         if share < -0.005:
             # a shift that pushed the other way explains none of the change: say so rather than "0%"
-            sentence = f"{move}; the shift of {fs.feature} worked against {change} (alone it would have moved the {what} the other way): {moved}"
+            sentence = f"{move}; the shift of {fs.what} worked against {change} (alone it would have moved the {what} the other way): {moved}"
         else:
-            sentence = f"{move}; the shift of {fs.feature} explains {_share(share)} of {change}: {moved}"
+            sentence = f"{move}; the shift of {fs.what} explains {_share(share)} of {change}: {moved}"
         if share > 1.005:
             sentence += f"; within segments the {what} moved the other way, offsetting part of it"
         causes.append(
@@ -365,7 +386,7 @@ def rank_shift(
                 segment,
                 round(min(max(share, 0.0), 1.0), 6),
                 sentence,
-                {"explained_share": share, "ref_share": p_r, "cur_share": p_w} | _terms(dec, delta),
+                fs.marked({"explained_share": share, "ref_share": p_r, "cur_share": p_w} | _terms(dec, delta)),
             )
         )
     if label_candidate is not None:

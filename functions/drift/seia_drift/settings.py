@@ -29,6 +29,7 @@ class DriftSettings:
     reference_min_rows: int = _default("reference_min_rows")
     resolve_after: int = _default("resolve_after")
     multivariate_variance: float = _default("multivariate_variance")
+    segment_top_values: int = _default("segment_top_values")
     webhook_url: str | None = _default("webhook_url")
     # The model's channels as stored (None: the tenant's default applies); see seia.channels.
     notifications: list[dict[str, Any]] | None = _default("notifications")
@@ -59,6 +60,7 @@ class DriftSettings:
             reference_min_rows=int(value["reference_min_rows"]),
             resolve_after=int(value["resolve_after"]),
             multivariate_variance=float(value["multivariate_variance"]),
+            segment_top_values=int(value["segment_top_values"]),
             webhook_url=value["webhook_url"],
             notifications=value["notifications"],
         )

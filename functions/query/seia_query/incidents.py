@@ -47,6 +47,8 @@ def _next_cursor(i: IncidentRow) -> str:
 
 def _cause(c) -> dict:
     name, role = VIRTUAL.get(c.feature, (c.feature, "feature"))
+    if (c.details or {}).get("segment_field"):  # a declared segment field (docs/segments.md), e.g. region
+        role = "segment_field"
     return {
         "rank": c.rank,
         "kind": role,

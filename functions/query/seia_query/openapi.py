@@ -736,8 +736,11 @@ SCHEMAS: dict = {
     "AlertCause": _obj(
         {
             "rank": {"type": "integer", "minimum": 1},
-            "kind": {"type": "string", "enum": ["feature", "prediction", "label"]},
-            "name": {"type": "string", "description": "the feature (or prediction, score, label)"},
+            "kind": {"type": "string", "enum": ["feature", "prediction", "label", "segment_field"]},
+            "name": {
+                "type": "string",
+                "description": "the feature (or prediction, score, label, or a declared segment field such as region)",
+            },
             "segment": {"type": ["string", "null"], "description": "the rows concerned, e.g. 'x1 in [0.84, 1.28)'"},
             "score": {**_NUMBER_OR_NULL, "description": "contribution used for the ranking"},
             "message": {"type": "string", "description": "the cause in words"},

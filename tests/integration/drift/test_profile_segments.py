@@ -256,3 +256,57 @@ def test_regression_segments_sum_the_predicted_value(drift_tenant, engine, reade
     assert sum(v[3] for k, v in stored.items() if k[1] == "region") == 750
     assert sum(v[4] for k, v in stored.items() if k[1] == "region") == pytest.approx(750.0)
     assert {k[2] for k in stored if k[1] == "region"} == {"n", "s", "e\tw"}
+
+
+def test_a_segment_field_is_counted_as_a_categorical_candidate_while_profiling_and_recounted(
+    drift_tenant, engine, reader, api
+):
+    """A declared segment field (docs/segments.md) is one more categorical candidate of the causes, under its
+    name: counted from the rows' seg[] while profiling (here a model with no categorical feature at all) and
+    recounted from the rows once labelled, equal; a row without a value is the field's missing segment."""
+    model = {
+        "name": "seg-field",
+        "task": "regression",
+        "features": [{"name": "amount", "type": "numeric"}],
+        "segments": ["channel"],
+    }
+    assert api.post("/v1/models", drift_tenant.api_key, json=model).status == 201
+
+    def records(n, prefix, label):
+        out = []
+        for i in range(n):
+            rec = {
+                "prediction_id": f"{prefix}{i}",
+                "features": {"amount": (i % 97) * 1.5},
+                "prediction": i * 0.25,
+                "timestamp": (scenarios.WINDOW_DAY + timedelta(seconds=i * 40)).isoformat(),
+            }
+            if i % 4:
+                rec["segments"] = {"channel": ["web", "app", "a\tb\\c"][i % 3]}
+            if label:
+                rec["label"] = i * 0.25 + (i % 5)
+            out.append(rec)
+        return out
+
+    reference = {"records": records(1200, "r", True)}
+    assert api.post("/v1/models/seg-field/reference", drift_tenant.api_key, json=reference).status == 202
+    body = {"records": records(1500, "p", False)}
+    assert api.post("/v1/models/seg-field/predictions", drift_tenant.api_key, json=body).status == 202
+    report = engine.run(drift_tenant.tenant, "seg-field")
+    assert report["profile"]["segments"] is True  # counted while profiling, not by the labels step
+    stored = _assert_equal_to_recount(drift_tenant, reader, "seg-field")
+    channel = {}
+    for (_, feature, segment), v in stored.items():
+        if feature == "channel":
+            channel[segment] = channel.get(segment, 0) + v[0]
+    assert channel == {None: 375, "web": 375, "app": 375, "a\tb\\c": 375}
+    truths = {"records": [{"prediction_id": f"p{i}", "label": i * 0.25 + 1} for i in range(0, 1500, 2)]}
+    assert api.post("/v1/models/seg-field/ground-truths", drift_tenant.api_key, json=truths).status == 202
+    engine.run(drift_tenant.tenant, "seg-field")
+    stored = _assert_equal_to_recount(drift_tenant, reader, "seg-field")
+    assert sum(v[3] for k, v in stored.items() if k[1] == "channel") == 750
+    ref = reader.query(
+        "SELECT segment, rows FROM drift_segments_reference WHERE model_id = %s AND feature = 'channel'",
+        (reader.model_id("seg-field"),),
+    )
+    assert {r["segment"]: r["rows"] for r in ref} == {None: 300, "web": 300, "app": 300, "a\tb\\c": 300}

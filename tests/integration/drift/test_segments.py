@@ -7,7 +7,9 @@ the model-wide one and no per-region copies (what a naive per-segment version ge
 opens nothing. Then: values beyond ``segment_top_values`` go to ``other``, the query routes' ``segment=``
 parameter, segment models never show as models, and DELETE takes them along.
 
-Rows get their segment values by SQL here (``seg``, tenant migration 0013), as ingest stores them.
+Everything goes through the real write path: the model declares ``segments`` on ``POST /v1/models``, records
+carry ``"segments": {"region": ...}`` (API batches), and the scenario's day comes half as an API batch, half as a
+bulk CSV file with a ``region`` column (the file ingest function, S3 and SQS from moto).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.support.segments import DAY1, DAY2, SHARES, _model, _records, _reference, _segment_rows, _send
+from tests.integration.test_file_ingest import files  # noqa: F401 - the fixture
+from tests.support.segments import DAY1, DAY2, SHARES, _csv, _model, _records, _reference, _send
 
 UNIVARIATE = ("feature_drift", "prediction_drift", "label_drift")
 
@@ -54,17 +57,33 @@ def _drift(tenant, model: str, feature: str = "x") -> dict[str | None, str]:
     return dict(rows)
 
 
-def _run(api, tenant, engine, name: str, shift: dict[str, float] | None) -> dict:
+def _run(api, tenant, engine, name: str, shift: dict[str, float] | None, files=None) -> dict:  # noqa: F811
+    """A model declaring region, its reference, the day's rows (with `files`: the second half as a CSV file)."""
     _model(api, tenant, name)
     _reference(api, tenant, name)
-    _send(api, tenant, name, _records(DAY1, SHARES, "p", 2, shift))
-    _segment_rows(tenant, name)
+    day = _records(DAY1, SHARES, "p", 2, shift)
+    if files is None:
+        _send(api, tenant, name, day)
+    else:
+        half = len(day) // 2
+        _send(api, tenant, name, day[:half])
+        key = f"{tenant.name}/{name}/predictions/day1.csv"
+        files.drop(key, _csv(day[half:]))
+        assert files.result(key)["rows"] == len(day) - half, files.result(key)
     return engine.run(tenant.tenant, name)
 
 
 # --- the scenario ------------------------------------------------------------------------------------------------
-def test_one_small_region_drifting_opens_its_segment_incident_and_not_the_model_wide_one(api, tenant, engine):
-    report = _run(api, tenant, engine, "shop", {"eu": 2.0})
+def test_one_small_region_drifting_opens_its_segment_incident_and_not_the_model_wide_one(
+    api,
+    tenant,
+    engine,
+    files,  # noqa: F811
+):
+    report = _run(api, tenant, engine, "shop", {"eu": 2.0}, files)
+    with tenant.connect() as conn:  # the rows of the API batch and of the file carry their region
+        regions = dict(conn.execute("SELECT seg[1], count(*) FROM predictions GROUP BY 1"))
+    assert regions == SHARES
 
     # every followed value and `other` ran its own steps
     assert set(report["segments"]) == {"region:eu", "region:us", "region:ap", "region:other"}
@@ -137,7 +156,6 @@ def test_when_the_whole_catches_up_later_the_segment_incident_gives_way_to_the_m
 
     # When rows of us and ap only (eu's window does not change) make the whole day drift in x
     _send(api, tenant, "later", _records(DAY1, {"us": 3000, "ap": 3000}, "q", 7, {"us": 1.5, "ap": 1.5}))
-    _segment_rows(tenant, "later")
     engine.run(tenant.tenant, "later")
 
     # Then x is the model-wide incident only: eu's day is revisited against its parent's flags
@@ -161,7 +179,6 @@ def test_values_beyond_the_top_n_are_grouped_as_other_and_new_values_fill_free_p
     _model(api, tenant, "top", {"segment_top_values": 2})
     _reference(api, tenant, "top")
     _send(api, tenant, "top", _records(DAY1, SHARES, "p", 2))
-    _segment_rows(tenant, "top")
     report = engine.run(tenant.tenant, "top")
 
     assert set(report["segments"]) == {"region:us", "region:ap", "region:other"}
@@ -170,18 +187,15 @@ def test_values_beyond_the_top_n_are_grouped_as_other_and_new_values_fill_free_p
     # other's rows: eu's (a new value found later goes there too: no place is free)
     assert report["segments"]["region:other"]["profile"]["rows"] == SHARES["eu"]
     _send(api, tenant, "top", _records(DAY2, {"sa": 80, "us": 100}, "q", 3))
-    _segment_rows(tenant, "top")
     again = engine.run(tenant.tenant, "top")
     assert set(again["segments"]) == {"region:us", "region:ap", "region:other"}
     assert again["segments"]["region:other"]["profile"]["rows"] == 80
 
     # When the setting grows to 4, the next new value takes a free place as it first appears (eu, already
     # passed, stays in other's history; it is followed from the next rows that carry it on)
-    with tenant.connect() as conn:
-        conn.execute("""UPDATE models SET settings = settings || '{"segment_top_values": 4}' WHERE name = 'top'""")
-        conn.commit()
+    put = api.request("PUT", "/v1/models/top/settings", tenant.api_key, json_body={"segment_top_values": 4})
+    assert put.status == 200, put.body
     _send(api, tenant, "top", _records(DAY2, {"mx": 60}, "s", 4))
-    _segment_rows(tenant, "top")
     third = engine.run(tenant.tenant, "top")
     # (mx is not in the uploaded reference: its segment model waits for a first window of its own)
     assert "region:mx" in third["segments"]
@@ -207,7 +221,6 @@ CELL = f"granularity=day&window_start={DAY1}T00:00:00Z&"
 def test_a_bad_segment_parameter_is_a_400_naming_it(api, tenant, engine, route, extra, listed):
     _model(api, tenant, "q", {"segment_top_values": 2})
     _reference(api, tenant, "q")
-    _segment_rows(tenant, "q")
     engine.run(tenant.tenant, "q")
 
     def get(segment: str):
@@ -310,12 +323,14 @@ def test_a_value_with_quotes_braces_and_colons_is_a_value_like_any_other(api, te
     odd = "o'b{r}:%s\\"
     _model(api, tenant, "odd")
     _reference(api, tenant, "odd", {"us": 300})
-    _send(api, tenant, "odd", _records(DAY1, {"us": 200}, "p", 2))
-    _segment_rows(tenant, "odd")
-    with tenant.connect() as conn:  # the rows us-p1* take the odd value (it is not in the reference)
-        conn.execute("UPDATE predictions SET seg = ARRAY[%s] WHERE prediction_id LIKE 'us-p1%%'", (odd,))
-        moved = conn.execute("SELECT count(*) FROM predictions WHERE seg = ARRAY[%s]", (odd,)).fetchone()[0]
-        conn.commit()
+    day = _records(DAY1, {"us": 200}, "p", 2)
+    for r in day:  # the rows us-p1* carry the odd value (it is not in the reference)
+        if r["prediction_id"].startswith("us-p1"):
+            r["segments"] = {"region": odd}
+    moved = sum(r["segments"]["region"] == odd for r in day)
+    _send(api, tenant, "odd", day)
+    with tenant.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM predictions WHERE seg = ARRAY[%s]", (odd,)).fetchone()[0] == moved
     report = engine.run(tenant.tenant, "odd")
 
     assert f"region:{odd}" in report["segments"]
@@ -327,3 +342,59 @@ def test_a_value_with_quotes_braces_and_colons_is_a_value_like_any_other(api, te
     assert [w["predictions"] for w in stats.body["windows"]] == [moved]
     us = api.get("/v1/models/odd/stats?granularity=day&segment=region:us", tenant.api_key).body["windows"]
     assert [w["predictions"] for w in us] == [200 - moved]
+
+
+# --- causes naming a segment value -------------------------------------------------------------------------------
+def _labelled(day: str, counts: dict[str, int], prefix: str, seed: int, wrong: dict[str, float]):
+    """Records whose label is the prediction except for a share ``wrong[region]`` of each region's rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    records, truths = [], []
+    for r in _records(day, counts, prefix, seed):
+        region = r["segments"]["region"]
+        predicted = "yes" if rng.uniform() < 0.5 else "no"
+        flipped = rng.uniform() < wrong[region]
+        label = {"yes": "no", "no": "yes"}[predicted] if flipped else predicted
+        records.append(dict(r, prediction=predicted, score=0.8 if predicted == "yes" else 0.2))
+        truths.append({"prediction_id": r["prediction_id"], "label": label})
+    return records, truths
+
+
+def test_a_model_wide_accuracy_drop_confined_to_one_region_names_that_region_first(api, tenant, engine):
+    # Given a reference where every region is right 90% of the time (eu 30%, us 40%, ap 30% of the rows)
+    _model(api, tenant, "acc")
+    ref, ref_truths = _labelled("2026-10-31", {"eu": 300, "us": 400, "ap": 300}, "r", 1, dict.fromkeys(SHARES, 0.1))
+    labels = {t["prediction_id"]: t["label"] for t in ref_truths}
+    _send(api, tenant, "acc", [dict(r, label=labels[r["prediction_id"]]) for r in ref], kind="reference")
+    # When, in a day where us merely grows (40% -> 60% of the rows, as right as before), eu is wrong 80% of the
+    # time: accuracy falls about 0.9 -> 0.76 for the whole model
+    day, truths = _labelled(DAY1, {"eu": 200, "us": 600, "ap": 200}, "p", 2, {"eu": 0.8, "us": 0.1, "ap": 0.1})
+    _send(api, tenant, "acc", day)
+    _send(api, tenant, "acc", truths, kind="ground-truths")
+    engine.run(tenant.tenant, "acc")
+
+    # Then the model-wide performance incident opens (eu's own would be the same series: none)
+    perf = [i for i in _incidents(tenant, "acc") if i["kind"] == "performance" and i["condition"] == "accuracy"]
+    assert [i["segment"] for i in perf] == [None], perf
+    listed = api.get("/v1/models/acc/alerts", tenant.api_key).body["alerts"]
+    (alert,) = [a for a in listed if a["kind"] == "performance" and a["condition"] == "accuracy"]
+    assert alert["segment"] is None
+    causes = api.get(f"/v1/models/acc/alerts/{alert['id']}", tenant.api_key).body["causes"]
+    # and its first cause is the region eu (concept drift there), not us, which only grew, nor a feature
+    first = causes[0]
+    assert (first["kind"], first["name"], first["segment"]) == ("segment_field", "region", "region = eu"), causes
+    assert "rows in region = eu" in first["message"] and "concept drift" in first["message"], first["message"]
+    assert "region = us" not in [c["segment"] for c in causes[:1]]
+    # (the stored cause segments of the field: the reference's and the day's rows per region)
+    with tenant.connect() as conn:
+        ref_rows, day_rows = (
+            dict(
+                conn.execute(
+                    f"""SELECT s.segment, sum(s.rows)::int FROM {table} s JOIN models m ON m.id = s.model_id
+                        WHERE m.name = 'acc' AND s.feature = 'region' GROUP BY 1"""
+                ).fetchall()
+            )
+            for table in ("drift_segments_reference", "drift_segments_hourly")
+        )
+    assert (ref_rows, day_rows) == ({"eu": 300, "us": 400, "ap": 300}, {"eu": 200, "us": 600, "ap": 200})

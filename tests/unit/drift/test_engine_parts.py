@@ -3,6 +3,7 @@ statistics, drift messages. No database."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -43,6 +44,11 @@ def test_settings_read_thresholds_and_webhook():
     assert (s.window, s.thresholds.min_rows, s.thresholds.psi, s.accuracy_drop) == ("hour", 500, 0.3, 0.1)
 
 
+def test_settings_read_segment_top_values_as_the_registry_checks_it():
+    assert DriftSettings.from_model({}).segment_top_values == 20
+    assert DriftSettings.from_model({"segment_top_values": 3}).segment_top_values == 3
+
+
 @pytest.mark.parametrize(
     "bad",
     [
@@ -51,6 +57,8 @@ def test_settings_read_thresholds_and_webhook():
         {"webhook_url": "ftp://x"},
         {"coverage_threshold": 2},
         {"reference_policy": "latest"},
+        {"segment_top_values": 0},
+        {"segment_top_values": "5"},
     ],
 )
 def test_bad_settings_name_the_key(bad):
@@ -84,6 +92,24 @@ def test_the_feature_concentrating_the_new_errors_ranks_first():
     assert causes[0].sentence.startswith(
         "accuracy fell 0.90 → 0.70; 100% of the drop comes from rows with income < 0.00"
     )
+
+
+def test_a_segment_field_whose_one_value_holds_the_new_errors_is_named_by_its_value():
+    # region (a declared segment field): eu's error rate 10% -> 80% while us merely grows (40% -> 60% of the
+    # rows, still 10% errors); x: the new errors spread over its segments
+    region = _segments(
+        "region",
+        {"eu": (300, 30), "us": (400, 40), "ap": (300, 30)},
+        {"eu": (200, 160), "us": (600, 60), "ap": (200, 20)},
+    )
+    region = dataclasses.replace(region, kind="categorical", edges=None, segment_field=True)
+    x = _segments("x", {"0": (500, 50), "1": (500, 50)}, {"0": (500, 120), "1": (500, 120)})
+    causes = rank_performance([x, region], "accuracy", 0.9, 0.76, regression=False)
+    assert [(c.feature, c.segment) for c in causes][:2] == [("region", "region = eu"), ("x", "x < 0.00")]
+    assert causes[0].details["segment_field"] is True and "segment_field" not in causes[1].details
+    assert "of the drop comes from rows in region = eu, whose error rate rose 10% → 80%" in causes[0].sentence
+    # a naive ranking by share growth names us; by errors alone, us's 60 errors are a third of eu's
+    assert all(c.segment != "region = us" for c in causes)
 
 
 def test_a_shift_the_model_ignores_explains_no_prediction_drift():

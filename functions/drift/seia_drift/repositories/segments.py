@@ -1,7 +1,10 @@
 """Per-segment statistics for probable causes: counts, mean prediction, error and label per segment.
 
 A segment is a reference decile of a numeric feature (``width_bucket`` on the stored deciles), a
-category of a categorical one, or the feature's missing values (segment NULL). The statistics are
+category of a categorical one, or the feature's missing values (segment NULL). A model's declared segment
+fields (docs/segments.md) are counted as categorical ones under the field's name (``region``), their values
+as categories (``seg[slot]``; a row without one, or stored before the field was declared, is missing), so a
+cause may name a segment value. The statistics are
 sums, so they merge by addition: they are counted once per hour (by the labels step, which
 recomputes every hour touched by new rows or labels) and once for the reference, and a cause
 merges the stored hours of its window; no cause ever scans raw rows.
@@ -18,6 +21,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from seia.schema import Model
+from seia.segment_rows import segment_fields
 from seia_drift.layout import Layout
 from seia_drift.repositories.sketches import _copy_text
 from seia_drift.repositories.sources import Source
@@ -40,6 +44,13 @@ SEGMENT_STATS = """
            count(*) FILTER (WHERE {labeled}), sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
     FROM src, unnest(src.cat) WITH ORDINALITY AS u(c, j)
     WHERE u.j = ANY(%(categorical)s)
+    GROUP BY {group}"""
+# The model's segment fields (slots 1..n of seg[]): every row, its value or NULL.
+SEGMENT_FIELD_STATS = """
+    UNION ALL
+    SELECT src.hour, 'field', u.k, src.seg[u.k], {classes} count(*), sum({pred}), count({pred}),
+           count(*) FILTER (WHERE {labeled}), sum({err}) FILTER (WHERE {labeled}), sum({y}) FILTER (WHERE {labeled})
+    FROM src, unnest(%(fields)s::int[]) AS u(k)
     GROUP BY {group}"""
 
 _EXPRESSIONS = {
@@ -77,6 +88,7 @@ STORE_HOURS = """
     INSERT INTO drift_segments_hourly (model_id, hour, feature, segment, rows, pred_sum, pred_n, labeled, err_sum, y_sum)
     SELECT %(model)s, s.hour,
            CASE s.kind WHEN 'numeric' THEN (%(numeric_names)s::text[])[s.position]
+                       WHEN 'field' THEN (%(field_names)s::text[])[s.position]
                        ELSE (%(categorical_names)s::text[])[s.position] END,
            s.segment, s.n_rows, coalesce(s.pred_sum, 0), s.pred_n, s.labeled, coalesce(s.err_sum, 0),
            coalesce(s.y_sum, 0)
@@ -163,6 +175,7 @@ class SegmentRepository:
         multiclass = model.task == "multiclass_classification"
         numeric = {s.position: s.feature for s in layout.numeric if s.source == "feature"}
         categorical = {s.position: s.feature for s in layout.categorical if s.source == "feature"}
+        fields = dict(enumerate(segment_fields(model), 1))
         out: dict[datetime | None, dict[Key, SegmentStats]] = {}
         for row in self.conn.execute(source.cte() + query, params):
             hour, kind, position, segment = row[:4]
@@ -172,7 +185,7 @@ class SegmentRepository:
             else:
                 row = row[4:]
             rows, pred_sum, pred_n, labeled, err_sum, y_sum = row
-            feature = (numeric if kind == "numeric" else categorical)[position]
+            feature = {"numeric": numeric, "field": fields}.get(kind, categorical)[position]
             st = SegmentStats(rows, float(pred_sum or 0), pred_n, labeled or 0, float(err_sum or 0), float(y_sum or 0))
             if multiclass:
                 st.classes = {}
@@ -194,7 +207,8 @@ class SegmentRepository:
         multiclass = model.task == "multiclass_classification"
         numeric = [s.position for s in layout.numeric if s.source == "feature"]
         categorical = [s.position for s in layout.categorical if s.source == "feature"]
-        if not numeric and not categorical:
+        fields = list(range(1, len(segment_fields(model)) + 1))
+        if not numeric and not categorical and not fields:
             return None, None
         case: sql.Composable
         if segments:
@@ -206,7 +220,7 @@ class SegmentRepository:
             )
         else:
             case = sql.SQL("ARRAY[0]::float8[]")
-        query = sql.SQL(SEGMENT_STATS).format(
+        query = sql.SQL(SEGMENT_STATS + (SEGMENT_FIELD_STATS if fields else "")).format(
             segments=case,
             classes=sql.SQL("src.prediction_label, src.label," if multiclass else ""),
             group=sql.SQL("1, 2, 3, 4, 5, 6" if multiclass else "1, 2, 3, 4"),
@@ -214,7 +228,7 @@ class SegmentRepository:
         )
         params = (
             source.params
-            | {"focus": model.positive_label, "numeric": numeric, "categorical": categorical}
+            | {"focus": model.positive_label, "numeric": numeric, "categorical": categorical, "fields": fields}
             | {f"s{pos}": s for pos, s in segments.items()}
         )
         return query, params
@@ -241,6 +255,7 @@ class SegmentRepository:
         names = {
             "numeric_names": [s.feature for s in sorted(layout.numeric, key=lambda s: s.position)],
             "categorical_names": [s.feature for s in sorted(layout.categorical, key=lambda s: s.position)],
+            "field_names": segment_fields(model),
         }
         self.conn.execute(source.cte() + sql.SQL(STORE_HOURS).format(stats=query), params | names | {"model": model.id})
 

@@ -100,11 +100,12 @@ class Segmenting:
     and count. Label columns are left at zero; an hour with labelled rows is recomputed whole by the
     labels step. The segment of a value follows ``SEGMENT_STATS``: ``width_bucket`` on the reference
     deciles (``searchsorted``, side right) for a finite value, the category for a categorical one,
-    NULL (None) for NULL, NaN and ±Infinity.
+    NULL (None) for NULL, NaN and ±Infinity. A segment field's values (``seg[slot]``) are categories.
     """
 
     pred: str  # SQL expression of the row's prediction, over ``p`` (a fixed text, never input)
     deciles: dict[str, list[float]]  # reference deciles by numeric feature
+    fields: tuple[str, ...] = ()  # the model's segment fields, in slot order of seg[] (docs/segments.md)
     rows: list[tuple[datetime, str, str | None, int, float, int]] = field(default_factory=list)
 
     def numeric(self, feature: str, values: Any, pred: Any, hour_values: Any, hour_index: Any) -> None:
@@ -383,7 +384,8 @@ class SketchRepository:
         With ``segments``, the categorical features' cause segments are counted from the same codes; with
         ``keep``, the rows' ``seq`` and the features' codes are kept there (:class:`ChunkRows`).
         """
-        if not layout.categorical:
+        fields = segments.fields if segments is not None else ()
+        if not layout.categorical and not fields:
             return []
         import numpy as np
         import pandas as pd
@@ -394,6 +396,7 @@ class SketchRepository:
         ]
         if segments is not None:
             columns.append(f"({segments.pred})::float8")
+            columns += [f"p.seg[{k}]" for k in range(1, len(fields) + 1)]  # segment fields: categories too
         added = any(slot.added for slot in layout.categorical)
         if added:  # as for numeric slots: rows written before an added feature are not rows of it
             columns.append("cardinality(p.cat)")
@@ -422,6 +425,9 @@ class SketchRepository:
         pred = None
         if segments is not None:
             pred = frame[len(layout.categorical) + 1].to_numpy(dtype=np.float64)  # NULL (\\N) is NaN
+            for k, name in enumerate(fields, len(layout.categorical) + 2):
+                codes, uniques = pd.factorize(frame[k], use_na_sentinel=True)
+                segments.categorical(name, codes, [_copy_unescape(u) for u in uniques], pred, hour_values, hour_index)
         out = []
         length = frame[len(layout.categorical) + 1 + (segments is not None)].to_numpy(dtype=np.int64) if added else None
         if keep is not None:

@@ -30,17 +30,17 @@ HOUR_IN_RANGE = (
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
 
 
-COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores"
+COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores, seg"
 
 UPLOADED_REFERENCE = """
     SELECT NULL::timestamptz AS hour, num, cat, prediction_label, prediction_value, score, label, label_value,
-           scores
+           scores, seg
     FROM reference_rows r WHERE r.model_id = %(model)s{seg}"""
 
 # Predictions of [start, end) with their labels; only transactions below the horizon.
 PREDICTIONS_RANGE = """
     SELECT date_trunc('hour', p.ts, 'UTC') AS hour, p.num, p.cat, p.prediction_label, p.prediction_value,
-           p.score, g.label, g.label_value, p.scores
+           p.score, g.label, g.label_value, p.scores, p.seg
     FROM predictions p
     LEFT JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
     WHERE p.model_id = %(model)s{seg} AND p.ts >= %(start)s AND p.ts < %(end)s

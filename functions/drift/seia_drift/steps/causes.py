@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 from seia.repositories.incidents import IncidentRow
+from seia.segment_rows import segment_fields
 from seia.stats import NumericSketch
 from seia_drift import causes as ranking
 from seia_drift import multivariate as mv
@@ -97,6 +98,9 @@ class CauseStep(Step):
             for s in slots
             if s.feature in self._bins
         }
+        # the declared segment fields (a parent's; a segment model declares none): categorical candidates
+        for name in segment_fields(ctx.model):
+            features[name] = ranking.FeatureSegments(name, "categorical", None, segment_field=True)
         for side, values in (("ref", ref), ("cur", cur)):
             for (feature, segment), st in values.items():
                 if feature in features:

@@ -7,6 +7,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from seia.segment_rows import segment_fields
 from seia.sparse import unpack_sketch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SEGMENT_PREDICTION, SegmentRepository
@@ -126,7 +127,8 @@ class ProfileStep(Step):
         pred = SEGMENT_PREDICTION.get(ctx.model.task)
         if pred is None or ctx.state.get(ctx.model.id, SEGMENTS).xid != mark.xid:
             return None
-        return Segmenting(pred, {s.feature: bins[s.feature].segments or [] for s in ctx.layout.numeric})
+        deciles = {s.feature: bins[s.feature].segments or [] for s in ctx.layout.numeric}
+        return Segmenting(pred, deciles, tuple(segment_fields(ctx.model)))
 
     def _merge(
         self,

@@ -10,14 +10,6 @@ from seia_drift.repositories.segment_models import SegmentModelRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.steps.base import Context, Step
 
-DEFAULT_TOP_VALUES = 20
-
-
-def top_values(ctx: Context) -> int:
-    """The model's ``segment_top_values`` setting: how many values of each field are followed."""
-    value = ctx.model.settings.get("segment_top_values", DEFAULT_TOP_VALUES)
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else DEFAULT_TOP_VALUES
-
 
 class SegmentValuesStep(Step):
     """Run for a parent model after its own steps: follow the ``segment_top_values`` most frequent values of
@@ -56,7 +48,7 @@ class SegmentValuesStep(Step):
             elif stored.window_start is not None and stored.window_end is not None:
                 found += repo.window_values(ctx.model.id, stored.window_start, stored.window_end)
         found += repo.new_values(ctx.model.id, mark.xid, horizon)
-        limit = top_values(ctx)
+        limit = ctx.settings.segment_top_values  # validated by the registry (1-100, default 20)
         new = [f"{field}:{OTHER}" for field in fields]  # ON CONFLICT: only the missing ones are added
         for slot, value, _ in found:
             if not 1 <= slot <= len(fields) or value == OTHER:
