@@ -398,6 +398,7 @@ class SketchRepository:
             columns.append(f"({segments.pred})::float8")
             columns += [f"p.seg[{k}]" for k in range(1, len(fields) + 1)]  # segment fields: categories too
         added = any(slot.added for slot in layout.categorical)
+        length_column = len(columns) + 1  # in the frame (column 0 is the hour)
         if added:  # as for numeric slots: rows written before an added feature are not rows of it
             columns.append("cardinality(p.cat)")
         if keep is not None:
@@ -429,7 +430,7 @@ class SketchRepository:
                 codes, uniques = pd.factorize(frame[k], use_na_sentinel=True)
                 segments.categorical(name, codes, [_copy_unescape(u) for u in uniques], pred, hour_values, hour_index)
         out = []
-        length = frame[len(layout.categorical) + 1 + (segments is not None)].to_numpy(dtype=np.int64) if added else None
+        length = frame[length_column].to_numpy(dtype=np.int64) if added else None
         if keep is not None:
             keep.categorical_seq = frame[len(columns)].to_numpy(dtype=np.int64)
             keep.categorical_hours = hour_values[hour_index]
