@@ -476,6 +476,35 @@ def test_multiclass_scores_and_regression_values(files, api, tenant):
         ).fetchall() == [(99.5, 101.25)]
 
 
+# The one-piece loader keeps a chunk's ids out of the database until a chunk has a conflict (then copies
+# them all in), or until they pass IDS_KEPT_BYTES (then copies them as it goes): both ways name the rows.
+@pytest.mark.parametrize("kept_bytes", [64 << 20, 1], ids=["ids kept", "ids copied as they come"])
+@pytest.mark.parametrize("repeat", [False, True], ids=["stored duplicate only", "and a repeat within the file"])
+def test_a_stored_duplicate_then_a_repeat_chunks_later(files, churn, monkeypatch, kept_bytes, repeat):
+    from seia_files.repository import FileStagingRepository
+
+    monkeypatch.setattr(FileStagingRepository, "IDS_KEPT_BYTES", kept_bytes)
+    files.drop(f"{churn.name}/churn/predictions/seed.csv", csv_rows(5, start=100_000))
+    before = churn.snapshot()
+    # chunks of 20,000 rows: the first has no conflict; row 25,000 repeats a stored id; row 45,000 repeats row 8
+    bad = {25_000: "p100002,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"}
+    if repeat:
+        bad[45_000] = "p7,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"
+    key = f"{churn.name}/churn/predictions/big.csv"
+    files.drop(key, csv_rows(50_000, bad=bad))
+    result = files.result(key)
+    if repeat:
+        assert result["status"] == "rejected"
+        assert result["errors"] == [
+            {"row": 45_000, "column": "prediction_id", "message": "duplicate of row 8 (prediction_id 'p7')"}
+        ]
+        assert churn.snapshot() == before
+    else:
+        assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 49_999, 1)
+        assert stored(churn) == 5 + 49_999
+        assert stored(churn, "prediction_keys") == 5 + 49_999
+
+
 def test_a_ground_truth_file_with_a_repeated_id_is_rejected(files, churn):
     before = churn.snapshot()
     key = f"{churn.name}/churn/ground-truths/g.csv"

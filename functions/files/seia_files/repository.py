@@ -19,11 +19,14 @@ from psycopg.rows import class_row
 from seia.partitions import ensure_days, ensure_for_rows
 from seia.repositories.records import ReferenceRepository, write_labels
 from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, StagingLayout
+from seia_files.encoding import HEADER, TRAILER, PredictionRowsEncoder
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 STAGE = "file_stage"
 STAGE_IDS = "file_stage_ids"
 STAGE_ROWS = "file_stage_rows"
+_KEY_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in PredictionRowsEncoder.KEY_COLUMNS)
+_ID_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in PredictionRowsEncoder.ID_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ class FileStagingRepository:
         )
         SELECT count(*) FROM k"""
 
+    IDS_KEPT_BYTES = 64 << 20
+
     def __init__(self, conn: psycopg.Connection, layout: StagingLayout):
         self.conn = conn
         self.layout = layout
@@ -135,6 +140,9 @@ class FileStagingRepository:
             "rows": sql.Identifier(STAGE_ROWS),
         }
         self._writes: dict[int, sql.Composed] = {}
+        self._pending_ids: list[list] = []  # direct predictions: ids not copied in yet (see _write_direct)
+        self._pending_bytes = 0
+        self._ids_copied = False
 
     def _q(self, template: str, **extra) -> sql.Composed:
         return sql.SQL(template).format(**self._names, **extra)
@@ -256,28 +264,44 @@ class FileStagingRepository:
                 copy.write(buffer)
 
     def _write_direct(self, model_id: int, encoded, rows: int) -> ChunkWrite:
-        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days]."""
+        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days].
+
+        The chunk's ids (to name an id repeated within the file) are only needed once a chunk has a conflict:
+        until then they are kept here (up to ``IDS_KEPT_BYTES``) and copied in only then, with the
+        conflicting chunk's; from the first conflict on, every chunk's ids are copied in with it."""
         stream, keys, ids, days = encoded
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
-        self._copy(self._q("COPY {ids} (prediction_id, row_no) FROM STDIN (FORMAT binary)"), ids)
+        self._pending_ids.append(ids)
+        self._pending_bytes += sum(len(b) for b in ids)
+        if self._ids_copied or self._pending_bytes > self.IDS_KEPT_BYTES:
+            self._copy_ids()
         ensure_days(self.conn, model_id, "predictions", days)
         self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
         try:
             with self.conn.transaction():
-                self._copy(
-                    sql.SQL("COPY {} (model_id, prediction_id, ts) FROM STDIN (FORMAT binary)").format(keys_table),
-                    keys,
-                )
+                self._copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(keys_table, _KEY_COLUMNS), keys)
                 self._copy(sql.SQL("COPY predictions ({}) FROM STDIN (FORMAT binary)").format(columns), stream)
             return ChunkWrite(stored=rows)
         except psycopg.errors.UniqueViolation:
             pass
+        self._ids_copied = True
+        self._copy_ids()
         self.conn.execute(self._q("TRUNCATE {rows}"))
         self._copy(self._q("COPY {rows} ({columns}) FROM STDIN (FORMAT binary)", columns=columns), stream)
         found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
         assert found is not None  # count(*) returns one row
         return ChunkWrite(stored=found[0], conflicts=rows - found[0])
+
+    def _copy_ids(self) -> None:
+        """The kept ids into the ids table."""
+        statement = self._q("COPY {ids} ({columns}) FROM STDIN (FORMAT binary)", columns=_ID_COLUMNS)
+        with self.conn.cursor().copy(statement) as copy:
+            copy.write(HEADER)
+            for _, tuples, _ in self._pending_ids:  # each a whole stream: its tuples only
+                copy.write(tuples)
+            copy.write(TRAILER)
+        self._pending_ids, self._pending_bytes = [], 0
 
     def check_no_duplicates_in_file(self) -> None:
         """Reject the file if a prediction_id appears twice in it (run when a chunk had conflicts)."""
