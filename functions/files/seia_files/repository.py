@@ -264,7 +264,7 @@ class FileStagingRepository:
                 copy.write(buffer)
 
     def _write_direct(self, model_id: int, encoded, rows: int) -> ChunkWrite:
-        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days].
+        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids or None, days].
 
         The chunk's ids (to name an id repeated within the file) are only needed once a chunk has a conflict:
         until then they are kept here (up to ``IDS_KEPT_BYTES``) and copied in only then, with the
@@ -272,10 +272,11 @@ class FileStagingRepository:
         stream, keys, ids, days = encoded
         columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
         keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
-        self._pending_ids.append(ids)
-        self._pending_bytes += sum(len(b) for b in ids)
-        if self._ids_copied or self._pending_bytes > self.IDS_KEPT_BYTES:
-            self._copy_ids()
+        if ids is not None:  # None: a published part (its file's ids were checked when every part was staged)
+            self._pending_ids.append(ids)
+            self._pending_bytes += sum(len(b) for b in ids)
+            if self._ids_copied or self._pending_bytes > self.IDS_KEPT_BYTES:
+                self._copy_ids()
         ensure_days(self.conn, model_id, "predictions", days)
         self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
         try:
@@ -286,7 +287,8 @@ class FileStagingRepository:
         except psycopg.errors.UniqueViolation:
             pass
         self._ids_copied = True
-        self._copy_ids()
+        if self._pending_ids:
+            self._copy_ids()
         self.conn.execute(self._q("TRUNCATE {rows}"))
         self._copy(self._q("COPY {rows} ({columns}) FROM STDIN (FORMAT binary)", columns=columns), stream)
         found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
