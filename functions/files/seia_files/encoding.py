@@ -63,6 +63,55 @@ def _binary(width: int, n: int, data):
     return pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
+class ChunkKeys:
+    """The prediction ids of some rows and their timestamps (microseconds since 2000-01-01 UTC)."""
+
+    def __init__(self, ids, ts):
+        self.ids = ids  # pyarrow string (or binary) array, no nulls
+        self.ts = ts  # numpy int64
+
+    @property
+    def nbytes(self) -> int:
+        return self.ids.nbytes + self.ts.nbytes
+
+    @staticmethod
+    def sorted(parts: list[ChunkKeys]) -> ChunkKeys:
+        """All of ``parts``, sorted by prediction id (bytewise, as the unique index orders them here)."""
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        ids = pa.concat_arrays([p.ids.cast(pa.binary()) for p in parts])
+        ts = np.concatenate([p.ts for p in parts])
+        order = pc.sort_indices(ids)
+        return ChunkKeys(ids.take(order), ts[order.to_numpy()])
+
+    def pack(self) -> bytes:
+        """As bytes (``unpack`` reads them back): count, timestamps, the ids' offsets and bytes."""
+        import numpy as np
+        import pyarrow as pa
+
+        ids = self.ids.cast(pa.binary())
+        n = len(ids)
+        offsets = np.frombuffer(ids.buffers()[1], dtype=np.int32, count=n + 1, offset=ids.offset * 4)
+        data = memoryview(ids.buffers()[2])[offsets[0] : offsets[n]] if n else b""
+        head = np.array([n], dtype="<i8").tobytes()
+        return head + self.ts.astype("<i8").tobytes() + (offsets - offsets[0]).astype("<i4").tobytes() + bytes(data)
+
+    @staticmethod
+    def unpack(data) -> ChunkKeys:
+        import numpy as np
+        import pyarrow as pa
+
+        n = int(np.frombuffer(data, dtype="<i8", count=1)[0])
+        ts = np.frombuffer(data, dtype="<i8", count=n, offset=8).astype(np.int64)
+        offsets = np.frombuffer(data, dtype="<i4", count=n + 1, offset=8 + 8 * n).astype(np.int32)
+        start = 8 + 8 * n + 4 * (n + 1)
+        body = pa.py_buffer(bytes(data[start : start + int(offsets[n])]))
+        ids = pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), body])
+        return ChunkKeys(ids, ts)
+
+
 FLOAT8_OID, TEXT_OID = 701, 25
 _NULL = b"\xff\xff\xff\xff"
 
@@ -70,8 +119,8 @@ _NULL = b"\xff\xff\xff\xff"
 class PredictionRowsEncoder:
     """A predictions chunk as COPY data of ``predictions`` itself (num[] and cat[] built here), so the load
     copies straight into the partitions instead of staging and ``INSERT ... SELECT`` (row at a time), plus
-    the chunk's keys (model_id, ts, prediction_id; sorted by prediction_id, so the unique index is filled
-    page by page) and ids (row_no, prediction_id).
+    the chunk's keys (``ChunkKeys``: the loader claims a whole file's, sorted, with ``keys_stream``) and ids
+    (row_no, prediction_id).
 
     The rows have the meaning of ``FileStagingRepository``'s INSERT: NaN numbers are NULL, and ``scores`` is
     NULL when the first class score is NaN. An array in binary COPY is ``ndim, has-nulls, element type,
@@ -180,16 +229,24 @@ class PredictionRowsEncoder:
         )
 
         ident = text_parts[len(layout.categorical) * 2 : len(layout.categorical) * 2 + 2]
-        key_head = np.empty(n, dtype=self.key_dtype)
-        key_head["count"], key_head["l_model"], key_head["model"] = 3, 4, self.model_id
-        key_head["l_ts"], key_head["ts"] = 8, ts
-        keys = pc.binary_join_element_wise(_binary(self.key_dtype.itemsize, n, key_head), *ident, b"")
-        keys = keys.take(pc.sort_indices(arrays["prediction_id"]))
+        keys = ChunkKeys(arrays["prediction_id"], ts)
         id_head = np.empty(n, dtype=self.id_dtype)
         id_head["count"], id_head["l_row"] = 2, 8
         id_head["row"] = arrays["row_no"].to_numpy(zero_copy_only=False)
         ids = pc.binary_join_element_wise(_binary(self.id_dtype.itemsize, n, id_head), *ident, b"")
-        return [_stream(rows, n), _stream(keys, n), _stream(ids, n), _days(ts)]
+        return [_stream(rows, n), keys, _stream(ids, n), _days(ts)]
+
+    def keys_stream(self, keys: ChunkKeys) -> list:
+        """The COPY stream of prediction_keys (``KEY_COLUMNS``) for ``keys``, in their order."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        n = len(keys.ts)
+        head = np.empty(n, dtype=self.key_dtype)
+        head["count"], head["l_model"], head["model"] = 3, 4, self.model_id
+        head["l_ts"], head["ts"] = 8, keys.ts
+        joined = pc.binary_join_element_wise(_binary(self.key_dtype.itemsize, n, head), *_text_parts(keys.ids), b"")
+        return _stream(joined, n)
 
     def _nulls(self, block, values) -> list:
         """NaN floats as NULL: length -1 (their value bytes are dropped by ``_compact``), and the arrays'

@@ -39,7 +39,7 @@ from seia.fair_queue import Outgoing, send_all
 from seia.schema import Model
 from seia_files import formats, keys, planning
 from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, REFERENCE, ChunkValidator
-from seia_files.encoding import HEADER, TRAILER, CopyEncoder, PredictionRowsEncoder
+from seia_files.encoding import HEADER, TRAILER, ChunkKeys, CopyEncoder, PredictionRowsEncoder
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError, TransientFailure
 from seia_files.events import ObjectCreated
 from seia_files.loader import FileLoader, _pipeline
@@ -254,11 +254,11 @@ class PartsRepository:
 
 
 # -- staging encoders ------------------------------------------------------------------------------
-# A staged predictions chunk: the COPY streams of predictions and prediction_keys that the one-piece loader
-# writes (PredictionRowsEncoder), so that publishing copies them straight into the leaves. Chunks staged by an
+# A staged predictions chunk: the COPY stream of predictions and the keys that the one-piece loader writes
+# (PredictionRowsEncoder), so that publishing copies the rows straight into the leaves and claims the keys. Chunks staged by an
 # earlier version are one COPY stream of the wide staging table (they begin with the COPY signature instead).
 ROWS_MAGIC = b"SEIA rows 1\n"
-_ROWS_HEAD = ">qqi"  # bytes of the rows stream, of the keys stream, number of days
+_ROWS_HEAD = ">qqi"  # bytes of the rows stream, of the keys (ChunkKeys.pack), number of days
 
 
 def pack_rows(encoded: list) -> bytes:
@@ -266,7 +266,7 @@ def pack_rows(encoded: list) -> bytes:
     import struct
 
     rows, keys, _, days = encoded
-    rows_data, keys_data = b"".join(rows), b"".join(keys)
+    rows_data, keys_data = b"".join(rows), keys.pack()
     head = struct.pack(_ROWS_HEAD, len(rows_data), len(keys_data), len(days)) + struct.pack(f">{len(days)}i", *days)
     return ROWS_MAGIC + head + rows_data + keys_data
 
@@ -282,7 +282,8 @@ def unpack_rows(data: bytes) -> list | None:
     at += struct.calcsize(_ROWS_HEAD)
     days = list(struct.unpack_from(f">{n_days}i", view, at))
     at += 4 * n_days
-    return [[view[at : at + n_rows]], [view[at + n_rows : at + n_rows + n_keys]], None, days]
+    keys = ChunkKeys.unpack(view[at + n_rows : at + n_rows + n_keys])
+    return [[view[at : at + n_rows]], keys, None, days]
 
 
 class _StagingEncoder:
@@ -623,7 +624,7 @@ class PartedLoads:
             layout = loader.columns.layout(list(record.columns))
             staging = FileStagingRepository(conn, layout)
             if staging.direct:
-                staging.columns = PredictionRowsEncoder(layout, model.id).columns
+                staging.use_encoder(PredictionRowsEncoder(layout, model.id))
             staging.create()
             stored = conflicts = unmatched = expired = 0
             for chunk, rows in repo.chunks(record.id, part.part):
@@ -639,6 +640,10 @@ class PartedLoads:
                 conflicts += written.conflicts
                 unmatched += written.unmatched
                 expired += written.expired
+            if staging.direct:  # the keys of the rows stored: claimed now, sorted
+                written = staging.finish(model.id)
+                stored += written.stored
+                conflicts += written.conflicts
             is_gt = location.kind == GROUND_TRUTHS
             repo.published(
                 record.id, part.part, stored, conflicts, unmatched if is_gt else None, expired if is_gt else None
