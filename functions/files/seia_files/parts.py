@@ -5,7 +5,7 @@
    message per part goes to the file work queue, in the tenant's message group.
 2. **Stage** (a part's message): the part is read with ranged GETs, checked and encoded as the one-piece
    loader does (``seia_files.loader``), and its chunks are kept as COPY data (``file_part_chunks``; predictions
-   as the COPY streams of ``predictions`` and ``prediction_keys`` themselves, see ``pack_rows``), with
+   as the COPY stream of ``predictions`` itself and their keys, see ``pack_rows``), with
    its prediction ids (``file_part_ids``). The part's ledger row, locked for the whole step, changes to
    ``staged`` in the same transaction, so a part delivered again after its commit does nothing, and one
    whose invocation died left nothing and runs again. A part with a bad row is ``rejected`` (its errors
@@ -15,7 +15,8 @@
    once every part is staged, the whole file's prediction ids are checked for repeats, then the file is
    ``publishing`` and one *publish* message per part is sent.
 4. **Publish** (a part's message): its staged chunks go through ``FileStagingRepository.write_chunk``,
-   exactly as a one-piece load writes a chunk (duplicates, late labels, unmatched), in one transaction
+   exactly as a one-piece load writes a chunk (duplicates, late labels, unmatched; predictions' keys are
+   claimed after the part's last chunk, ``FileStagingRepository.finish``), in one transaction
    with the part's ``published`` state. After the last part, the file is recorded in ``file_ingests``
    (the same record as a one-piece load), the reference version is bumped, and the result is written.
 
@@ -255,8 +256,9 @@ class PartsRepository:
 
 # -- staging encoders ------------------------------------------------------------------------------
 # A staged predictions chunk: the COPY stream of predictions and the keys that the one-piece loader writes
-# (PredictionRowsEncoder), so that publishing copies the rows straight into the leaves and claims the keys. Chunks staged by an
-# earlier version are one COPY stream of the wide staging table (they begin with the COPY signature instead).
+# (PredictionRowsEncoder), so that publishing copies the rows straight into the leaves and claims the keys.
+# Chunks staged by an earlier version are one COPY stream of the wide staging table (they begin with the COPY
+# signature instead).
 ROWS_MAGIC = b"SEIA rows 1\n"
 _ROWS_HEAD = ">qqi"  # bytes of the rows stream, of the keys (ChunkKeys.pack), number of days
 
