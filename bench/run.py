@@ -23,7 +23,7 @@ SECTIONS = [
     "estimation",
 ]
 # Long: run only when named (`--only files-large`).
-OPTIONAL = ["files-large"]
+OPTIONAL = ["files-large", "files-phases"]
 
 
 def main(argv=None) -> None:
@@ -60,6 +60,11 @@ def main(argv=None) -> None:
                 flush=True,
             )
             files_large.measure(settings)
+        if "files-phases" in wanted:
+            from bench import files_phases
+
+            print("\n[files-phases] a 1M-row Parquet load in this process, its COPYs and encoding timed", flush=True)
+            files_phases.measure(settings)
         if "query" in wanted:
             from bench import query
 

@@ -476,6 +476,66 @@ def test_multiclass_scores_and_regression_values(files, api, tenant):
         ).fetchall() == [(99.5, 101.25)]
 
 
+# The one-piece loader stores a file's rows first and claims their keys at the end, sorted (or each time the
+# kept keys pass KEYS_KEPT_BYTES); it keeps the ids out of the database until a claim has a conflict (then
+# copies them all in), or until they pass IDS_KEPT_BYTES (then copies them as it goes): every way counts the
+# stored duplicate once, stores the rest once, and names a repeated row.
+@pytest.mark.parametrize("kept_bytes", [None, 1], ids=["all kept to the end", "claimed and copied per chunk"])
+@pytest.mark.parametrize("repeat", [False, True], ids=["stored duplicate only", "and a repeat within the file"])
+def test_a_stored_duplicate_then_a_repeat_chunks_later(files, churn, monkeypatch, kept_bytes, repeat):
+    from seia_files.repository import FileStagingRepository
+
+    if kept_bytes is not None:
+        monkeypatch.setattr(FileStagingRepository, "IDS_KEPT_BYTES", kept_bytes)
+        monkeypatch.setattr(FileStagingRepository, "KEYS_KEPT_BYTES", kept_bytes)
+    files.drop(f"{churn.name}/churn/predictions/seed.csv", csv_rows(5, start=100_000))
+    before = churn.snapshot()
+    # chunks of 20,000 rows: the first has no conflict; row 25,000 repeats a stored id; row 45,000 repeats row 8
+    bad = {25_000: "p100002,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"}
+    if repeat:
+        bad[45_000] = "p7,2026-11-01T00:00:00Z,1,1,pro,stay,0.5"
+    key = f"{churn.name}/churn/predictions/big.csv"
+    files.drop(key, csv_rows(50_000, bad=bad))
+    result = files.result(key)
+    if repeat:
+        assert result["status"] == "rejected"
+        assert result["errors"] == [
+            {"row": 45_000, "column": "prediction_id", "message": "duplicate of row 8 (prediction_id 'p7')"}
+        ]
+        assert churn.snapshot() == before
+    else:
+        assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 49_999, 1)
+        assert stored(churn) == 5 + 49_999
+        assert stored(churn, "prediction_keys") == 5 + 49_999
+
+
+def test_an_id_the_api_stores_while_the_file_loads_is_a_duplicate_of_the_file_and_kept_once(files, churn, api):
+    """The loader stores a file's rows before it claims their keys: a prediction the API stores in between (its
+    key claimed and committed first) makes the file's row a duplicate, removed before the file commits."""
+    from seia_files.repository import FileStagingRepository
+
+    # the week's leaf exists before the load (a leaf the load made would be the load's until it commits)
+    seed = {"records": [data.prediction(99_999)]}
+    assert api.post("/v1/models/churn/predictions", churn.api_key, json=seed).status == 202
+    real_finish = FileStagingRepository.finish
+
+    def api_writes_first(self, model_id):
+        record = data.prediction(30_010, score=0.99)  # row 30,011 of the file, with another score
+        assert api.post("/v1/models/churn/predictions", churn.api_key, json={"records": [record]}).status == 202
+        return real_finish(self, model_id)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FileStagingRepository, "finish", api_writes_first)
+        key = f"{churn.name}/churn/predictions/race.csv"
+        files.drop(key, csv_rows(45_000))
+    result = files.result(key)
+    assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 44_999, 1)
+    assert stored(churn) == stored(churn, "prediction_keys") == 1 + 45_000
+    with churn.connect() as conn:
+        kept = conn.execute("SELECT score FROM predictions WHERE prediction_id = 'p30010'").fetchall()
+    assert kept == [(0.99,)]
+
+
 def test_a_ground_truth_file_with_a_repeated_id_is_rejected(files, churn):
     before = churn.snapshot()
     key = f"{churn.name}/churn/ground-truths/g.csv"

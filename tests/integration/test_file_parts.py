@@ -186,6 +186,55 @@ def test_a_jsonl_file_in_parts_counts_duplicates_of_stored_rows_across_parts(par
     assert stored(churn) == 6000
 
 
+@pytest.mark.parametrize("staged", ["rows", "wide"])
+def test_predictions_parts_are_published_from_the_rows_they_staged(parted, churn, api, monkeypatch, staged):
+    """Parts are staged as the COPY streams of predictions and their keys and published by copying them into the
+    leaves; parts staged in the wide form (by an earlier version, still queued at a deploy) publish as before."""
+    from seia_files import parts
+    from seia_files.encoding import CopyEncoder, PredictionRowsEncoder
+    from seia_files.repository import FileStagingRepository
+
+    already = [data.prediction(i) for i in (5, 2500)]
+    assert api.post("/v1/models/churn/predictions", churn.api_key, json={"records": already}).status == 202
+    paths = {"direct": 0, "wide": 0}
+    real_direct, real_wide = FileStagingRepository._write_direct, FileStagingRepository.write_staged_predictions
+
+    def direct(self, *args):
+        paths["direct"] += 1
+        return real_direct(self, *args)
+
+    def wide(self, *args):
+        paths["wide"] += 1
+        return real_wide(self, *args)
+
+    monkeypatch.setattr(FileStagingRepository, "_write_direct", direct)
+    monkeypatch.setattr(FileStagingRepository, "write_staged_predictions", wide)
+    if staged == "wide":
+        real_init = parts._StagingEncoder.__init__
+
+        def old_staging(self, encoder, file_id, part):
+            if isinstance(encoder, PredictionRowsEncoder):
+                encoder = CopyEncoder(encoder.layout)
+            real_init(self, encoder, file_id, part)
+
+        monkeypatch.setattr(parts._StagingEncoder, "__init__", old_staging)
+    key = f"{churn.name}/churn/predictions/staged-{staged}.csv"
+    parted.put(key, csv_rows(3000))
+    parted.drain()
+    result = parted.result(key)
+    assert (result["status"], result["rows"], result["duplicates"]) == ("loaded", 2998, 2)
+    assert len(parts_of(churn)) >= 3
+    assert stored(churn) == stored(churn, "prediction_keys") == 3000
+    assert staging_left(churn) == {"file_part_chunks": 0, "file_part_ids": 0}
+    with churn.connect() as conn:
+        row = conn.execute(
+            "SELECT num::text, cat::text, prediction_label, score FROM predictions WHERE prediction_id = 'p7'"
+        ).fetchone()
+    assert row == ("{27,7000}", "{pro}", "stay", 0.07)
+    used, unused = ("direct", "wide") if staged == "rows" else ("wide", "direct")
+    assert paths[used] >= len(parts_of(churn)) and paths[unused] == 0
+
+
 def test_ground_truths_in_parts_report_unmatched_labels_for_the_whole_file(parted, churn):
     parted.put(f"{churn.name}/churn/predictions/p.csv", csv_rows(500))
     parted.drain()

@@ -23,7 +23,8 @@ def test_the_database_down_mid_part_retries_the_part_and_the_file_completes_once
     request.addfinalizer(lambda: point_tenant_at(tenant_admin, churn_tenant, None))
     cut = {"done": False}
     real_add_chunk, real_write = parts.PartsRepository.add_chunk, parts.FileStagingRepository.write_chunk
-    # a predictions part is published from its staged (wide) chunks, labels and reference rows through write_chunk
+    # every part is published through write_chunk (predictions staged in the wide form by an earlier version
+    # through write_staged_predictions)
     real_write_staged = parts.FileStagingRepository.write_staged_predictions
 
     def outage_once():

@@ -77,7 +77,7 @@ class FileLoader:
         encoder: CopyEncoder | PredictionRowsEncoder = CopyEncoder(layout)
         if staging.direct:
             encoder = PredictionRowsEncoder(layout, self.model.id)
-            staging.columns = encoder.columns
+            staging.use_encoder(encoder)
         ingest_log = IngestLogRepository(self.conn)
         stored = conflicts = unmatched = expired = read = chunks = 0
 
@@ -103,6 +103,10 @@ class FileLoader:
                             stored,
                             read / elapsed if elapsed else 0.0,
                         )
+            if staging.direct:  # the keys of the rows stored: claimed now, sorted
+                written = staging.finish(self.model.id)
+                stored += written.stored
+                conflicts += written.conflicts
             if read == 0:
                 raise FileRejected.file("the file has no data rows")
             if conflicts or self.location.kind == REFERENCE:

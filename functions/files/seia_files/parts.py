@@ -4,7 +4,8 @@
    per part are written in the tenant database (``file_part_loads``, ``file_parts``), then one *stage*
    message per part goes to the file work queue, in the tenant's message group.
 2. **Stage** (a part's message): the part is read with ranged GETs, checked and encoded as the one-piece
-   loader does (``seia_files.loader``), and its chunks are kept as COPY data (``file_part_chunks``), with
+   loader does (``seia_files.loader``), and its chunks are kept as COPY data (``file_part_chunks``; predictions
+   as the COPY stream of ``predictions`` itself and their keys, see ``pack_rows``), with
    its prediction ids (``file_part_ids``). The part's ledger row, locked for the whole step, changes to
    ``staged`` in the same transaction, so a part delivered again after its commit does nothing, and one
    whose invocation died left nothing and runs again. A part with a bad row is ``rejected`` (its errors
@@ -14,7 +15,8 @@
    once every part is staged, the whole file's prediction ids are checked for repeats, then the file is
    ``publishing`` and one *publish* message per part is sent.
 4. **Publish** (a part's message): its staged chunks go through ``FileStagingRepository.write_chunk``,
-   exactly as a one-piece load writes a chunk (duplicates, late labels, unmatched), in one transaction
+   exactly as a one-piece load writes a chunk (duplicates, late labels, unmatched; predictions' keys are
+   claimed after the part's last chunk, ``FileStagingRepository.finish``), in one transaction
    with the part's ``published`` state. After the last part, the file is recorded in ``file_ingests``
    (the same record as a one-piece load), the reference version is bumped, and the result is written.
 
@@ -37,8 +39,8 @@ from seia import telemetry
 from seia.fair_queue import Outgoing, send_all
 from seia.schema import Model
 from seia_files import formats, keys, planning
-from seia_files.columns import GROUND_TRUTHS, REFERENCE, ChunkValidator
-from seia_files.encoding import HEADER, TRAILER, CopyEncoder
+from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, REFERENCE, ChunkValidator
+from seia_files.encoding import HEADER, TRAILER, ChunkKeys, CopyEncoder, PredictionRowsEncoder
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError, TransientFailure
 from seia_files.events import ObjectCreated
 from seia_files.loader import FileLoader, _pipeline
@@ -253,10 +255,43 @@ class PartsRepository:
 
 
 # -- staging encoders ------------------------------------------------------------------------------
+# A staged predictions chunk: the COPY stream of predictions and the keys that the one-piece loader writes
+# (PredictionRowsEncoder), so that publishing copies the rows straight into the leaves and claims the keys.
+# Chunks staged by an earlier version are one COPY stream of the wide staging table (they begin with the COPY
+# signature instead).
+ROWS_MAGIC = b"SEIA rows 1\n"
+_ROWS_HEAD = ">qqi"  # bytes of the rows stream, of the keys (ChunkKeys.pack), number of days
+
+
+def pack_rows(encoded: list) -> bytes:
+    """PredictionRowsEncoder's [rows, keys, ids, days] as one staged chunk (the ids go to file_part_ids)."""
+    import struct
+
+    rows, keys, _, days = encoded
+    rows_data, keys_data = b"".join(rows), keys.pack()
+    head = struct.pack(_ROWS_HEAD, len(rows_data), len(keys_data), len(days)) + struct.pack(f">{len(days)}i", *days)
+    return ROWS_MAGIC + head + rows_data + keys_data
+
+
+def unpack_rows(data: bytes) -> list | None:
+    """[rows, keys, None, days] of a chunk staged by ``pack_rows``; None for a chunk in the wide form."""
+    import struct
+
+    if not data.startswith(ROWS_MAGIC):
+        return None
+    view, at = memoryview(data), len(ROWS_MAGIC)
+    n_rows, n_keys, n_days = struct.unpack_from(_ROWS_HEAD, view, at)
+    at += struct.calcsize(_ROWS_HEAD)
+    days = list(struct.unpack_from(f">{n_days}i", view, at))
+    at += 4 * n_days
+    keys = ChunkKeys.unpack(view[at + n_rows : at + n_rows + n_keys])
+    return [[view[at : at + n_rows]], keys, None, days]
+
+
 class _StagingEncoder:
     """The loader's encoder, plus the chunk's (prediction_id, row_no) as COPY data for ``file_part_ids``."""
 
-    def __init__(self, encoder: CopyEncoder, file_id: int, part: int):
+    def __init__(self, encoder: CopyEncoder | PredictionRowsEncoder, file_id: int, part: int):
         import numpy as np
 
         self.encoder = encoder
@@ -271,7 +306,10 @@ class _StagingEncoder:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        data = b"".join(bytes(b) for b in self.encoder.encode(arrays))
+        if isinstance(self.encoder, PredictionRowsEncoder):
+            data = pack_rows(self.encoder.encode(arrays))
+        else:
+            data = b"".join(bytes(b) for b in self.encoder.encode(arrays))
         ids = arrays["prediction_id"].cast(pa.binary())
         n = len(ids)
         fixed = np.empty(n, dtype=self.dtype)
@@ -485,7 +523,10 @@ class PartedLoads:
         loader = FileLoader(conn, model, location, self.chunk_rows)
         names = list(record.columns)
         layout = loader.columns.layout(names)
-        encoder = _StagingEncoder(CopyEncoder(layout), record.id, part.part)
+        inner: CopyEncoder | PredictionRowsEncoder = CopyEncoder(layout)
+        if location.kind == PREDICTIONS:
+            inner = PredictionRowsEncoder(layout, model.id)
+        encoder = _StagingEncoder(inner, record.id, part.part)
         reader, source, failure = self._open(location, obj, part, loader.chunk_rows, loader.columns, names)
         stored = chunks = 0
         try:
@@ -592,19 +633,29 @@ class PartedLoads:
             if part is None or part.state != "staged":
                 return
             loader = FileLoader(conn, model, location, self.chunk_rows)
-            staging = FileStagingRepository(conn, loader.columns.layout(list(record.columns)))
+            layout = loader.columns.layout(list(record.columns))
+            staging = FileStagingRepository(conn, layout)
+            if staging.direct:
+                staging.use_encoder(PredictionRowsEncoder(layout, model.id))
             staging.create()
             stored = conflicts = unmatched = expired = 0
             for chunk, rows in repo.chunks(record.id, part.part):
-                buffers = [repo.chunk(record.id, part.part, chunk)]
-                if staging.direct:  # staged in the wide form: not the loader's direct COPY streams
-                    written = staging.write_staged_predictions(model.id, buffers, rows)
+                data = repo.chunk(record.id, part.part, chunk)
+                direct = unpack_rows(data) if staging.direct else None
+                if direct is not None:  # COPY streams of predictions itself: copied straight into the leaves
+                    written = staging.write_chunk(model.id, direct, rows)
+                elif staging.direct:  # staged in the wide form (by an earlier version)
+                    written = staging.write_staged_predictions(model.id, [data], rows)
                 else:
-                    written = staging.write_chunk(model.id, buffers, rows)
+                    written = staging.write_chunk(model.id, [data], rows)
                 stored += written.stored
                 conflicts += written.conflicts
                 unmatched += written.unmatched
                 expired += written.expired
+            if staging.direct:  # the keys of the rows stored: claimed now, sorted
+                written = staging.finish(model.id)
+                stored += written.stored
+                conflicts += written.conflicts
             is_gt = location.kind == GROUND_TRUTHS
             repo.published(
                 record.id, part.part, stored, conflicts, unmatched if is_gt else None, expired if is_gt else None

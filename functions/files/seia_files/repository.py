@@ -19,11 +19,15 @@ from psycopg.rows import class_row
 from seia.partitions import ensure_days, ensure_for_rows
 from seia.repositories.records import ReferenceRepository, write_labels
 from seia_files.columns import GROUND_TRUTHS, PREDICTIONS, StagingLayout
+from seia_files.encoding import HEADER, TRAILER, ChunkKeys, PredictionRowsEncoder
 from seia_files.errors import MAX_ERRORS, FileRejected, RowError
 
 STAGE = "file_stage"
 STAGE_IDS = "file_stage_ids"
 STAGE_ROWS = "file_stage_rows"
+STAGE_CLAIMS = "file_stage_claims"
+_KEY_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in PredictionRowsEncoder.KEY_COLUMNS)
+_ID_COLUMNS = sql.SQL(", ").join(sql.Identifier(c) for c in PredictionRowsEncoder.ID_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -109,10 +113,25 @@ class FileStagingRepository:
                           WHERE r.model_id = %(model)s AND r.prediction_id = s.prediction_id)
         ON CONFLICT DO NOTHING"""
 
-    # Predictions are copied straight into the partitions (seia_files.encoding.PredictionRowsEncoder): their keys
-    # first, then the rows, under a savepoint. A key already taken (stored before, or twice in the chunk) undoes
-    # both; the chunk then goes the careful way, through a staging copy of the rows and INSERT_PREDICTIONS_STAGED.
+    # Predictions are copied straight into the partitions (seia_files.encoding.PredictionRowsEncoder), their keys
+    # claimed after them, sorted, in the same transaction (_write_direct, claim_keys). Chunks staged in the wide
+    # form by an earlier version (write_staged_predictions) go through a staging copy of the rows and
+    # INSERT_PREDICTIONS_STAGED: keys first, the rows of the keys claimed.
     CREATE_ROWS = "CREATE TEMP TABLE {rows} (LIKE predictions INCLUDING DEFAULTS) ON COMMIT DROP"
+    CREATE_CLAIMS = "CREATE TEMP TABLE {claims} (LIKE prediction_keys) ON COMMIT DROP"
+    # The direct load's keys when some are taken: claim the others; this transaction's rows of the taken ones
+    # go (an id twice in the file is claimed once and rejects the file: check_no_duplicates_in_file).
+    CLAIM_CAREFULLY = """
+        WITH k AS (
+            INSERT INTO {keys} (model_id, prediction_id, ts)
+            SELECT model_id, prediction_id, ts FROM {claims} ORDER BY prediction_id
+            ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
+        ), taken AS (
+            DELETE FROM predictions p
+            WHERE p.model_id = %(model)s AND p.xid = pg_current_xact_id()
+              AND p.prediction_id IN (SELECT prediction_id FROM {claims} EXCEPT SELECT prediction_id FROM k)
+        )
+        SELECT count(*) FROM k"""
     INSERT_PREDICTIONS_STAGED = """
         WITH k AS (
             INSERT INTO {keys} (model_id, prediction_id, ts) SELECT model_id, prediction_id, ts FROM {rows}
@@ -123,18 +142,32 @@ class FileStagingRepository:
         )
         SELECT count(*) FROM k"""
 
+    IDS_KEPT_BYTES = 64 << 20
+    KEYS_KEPT_BYTES = 96 << 20
+
     def __init__(self, conn: psycopg.Connection, layout: StagingLayout):
         self.conn = conn
         self.layout = layout
         self.ground_truths = layout.kind == GROUND_TRUTHS
         self.direct = layout.kind == PREDICTIONS
-        self.columns: list[str] = []  # predictions' columns the direct COPY fills (set by the loader)
+        self.columns: list[str] = []  # predictions' columns the direct COPY fills (use_encoder)
         self._names = {
             "stage": sql.Identifier(STAGE),
             "ids": sql.Identifier(STAGE_IDS),
             "rows": sql.Identifier(STAGE_ROWS),
+            "claims": sql.Identifier(STAGE_CLAIMS),
         }
         self._writes: dict[int, sql.Composed] = {}
+        self.encoder: PredictionRowsEncoder | None = None  # direct predictions (use_encoder)
+        self._pending_ids: list[list] = []  # direct predictions: ids not copied in yet (see _write_direct)
+        self._pending_bytes = 0
+        self._ids_copied = False
+        self._keys: list[ChunkKeys] = []  # direct predictions: keys of stored rows, not claimed yet
+        self._keys_bytes = 0
+
+    def use_encoder(self, encoder: PredictionRowsEncoder) -> None:
+        """Direct predictions: chunks come from ``encoder``."""
+        self.encoder, self.columns = encoder, encoder.columns
 
     def _q(self, template: str, **extra) -> sql.Composed:
         return sql.SQL(template).format(**self._names, **extra)
@@ -147,6 +180,7 @@ class FileStagingRepository:
         self.conn.execute(self._q(self.CREATE_IDS_UNIQUE if self.ground_truths else self.CREATE_IDS))
         if self.direct:
             self.conn.execute(self._q(self.CREATE_ROWS))
+            self.conn.execute(self._q(self.CREATE_CLAIMS))
 
     # -- statements built from the layout --------------------------------------------------
     def _insert_sql(self, model_id: int) -> sql.Composed:
@@ -258,28 +292,73 @@ class FileStagingRepository:
                 copy.write(buffer)
 
     def _write_direct(self, model_id: int, encoded, rows: int) -> ChunkWrite:
-        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids, days]."""
+        """A predictions chunk encoded by PredictionRowsEncoder: [rows, keys, ids or None, days].
+
+        The rows are copied straight into their leaves now; their keys are kept (up to ``KEYS_KEPT_BYTES``)
+        and claimed later, all together and sorted (``claim_keys``, also called by ``finish``), in the same
+        transaction. The chunk's ids (to name an id repeated within the file) are only needed once a claim
+        has a conflict: until then they are kept here (up to ``IDS_KEPT_BYTES``) and copied in only then;
+        from the first conflict on, every chunk's ids are copied in with it."""
         stream, keys, ids, days = encoded
-        columns = sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
-        keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
-        self._copy(self._q("COPY {ids} (prediction_id, row_no) FROM STDIN (FORMAT binary)"), ids)
+        if ids is not None:  # None: a published part (its file's ids were checked when every part was staged)
+            self._pending_ids.append(ids)
+            self._pending_bytes += sum(len(b) for b in ids)
+            if self._ids_copied or self._pending_bytes > self.IDS_KEPT_BYTES:
+                self._copy_ids()
         ensure_days(self.conn, model_id, "predictions", days)
+        self._copy(sql.SQL("COPY predictions ({}) FROM STDIN (FORMAT binary)").format(self._columns()), stream)
+        self._keys.append(keys)
+        self._keys_bytes += keys.nbytes
+        if self._keys_bytes > self.KEYS_KEPT_BYTES:
+            return self.claim_keys(model_id, ChunkWrite(stored=rows))
+        return ChunkWrite(stored=rows)
+
+    def finish(self, model_id: int) -> ChunkWrite:
+        """After the last chunk: the kept keys claimed (their rows are stored already); what that changed."""
+        return self.claim_keys(model_id, ChunkWrite(stored=0))
+
+    def claim_keys(self, model_id: int, write: ChunkWrite) -> ChunkWrite:
+        """The kept keys into prediction_keys, sorted (one pass over the unique index's pages, and one order
+        between writers), by COPY under a savepoint. A key already taken (a row stored before, by any writer,
+        or an id twice in the file) undoes the COPY: the keys then go in with ``ON CONFLICT DO NOTHING``
+        and the rows of this transaction whose key was not claimed are deleted (CLAIM_CAREFULLY); they are
+        the duplicates. ``write`` plus what the claim changed."""
+        if not self._keys:
+            return write
+        assert self.encoder is not None  # set with the columns of the direct load
+        keys = ChunkKeys.sorted(self._keys)
+        self._keys, self._keys_bytes = [], 0
+        stream = self.encoder.keys_stream(keys)
+        keys_table = sql.Identifier(f"prediction_keys_m{int(model_id)}")
         self.conn.execute("SELECT seia_model_partition('prediction_keys', %s)", (model_id,))
         try:
             with self.conn.transaction():
-                self._copy(
-                    sql.SQL("COPY {} (model_id, prediction_id, ts) FROM STDIN (FORMAT binary)").format(keys_table),
-                    keys,
-                )
-                self._copy(sql.SQL("COPY predictions ({}) FROM STDIN (FORMAT binary)").format(columns), stream)
-            return ChunkWrite(stored=rows)
+                self._copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary)").format(keys_table, _KEY_COLUMNS), stream)
+            return write
         except psycopg.errors.UniqueViolation:
             pass
-        self.conn.execute(self._q("TRUNCATE {rows}"))
-        self._copy(self._q("COPY {rows} ({columns}) FROM STDIN (FORMAT binary)", columns=columns), stream)
-        found = self.conn.execute(self._q(self.INSERT_PREDICTIONS_STAGED, keys=keys_table, columns=columns)).fetchone()
+        self._ids_copied = True
+        if self._pending_ids:
+            self._copy_ids()
+        self.conn.execute(self._q("TRUNCATE {claims}"))
+        self._copy(self._q("COPY {claims} ({columns}) FROM STDIN (FORMAT binary)", columns=_KEY_COLUMNS), stream)
+        found = self.conn.execute(self._q(self.CLAIM_CAREFULLY, keys=keys_table), {"model": model_id}).fetchone()
         assert found is not None  # count(*) returns one row
-        return ChunkWrite(stored=found[0], conflicts=rows - found[0])
+        conflicts = len(keys.ts) - found[0]
+        return ChunkWrite(stored=write.stored - conflicts, conflicts=write.conflicts + conflicts)
+
+    def _columns(self) -> sql.Composable:
+        return sql.SQL(", ").join(sql.Identifier(c) for c in self.columns)
+
+    def _copy_ids(self) -> None:
+        """The kept ids into the ids table."""
+        statement = self._q("COPY {ids} ({columns}) FROM STDIN (FORMAT binary)", columns=_ID_COLUMNS)
+        with self.conn.cursor().copy(statement) as copy:
+            copy.write(HEADER)
+            for _, tuples, _ in self._pending_ids:  # each a whole stream: its tuples only
+                copy.write(tuples)
+            copy.write(TRAILER)
+        self._pending_ids, self._pending_bytes = [], 0
 
     def check_no_duplicates_in_file(self) -> None:
         """Reject the file if a prediction_id appears twice in it (run when a chunk had conflicts)."""
