@@ -62,6 +62,7 @@ def test_the_installed_command_works_alone(fresh):
         "report",
         "check",
         "upload",
+        "settings",
     }
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

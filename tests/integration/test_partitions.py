@@ -284,7 +284,8 @@ def old_database(settings):
             if m.version < 9:
                 conn.execute(m.sql)
         conn.commit()
-    yield dsn, [m for m in load("tenant") if m.version == 9][0]
+    # 0009 and every later migration: the repositories below are today's
+    yield dsn, [m for m in load("tenant") if m.version >= 9]
     with psycopg.connect(settings.database_url, autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -292,7 +293,7 @@ def old_database(settings):
 def test_the_migration_keeps_every_row_and_dedup_labels_and_watermarks_work(old_database):
     from seia.repositories.records import GroundTruthRepository, PredictionRepository, ReferenceRepository
 
-    dsn, migration = old_database
+    dsn, migrations = old_database
     with psycopg.connect(dsn) as conn:
         conn.execute(
             """INSERT INTO models (name, task, features, labels)
@@ -331,7 +332,8 @@ def test_the_migration_keeps_every_row_and_dedup_labels_and_watermarks_work(old_
         seq_max = conn.execute("SELECT max(seq) FROM predictions").fetchone()[0]
         conn.commit()
 
-        conn.execute(migration.sql)
+        for migration in migrations:
+            conn.execute(migration.sql)
         conn.commit()
 
         after = {
