@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -134,15 +133,8 @@ class ObjectStore:
 
 
 def s3_client():
-    """An S3 client; ``AWS_ENDPOINT_URL`` (LocalStack, moto server) is honoured by boto3 itself."""
-    import boto3
-    from botocore.config import Config
+    """An S3 client for the files bucket (the shared layer's: retries, timeouts, path-style addressing for
+    local endpoints)."""
+    from seia.file_objects import client
 
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 4},
-        connect_timeout=5,
-        read_timeout=60,
-        # Path-style addressing for local endpoints (LocalStack, moto server), virtual-hosted in AWS.
-        s3={"addressing_style": "path" if os.environ.get("AWS_ENDPOINT_URL") else "auto"},
-    )
-    return boto3.client("s3", config=config)
+    return client()
