@@ -854,6 +854,40 @@ def test_deleting_a_model_removes_its_result_objects_and_keeps_the_users_files(a
     ]
 
 
+def test_a_file_whose_model_is_deleted_after_it_looked_it_up_is_rejected_once_and_writes_nothing(
+    api, tenant, files, monkeypatch  # noqa: F811
+):
+    from seia_files.service import FileIngestService
+
+    assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
+    model_id = _model_id(tenant, "churn")
+    load = FileIngestService._load_object
+    deleted: list = []
+
+    def look_up_then_lose_it(self, conn, model, location, obj, version):
+        # the user's DELETE lands between the file's model lookup and its load
+        deleted.append(api.request("DELETE", "/v1/models/churn", tenant.api_key))
+        return load(self, conn, model, location, obj, version)
+
+    monkeypatch.setattr(FileIngestService, "_load_object", look_up_then_lose_it)
+    key = f"{tenant.name}/churn/predictions/day.csv"
+    header = "prediction_id,timestamp,age,income,plan,prediction,score\n"
+    response = files.drop(key, header + "p1,2026-11-01T10:00:00Z,30,1.5,pro,stay,0.2\n")
+
+    assert [d.status for d in deleted] == [202]
+    assert response == {"batchItemFailures": []}  # decided at once: no retry, no DLQ
+    result = files.result(key)
+    assert result["status"] == "rejected"
+    assert [e["message"] for e in result["errors"]] == [
+        "the model was deleted while this file waited to load; nothing of it was stored"
+    ]
+    assert _raw_relations(tenant, model_id) == []
+    with tenant.connect() as conn:
+        for table in ("predictions", "prediction_keys", "raw_partitions", "file_ingests", "models"):
+            n = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()[0]
+            assert n == 0, table
+
+
 def test_tenant_usage_counts_rows_bytes_and_partitions_per_model(api, tenant, capsys):
     _model(api, tenant, "busy")
     _model(api, tenant, "idle")

@@ -69,7 +69,16 @@ class IngestLogRepository:
             return cur.execute(self.GET, (obj.bucket, obj.key, obj.etag, obj.version_id)).fetchone()
 
     def claim(self, obj: ObjectVersion, model_id: int, kind: str) -> bool:
-        row = self.conn.execute(self.CLAIM, (obj.bucket, obj.key, obj.etag, obj.version_id, model_id, kind))
+        """Record the load of ``obj`` (False: another delivery did). The row's key on the model holds the
+        model for the rest of the load (a DELETE waits, then answers 409); a model deleted since it was
+        looked up makes the file rejected, with nothing written."""
+        try:
+            with self.conn.transaction():
+                row = self.conn.execute(self.CLAIM, (obj.bucket, obj.key, obj.etag, obj.version_id, model_id, kind))
+        except psycopg.errors.ForeignKeyViolation:
+            raise FileRejected.file(
+                "the model was deleted while this file waited to load; nothing of it was stored"
+            ) from None
         return row.fetchone() is not None
 
     def finish(
