@@ -854,9 +854,7 @@ def test_deleting_a_model_removes_its_result_objects_and_keeps_the_users_files(a
     ]
 
 
-def test_a_file_whose_model_is_deleted_after_it_looked_it_up_is_rejected_once_and_writes_nothing(
-    api, tenant, files, monkeypatch  # noqa: F811
-):
+def test_a_file_whose_model_is_deleted_after_its_lookup_is_rejected_once(api, tenant, files, monkeypatch):  # noqa: F811
     from seia_files.service import FileIngestService
 
     assert api.post("/v1/models", tenant.api_key, json=data.model()).status == 201
