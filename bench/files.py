@@ -187,7 +187,7 @@ def _database_floor(settings, id_prefix: str, end_to_end: float) -> None:
     """The same rows COPYed (binary) straight into tables without the load's work: the write path's floor.
 
     The unindexed table is the goal's yardstick (>= 70% of it end to end); the partitioned one is a leaf as the
-    load fills it (BRIN on ts and seq, B-tree on xid), without the prediction_keys claim."""
+    load fills it (one BRIN on ts, seq and xid), without the prediction_keys claim."""
     from bench.common import Timer
     from seia import partitions
 
@@ -208,7 +208,7 @@ def _database_floor(settings, id_prefix: str, end_to_end: float) -> None:
         for label, create in (
             ("an unindexed table", "CREATE TABLE bench_floor (LIKE predictions INCLUDING DEFAULTS)"),
             (
-                "a leaf as the load fills it (BRIN ts, seq; B-tree xid)",
+                "a leaf as the load fills it (BRIN ts, seq, xid)",
                 "CREATE TABLE bench_floor (LIKE predictions INCLUDING ALL)",
             ),
         ):

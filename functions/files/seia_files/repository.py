@@ -137,7 +137,7 @@ class FileStagingRepository:
             ON CONFLICT (prediction_id) DO NOTHING RETURNING prediction_id
         ), taken AS (
             DELETE FROM predictions p
-            WHERE p.model_id = %(model)s AND p.xid = pg_current_xact_id()
+            WHERE p.model_id = %(model)s AND (p.xid::text)::bigint = (pg_current_xact_id()::text)::bigint
               AND p.prediction_id IN (SELECT prediction_id FROM {claims} EXCEPT SELECT prediction_id FROM k)
         )
         SELECT count(*) FROM k"""

@@ -22,7 +22,7 @@ _NEW_VALUES = (
     """
     COPY (SELECT (floor(extract(epoch FROM p.ts) / 3600))::int8, {values}
           FROM predictions p
-          WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+          WHERE p.model_id = %(model)s{seg} AND (p.xid::text)::bigint >= %(lo)s::bigint AND (p.xid::text)::bigint < %(hi)s::bigint
             AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s AND """
     + HOUR_IN_RANGE
     + ") TO STDOUT"

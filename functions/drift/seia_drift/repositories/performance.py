@@ -43,7 +43,7 @@ class PerformanceRepository:
     DELETE_HOURLY = "DELETE FROM drift_performance_hourly WHERE model_id = %s AND hour = ANY(%s)"
     TOUCHED = """
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
-        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+        WHERE p.model_id = %(model)s{seg} AND (p.xid::text)::bigint >= %(lo)s::bigint AND (p.xid::text)::bigint < %(hi)s::bigint
           AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g
@@ -55,7 +55,7 @@ class PerformanceRepository:
     LABELED = """
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM predictions p
         JOIN ground_truths g ON g.model_id = p.model_id AND g.prediction_id = p.prediction_id
-        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+        WHERE p.model_id = %(model)s{seg} AND (p.xid::text)::bigint >= %(lo)s::bigint AND (p.xid::text)::bigint < %(hi)s::bigint
           AND {in_range}
         UNION
         SELECT DISTINCT date_trunc('hour', p.ts, 'UTC') FROM ground_truths g

@@ -13,7 +13,7 @@ PENDING = """
     -- segment models (parent_id set) are never planned: each parent's run runs them (docs/segments.md)
     WHERE m.parent_id IS NULL AND (
           EXISTS (SELECT 1 FROM predictions p
-                  WHERE p.model_id = m.id AND p.xid >= coalesce(wp.xid, '0'::xid8))
+                  WHERE p.model_id = m.id AND (p.xid::text)::bigint >= coalesce((wp.xid::text)::bigint, 0))
        OR EXISTS (SELECT 1 FROM ground_truths g
                   WHERE g.model_id = m.id AND g.xid >= coalesce(wl.xid, '0'::xid8))
        OR (v.version IS NOT NULL AND r.reference_key IS DISTINCT FROM 'uploaded:' || v.version)

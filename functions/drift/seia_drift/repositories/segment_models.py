@@ -37,7 +37,8 @@ class SegmentModelRepository:
     REFERENCE_VALUES = _COUNT.format(table="reference_rows", where="")
     WINDOW_VALUES = _COUNT.format(table="predictions", where="AND r.ts >= %(start)s AND r.ts < %(end)s")
     NEW_VALUES = _COUNT.format(
-        table="predictions", where="AND r.xid >= %(lo)s::text::xid8 AND r.xid < %(hi)s::text::xid8"
+        table="predictions",
+        where="AND (r.xid::text)::bigint >= %(lo)s::bigint AND (r.xid::text)::bigint < %(hi)s::bigint",
     )
 
     def __init__(self, conn: psycopg.Connection):

@@ -26,7 +26,7 @@ MAX_ABS = "1e150"
 # Rows of transactions in [lo, hi) and seq in [seq_lo, seq_hi]: one chunk of new rows.
 _NEW_ROWS = (
     """
-    WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8
+    WHERE p.model_id = %(model)s{seg} AND (p.xid::text)::bigint >= %(lo)s::bigint AND (p.xid::text)::bigint < %(hi)s::bigint
       AND p.seq >= %(seq_lo)s AND p.seq < %(seq_hi)s
       AND """
     + HOUR_IN_RANGE
@@ -202,7 +202,7 @@ COUNTING_SETTINGS = ("SET LOCAL jit = off",)
 class SketchRepository:
     NEW_ROWS_RANGE = """
         SELECT min(seq), max(seq), count(*) FROM predictions p
-        WHERE p.model_id = %(model)s{seg} AND p.xid >= %(lo)s::text::xid8 AND p.xid < %(hi)s::text::xid8"""
+        WHERE p.model_id = %(model)s{seg} AND (p.xid::text)::bigint >= %(lo)s::bigint AND (p.xid::text)::bigint < %(hi)s::bigint"""
     EXISTING = """
         SELECT hour, feature, sketch FROM drift_sketches
         WHERE model_id = %s AND hour = ANY(%s) AND feature = ANY(%s)"""

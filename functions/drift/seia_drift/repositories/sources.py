@@ -29,6 +29,12 @@ HOUR_IN_RANGE = (
 )
 TS_OUT_OF_RANGE = f"NOT ({TS_IN_RANGE})"
 
+# The rows of transactions in [lo, hi) are found by `(p.xid::text)::bigint`, the expression the block-range
+# index of predictions holds (tenant migration 0014: xid8 has no BRIN operator class); written otherwise, the
+# planner cannot use that index and reads every row of the model. Where a time range picks the rows and the
+# horizon only leaves out newer transactions (below), the plain `p.xid < horizon` is kept: no index needed.
+# ground_truths keeps its B-tree on xid8 (its rows are re-stamped on correction, not in xid order).
+
 
 COLUMNS = "hour, num, cat, prediction_label, prediction_value, score, label, label_value, scores, seg"
 
