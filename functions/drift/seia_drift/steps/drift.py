@@ -7,8 +7,10 @@ day's merged sketches are kept as its rollup (drift_rollups), which a range quer
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from operator import add
 from typing import Any, cast
 
 from seia.jsonutil import finite as clean
@@ -67,6 +69,63 @@ def merge_window(
     }
 
 
+def merge_day(
+    rows: list[tuple[datetime, str, dict[str, Any]]], bins: Mapping[str, FeatureBins], hours: Iterable[datetime]
+) -> tuple[dict[str, Any], dict[datetime, dict[str, Any]]]:
+    """:func:`merge_window` of a day's hourly sketches, and of each of `hours` alone.
+
+    Each hour's numeric sketch is built once and the day's is the merge of those (its counts added as
+    dense lists, its moments folded in hour order as :func:`merge_numeric` folds them), so the day and
+    each hour are the sketches :func:`merge_window` makes, without reading the hours twice.
+    """
+    wanted = set(hours)
+    by_feature: dict[str, dict[datetime, list[dict[str, Any]]]] = {}
+    for hour, feature, data in rows:
+        if feature in bins:
+            by_feature.setdefault(feature, {}).setdefault(hour, []).append(data)
+    day: dict[str, Any] = {}
+    built: dict[tuple[datetime, str], Any] = {}
+    for feature, items in by_feature.items():
+        b = bins[feature]
+        if b.kind == "numeric":
+            edges = tuple(cast("list[float]", b.edges))
+            sketches = [merge_numeric(data, edges) for data in items.values()]
+            day[feature] = merge_sketches(sketches)
+            built.update(((h, feature), s) for h, s in zip(items, sketches, strict=True) if h in wanted)
+        else:
+            day[feature] = merge_categorical_dicts([d for data in items.values() for d in data])
+            built.update(((h, feature), merge_categorical_dicts(data)) for h, data in items.items() if h in wanted)
+    of_hours: dict[datetime, dict[str, Any]] = {h: {} for h in sorted(wanted)}
+    for hour, feature, _ in rows:  # each hour's features in its rows' order, as merge_window gives them
+        s = built.get((hour, feature))
+        if s is not None:
+            of_hours[hour][feature] = s
+    return day, of_hours
+
+
+def merge_sketches(sketches: list[NumericSketch]) -> NumericSketch:
+    """The merge of numeric sketches on the same edges, left to right (as :func:`merge_numeric` merges
+    their stored forms): counts added, moments by :func:`merge_moments` in order."""
+    first = sketches[0]
+    counts = list(first.counts)
+    n = missing = 0
+    mean = m2 = 0.0
+    lo: float | None = None
+    hi: float | None = None
+    for i, s in enumerate(sketches):
+        if s.edges != first.edges:
+            raise ValueError("can only merge numeric sketches on the same edges")
+        if i:
+            counts = list(map(add, counts, s.counts))
+        if s.n:
+            mean, m2 = merge_moments(n, mean, m2, s.n, s.mean, s.m2)
+            n += s.n
+            lo = s.min if lo is None else min(lo, cast("float", s.min))
+            hi = s.max if hi is None else max(hi, cast("float", s.max))
+        missing += s.missing
+    return NumericSketch(first.edges, tuple(counts), missing, mean, m2, lo, hi)
+
+
 def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> NumericSketch:
     """:func:`merge_dicts` of hourly numeric sketches, adding the non-empty bins of packed ones
     (:mod:`seia.sparse`) without making them dense: the same counts, and the same moments folded
@@ -82,10 +141,19 @@ def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> Nume
     for data in items:
         if data.get("kind", "numeric") != "numeric" or data["size"] != size:
             raise ValueError("can only merge numeric sketches on the same edges")
-        k = 0
-        for b, c in zip(data["bins"], data["bin_counts"]):
-            counts[b] += c
-            k += c
+        bins, bin_counts = data["bins"], data["bin_counts"]
+        k = sum(bin_counts)
+        if not n and not any(counts):
+            # the first non-empty one: its bins set in one C-level pass (bins repeat nowhere, as packed;
+            # should they, the sum tells and the bins are added one by one)
+            deque(map(counts.__setitem__, bins, bin_counts), maxlen=0)
+            if sum(counts) != k:
+                counts = [0] * size
+                for b, c in zip(bins, bin_counts):
+                    counts[b] += c
+        else:
+            for b, c in zip(bins, bin_counts):
+                counts[b] += c
         if k:
             mean, m2 = merge_moments(n, mean, m2, k, float(data["mean"]), float(data["m2"]))
             n += k
@@ -148,12 +216,11 @@ class DriftStep(Step):
         drifted = {"hour": 0, "day": 0}
         for day, changed in days.items():
             rows = sketches.window(ctx.model.id, day, day + DAY)
-            merged = merge_window(rows, bins)
+            merged, of_hours = merge_day(rows, bins, changed)
             results.save_rollups(ctx.model.id, day, merged)
             drifted["day"] += self.judge(ctx, bins, "day", day, day + DAY, merged)
             for hour in changed:
-                of_hour = merge_window((r for r in rows if r[0] == hour), bins)
-                drifted["hour"] += self.judge(ctx, bins, "hour", hour, hour + HOUR, of_hour)
+                drifted["hour"] += self.judge(ctx, bins, "hour", hour, hour + HOUR, of_hours[hour])
         results.render_documents(ctx.model.id, "day", list(days))
         results.render_documents(ctx.model.id, "hour", hours)
         ctx.state.set(ctx.model.id, self.name, Watermark(change=change))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, repeat
 
 from .sketches import CategoricalSketch
 from .special import chi2_sf
@@ -51,6 +51,13 @@ def aligned_counts(
     >>> aligned_counts(CategoricalSketch({"a": 2}), CategoricalSketch({"b": 1}))
     (('a', 'b'), (2, 0), (0, 1))
     """
+    if ref.counts.keys() >= cur.counts.keys():
+        # no category new to the reference (the usual case): its categories, sorted, and counts, kept on it
+        found = ref.derived.get("aligned")
+        if found is None:
+            found = ref.derived["aligned"] = (tuple(ref.counts), tuple(ref.counts.values()))
+        categories, ref_counts = found
+        return categories, ref_counts, tuple(map(cur.counts.get, categories, repeat(0)))
     categories = tuple(sorted(set(ref.counts) | set(cur.counts)))
     return (
         categories,
@@ -203,7 +210,11 @@ def chi2_test(
         raise ValueError("min_expected and pseudocount must be positive")
     _check_pair(ref, cur)
     _, r, c = aligned_counts(ref, cur)
-    cells = pooled_cells(r, c, min_expected, pseudocount)
+    return chi2_of_cells(pooled_cells(r, c, min_expected, pseudocount))
+
+
+def chi2_of_cells(cells: Cells) -> Chi2Result:
+    """The χ² test of :func:`chi2_test` on cells already pooled (:func:`pooled_cells`)."""
     if len(cells.expected) < 2:
         return Chi2Result(statistic=0.0, pvalue=1.0, dof=0, pooled=cells.pooled)
     statistic = sum((o - e) ** 2 / e for o, e in zip(cells.cur, cells.expected, strict=True))

@@ -9,8 +9,8 @@ PSI_EPSILON = 1e-4
 
 
 def _proportions(counts: Sequence[float], name: str) -> list[float]:
-    values = [float(c) for c in counts]
-    if not values or any(not math.isfinite(c) or c < 0 for c in values):
+    values = list(map(float, counts))
+    if not values or not all(map(math.isfinite, values)) or min(values) < 0:
         raise ValueError(f"{name} must be a non-empty 1-d vector of non-negative counts")
     total = math.fsum(values)
     if total <= 0:
@@ -70,10 +70,6 @@ def psi(ref_counts: Sequence[float], cur_counts: Sequence[float], eps: float = P
     return total
 
 
-def _xlogy(x: float, y: float) -> float:
-    return 0.0 if x == 0 else x * math.log(y)
-
-
 def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> float:
     """Jensen–Shannon distance (base 2) between two count vectors.
 
@@ -107,7 +103,9 @@ def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> flo
     """
     p, q = _pair(ref_counts, cur_counts)
     divergence = 0.0
+    log = math.log
     for a, b in zip(p, q, strict=True):
         m = 0.5 * (a + b)
-        divergence += 0.5 * (_xlogy(a, a) - _xlogy(a, m)) + 0.5 * (_xlogy(b, b) - _xlogy(b, m))
+        # 0.5 (xlogy(a, a) - xlogy(a, m)) + 0.5 (xlogy(b, b) - xlogy(b, m)), with xlogy(0, y) = 0
+        divergence += (0.5 * (a * log(a) - a * log(m)) if a else 0.0) + (0.5 * (b * log(b) - b * log(m)) if b else 0.0)
     return min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0))))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_test, pooled_cells, unseen_share
+from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_of_cells, pooled_cells, unseen_share
 from .divergence import PSI_EPSILON, js_distance, psi
 from .missing import MissingRateChange, missing_rate_change
 from .numeric import DEFAULT_COARSE_BINS, KSResult, cdf_gap, coarse_counts, ks_test, wasserstein_distance
@@ -141,7 +141,7 @@ class Comparison:
         assert isinstance(self.ref, CategoricalSketch) and isinstance(self.cur, CategoricalSketch)
         if not self.comparable:
             return Chi2Result(math.nan, math.nan, 0, 0)
-        return chi2_test(self.ref, self.cur, min_expected=MIN_EXPECTED)
+        return chi2_of_cells(self.cells)  # chi2_test(ref, cur, MIN_EXPECTED), on the cells already pooled
 
     @cached_property
     def wasserstein(self) -> float:

@@ -20,6 +20,8 @@ import operator
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate, repeat
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
@@ -217,6 +219,35 @@ class NumericSketch:
     @property
     def rows(self) -> int:
         return self.n + self.missing
+
+    # -- derived quantities, computed on first use and kept on the sketch ---------------------------------------
+    # A reference sketch is compared with every window of a run (and of a query): what depends on it alone is
+    # computed once. The sketch is immutable, so what is kept on it can neither go stale nor belong to another
+    # sketch (a new reference is a new sketch); pickling and copies (``__reduce__``) leave it behind.
+
+    @cached_property
+    def cdf(self) -> tuple[float, ...]:
+        """:math:`F(e_k^-)`, the share of the values below each edge (ValueError for an empty sketch).
+
+        Examples
+        --------
+        >>> NumericSketch.from_values([0.5, 1.5, 1.5, 2.5], edges=(1.0, 2.0)).cdf
+        (0.25, 0.75)
+        """
+        if self.n == 0:
+            raise ValueError("an empty sketch has no distribution")
+        return tuple(map(operator.truediv, accumulate(self.counts[:-1]), repeat(self.n)))
+
+    @cached_property
+    def half_widths(self) -> tuple[float, ...]:
+        """Half the width of each interior bucket, :math:`(e_k - e_{k-1}) / 2`."""
+        edges = self.edges
+        return tuple((hi - lo) * 0.5 for lo, hi in zip(edges[:-1], edges[1:]))
+
+    @cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Other quantities kept on the sketch by the functions that compute them (keyed by their name)."""
+        return {}
 
     @property
     def total(self) -> float:
@@ -484,6 +515,11 @@ class CategoricalSketch:
 
     def __hash__(self) -> int:
         return hash((tuple(self.counts.items()), self.missing))
+
+    @cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Quantities kept on the sketch by the functions that compute them (see :attr:`NumericSketch.cdf`)."""
+        return {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (CategoricalSketch, (dict(self.counts), self.missing))
