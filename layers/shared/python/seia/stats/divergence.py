@@ -105,7 +105,12 @@ def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> flo
     divergence = 0.0
     log = math.log
     for a, b in zip(p, q, strict=True):
-        m = 0.5 * (a + b)
-        # 0.5 (xlogy(a, a) - xlogy(a, m)) + 0.5 (xlogy(b, b) - xlogy(b, m)), with xlogy(0, y) = 0
-        divergence += (0.5 * (a * log(a) - a * log(m)) if a else 0.0) + (0.5 * (b * log(b) - b * log(m)) if b else 0.0)
+        # 0.5 (xlogy(a, a) - xlogy(a, m)) + 0.5 (xlogy(b, b) - xlogy(b, m)), m = (a + b) / 2, xlogy(0, y) = 0
+        if a and b:
+            log_m = log(0.5 * (a + b))
+            divergence += 0.5 * (a * log(a) - a * log_m) + 0.5 * (b * log(b) - b * log_m)
+        elif a:
+            divergence += 0.5 * (a * log(a) - a * log(0.5 * a))
+        elif b:
+            divergence += 0.5 * (b * log(b) - b * log(0.5 * b))
     return min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0))))

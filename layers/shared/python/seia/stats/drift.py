@@ -18,7 +18,16 @@ from typing import Any
 from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_of_cells, pooled_cells, unseen_share
 from .divergence import PSI_EPSILON, js_distance, psi
 from .missing import MissingRateChange, missing_rate_change
-from .numeric import DEFAULT_COARSE_BINS, KSResult, cdf_gap, coarse_counts, ks_test, wasserstein_distance
+from .numeric import (
+    DEFAULT_COARSE_BINS,
+    Binned,
+    KSResult,
+    cdf_gap,
+    coarse_counts,
+    ks_result,
+    ks_test,
+    wasserstein_distance,
+)
 from .sketches import CategoricalSketch, NumericSketch
 from .special import chi2_isf
 
@@ -38,6 +47,9 @@ class Comparison:
         Coarse reference-quantile bins of a numeric feature for PSI and Jensen–Shannon.
     psi_eps : float, default 1e-4
         Proportion used for empty bins in PSI.
+    binned : Binned, optional
+        The bucket-level quantities of a numeric pair (KS statistic, Wasserstein, coarse bins of
+        `n_bins`), when computed already; otherwise computed here.
 
     Attributes
     ----------
@@ -59,9 +71,10 @@ class Comparison:
         cur: NumericSketch | CategoricalSketch,
         n_bins: int = DEFAULT_COARSE_BINS,
         psi_eps: float = PSI_EPSILON,
+        binned: Binned | None = None,
     ) -> None:
         if isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch):
-            if ref.edges != cur.edges:
+            if ref.edges is not cur.edges and ref.edges != cur.edges:
                 raise ValueError("ref and cur must be NumericSketch on the same edges")
             self.kind = NUMERIC
         elif isinstance(ref, CategoricalSketch) and isinstance(cur, CategoricalSketch):
@@ -70,6 +83,12 @@ class Comparison:
             raise ValueError("ref and cur must be two NumericSketch or two CategoricalSketch")
         self.ref, self.cur, self.n_bins, self.psi_eps = ref, cur, n_bins, psi_eps
         self.comparable = ref.n > 0 and cur.n > 0
+        if binned is not None:
+            if self.kind != NUMERIC or not self.comparable:
+                raise ValueError("binned quantities are those of two non-empty numeric sketches")
+            self.__dict__["distributions"] = binned.coarse  # the cached properties below, given
+            self.__dict__["ks"] = ks_result(binned.ks_statistic, ref.n, cur.n)
+            self.__dict__["wasserstein"] = binned.wasserstein
 
     @cached_property
     def distributions(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -91,7 +110,7 @@ class Comparison:
         """
         return pooled_cells(*self.distributions, min_expected=MIN_EXPECTED)
 
-    @property
+    @cached_property
     def too_sparse(self) -> bool:
         """The window is too small for the feature's categories (or bins): pooling left one cell.
 
@@ -368,7 +387,11 @@ class CategoricalDrift:
 
 
 def numeric_drift(
-    ref: NumericSketch, cur: NumericSketch, n_bins: int = DEFAULT_COARSE_BINS, psi_eps: float = PSI_EPSILON
+    ref: NumericSketch,
+    cur: NumericSketch,
+    n_bins: int = DEFAULT_COARSE_BINS,
+    psi_eps: float = PSI_EPSILON,
+    binned: Binned | None = None,
 ) -> NumericDrift:
     """Every drift statistic of a numeric feature, reference against current window.
 
@@ -380,6 +403,8 @@ def numeric_drift(
         Coarse bins for PSI and Jensen–Shannon (:func:`~seia.stats.numeric.coarse_counts`).
     psi_eps : float, default 1e-4
         Proportion used for empty coarse bins in PSI.
+    binned : Binned, optional
+        The pair's bucket-level quantities, computed already (see :class:`Comparison`).
 
     Returns
     -------
@@ -404,7 +429,7 @@ def numeric_drift(
     """
     if not isinstance(ref, NumericSketch) or not isinstance(cur, NumericSketch):
         raise ValueError("ref and cur must be NumericSketch on the same edges")
-    c = Comparison(ref, cur, n_bins, psi_eps)
+    c = Comparison(ref, cur, n_bins, psi_eps, binned)
     effects, chance = _effects(c)
     comparable = c.comparable
     return NumericDrift(

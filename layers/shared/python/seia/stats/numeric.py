@@ -80,10 +80,34 @@ def ks_test(ref: NumericSketch, cur: NumericSketch, gap: list[float] | None = No
     0.75
     """
     gap = cdf_gap(ref, cur) if gap is None else gap
-    d = max(map(abs, gap))
-    n1, n2 = float(ref.n), float(cur.n)
+    return ks_result(max(map(abs, gap)), ref.n, cur.n)
+
+
+def ks_result(d: float, n_ref: int, n_cur: int) -> KSResult:
+    """:func:`ks_test` of the statistic `d` between samples of `n_ref` and `n_cur` values."""
+    n1, n2 = float(n_ref), float(n_cur)
     n_effective = max(1, round(n1 * n2 / (n1 + n2)))
     return KSResult(statistic=d, pvalue=min(1.0, max(0.0, ks_sf(d, n_effective))))
+
+
+@dataclass(frozen=True)
+class Binned:
+    """What a numeric comparison reads from every bucket, computed elsewhere for many windows at once (the
+    engine's numpy batch, ``seia_drift.stats.batch``, kept equal to these functions by a test).
+
+    Attributes
+    ----------
+    ks_statistic : float
+        :math:`\\max_k |F_\\mathrm{ref}(e_k^-) - F_\\mathrm{cur}(e_k^-)|` (:func:`ks_test`).
+    wasserstein : float
+        :func:`wasserstein_distance`.
+    coarse : (tuple of int, tuple of int)
+        :func:`coarse_counts` with the default number of bins.
+    """
+
+    ks_statistic: float
+    wasserstein: float
+    coarse: tuple[tuple[int, ...], tuple[int, ...]]
 
 
 def _overflow_means(sketch: NumericSketch, edges: tuple[float, ...]) -> tuple[float, float]:

@@ -216,6 +216,49 @@ class NumericSketch:
         elif self.min is not None or self.max is not None or self.mean or self.m2:
             raise ValueError("an empty sketch has no extremes and zero moments")
 
+    @classmethod
+    def of_counts(
+        cls,
+        edges: tuple[float, ...],
+        counts: list[int],
+        missing: int,
+        mean: float,
+        m2: float,
+        lo: float | None,
+        hi: float | None,
+    ) -> NumericSketch:
+        """The sketch of `counts` already known sound, as from numpy (non-negative ``int``, one per bucket of
+        `edges`): built without the per-bucket passes of the constructor's checks, the others kept.
+
+        Examples
+        --------
+        >>> NumericSketch.of_counts((1.0,), [1, 1], 0, 1.0, 2.0, 0.0, 2.0) == NumericSketch.from_values([0, 2], (1.0,))
+        True
+        """
+        checked = checked_edges(edges)
+        if len(counts) != len(checked) + 1:
+            raise ValueError(f"counts must have len(edges) + 1 = {len(checked) + 1} entries, got {len(counts)}")
+        n = sum(counts)
+        if not n or missing < 0:
+            return cls(checked, tuple(counts), missing, mean, m2, lo, hi)  # every check
+        mean, m2 = float(mean), float(m2)
+        if not (math.isfinite(mean) and math.isfinite(m2)) or m2 < 0:
+            raise ValueError("mean must be finite and m2 finite and non-negative")
+        if lo is None or hi is None or not lo <= hi:
+            raise ValueError("a non-empty sketch needs min <= max")
+        sketch = object.__new__(cls)
+        vars(sketch).update(
+            edges=checked,
+            counts=tuple(counts),
+            missing=int(missing),
+            mean=mean,
+            m2=m2,
+            min=float(lo),
+            max=float(hi),
+            n=n,
+        )
+        return sketch
+
     @property
     def rows(self) -> int:
         return self.n + self.missing
@@ -499,6 +542,20 @@ class CategoricalSketch:
     n: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
+        raw = self.counts
+        values = raw.values()
+        if (
+            all(map(isinstance, raw, repeat(str)))
+            and set(map(type, values)) <= {int}
+            and (not values or min(values) > 0)
+        ):
+            # the usual case, checked in C-level passes: categories, positive int counts
+            object.__setattr__(self, "counts", MappingProxyType(dict(sorted(raw.items()))))
+            object.__setattr__(self, "missing", int(self.missing))
+            object.__setattr__(self, "n", sum(values))
+            if self.missing < 0:
+                raise ValueError("missing must be non-negative")
+            return
         items = []
         for key, value in self.counts.items():
             if not isinstance(key, str):
@@ -604,8 +661,11 @@ def merge_categorical_dicts(items: Iterable[Mapping[str, Any]]) -> CategoricalSk
     for data in items:
         if data.get("kind", "categorical") != "categorical":
             raise ValueError(f"not a categorical sketch: kind={data.get('kind')!r}")
-        for key, value in data["counts"].items():
-            counts[key] = counts.get(key, 0) + value
+        if counts:
+            for key, value in data["counts"].items():
+                counts[key] = counts.get(key, 0) + value
+        else:  # the first: copied (CategoricalSketch makes the counts int, as 0 + value would)
+            counts = dict(data["counts"])
         missing += int(data.get("missing") or 0)
     return CategoricalSketch(counts=counts, missing=missing)
 
