@@ -69,9 +69,9 @@ def binned(ref: NumericSketch, counts: npt.NDArray[np.int64], currents: Sequence
     starts, ref_coarse = _coarse(ref)
     coarse = np.add.reduceat(rows, starts, axis=1)
     ref_below, ref_above = _tails(ref)
-    for j, i in enumerate(usable):
-        cur_below, cur_above = _tails(currents[i])
-        out[i] = Binned(
+    for j, index in enumerate(usable):
+        cur_below, cur_above = _tails(currents[index])
+        out[index] = Binned(
             float(ks[j]),
             float(interior[j]) + abs(ref_below - cur_below) + abs(ref_above - cur_above),
             (ref_coarse, tuple(coarse[j].tolist())),

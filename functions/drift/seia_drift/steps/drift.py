@@ -108,9 +108,9 @@ def merge_day(
         day[feature] = _sketch(edges, total, [d for data in items.values() for d in data])
         keys: list[datetime | None] = [None]
         picked = [total]
-        for i, (h, data) in enumerate(items.items()):
+        for i, (h, hour_items) in enumerate(items.items()):
             if h in wanted:
-                built[(h, feature)] = _sketch(edges, counts[i], data)
+                built[(h, feature)] = _sketch(edges, counts[i], hour_items)
                 keys.append(h)
                 picked.append(counts[i])
         dense[feature] = (keys, np.vstack(picked))
@@ -297,7 +297,7 @@ class DriftStep(Step):
         ``prepared`` holds the bucket-level statistics of numeric features computed already (by feature)."""
         refs = self._references(bins)
         prepared = prepared or {}
-        drifts = {}
+        drifts: dict[str, NumericDrift | CategoricalDrift] = {}
         for feature, cur in merged.items():
             ref = refs[feature]
             if isinstance(ref, NumericSketch):
