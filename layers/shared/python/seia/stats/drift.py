@@ -84,8 +84,8 @@ class Comparison:
         self.ref, self.cur, self.n_bins, self.psi_eps = ref, cur, n_bins, psi_eps
         self.comparable = ref.n > 0 and cur.n > 0
         if binned is not None:
-            if self.kind != NUMERIC or not self.comparable:
-                raise ValueError("binned quantities are those of two non-empty numeric sketches")
+            if self.kind != NUMERIC or not self.comparable or n_bins != DEFAULT_COARSE_BINS:
+                raise ValueError("binned quantities are those of two non-empty numeric sketches, on the default bins")
             self.__dict__["distributions"] = binned.coarse  # the cached properties below, given
             self.__dict__["ks"] = ks_result(binned.ks_statistic, ref.n, cur.n)
             self.__dict__["wasserstein"] = binned.wasserstein
