@@ -19,6 +19,7 @@ from seia.sparse import pack_sketch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.stats import (
     CategoricalSketch,
+    Comparison,
     NumericSketch,
     categorical_drift,
     drift_statistics,
@@ -26,7 +27,7 @@ from seia_drift.stats import (
     numeric_drift,
     sketch_values,
 )
-from seia_drift.stats.batch import EXACT, binned
+from seia_drift.stats.batch import EXACT, binned, pooled
 from seia_drift.steps.drift import DriftStep, merge_day, merge_window, statistics
 
 pytestmark = pytest.mark.unit
@@ -238,3 +239,52 @@ def test_a_reference_replaced_between_runs_is_never_judged_by_what_was_kept_of_t
     assert not same(second[0]["wasserstein"], first[0]["wasserstein"])
     assert second[1]["top_increase"]["category"] == "a" and first[1]["top_increase"]["category"] == "b"
     assert same(judged(bins_old), first)  # and back: the old reference's own values
+
+
+def random_categories(rng: random.Random, n_categories: int, n: int, new: int = 0) -> CategoricalSketch:
+    weights = [rng.paretovariate(1.2) for _ in range(n_categories)]
+    counts: dict[str, int] = {}
+    for k in rng.choices(range(n_categories), weights, k=n):
+        counts[f"v{k}"] = counts.get(f"v{k}", 0) + 1
+    for i in range(new):
+        counts[f"new{i}"] = rng.randint(1, 50)
+    return CategoricalSketch(counts, missing=rng.choice([0, 0, 3]))
+
+
+def categorical_core(ref, cur, pooled=None):
+    d = categorical_drift(ref, cur, pooled=pooled)
+    return statistics(d, ref, cur) | {"effects": dict(d.effects), "too_sparse": d.too_sparse}
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_pooled_equals_the_core_on_random_categorical_windows(seed):
+    rng = random.Random(seed)
+    k = rng.choice([40, 70, 300, 1000])
+    ref = random_categories(rng, k, rng.choice([2000, 100_000]))
+    for _ in range(6):
+        cur = random_categories(rng, k, rng.choice([1, 20, 200, 6000, 150_000]), new=rng.choice([0, 0, 1, 40]))
+        got = pooled(ref, cur)
+        fresh = pickle.loads(pickle.dumps(ref))
+        expected = categorical_core(fresh, cur)
+        if len(ref.counts) + len(cur.counts) < 64:
+            assert got is None
+            continue
+        assert got is not None
+        c = Comparison(fresh, cur)
+        assert same(got.cells, c.cells) and same(got.distributions, c.distributions)
+        result = categorical_core(ref, cur, got)
+        assert same(result, expected)
+
+
+def test_pooled_leaves_small_empty_and_huge_sketches_to_the_core():
+    many = {f"v{i}": 10 for i in range(100)}
+    assert pooled(CategoricalSketch({"a": 5, "b": 5}), CategoricalSketch({"a": 1})) is None  # few categories
+    assert pooled(CategoricalSketch(many), CategoricalSketch({}, missing=4)) is None  # nothing to compare
+    assert pooled(CategoricalSketch(many | {"v0": EXACT}), CategoricalSketch(many)) is None
+    one = pooled(CategoricalSketch(many), CategoricalSketch({"v3": 1}))  # pooled into one cell: too sparse
+    assert one is not None and len(one.cells.ref) == 1
+    assert categorical_drift(CategoricalSketch(many), CategoricalSketch({"v3": 1}), pooled=one).too_sparse
+    single = CategoricalSketch({"only": 10_000})  # a single category, many new ones in the window
+    cur = CategoricalSketch({f"n{i}": 3 for i in range(80)} | {"only": 500})
+    got = pooled(single, cur)
+    assert got is not None and same(got.cells, Comparison(single, cur).cells)

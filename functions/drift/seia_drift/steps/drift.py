@@ -36,7 +36,7 @@ from seia_drift.stats import (
     merge_moments,
     numeric_drift,
 )
-from seia_drift.stats.batch import EXACT, binned
+from seia_drift.stats.batch import EXACT, binned, pooled
 from seia_drift.steps.base import Context, Step
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
@@ -214,7 +214,11 @@ def statistics(
             "ref_share": ref.counts.get(top, 0) / ref.n,
             "cur_share": cur.counts.get(top, 0) / cur.n,
         }
-        unseen = sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
+        unseen = (
+            []
+            if ref.counts.keys() >= cur.counts.keys()
+            else sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
+        )
         out["new_categories"] = [{"category": k, "share": cur.counts[k] / cur.n} for k in unseen[:5]]
     return out
 
@@ -303,7 +307,7 @@ class DriftStep(Step):
             if isinstance(ref, NumericSketch):
                 drifts[feature] = numeric_drift(ref, cur, binned=prepared.get(feature))
             else:
-                drifts[feature] = categorical_drift(ref, cur)
+                drifts[feature] = categorical_drift(ref, cur, pooled=pooled(ref, cur))
         verdicts = judge_window(drifts, ctx.settings.thresholds)
         out = []
         for feature, v in verdicts.items():

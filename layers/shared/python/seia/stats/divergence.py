@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import repeat
+from operator import truediv
 
 PSI_EPSILON = 1e-4
 
@@ -15,7 +17,7 @@ def _proportions(counts: Sequence[float], name: str) -> list[float]:
     total = math.fsum(values)
     if total <= 0:
         raise ValueError(f"{name} sums to zero")
-    return [c / total for c in values]
+    return list(map(truediv, values, repeat(total)))
 
 
 def _pair(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> tuple[list[float], list[float]]:

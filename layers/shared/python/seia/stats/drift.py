@@ -36,6 +36,27 @@ CHANCE_LEVEL = 1e-6
 """Probability, for a window without drift, that a binned effect reaches its chance level (χ² approximation)."""
 
 
+@dataclass(frozen=True)
+class Pooled:
+    """What a categorical comparison reads from every category, computed elsewhere (the engine's numpy
+    version, ``seia_drift.stats.batch.pooled``, kept equal to :class:`Comparison`'s own by a test).
+
+    Attributes
+    ----------
+    distributions : (tuple of int, tuple of int)
+        :attr:`Comparison.distributions`.
+    cells : Cells
+        :attr:`Comparison.cells`.
+    js_distance, psi : float
+        :func:`~seia.stats.divergence.js_distance` and :func:`psi_effect`'s PSI of the cells.
+    """
+
+    distributions: tuple[tuple[int, ...], tuple[int, ...]]
+    cells: Cells
+    js_distance: float
+    psi: float
+
+
 class Comparison:
     """A reference and a current sketch of one feature, with what several metrics share computed once.
 
@@ -47,9 +68,10 @@ class Comparison:
         Coarse reference-quantile bins of a numeric feature for PSI and Jensen–Shannon.
     psi_eps : float, default 1e-4
         Proportion used for empty bins in PSI.
-    binned : Binned, optional
+    binned : Binned or Pooled, optional
         The bucket-level quantities of a numeric pair (KS statistic, Wasserstein, coarse bins of
-        `n_bins`), when computed already; otherwise computed here.
+        `n_bins`), or the category-level ones of a categorical pair, when computed already;
+        otherwise computed here.
 
     Attributes
     ----------
@@ -71,7 +93,7 @@ class Comparison:
         cur: NumericSketch | CategoricalSketch,
         n_bins: int = DEFAULT_COARSE_BINS,
         psi_eps: float = PSI_EPSILON,
-        binned: Binned | None = None,
+        binned: Binned | Pooled | None = None,
     ) -> None:
         if isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch):
             if ref.edges is not cur.edges and ref.edges != cur.edges:
@@ -83,12 +105,19 @@ class Comparison:
             raise ValueError("ref and cur must be two NumericSketch or two CategoricalSketch")
         self.ref, self.cur, self.n_bins, self.psi_eps = ref, cur, n_bins, psi_eps
         self.comparable = ref.n > 0 and cur.n > 0
-        if binned is not None:
+        if isinstance(binned, Binned):
             if self.kind != NUMERIC or not self.comparable or n_bins != DEFAULT_COARSE_BINS:
                 raise ValueError("binned quantities are those of two non-empty numeric sketches, on the default bins")
             self.__dict__["distributions"] = binned.coarse  # the cached properties below, given
             self.__dict__["ks"] = ks_result(binned.ks_statistic, ref.n, cur.n)
             self.__dict__["wasserstein"] = binned.wasserstein
+        elif isinstance(binned, Pooled):
+            if self.kind != CATEGORICAL or not self.comparable or psi_eps != PSI_EPSILON:
+                raise ValueError("pooled quantities are those of two non-empty categorical sketches, default PSI")
+            self.__dict__["distributions"] = binned.distributions
+            self.__dict__["cells"] = binned.cells
+            self.__dict__["js"] = binned.js_distance
+            self.__dict__["psi"] = binned.psi
 
     @cached_property
     def distributions(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -168,6 +197,16 @@ class Comparison:
         return wasserstein_distance(self.ref, self.cur, self.gap) if self.comparable else math.nan
 
     @cached_property
+    def js(self) -> float:
+        """Jensen–Shannon distance of :attr:`cells` (see :func:`js_effect`)."""
+        return js_distance(self.cells.ref, self.cells.cur)
+
+    @cached_property
+    def psi(self) -> float:
+        """PSI of :attr:`cells`, an empty current cell counted as half a row (see :func:`psi_effect`)."""
+        return psi(self.cells.ref, [v if v > 0 else 0.5 for v in self.cells.cur], eps=self.psi_eps)
+
+    @cached_property
     def missing(self) -> MissingRateChange:
         return missing_rate_change(self.ref, self.cur)
 
@@ -209,7 +248,7 @@ def js_effect(c: Comparison) -> float:
     """
     if not c.comparable or c.too_sparse:
         return math.nan
-    return js_distance(c.cells.ref, c.cells.cur)
+    return c.js
 
 
 def psi_effect(c: Comparison) -> float:
@@ -230,7 +269,7 @@ def psi_effect(c: Comparison) -> float:
     """
     if not c.comparable or c.too_sparse:
         return math.nan
-    return psi(c.cells.ref, [v if v > 0 else 0.5 for v in c.cells.cur], eps=c.psi_eps)
+    return c.psi
 
 
 def js_chance(c: Comparison) -> float:
@@ -454,7 +493,9 @@ def numeric_drift(
     )
 
 
-def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: float = PSI_EPSILON) -> CategoricalDrift:
+def categorical_drift(
+    ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: float = PSI_EPSILON, pooled: Pooled | None = None
+) -> CategoricalDrift:
     """Every drift statistic of a categorical feature, reference against current window.
 
     Parameters
@@ -463,6 +504,8 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
         Sketches of the reference and the current window.
     psi_eps : float, default 1e-4
         Proportion used for categories empty on one side in PSI.
+    pooled : Pooled, optional
+        The pair's category-level quantities, computed already (see :class:`Comparison`).
 
     Returns
     -------
@@ -483,7 +526,7 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
     """
     if not isinstance(ref, CategoricalSketch) or not isinstance(cur, CategoricalSketch):
         raise ValueError("ref and cur must be CategoricalSketch")
-    c = Comparison(ref, cur, psi_eps=psi_eps)
+    c = Comparison(ref, cur, psi_eps=psi_eps, binned=pooled)
     effects, chance = _effects(c)
     return CategoricalDrift(
         n_ref=ref.n,

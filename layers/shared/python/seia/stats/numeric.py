@@ -121,7 +121,11 @@ def _overflow_means(sketch: NumericSketch, edges: tuple[float, ...]) -> tuple[fl
     if (below > 0) != (above > 0):
         # Only one overflow bucket is filled: its sum is the total minus the interior,
         # exact when all values overflow (data entirely outside the reference range).
-        interior = math.fsum(c * 0.5 * (a + b) for c, a, b in zip(counts[1:-1], edges[:-1], edges[1:], strict=True))
+        mids = sketch.midpoints
+        if mids is not None:  # c * mid is c * 0.5 * (a + b): halving is exact, one rounding either way
+            interior = math.fsum(map(mul, counts[1:-1], mids))
+        else:
+            interior = math.fsum(c * 0.5 * (a + b) for c, a, b in zip(counts[1:-1], edges[:-1], edges[1:], strict=True))
         residual_mean = (sketch.total - interior) / (below if below > 0 else above)
         if below > 0:
             mean_below = min(max(residual_mean, lo), edges[0])

@@ -288,6 +288,15 @@ class NumericSketch:
         return tuple((hi - lo) * 0.5 for lo, hi in zip(edges[:-1], edges[1:]))
 
     @cached_property
+    def midpoints(self) -> tuple[float, ...] | None:
+        """The middle :math:`(e_{k-1} + e_k) / 2` of each interior bucket, None where halving the sum of two
+        edges would round (subnormal sums): then :math:`c (a + b) / 2` is computed as it stands."""
+        edges = self.edges
+        sums = [a + b for a, b in zip(edges[:-1], edges[1:])]
+        mids = tuple(0.5 * s for s in sums)
+        return mids if all(m + m == s for m, s in zip(mids, sums)) else None
+
+    @cached_property
     def derived(self) -> dict[Any, Any]:
         """Other quantities kept on the sketch by the functions that compute them (keyed by their name)."""
         return {}
