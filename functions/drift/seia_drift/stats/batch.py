@@ -29,7 +29,7 @@ import numpy.typing as npt
 from seia.stats import Binned, CategoricalSketch, NumericSketch, Pooled
 from seia.stats.categorical import MIN_EXPECTED, REFERENCE_PSEUDOCOUNT, Cells, aligned_counts
 from seia.stats.divergence import PSI_EPSILON
-from seia.stats.numeric import DEFAULT_COARSE_BINS, _tails, coarse_counts
+from seia.stats.numeric import DEFAULT_COARSE_BINS, coarse_counts, overflow_tails
 
 EXACT = 2**53
 """Counts from which float64 no longer holds every integer: such windows are left to the core."""
@@ -78,9 +78,9 @@ def binned(ref: NumericSketch, counts: npt.NDArray[np.int64], currents: Sequence
     interior = np.cumsum(terms, axis=1)[:, -1]  # left to right, as the core's sum
     starts, ref_coarse = _coarse(ref)
     coarse = np.add.reduceat(rows, starts, axis=1)
-    ref_below, ref_above = _tails(ref)
+    ref_below, ref_above = overflow_tails(ref)
     for j, index in enumerate(usable):
-        cur_below, cur_above = _tails(currents[index])
+        cur_below, cur_above = overflow_tails(currents[index])
         out[index] = Binned(
             float(ks[j]),
             float(interior[j]) + abs(ref_below - cur_below) + abs(ref_above - cur_above),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import reduce
 from itertools import accumulate, repeat
 from operator import add, lt, mul, sub, truediv
 
@@ -158,7 +159,7 @@ def pooled_cells(
     if n_small > 0:
         reach = next((i for i, s in enumerate(accumulate(expected)) if s >= min_expected), k)
         n_small = min(max(n_small, reach + 1), k)
-        expected = [sum(expected[:n_small]), *expected[n_small:]]
+        expected = [reduce(add, expected[:n_small], 0), *expected[n_small:]]  # left to right, as sum() in 3.11
         ref = [sum(ref[:n_small]), *ref[n_small:]]
         cur = [sum(cur[:n_small]), *cur[n_small:]]
     return Cells(tuple(ref), tuple(cur), tuple(expected), n_small)

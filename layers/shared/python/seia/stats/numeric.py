@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import reduce
 from itertools import accumulate, compress, count, repeat
 from operator import add, gt, mul, sub
 
@@ -185,12 +186,12 @@ def wasserstein_distance(ref: NumericSketch, cur: NumericSketch, gap: list[float
     for k in compress(count(), map(gt, repeat(0.0), map(mul, gap[:-1], gap[1:]))):
         left, right = gap[k], gap[k + 1]
         terms[k] = (edges[k + 1] - edges[k]) * (left * left + right * right) / (2.0 * magnitudes[k])
-    interior = sum(terms, 0.0)
-    (ref_below, ref_above), (cur_below, cur_above) = _tails(ref), _tails(cur)
+    interior = reduce(add, terms, 0.0)  # left to right whatever the Python (3.12's sum compensates)
+    (ref_below, ref_above), (cur_below, cur_above) = overflow_tails(ref), overflow_tails(cur)
     return interior + abs(ref_below - cur_below) + abs(ref_above - cur_above)
 
 
-def _tails(sketch: NumericSketch) -> tuple[float, float]:
+def overflow_tails(sketch: NumericSketch) -> tuple[float, float]:
     """:math:`\\Pr(X < e_0)(e_0 - \\bar x_{<e_0})` and :math:`\\Pr(X \\ge e_K)(\\bar x_{\\ge e_K} - e_K)`
     (see :func:`wasserstein_distance`), kept on the sketch."""
     found = sketch.derived.get("tails")
