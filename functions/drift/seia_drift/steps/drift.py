@@ -7,9 +7,14 @@ day's merged sketches are kept as its rollup (drift_rollups), which a range quer
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
+from operator import sub, truediv
 from typing import Any, cast
+
+import numpy as np
 
 from seia.jsonutil import finite as clean
 from seia.sparse import unpack_sketch
@@ -18,6 +23,7 @@ from seia_drift.repositories.results import FeatureResult, ResultRepository
 from seia_drift.repositories.sketches import SketchRepository
 from seia_drift.repositories.state import Watermark
 from seia_drift.stats import (
+    Binned,
     CategoricalDrift,
     CategoricalSketch,
     NumericDrift,
@@ -30,6 +36,7 @@ from seia_drift.stats import (
     merge_moments,
     numeric_drift,
 )
+from seia_drift.stats.batch import EXACT, binned, pooled
 from seia_drift.steps.base import Context, Step
 
 INSUFFICIENT, OK = "insufficient_data", "ok"
@@ -67,6 +74,94 @@ def merge_window(
     }
 
 
+def merge_day(
+    rows: list[tuple[datetime, str, dict[str, Any]]], bins: Mapping[str, FeatureBins], hours: Iterable[datetime]
+) -> tuple[dict[str, Any], dict[datetime, dict[str, Any]], dict[str, tuple[list[datetime | None], Any]]]:
+    """:func:`merge_window` of a day's hourly sketches, and of each of `hours` alone; and each numeric
+    feature's bucket counts of those windows as one array (the day first, then its hours among `hours`),
+    for :func:`seia_drift.stats.batch.binned`.
+
+    Packed numeric sketches are added as arrays, each hour once; the moments are folded in the order
+    :func:`merge_numeric` folds them, so the day and each hour are the sketches :func:`merge_window` makes.
+    """
+    wanted = set(hours)
+    by_feature: dict[str, dict[datetime, list[dict[str, Any]]]] = {}
+    for hour, feature, data in rows:
+        if feature in bins:
+            by_feature.setdefault(feature, {}).setdefault(hour, []).append(data)
+    day: dict[str, Any] = {}
+    built: dict[tuple[datetime, str], Any] = {}
+    dense: dict[str, tuple[list[datetime | None], Any]] = {}
+    for feature, items in by_feature.items():
+        b = bins[feature]
+        if b.kind != "numeric":
+            day[feature] = merge_categorical_dicts([d for data in items.values() for d in data])
+            built.update(((h, feature), merge_categorical_dicts(data)) for h, data in items.items() if h in wanted)
+            continue
+        edges = tuple(cast("list[float]", b.edges))
+        counts = _hour_counts(items, len(edges) + 1)
+        if counts is None:  # an older (dense) form, or counts numpy cannot hold: one by one
+            day[feature] = merge_numeric([d for data in items.values() for d in data], edges)
+            built.update(((h, feature), merge_numeric(data, edges)) for h, data in items.items() if h in wanted)
+            continue
+        total = counts.sum(axis=0)
+        day[feature] = _sketch(edges, total, [d for data in items.values() for d in data])
+        keys: list[datetime | None] = [None]
+        picked = [total]
+        for i, (h, hour_items) in enumerate(items.items()):
+            if h in wanted:
+                built[(h, feature)] = _sketch(edges, counts[i], hour_items)
+                keys.append(h)
+                picked.append(counts[i])
+        dense[feature] = (keys, np.vstack(picked))
+    of_hours: dict[datetime, dict[str, Any]] = {h: {} for h in sorted(wanted)}
+    for hour, feature, _ in rows:  # each hour's features in its rows' order, as merge_window gives them
+        s = built.get((hour, feature))
+        if s is not None:
+            of_hours[hour][feature] = s
+    return day, of_hours, dense
+
+
+def _hour_counts(items: dict[datetime, list[dict[str, Any]]], size: int) -> Any:
+    """Each hour's bucket counts (one row per hour of `items`, int64) from packed sketches; None when a
+    sketch is not packed, not of this size, or its counts reach :data:`~seia_drift.stats.batch.EXACT`."""
+    lengths: list[int] = []
+    positions: list[int] = []
+    values: list[int] = []
+    for data in items.values():
+        k = 0
+        for d in data:
+            if "bins" not in d or "m2" not in d or d.get("kind", "numeric") != "numeric" or d["size"] != size:
+                return None
+            k += len(d["bins"])
+            positions.extend(d["bins"])
+            values.extend(d["bin_counts"])
+        lengths.append(k)
+    if values and (max(values) >= EXACT or min(values) < 0 or sum(values) >= EXACT):
+        return None
+    counts = np.zeros((len(items), size), dtype=np.int64)
+    hour_index = np.repeat(np.arange(len(items)), lengths)
+    np.add.at(counts, (hour_index, np.asarray(positions, dtype=np.intp)), np.asarray(values, dtype=np.int64))
+    return counts
+
+
+def _sketch(edges: tuple[float, ...], counts: Any, items: list[dict[str, Any]]) -> NumericSketch:
+    """The sketch of packed `items` (merged in order, as :func:`merge_numeric`) whose counts add up to `counts`."""
+    n = missing = 0
+    mean = m2 = 0.0
+    lo: float | None = None
+    hi: float | None = None
+    for data in items:
+        k = sum(data["bin_counts"])
+        if k:
+            mean, m2 = merge_moments(n, mean, m2, k, float(data["mean"]), float(data["m2"]))
+            n += k
+            lo = data["min"] if lo is None else min(lo, data["min"])
+            hi = data["max"] if hi is None else max(hi, data["max"])
+        missing += int(data.get("missing") or 0)
+    return NumericSketch.of_counts(edges, counts.tolist(), missing, mean, m2, lo, hi)  # counts: int64, >= 0
+
+
 def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> NumericSketch:
     """:func:`merge_dicts` of hourly numeric sketches, adding the non-empty bins of packed ones
     (:mod:`seia.sparse`) without making them dense: the same counts, and the same moments folded
@@ -82,10 +177,19 @@ def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> Nume
     for data in items:
         if data.get("kind", "numeric") != "numeric" or data["size"] != size:
             raise ValueError("can only merge numeric sketches on the same edges")
-        k = 0
-        for b, c in zip(data["bins"], data["bin_counts"]):
-            counts[b] += c
-            k += c
+        bins, bin_counts = data["bins"], data["bin_counts"]
+        k = sum(bin_counts)
+        if not n and not any(counts):
+            # the first non-empty one: its bins set in one C-level pass (bins repeat nowhere, as packed;
+            # should they, the sum tells and the bins are added one by one)
+            deque(map(counts.__setitem__, bins, bin_counts), maxlen=0)
+            if sum(counts) != k:
+                counts = [0] * size
+                for b, c in zip(bins, bin_counts):
+                    counts[b] += c
+        else:
+            for b, c in zip(bins, bin_counts):
+                counts[b] += c
         if k:
             mean, m2 = merge_moments(n, mean, m2, k, float(data["mean"]), float(data["m2"]))
             n += k
@@ -104,18 +208,34 @@ def statistics(
     # ref and cur are sketches of the drift's kind (categorical ones for a CategoricalDrift)
     out = {k: clean(v) for k, v in drift_statistics(drift, ref, cur).items()}
     if isinstance(drift, CategoricalDrift) and cur.n and ref.n:
-        shifts = {
-            k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n for k in set(cur.counts) | set(ref.counts)
-        }
-        top = max(sorted(shifts), key=lambda k: shifts[k])
+        top = _top_increase(ref, cur)
         out["top_increase"] = {
             "category": top,
             "ref_share": ref.counts.get(top, 0) / ref.n,
             "cur_share": cur.counts.get(top, 0) / cur.n,
         }
-        unseen = sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
+        unseen = (
+            []
+            if ref.counts.keys() >= cur.counts.keys()
+            else sorted((k for k in cur.counts if k not in ref.counts), key=lambda k: (-cur.counts[k], k))
+        )
         out["new_categories"] = [{"category": k, "share": cur.counts[k] / cur.n} for k in unseen[:5]]
     return out
+
+
+def _top_increase(ref: CategoricalSketch, cur: CategoricalSketch) -> str:
+    """The category whose share grew most (the first in sorted order among equals); both sketches hold a value."""
+    if ref.counts.keys() >= cur.counts.keys():
+        # the reference's categories (sorted) and shares, kept on it
+        found = ref.derived.get("shares")
+        if found is None:
+            found = ref.derived["shares"] = (tuple(ref.counts), tuple(v / ref.n for v in ref.counts.values()))
+        keys, ref_shares = found
+        cur_shares = map(truediv, map(cur.counts.get, keys, repeat(0)), repeat(cur.n))
+        shifts = list(map(sub, cur_shares, ref_shares))
+        return keys[max(range(len(keys)), key=shifts.__getitem__)]
+    by_key = {k: cur.counts.get(k, 0) / cur.n - ref.counts.get(k, 0) / ref.n for k in set(cur.counts) | set(ref.counts)}
+    return max(sorted(by_key), key=lambda k: by_key[k])
 
 
 class DriftStep(Step):
@@ -148,12 +268,18 @@ class DriftStep(Step):
         drifted = {"hour": 0, "day": 0}
         for day, changed in days.items():
             rows = sketches.window(ctx.model.id, day, day + DAY)
-            merged = merge_window(rows, bins)
+            merged, of_hours, dense = merge_day(rows, bins, changed)
             results.save_rollups(ctx.model.id, day, merged)
-            drifted["day"] += self.judge(ctx, bins, "day", day, day + DAY, merged)
+            # the bucket-level statistics of each numeric feature, for the day and its hours at once
+            refs = self._references(bins)
+            prepared: dict[datetime | None, dict[str, Binned | None]] = {}
+            for feature, (keys, counts) in dense.items():
+                currents = [merged[feature] if k is None else of_hours[k][feature] for k in keys]
+                for k, done in zip(keys, binned(refs[feature], counts, currents), strict=True):
+                    prepared.setdefault(k, {})[feature] = done
+            drifted["day"] += self.judge(ctx, bins, "day", day, day + DAY, merged, prepared.get(None))
             for hour in changed:
-                of_hour = merge_window((r for r in rows if r[0] == hour), bins)
-                drifted["hour"] += self.judge(ctx, bins, "hour", hour, hour + HOUR, of_hour)
+                drifted["hour"] += self.judge(ctx, bins, "hour", hour, hour + HOUR, of_hours[hour], prepared.get(hour))
         results.render_documents(ctx.model.id, "day", list(days))
         results.render_documents(ctx.model.id, "hour", hours)
         ctx.state.set(ctx.model.id, self.name, Watermark(change=change))
@@ -168,13 +294,20 @@ class DriftStep(Step):
         start: datetime,
         end: datetime,
         merged: dict[str, Any],
+        prepared: Mapping[str, Binned | None] | None = None,
     ) -> int:
-        """Judge one window's merged sketches against the reference and save its results; the drifted count."""
+        """Judge one window's merged sketches against the reference and save its results; the drifted count.
+
+        ``prepared`` holds the bucket-level statistics of numeric features computed already (by feature)."""
         refs = self._references(bins)
-        drifts = {}
+        prepared = prepared or {}
+        drifts: dict[str, NumericDrift | CategoricalDrift] = {}
         for feature, cur in merged.items():
             ref = refs[feature]
-            drifts[feature] = numeric_drift(ref, cur) if isinstance(ref, NumericSketch) else categorical_drift(ref, cur)
+            if isinstance(ref, NumericSketch):
+                drifts[feature] = numeric_drift(ref, cur, binned=prepared.get(feature))
+            else:
+                drifts[feature] = categorical_drift(ref, cur, pooled=pooled(ref, cur))
         verdicts = judge_window(drifts, ctx.settings.thresholds)
         out = []
         for feature, v in verdicts.items():

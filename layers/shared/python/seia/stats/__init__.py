@@ -23,6 +23,7 @@ from .drift import (
     CategoricalDrift,
     Comparison,
     NumericDrift,
+    Pooled,
     categorical_drift,
     column_drift,
     drift_statistics,
@@ -30,7 +31,16 @@ from .drift import (
 )
 from .missing import MissingRateChange, missing_rate, missing_rate_change
 from .multiple_testing import benjamini_hochberg
-from .numeric import KSResult, cdf_gap, coarse_counts, coarse_starts, group_counts, ks_test, wasserstein_distance
+from .numeric import (
+    Binned,
+    KSResult,
+    cdf_gap,
+    coarse_counts,
+    coarse_starts,
+    group_counts,
+    ks_test,
+    wasserstein_distance,
+)
 from .regression import RegressionMetrics, RegressionSums, regression_metrics
 from .sketches import (
     CategoricalSketch,
@@ -47,6 +57,7 @@ from .special import chi2_isf, chi2_sf, gammaincc, ks_sf, normal_sf, smirnov_sf
 from .verdicts import DRIFT, INSUFFICIENT_DATA, NO_DRIFT, FeatureVerdict, Thresholds, bar, judge_window, severity
 
 __all__ = [
+    "Binned",
     "DRIFT",
     "INSUFFICIENT_DATA",
     "NO_DRIFT",
@@ -64,6 +75,7 @@ __all__ = [
     "MulticlassMetrics",
     "NumericDrift",
     "NumericSketch",
+    "Pooled",
     "RegressionMetrics",
     "RegressionSums",
     "Thresholds",

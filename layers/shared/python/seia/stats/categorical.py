@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import reduce
+from itertools import accumulate, repeat
+from operator import add, lt, mul, sub, truediv
 
 from .sketches import CategoricalSketch
 from .special import chi2_sf
@@ -51,6 +53,13 @@ def aligned_counts(
     >>> aligned_counts(CategoricalSketch({"a": 2}), CategoricalSketch({"b": 1}))
     (('a', 'b'), (2, 0), (0, 1))
     """
+    if ref.counts.keys() >= cur.counts.keys():
+        # no category new to the reference (the usual case): its categories, sorted, and counts, kept on it
+        found = ref.derived.get("aligned")
+        if found is None:
+            found = ref.derived["aligned"] = (tuple(ref.counts), tuple(ref.counts.values()))
+        categories, ref_counts = found
+        return categories, ref_counts, tuple(map(cur.counts.get, categories, repeat(0)))
     categories = tuple(sorted(set(ref.counts) | set(cur.counts)))
     return (
         categories,
@@ -73,6 +82,8 @@ def unseen_share(ref: CategoricalSketch, cur: CategoricalSketch) -> float:
     """
     if cur.n == 0:
         return math.nan
+    if ref.counts.keys() >= cur.counts.keys():
+        return 0 / cur.n
     return sum(v for k, v in cur.counts.items() if k not in ref.counts) / cur.n
 
 
@@ -136,16 +147,19 @@ def pooled_cells(
     """
     k = len(ref_counts)
     n, n_ref = sum(cur_counts), sum(ref_counts)
-    expected_all = [n * (v + pseudocount) / (n_ref + k * pseudocount) for v in ref_counts]
+    # n (v + a) / (N + k a) of each cell, in C-level passes
+    expected_all = list(
+        map(truediv, map(mul, repeat(n), map(add, ref_counts, repeat(pseudocount))), repeat(n_ref + k * pseudocount))
+    )
     order = sorted(range(k), key=expected_all.__getitem__)
-    expected = [expected_all[i] for i in order]
-    ref = [int(ref_counts[i]) for i in order]
-    cur = [int(cur_counts[i]) for i in order]
-    n_small = sum(1 for e in expected if e < min_expected)
+    expected = list(map(expected_all.__getitem__, order))
+    ref = list(map(int, map(ref_counts.__getitem__, order)))
+    cur = list(map(int, map(cur_counts.__getitem__, order)))
+    n_small = sum(map(lt, expected, repeat(min_expected)))
     if n_small > 0:
         reach = next((i for i, s in enumerate(accumulate(expected)) if s >= min_expected), k)
         n_small = min(max(n_small, reach + 1), k)
-        expected = [sum(expected[:n_small]), *expected[n_small:]]
+        expected = [reduce(add, expected[:n_small], 0), *expected[n_small:]]  # left to right, as sum() in 3.11
         ref = [sum(ref[:n_small]), *ref[n_small:]]
         cur = [sum(cur[:n_small]), *cur[n_small:]]
     return Cells(tuple(ref), tuple(cur), tuple(expected), n_small)
@@ -203,9 +217,17 @@ def chi2_test(
         raise ValueError("min_expected and pseudocount must be positive")
     _check_pair(ref, cur)
     _, r, c = aligned_counts(ref, cur)
-    cells = pooled_cells(r, c, min_expected, pseudocount)
+    return chi2_of_cells(pooled_cells(r, c, min_expected, pseudocount))
+
+
+def chi2_of_cells(cells: Cells) -> Chi2Result:
+    """The χ² test of :func:`chi2_test` on cells already pooled (:func:`pooled_cells`)."""
     if len(cells.expected) < 2:
         return Chi2Result(statistic=0.0, pvalue=1.0, dof=0, pooled=cells.pooled)
-    statistic = sum((o - e) ** 2 / e for o, e in zip(cells.cur, cells.expected, strict=True))
+    if len(cells.cur) != len(cells.expected):
+        raise ValueError("cells must hold one expectation per cell")
+    statistic = sum(
+        map(truediv, map(pow, map(sub, cells.cur, cells.expected), repeat(2)), cells.expected)
+    )  # (o - e)² / e
     dof = len(cells.expected) - 1
     return Chi2Result(statistic=statistic, pvalue=chi2_sf(statistic, dof), dof=dof, pooled=cells.pooled)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import repeat
+from operator import truediv
 
 PSI_EPSILON = 1e-4
 
 
 def _proportions(counts: Sequence[float], name: str) -> list[float]:
-    values = [float(c) for c in counts]
-    if not values or any(not math.isfinite(c) or c < 0 for c in values):
+    values = list(map(float, counts))
+    if not values or not all(map(math.isfinite, values)) or min(values) < 0:
         raise ValueError(f"{name} must be a non-empty 1-d vector of non-negative counts")
     total = math.fsum(values)
     if total <= 0:
         raise ValueError(f"{name} sums to zero")
-    return [c / total for c in values]
+    return list(map(truediv, values, repeat(total)))
 
 
 def _pair(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> tuple[list[float], list[float]]:
@@ -70,10 +72,6 @@ def psi(ref_counts: Sequence[float], cur_counts: Sequence[float], eps: float = P
     return total
 
 
-def _xlogy(x: float, y: float) -> float:
-    return 0.0 if x == 0 else x * math.log(y)
-
-
 def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> float:
     """Jensen–Shannon distance (base 2) between two count vectors.
 
@@ -107,7 +105,14 @@ def js_distance(ref_counts: Sequence[float], cur_counts: Sequence[float]) -> flo
     """
     p, q = _pair(ref_counts, cur_counts)
     divergence = 0.0
+    log = math.log
     for a, b in zip(p, q, strict=True):
-        m = 0.5 * (a + b)
-        divergence += 0.5 * (_xlogy(a, a) - _xlogy(a, m)) + 0.5 * (_xlogy(b, b) - _xlogy(b, m))
+        # 0.5 (xlogy(a, a) - xlogy(a, m)) + 0.5 (xlogy(b, b) - xlogy(b, m)), m = (a + b) / 2, xlogy(0, y) = 0
+        if a and b:
+            log_m = log(0.5 * (a + b))
+            divergence += 0.5 * (a * log(a) - a * log_m) + 0.5 * (b * log(b) - b * log_m)
+        elif a:
+            divergence += 0.5 * (a * log(a) - a * log(0.5 * a))
+        elif b:
+            divergence += 0.5 * (b * log(b) - b * log(0.5 * b))
     return min(1.0, math.sqrt(max(0.0, divergence / math.log(2.0))))

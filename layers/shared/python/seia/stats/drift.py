@@ -15,16 +15,46 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_test, pooled_cells, unseen_share
+from .categorical import MIN_EXPECTED, Cells, Chi2Result, aligned_counts, chi2_of_cells, pooled_cells, unseen_share
 from .divergence import PSI_EPSILON, js_distance, psi
 from .missing import MissingRateChange, missing_rate_change
-from .numeric import DEFAULT_COARSE_BINS, KSResult, cdf_gap, coarse_counts, ks_test, wasserstein_distance
+from .numeric import (
+    DEFAULT_COARSE_BINS,
+    Binned,
+    KSResult,
+    cdf_gap,
+    coarse_counts,
+    ks_result,
+    ks_test,
+    wasserstein_distance,
+)
 from .sketches import CategoricalSketch, NumericSketch
 from .special import chi2_isf
 
 NUMERIC, CATEGORICAL = "numeric", "categorical"
 CHANCE_LEVEL = 1e-6
 """Probability, for a window without drift, that a binned effect reaches its chance level (χ² approximation)."""
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """What a categorical comparison reads from every category, computed elsewhere (the engine's numpy
+    version, ``seia_drift.stats.batch.pooled``, kept equal to :class:`Comparison`'s own by a test).
+
+    Attributes
+    ----------
+    distributions : (tuple of int, tuple of int)
+        :attr:`Comparison.distributions`.
+    cells : Cells
+        :attr:`Comparison.cells`.
+    js_distance, psi : float
+        :func:`~seia.stats.divergence.js_distance` and :func:`psi_effect`'s PSI of the cells.
+    """
+
+    distributions: tuple[tuple[int, ...], tuple[int, ...]]
+    cells: Cells
+    js_distance: float
+    psi: float
 
 
 class Comparison:
@@ -38,6 +68,10 @@ class Comparison:
         Coarse reference-quantile bins of a numeric feature for PSI and Jensen–Shannon.
     psi_eps : float, default 1e-4
         Proportion used for empty bins in PSI.
+    binned : Binned or Pooled, optional
+        The bucket-level quantities of a numeric pair (KS statistic, Wasserstein, coarse bins of
+        `n_bins`), or the category-level ones of a categorical pair, when computed already;
+        otherwise computed here.
 
     Attributes
     ----------
@@ -59,9 +93,10 @@ class Comparison:
         cur: NumericSketch | CategoricalSketch,
         n_bins: int = DEFAULT_COARSE_BINS,
         psi_eps: float = PSI_EPSILON,
+        binned: Binned | Pooled | None = None,
     ) -> None:
         if isinstance(ref, NumericSketch) and isinstance(cur, NumericSketch):
-            if ref.edges != cur.edges:
+            if ref.edges is not cur.edges and ref.edges != cur.edges:
                 raise ValueError("ref and cur must be NumericSketch on the same edges")
             self.kind = NUMERIC
         elif isinstance(ref, CategoricalSketch) and isinstance(cur, CategoricalSketch):
@@ -70,6 +105,19 @@ class Comparison:
             raise ValueError("ref and cur must be two NumericSketch or two CategoricalSketch")
         self.ref, self.cur, self.n_bins, self.psi_eps = ref, cur, n_bins, psi_eps
         self.comparable = ref.n > 0 and cur.n > 0
+        if isinstance(binned, Binned):
+            if self.kind != NUMERIC or not self.comparable or n_bins != DEFAULT_COARSE_BINS:
+                raise ValueError("binned quantities are those of two non-empty numeric sketches, on the default bins")
+            self.__dict__["distributions"] = binned.coarse  # the cached properties below, given
+            self.__dict__["ks"] = ks_result(binned.ks_statistic, ref.n, cur.n)
+            self.__dict__["wasserstein"] = binned.wasserstein
+        elif isinstance(binned, Pooled):
+            if self.kind != CATEGORICAL or not self.comparable or psi_eps != PSI_EPSILON:
+                raise ValueError("pooled quantities are those of two non-empty categorical sketches, default PSI")
+            self.__dict__["distributions"] = binned.distributions
+            self.__dict__["cells"] = binned.cells
+            self.__dict__["js"] = binned.js_distance
+            self.__dict__["psi"] = binned.psi
 
     @cached_property
     def distributions(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -91,7 +139,7 @@ class Comparison:
         """
         return pooled_cells(*self.distributions, min_expected=MIN_EXPECTED)
 
-    @property
+    @cached_property
     def too_sparse(self) -> bool:
         """The window is too small for the feature's categories (or bins): pooling left one cell.
 
@@ -141,12 +189,22 @@ class Comparison:
         assert isinstance(self.ref, CategoricalSketch) and isinstance(self.cur, CategoricalSketch)
         if not self.comparable:
             return Chi2Result(math.nan, math.nan, 0, 0)
-        return chi2_test(self.ref, self.cur, min_expected=MIN_EXPECTED)
+        return chi2_of_cells(self.cells)  # chi2_test(ref, cur, MIN_EXPECTED), on the cells already pooled
 
     @cached_property
     def wasserstein(self) -> float:
         assert isinstance(self.ref, NumericSketch) and isinstance(self.cur, NumericSketch)
         return wasserstein_distance(self.ref, self.cur, self.gap) if self.comparable else math.nan
+
+    @cached_property
+    def js(self) -> float:
+        """Jensen–Shannon distance of :attr:`cells` (see :func:`js_effect`)."""
+        return js_distance(self.cells.ref, self.cells.cur)
+
+    @cached_property
+    def psi(self) -> float:
+        """PSI of :attr:`cells`, an empty current cell counted as half a row (see :func:`psi_effect`)."""
+        return psi(self.cells.ref, [v if v > 0 else 0.5 for v in self.cells.cur], eps=self.psi_eps)
 
     @cached_property
     def missing(self) -> MissingRateChange:
@@ -190,7 +248,7 @@ def js_effect(c: Comparison) -> float:
     """
     if not c.comparable or c.too_sparse:
         return math.nan
-    return js_distance(c.cells.ref, c.cells.cur)
+    return c.js
 
 
 def psi_effect(c: Comparison) -> float:
@@ -211,7 +269,7 @@ def psi_effect(c: Comparison) -> float:
     """
     if not c.comparable or c.too_sparse:
         return math.nan
-    return psi(c.cells.ref, [v if v > 0 else 0.5 for v in c.cells.cur], eps=c.psi_eps)
+    return c.psi
 
 
 def js_chance(c: Comparison) -> float:
@@ -368,7 +426,11 @@ class CategoricalDrift:
 
 
 def numeric_drift(
-    ref: NumericSketch, cur: NumericSketch, n_bins: int = DEFAULT_COARSE_BINS, psi_eps: float = PSI_EPSILON
+    ref: NumericSketch,
+    cur: NumericSketch,
+    n_bins: int = DEFAULT_COARSE_BINS,
+    psi_eps: float = PSI_EPSILON,
+    binned: Binned | None = None,
 ) -> NumericDrift:
     """Every drift statistic of a numeric feature, reference against current window.
 
@@ -380,6 +442,8 @@ def numeric_drift(
         Coarse bins for PSI and Jensen–Shannon (:func:`~seia.stats.numeric.coarse_counts`).
     psi_eps : float, default 1e-4
         Proportion used for empty coarse bins in PSI.
+    binned : Binned, optional
+        The pair's bucket-level quantities, computed already (see :class:`Comparison`).
 
     Returns
     -------
@@ -404,7 +468,7 @@ def numeric_drift(
     """
     if not isinstance(ref, NumericSketch) or not isinstance(cur, NumericSketch):
         raise ValueError("ref and cur must be NumericSketch on the same edges")
-    c = Comparison(ref, cur, n_bins, psi_eps)
+    c = Comparison(ref, cur, n_bins, psi_eps, binned)
     effects, chance = _effects(c)
     comparable = c.comparable
     return NumericDrift(
@@ -429,7 +493,9 @@ def numeric_drift(
     )
 
 
-def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: float = PSI_EPSILON) -> CategoricalDrift:
+def categorical_drift(
+    ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: float = PSI_EPSILON, pooled: Pooled | None = None
+) -> CategoricalDrift:
     """Every drift statistic of a categorical feature, reference against current window.
 
     Parameters
@@ -438,6 +504,8 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
         Sketches of the reference and the current window.
     psi_eps : float, default 1e-4
         Proportion used for categories empty on one side in PSI.
+    pooled : Pooled, optional
+        The pair's category-level quantities, computed already (see :class:`Comparison`).
 
     Returns
     -------
@@ -458,7 +526,7 @@ def categorical_drift(ref: CategoricalSketch, cur: CategoricalSketch, psi_eps: f
     """
     if not isinstance(ref, CategoricalSketch) or not isinstance(cur, CategoricalSketch):
         raise ValueError("ref and cur must be CategoricalSketch")
-    c = Comparison(ref, cur, psi_eps=psi_eps)
+    c = Comparison(ref, cur, psi_eps=psi_eps, binned=pooled)
     effects, chance = _effects(c)
     return CategoricalDrift(
         n_ref=ref.n,

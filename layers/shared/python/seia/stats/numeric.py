@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import reduce
+from itertools import accumulate, compress, count, repeat
+from operator import add, gt, mul, sub
 
 from .sketches import NumericSketch
 from .special import ks_sf
@@ -39,8 +41,7 @@ def cdf_gap(ref: NumericSketch, cur: NumericSketch) -> list[float]:
     [0.5, 0.5]
     """
     _check_pair(ref, cur)
-    n1, n2 = ref.n, cur.n
-    return [a / n1 - b / n2 for a, b in zip(accumulate(ref.counts[:-1]), accumulate(cur.counts[:-1]), strict=True)]
+    return list(map(sub, ref.cdf, cur.cdf))
 
 
 def ks_test(ref: NumericSketch, cur: NumericSketch, gap: list[float] | None = None) -> KSResult:
@@ -80,10 +81,34 @@ def ks_test(ref: NumericSketch, cur: NumericSketch, gap: list[float] | None = No
     0.75
     """
     gap = cdf_gap(ref, cur) if gap is None else gap
-    d = max(map(abs, gap))
-    n1, n2 = float(ref.n), float(cur.n)
+    return ks_result(max(map(abs, gap)), ref.n, cur.n)
+
+
+def ks_result(d: float, n_ref: int, n_cur: int) -> KSResult:
+    """:func:`ks_test` of the statistic `d` between samples of `n_ref` and `n_cur` values."""
+    n1, n2 = float(n_ref), float(n_cur)
     n_effective = max(1, round(n1 * n2 / (n1 + n2)))
     return KSResult(statistic=d, pvalue=min(1.0, max(0.0, ks_sf(d, n_effective))))
+
+
+@dataclass(frozen=True)
+class Binned:
+    """What a numeric comparison reads from every bucket, computed elsewhere for many windows at once (the
+    engine's numpy batch, ``seia_drift.stats.batch``, kept equal to these functions by a test).
+
+    Attributes
+    ----------
+    ks_statistic : float
+        :math:`\\max_k |F_\\mathrm{ref}(e_k^-) - F_\\mathrm{cur}(e_k^-)|` (:func:`ks_test`).
+    wasserstein : float
+        :func:`wasserstein_distance`.
+    coarse : (tuple of int, tuple of int)
+        :func:`coarse_counts` with the default number of bins.
+    """
+
+    ks_statistic: float
+    wasserstein: float
+    coarse: tuple[tuple[int, ...], tuple[int, ...]]
 
 
 def _overflow_means(sketch: NumericSketch, edges: tuple[float, ...]) -> tuple[float, float]:
@@ -97,7 +122,11 @@ def _overflow_means(sketch: NumericSketch, edges: tuple[float, ...]) -> tuple[fl
     if (below > 0) != (above > 0):
         # Only one overflow bucket is filled: its sum is the total minus the interior,
         # exact when all values overflow (data entirely outside the reference range).
-        interior = math.fsum(c * 0.5 * (a + b) for c, a, b in zip(counts[1:-1], edges[:-1], edges[1:], strict=True))
+        mids = sketch.midpoints
+        if mids is not None:  # c * mid is c * 0.5 * (a + b): halving is exact, one rounding either way
+            interior = math.fsum(map(mul, counts[1:-1], mids))
+        else:
+            interior = math.fsum(c * 0.5 * (a + b) for c, a, b in zip(counts[1:-1], edges[:-1], edges[1:], strict=True))
         residual_mean = (sketch.total - interior) / (below if below > 0 else above)
         if below > 0:
             mean_below = min(max(residual_mean, lo), edges[0])
@@ -147,23 +176,32 @@ def wasserstein_distance(ref: NumericSketch, cur: NumericSketch, gap: list[float
     1.0
     """
     gap = cdf_gap(ref, cur) if gap is None else gap
+    if len(gap) != len(ref.edges):
+        raise ValueError("gap must hold one value per edge")
     edges = ref.edges
-    interior = 0.0
-    for left, right, lo, hi in zip(gap[:-1], gap[1:], edges[:-1], edges[1:], strict=True):
-        magnitude = abs(left) + abs(right)
-        if left * right >= 0:
-            interior += (hi - lo) * 0.5 * magnitude
-        elif magnitude > 0:
-            interior += (hi - lo) * (left * left + right * right) / (2.0 * magnitude)
+    # Bucket k (between edges k and k + 1): w (|D_k| + |D_k+1|) / 2 where the gap keeps its sign, in
+    # C-level passes; then the few buckets where it changes sign, and the sum in bucket order.
+    magnitudes = list(map(add, map(abs, gap[:-1]), map(abs, gap[1:])))
+    terms = list(map(mul, ref.half_widths, magnitudes))
+    for k in compress(count(), map(gt, repeat(0.0), map(mul, gap[:-1], gap[1:]))):
+        left, right = gap[k], gap[k + 1]
+        terms[k] = (edges[k + 1] - edges[k]) * (left * left + right * right) / (2.0 * magnitudes[k])
+    interior = reduce(add, terms, 0.0)  # left to right whatever the Python (3.12's sum compensates)
+    (ref_below, ref_above), (cur_below, cur_above) = overflow_tails(ref), overflow_tails(cur)
+    return interior + abs(ref_below - cur_below) + abs(ref_above - cur_above)
 
-    def tails(sketch: NumericSketch) -> tuple[float, float]:
+
+def overflow_tails(sketch: NumericSketch) -> tuple[float, float]:
+    """:math:`\\Pr(X < e_0)(e_0 - \\bar x_{<e_0})` and :math:`\\Pr(X \\ge e_K)(\\bar x_{\\ge e_K} - e_K)`
+    (see :func:`wasserstein_distance`), kept on the sketch."""
+    found = sketch.derived.get("tails")
+    if found is None:
+        edges = sketch.edges
         mean_below, mean_above = _overflow_means(sketch, edges)
         below = sketch.counts[0] / sketch.n * (edges[0] - mean_below)
         above = sketch.counts[-1] / sketch.n * (mean_above - edges[-1])
-        return below, above
-
-    (ref_below, ref_above), (cur_below, cur_above) = tails(ref), tails(cur)
-    return interior + abs(ref_below - cur_below) + abs(ref_above - cur_above)
+        found = sketch.derived["tails"] = (below, above)
+    return found
 
 
 def coarse_starts(ref_counts: tuple[int, ...] | list[int], n_bins: int = DEFAULT_COARSE_BINS) -> list[int]:
@@ -245,5 +283,9 @@ def coarse_counts(
     """
     if ref.edges != cur.edges or ref.n == 0:
         raise ValueError("ref must hold a value and share cur's edges")
-    starts = coarse_starts(ref.counts, n_bins)
-    return group_counts(ref.counts, starts), group_counts(cur.counts, starts)
+    found = ref.derived.get(("coarse", n_bins))
+    if found is None:
+        starts = coarse_starts(ref.counts, n_bins)
+        found = ref.derived[("coarse", n_bins)] = (starts, group_counts(ref.counts, starts))
+    starts, ref_counts = found
+    return ref_counts, group_counts(cur.counts, starts)

@@ -20,6 +20,8 @@ import operator
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import accumulate, repeat
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
@@ -214,9 +216,90 @@ class NumericSketch:
         elif self.min is not None or self.max is not None or self.mean or self.m2:
             raise ValueError("an empty sketch has no extremes and zero moments")
 
+    @classmethod
+    def of_counts(
+        cls,
+        edges: tuple[float, ...],
+        counts: list[int],
+        missing: int,
+        mean: float,
+        m2: float,
+        lo: float | None,
+        hi: float | None,
+    ) -> NumericSketch:
+        """The sketch of `counts` already known sound, as from numpy (non-negative ``int``, one per bucket of
+        `edges`): built without the per-bucket passes of the constructor's checks, the others kept.
+
+        Examples
+        --------
+        >>> NumericSketch.of_counts((1.0,), [1, 1], 0, 1.0, 2.0, 0.0, 2.0) == NumericSketch.from_values([0, 2], (1.0,))
+        True
+        """
+        checked = checked_edges(edges)
+        if len(counts) != len(checked) + 1:
+            raise ValueError(f"counts must have len(edges) + 1 = {len(checked) + 1} entries, got {len(counts)}")
+        n = sum(counts)
+        if not n or missing < 0:
+            return cls(checked, tuple(counts), missing, mean, m2, lo, hi)  # every check
+        mean, m2 = float(mean), float(m2)
+        if not (math.isfinite(mean) and math.isfinite(m2)) or m2 < 0:
+            raise ValueError("mean must be finite and m2 finite and non-negative")
+        if lo is None or hi is None or not lo <= hi:
+            raise ValueError("a non-empty sketch needs min <= max")
+        sketch = object.__new__(cls)
+        vars(sketch).update(
+            edges=checked,
+            counts=tuple(counts),
+            missing=int(missing),
+            mean=mean,
+            m2=m2,
+            min=float(lo),
+            max=float(hi),
+            n=n,
+        )
+        return sketch
+
     @property
     def rows(self) -> int:
         return self.n + self.missing
+
+    # -- derived quantities, computed on first use and kept on the sketch ---------------------------------------
+    # A reference sketch is compared with every window of a run (and of a query): what depends on it alone is
+    # computed once. The sketch is immutable, so what is kept on it can neither go stale nor belong to another
+    # sketch (a new reference is a new sketch); pickling and copies (``__reduce__``) leave it behind.
+
+    @cached_property
+    def cdf(self) -> tuple[float, ...]:
+        """:math:`F(e_k^-)`, the share of the values below each edge (ValueError for an empty sketch).
+
+        Examples
+        --------
+        >>> NumericSketch.from_values([0.5, 1.5, 1.5, 2.5], edges=(1.0, 2.0)).cdf
+        (0.25, 0.75)
+        """
+        if self.n == 0:
+            raise ValueError("an empty sketch has no distribution")
+        return tuple(map(operator.truediv, accumulate(self.counts[:-1]), repeat(self.n)))
+
+    @cached_property
+    def half_widths(self) -> tuple[float, ...]:
+        """Half the width of each interior bucket, :math:`(e_k - e_{k-1}) / 2`."""
+        edges = self.edges
+        return tuple((hi - lo) * 0.5 for lo, hi in zip(edges[:-1], edges[1:]))
+
+    @cached_property
+    def midpoints(self) -> tuple[float, ...] | None:
+        """The middle :math:`(e_{k-1} + e_k) / 2` of each interior bucket, None where halving the sum of two
+        edges would round (subnormal sums): then :math:`c (a + b) / 2` is computed as it stands."""
+        edges = self.edges
+        sums = [a + b for a, b in zip(edges[:-1], edges[1:])]
+        mids = tuple(0.5 * s for s in sums)
+        return mids if all(m + m == s for m, s in zip(mids, sums)) else None
+
+    @cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Other quantities kept on the sketch by the functions that compute them (keyed by their name)."""
+        return {}
 
     @property
     def total(self) -> float:
@@ -468,6 +551,20 @@ class CategoricalSketch:
     n: int = field(init=False, repr=False, compare=False, default=0)
 
     def __post_init__(self) -> None:
+        raw = self.counts
+        values = raw.values()
+        if (
+            all(map(isinstance, raw, repeat(str)))
+            and set(map(type, values)) <= {int}
+            and (not values or min(values) > 0)
+        ):
+            # the usual case, checked in C-level passes: categories, positive int counts
+            object.__setattr__(self, "counts", MappingProxyType(dict(sorted(raw.items()))))
+            object.__setattr__(self, "missing", int(self.missing))
+            object.__setattr__(self, "n", sum(values))
+            if self.missing < 0:
+                raise ValueError("missing must be non-negative")
+            return
         items = []
         for key, value in self.counts.items():
             if not isinstance(key, str):
@@ -484,6 +581,11 @@ class CategoricalSketch:
 
     def __hash__(self) -> int:
         return hash((tuple(self.counts.items()), self.missing))
+
+    @cached_property
+    def derived(self) -> dict[Any, Any]:
+        """Quantities kept on the sketch by the functions that compute them (see :attr:`NumericSketch.cdf`)."""
+        return {}
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (CategoricalSketch, (dict(self.counts), self.missing))
@@ -568,8 +670,11 @@ def merge_categorical_dicts(items: Iterable[Mapping[str, Any]]) -> CategoricalSk
     for data in items:
         if data.get("kind", "categorical") != "categorical":
             raise ValueError(f"not a categorical sketch: kind={data.get('kind')!r}")
-        for key, value in data["counts"].items():
-            counts[key] = counts.get(key, 0) + value
+        if counts:
+            for key, value in data["counts"].items():
+                counts[key] = counts.get(key, 0) + value
+        else:  # the first: copied (CategoricalSketch makes the counts int, as 0 + value would)
+            counts = dict(data["counts"])
         missing += int(data.get("missing") or 0)
     return CategoricalSketch(counts=counts, missing=missing)
 
