@@ -9,9 +9,10 @@ from typing import Any
 
 from seia.segment_rows import segment_fields
 from seia.sparse import unpack_sketch
+from seia_drift.prefetch import Prefetch
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SEGMENT_PREDICTION, SegmentRepository
-from seia_drift.repositories.sketches import ChunkRows, Segmenting, SketchRepository
+from seia_drift.repositories.sketches import ChunkData, ChunkRows, Segmenting, SketchRepository
 from seia_drift.repositories.state import SEGMENTS, Watermark
 from seia_drift.stats import CategoricalSketch, NumericSketch
 from seia_drift.steps.base import Context, Step
@@ -57,50 +58,35 @@ class ProfileStep(Step):
         if n:
             repo.prepare_counting()
             chunks = repo.chunks(ctx.rows, mark.xid, horizon, first, last, n, CHUNK_ROWS)
-            for k, params in enumerate(chunks):
-                started = time.perf_counter()
+            for params in chunks:
                 params["focus"] = ctx.model.positive_label  # binary: the segments' prediction without a score
-                new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
-                if segmenting is not None:
-                    segmenting.rows.clear()
-                if rows is not None:
-                    rows.clear()
-                for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
-                    ctx.layout, edges, params, ctx.rows, segmenting, rows
-                ):
-                    # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
-                    # numpy, so consistent by construction; a sketch object is built only to merge
-                    new[(hour, numeric[pos].feature)] = {
-                        "kind": "numeric",
-                        "missing": missing,
-                        "mean": mean or 0.0,
-                        "m2": m2 or 0.0,
-                        "min": lo,
-                        "max": hi,
-                        "size": len(edges[pos]) + 1,
-                        "bins": buckets or [],
-                        "bin_counts": counts or [],
-                    }
-                for hour, pos, cats, counts, missing in repo.categorical_counts(
-                    ctx.layout, params, ctx.rows, segmenting, rows
-                ):
-                    new[(hour, categorical[pos].feature)] = CategoricalSketch(
-                        dict(zip(cats or (), counts or ())), missing
+
+            def fetch(params: dict[str, Any]) -> ChunkData:
+                return repo.fetch(ctx.layout, params, ctx.rows, segmenting, keep=rows is not None)
+
+            with Prefetch(fetch, chunks) as ahead:  # chunk k + 1 is read while chunk k is counted
+                for k, params in enumerate(chunks):
+                    started = time.perf_counter()
+                    data = ahead.take(k)
+                    # counting: no statement on the connection (the next chunk is being read on it)
+                    new = self._count(repo, ctx, params, data, edges, numeric, categorical, segmenting, rows)
+                    mv_new = errors.count_chunk(rows) if errors is not None and rows is not None else None
+                    ahead.settle()
+                    # writing: the connection is free
+                    written += self._merge(repo, ctx, new, by_feature)
+                    if segmenting is not None:
+                        SegmentRepository(ctx.conn).add_hours(ctx.model.id, segmenting.rows)
+                    if errors is not None and mv_new is not None:
+                        errors.store(mv_new)
+                    hours.update(h for h, _ in new)
+                    log.info(
+                        "profile %s: chunk %d/%d, %d sketches, %.0f ms",
+                        ctx.model.name,
+                        k + 1,
+                        len(chunks),
+                        len(new),
+                        1000 * (time.perf_counter() - started),
                     )
-                written += self._merge(repo, ctx, new, by_feature)
-                if segmenting is not None:
-                    SegmentRepository(ctx.conn).add_hours(ctx.model.id, segmenting.rows)
-                if errors is not None and rows is not None:
-                    errors.add_chunk(rows)
-                hours.update(h for h, _ in new)
-                log.info(
-                    "profile %s: chunk %d/%d, %d sketches, %.0f ms",
-                    ctx.model.name,
-                    k + 1,
-                    len(chunks),
-                    len(new),
-                    1000 * (time.perf_counter() - started),
-                )
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         if segmenting is not None:
             ctx.state.set(ctx.model.id, SEGMENTS, Watermark(xid=horizon))
@@ -114,6 +100,47 @@ class ProfileStep(Step):
             "segments": segmenting is not None,
             "multivariate": errors is not None,
         }
+
+    @staticmethod
+    def _count(
+        repo: SketchRepository,
+        ctx: Context,
+        params: dict[str, Any],
+        data: ChunkData,
+        edges: dict[int, list[float]],
+        numeric: dict[int, Any],
+        categorical: dict[int, Any],
+        segmenting: Segmenting | None,
+        rows: ChunkRows | None,
+    ) -> dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch]:
+        """One chunk's hourly sketches (and its segments and kept rows, into ``segmenting`` and ``rows``),
+        from its COPY output: numpy and Python only, no statement."""
+        new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
+        if segmenting is not None:
+            segmenting.rows.clear()
+        if rows is not None:
+            rows.clear()
+        for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
+            ctx.layout, edges, params, ctx.rows, segmenting, rows, data
+        ):
+            # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
+            # numpy, so consistent by construction; a sketch object is built only to merge
+            new[(hour, numeric[pos].feature)] = {
+                "kind": "numeric",
+                "missing": missing,
+                "mean": mean or 0.0,
+                "m2": m2 or 0.0,
+                "min": lo,
+                "max": hi,
+                "size": len(edges[pos]) + 1,
+                "bins": buckets or [],
+                "bin_counts": counts or [],
+            }
+        for hour, pos, cats, counts, missing in repo.categorical_counts(
+            ctx.layout, params, ctx.rows, segmenting, rows, data
+        ):
+            new[(hour, categorical[pos].feature)] = CategoricalSketch(dict(zip(cats or (), counts or ())), missing)
+        return new
 
     def _segmenting(self, ctx: Context, bins: dict[str, FeatureBins], mark: Watermark) -> Segmenting | None:
         """How to count the new rows' cause segments here, or None when the labels step recomputes them.
