@@ -154,7 +154,9 @@ class ReferenceRepository:
         slots = [s for s in slots if s.kind == "numeric"]
         if not slots:
             return {}
-        columns = [sql.SQL("coalesce({}, 'NaN')::float8").format(slot_expression(s)) for s in slots]
+        columns: list[sql.Composable] = [
+            sql.SQL("coalesce({}, 'NaN')::float8").format(slot_expression(s)) for s in slots
+        ]
         added = any(s.source == "feature" and s.added for s in slots)
         if added:
             columns.append(sql.SQL("coalesce(cardinality(src.num), 0)::float8"))

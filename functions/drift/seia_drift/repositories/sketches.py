@@ -365,6 +365,7 @@ class SketchRepository:
 
         query, width, added = self._numeric_query(layout, rows, segments, keep is not None)
         raw = data.numeric if data is not None else self._copy_out(query, params)
+        assert raw is not None  # fetch reads the numeric values whenever there are numeric slots
         fields = [("n", ">i2"), ("hl", ">i4"), ("hour", ">i8")]
         for k in range(width):
             fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
