@@ -1,0 +1,192 @@
+"""The profile step reads chunk k+1 in a background thread while it counts chunk k (seia_drift.prefetch).
+
+A naive read-ahead goes wrong in ways a single-threaded read cannot: the rows read ahead are those of
+another moment (a writer commits between two chunks), an error in the reading thread is lost or raised
+after the step has committed half of its chunks, or the step leaves while the thread still uses the
+connection. These tests make each happen with small chunks and compare with what a user reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import pytest
+
+from tests.integration.drift.test_profile_segments import _assert_equal_to_recount
+from tests.support import scenarios
+
+CHUNK = 300  # rows per chunk: the scenario's 2,000 new rows make 7 chunks
+
+
+def _sketch_rows(reader, mid: int) -> dict:
+    """Rows counted per feature over every stored hourly sketch."""
+    rows = reader.query(
+        "SELECT feature, sum(rows)::int AS n FROM drift_sketches WHERE model_id = %s GROUP BY feature", (mid,)
+    )
+    return {r["feature"]: r["n"] for r in rows}
+
+
+def _snapshot(reader, mid: int) -> list:
+    return reader.query(
+        """SELECT hour, feature, rows, missing, sketch FROM drift_sketches WHERE model_id = %s
+           ORDER BY hour, feature""",
+        (mid,),
+    )
+
+
+def _approx(sketches: list) -> list:
+    """Stored sketches, their floats compared to the last few digits (sums of other row orders)."""
+    return [
+        {k: (pytest.approx(v, rel=1e-12, abs=1e-9) if isinstance(v, float) else v) for k, v in s["sketch"].items()}
+        | {"hour": s["hour"], "feature": s["feature"], "rows": s["rows"], "missing": s["missing"]}
+        for s in sketches
+    ]
+
+
+def _plain(sketches: list) -> list:
+    return [
+        s["sketch"] | {"hour": s["hour"], "feature": s["feature"], "rows": s["rows"], "missing": s["missing"]}
+        for s in sketches
+    ]
+
+
+def test_a_writer_committing_between_two_chunks_is_counted_by_the_next_run_once(
+    drift_tenant, engine, reader, monkeypatch
+):
+    """Rows committed while the step reads ahead (after its horizon was chosen) are in no chunk of this run,
+    though the thread reads later chunks after they committed; the next run counts them, once. The stored
+    sketches and segments then equal one run over all rows."""
+    from seia.repositories.records import PredictionRepository
+    from seia_drift.repositories.sketches import SketchRepository
+    from seia_drift.steps import profile
+
+    monkeypatch.setattr(profile, "CHUNK_ROWS", CHUNK)
+    data = scenarios.generate("covariate_shift", 3)
+    first, late = data.predictions[:1800], data.predictions[1800:]  # 6 chunks, then 200 rows
+    late_in_old_hours = [(f"late{i}",) + r[1:] for i, r in enumerate(first[:150])]  # the same hours as chunk 1
+    with drift_tenant.connect() as conn:
+        scenarios.load(conn, "pf-writer", dataclasses.replace(data, predictions=first, ground_truths=[]))
+    mid = reader.model_id("pf-writer")
+
+    real_fetch = SketchRepository.fetch
+    threads: list[str] = []
+
+    def fetch(self, layout, params, rows, segments=None, keep=False):
+        threads.append(threading.current_thread().name)
+        if len(threads) == 3:  # chunk 3 is read ahead, in the thread: a writer commits first
+            with drift_tenant.connect() as writer, writer.transaction():
+                PredictionRepository(writer).add(mid, late + late_in_old_hours)
+        return real_fetch(self, layout, params, rows, segments, keep)
+
+    monkeypatch.setattr(SketchRepository, "fetch", fetch)
+    report = engine.run(drift_tenant.tenant, "pf-writer")
+    assert report["profile"]["rows"] == 1800
+    assert len(threads) == 6 and threads[0] == threading.main_thread().name
+    assert all(name.startswith("seia-prefetch") for name in threads[1:]), threads
+    assert _sketch_rows(reader, mid)["x0"] == 1800  # none of the writer's rows, though it committed mid-run
+    _assert_equal_to_recount(drift_tenant, reader, "pf-writer")
+
+    monkeypatch.setattr(SketchRepository, "fetch", real_fetch)
+    report = engine.run(drift_tenant.tenant, "pf-writer")
+    assert report["profile"]["rows"] == len(late) + len(late_in_old_hours)
+    assert _sketch_rows(reader, mid)["x0"] == len(data.predictions) + len(late_in_old_hours)
+    _assert_equal_to_recount(drift_tenant, reader, "pf-writer")
+
+    # the same rows stored at once, profiled in one run (and one chunk), give the same sketches
+    monkeypatch.setattr(profile, "CHUNK_ROWS", 1_000_000)
+    once = dataclasses.replace(data, predictions=data.predictions + late_in_old_hours, ground_truths=[])
+    with drift_tenant.connect() as conn:
+        scenarios.load(conn, "pf-once", once)
+    engine.run(drift_tenant.tenant, "pf-once")
+    assert _plain(_snapshot(reader, mid)) == _approx(_snapshot(reader, reader.model_id("pf-once")))
+
+
+def test_an_error_in_the_reading_thread_is_the_steps_error_and_leaves_nothing_written(
+    drift_tenant, engine, reader, monkeypatch
+):
+    """A chunk read ahead fails (here: the connection's statement is cancelled by the server): the run
+    raises that error, after the chunks before it were merged in the step's transaction, and nothing of
+    the step stays (no sketch, segment or watermark). The rerun counts every row once."""
+    import psycopg
+
+    from seia_drift.repositories.sketches import SketchRepository
+    from seia_drift.steps import profile
+
+    monkeypatch.setattr(profile, "CHUNK_ROWS", CHUNK)
+    data = scenarios.generate("covariate_shift", 4)
+    with drift_tenant.connect() as conn:
+        scenarios.load(conn, "pf-error", dataclasses.replace(data, ground_truths=[]))
+    mid = reader.model_id("pf-error")
+
+    real_fetch = SketchRepository.fetch
+    calls: list[str] = []
+
+    def fetch(self, layout, params, rows, segments=None, keep=False):
+        calls.append(threading.current_thread().name)
+        if len(calls) == 4:  # in the thread, after three chunks were counted and merged
+            # a server-side error on the step's own connection, as a cancelled or failed COPY raises
+            self.conn.execute("SELECT 1 / 0")
+        return real_fetch(self, layout, params, rows, segments, keep)
+
+    monkeypatch.setattr(SketchRepository, "fetch", fetch)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        engine.run(drift_tenant.tenant, "pf-error")
+    assert calls[3].startswith("seia-prefetch")
+    assert _sketch_rows(reader, mid) == {}
+    assert reader.query("SELECT count(*) AS n FROM drift_segments_hourly WHERE model_id = %s", (mid,))[0]["n"] == 0
+    steps = {r["step"] for r in reader.query("SELECT step FROM drift_watermarks WHERE model_id = %s", (mid,))}
+    assert "profile" not in steps and "segments" not in steps
+
+    monkeypatch.setattr(SketchRepository, "fetch", real_fetch)
+    report = engine.run(drift_tenant.tenant, "pf-error")
+    assert report["profile"]["rows"] == len(data.predictions)
+    assert _sketch_rows(reader, mid)["x0"] == len(data.predictions)
+    _assert_equal_to_recount(drift_tenant, reader, "pf-error")
+
+
+def test_a_failure_while_counting_waits_for_the_read_ahead_before_the_transaction_ends(
+    drift_tenant, engine, reader, monkeypatch
+):
+    """The counting thread fails while the next chunk is being read on the connection: the step's error is
+    raised (not a psycopg error about a connection in use), once the read has ended, and the rerun is whole."""
+    from seia_drift.repositories.sketches import SketchRepository
+    from seia_drift.steps import profile
+
+    monkeypatch.setattr(profile, "CHUNK_ROWS", CHUNK)
+    data = scenarios.generate("covariate_shift", 5)
+    with drift_tenant.connect() as conn:
+        scenarios.load(conn, "pf-count", dataclasses.replace(data, ground_truths=[]))
+    mid = reader.model_id("pf-count")
+
+    real_fetch, real_count = SketchRepository.fetch, SketchRepository.numeric_counts
+    reading, release, read_ended = threading.Event(), threading.Event(), threading.Event()
+
+    def fetch(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            return real_fetch(self, *args, **kwargs)
+        reading.set()  # chunk 2 is being read while chunk 1 is counted
+        release.wait(10)
+        try:
+            return real_fetch(self, *args, **kwargs)
+        finally:
+            read_ended.set()
+
+    def numeric_counts(self, *args, **kwargs):
+        real_count(self, *args, **kwargs)
+        assert reading.wait(10)
+        release.set()  # the read goes on while the error leaves the step
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr(SketchRepository, "fetch", fetch)
+    monkeypatch.setattr(SketchRepository, "numeric_counts", numeric_counts)
+    with pytest.raises(RuntimeError, match="counting failed"):
+        engine.run(drift_tenant.tenant, "pf-count")
+    assert read_ended.is_set()
+    assert _sketch_rows(reader, mid) == {}
+
+    monkeypatch.setattr(SketchRepository, "fetch", real_fetch)
+    monkeypatch.setattr(SketchRepository, "numeric_counts", real_count)
+    report = engine.run(drift_tenant.tenant, "pf-count")
+    assert report["profile"]["rows"] == len(data.predictions)
+    _assert_equal_to_recount(drift_tenant, reader, "pf-count")
