@@ -9,7 +9,7 @@ from typing import Any
 
 from seia.segment_rows import segment_fields
 from seia.sparse import unpack_sketch
-from seia_drift.prefetch import Prefetch
+from seia_drift.prefetch import ConnectionThread
 from seia_drift.repositories.reference import FeatureBins
 from seia_drift.repositories.segments import SEGMENT_PREDICTION, SegmentRepository
 from seia_drift.repositories.sketches import ChunkData, ChunkRows, Segmenting, SketchRepository
@@ -64,29 +64,40 @@ class ProfileStep(Step):
             def fetch(params: dict[str, Any]) -> ChunkData:
                 return repo.fetch(ctx.layout, params, ctx.rows, segmenting, keep=rows is not None)
 
-            with Prefetch(fetch, chunks) as ahead:  # chunk k + 1 is read while chunk k is counted
-                for k, params in enumerate(chunks):
+            def store(new: dict[tuple[datetime, str], Any], segment_rows: list[Any], mv_new: Any) -> int:
+                stored = self._merge(repo, ctx, new, by_feature)
+                if segmenting is not None:
+                    SegmentRepository(ctx.conn).add_hours(ctx.model.id, segment_rows)
+                if errors is not None and mv_new is not None:
+                    errors.store(mv_new)
+                return stored
+
+            # Every statement in one background thread, in this order: read chunk 0; then, while chunk k is
+            # counted here, store chunk k - 1's counts and read chunk k + 1 (seia_drift.prefetch).
+            stores = []
+            with ConnectionThread() as db:
+                ahead = db.submit(fetch, chunks[0])
+                for k in range(len(chunks)):
                     started = time.perf_counter()
-                    data = ahead.take(k)
-                    # counting: no statement on the connection (the next chunk is being read on it)
-                    new = self._count(repo, ctx, params, data, edges, numeric, categorical, segmenting, rows)
+                    data = db.result(ahead)
+                    if k + 1 < len(chunks):
+                        ahead = db.submit(fetch, chunks[k + 1])
+                    new = self._count(repo, ctx, chunks[k], data, edges, numeric, categorical, segmenting, rows)
+                    del data
                     mv_new = errors.count_chunk(rows) if errors is not None and rows is not None else None
-                    ahead.settle()
-                    # writing: the connection is free
-                    written += self._merge(repo, ctx, new, by_feature)
-                    if segmenting is not None:
-                        SegmentRepository(ctx.conn).add_hours(ctx.model.id, segmenting.rows)
-                    if errors is not None and mv_new is not None:
-                        errors.store(mv_new)
+                    segment_rows = segmenting.rows if segmenting is not None else []
+                    stores.append(db.submit(store, new, segment_rows, mv_new))
                     hours.update(h for h, _ in new)
                     log.info(
-                        "profile %s: chunk %d/%d, %d sketches, %.0f ms",
+                        "profile %s: chunk %d/%d, %d sketches, counted in %.0f ms",
                         ctx.model.name,
                         k + 1,
                         len(chunks),
                         len(new),
                         1000 * (time.perf_counter() - started),
                     )
+                db.drain()
+            written = sum(f.result() for f in stores)
         ctx.state.set(ctx.model.id, self.name, Watermark(xid=horizon))
         if segmenting is not None:
             ctx.state.set(ctx.model.id, SEGMENTS, Watermark(xid=horizon))
@@ -117,7 +128,7 @@ class ProfileStep(Step):
         from its COPY output: numpy and Python only, no statement."""
         new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
         if segmenting is not None:
-            segmenting.rows.clear()
+            segmenting.rows = []  # a new list: the previous chunk's may still be being stored
         if rows is not None:
             rows.clear()
         for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
