@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import timedelta
 
 import pytest
 
@@ -54,9 +55,12 @@ def _plain(sketches: list) -> list:
 def test_a_writer_committing_between_two_chunks_is_counted_by_the_next_run_once(
     drift_tenant, engine, reader, monkeypatch
 ):
-    """Rows committed while the step reads ahead (after its horizon was chosen) are in no chunk of this run,
-    though the thread reads later chunks after they committed; the next run counts them, once. The stored
-    sketches and segments then equal one run over all rows."""
+    """A writer whose rows lie inside the seq range of the run's chunks (it inserted them between two
+    inserts of a transaction that committed before the run) is still open when the run chooses its horizon,
+    and commits while a later chunk is read ahead: its rows are in no chunk of this run, though the chunks
+    after its commit see them committed; the next run counts them, once. The stored sketches and segments
+    then equal one run over all rows."""
+    from seia import partitions
     from seia.repositories.records import PredictionRepository
     from seia_drift.repositories.sketches import SketchRepository
     from seia_drift.steps import profile
@@ -64,40 +68,57 @@ def test_a_writer_committing_between_two_chunks_is_counted_by_the_next_run_once(
     monkeypatch.setattr(profile, "CHUNK_ROWS", CHUNK)
     data = scenarios.generate("covariate_shift", 3)
     first, late = data.predictions[:1800], data.predictions[1800:]  # 6 chunks, then 200 rows
-    late_in_old_hours = [(f"late{i}",) + r[1:] for i, r in enumerate(first[:150])]  # the same hours as chunk 1
     with drift_tenant.connect() as conn:
-        scenarios.load(conn, "pf-writer", dataclasses.replace(data, predictions=first, ground_truths=[]))
+        scenarios.load(conn, "pf-writer", dataclasses.replace(data, predictions=[], ground_truths=[]))
     mid = reader.model_id("pf-writer")
+    with drift_tenant.connect() as conn:  # the rows' leaves exist: neither writer waits for the other's
+        partitions.ensure_partitions(
+            conn, mid, scenarios.WINDOW_DAY - timedelta(days=1), scenarios.WINDOW_DAY + timedelta(days=2)
+        )
 
-    real_fetch = SketchRepository.fetch
-    threads: list[str] = []
+    with drift_tenant.connect() as early, drift_tenant.connect() as slow:
+        early.execute("BEGIN")
+        PredictionRepository(early).add(mid, first[:900])
+        slow.execute("BEGIN")
+        PredictionRepository(slow).add(mid, late)  # seqs after the first 900 rows', before the next 900's
+        PredictionRepository(early).add(mid, first[900:])
+        early.execute("COMMIT")
+        seqs = reader.query("SELECT min(seq) AS lo, max(seq) AS hi FROM predictions WHERE model_id = %s", (mid,))
+        (lo, hi) = seqs[0]["lo"], seqs[0]["hi"]
 
-    def fetch(self, layout, params, rows, segments=None, keep=False):
-        threads.append(threading.current_thread().name)
-        if len(threads) == 3:  # chunk 3 is read ahead, in the thread: a writer commits first
-            with drift_tenant.connect() as writer, writer.transaction():
-                PredictionRepository(writer).add(mid, late + late_in_old_hours)
-        return real_fetch(self, layout, params, rows, segments, keep)
+        real_fetch = SketchRepository.fetch
+        threads: list[str] = []
 
-    monkeypatch.setattr(SketchRepository, "fetch", fetch)
-    report = engine.run(drift_tenant.tenant, "pf-writer")
+        def fetch(self, *args, **kwargs):
+            threads.append(threading.current_thread().name)
+            if len(threads) == 3:  # chunk 1 is read ahead, in the thread: the slow writer commits first
+                slow.execute("COMMIT")
+            return real_fetch(self, *args, **kwargs)
+
+        monkeypatch.setattr(SketchRepository, "fetch", fetch)
+        report = engine.run(drift_tenant.tenant, "pf-writer")
+
+    inside = reader.query(
+        "SELECT count(*) AS n FROM predictions WHERE model_id = %s AND seq > %s AND seq < %s AND prediction_id = ANY(%s)",
+        (mid, lo, hi, [r[0] for r in late]),
+    )
+    assert inside[0]["n"] == len(late)  # the writer's rows are inside the run's seq range
     assert report["profile"]["rows"] == 1800
-    assert len(threads) == 6
+    assert len(threads) == 12  # the numeric and the categorical values of each chunk
     assert all(name.startswith("seia-prefetch") for name in threads), threads  # not the counting thread
     assert _sketch_rows(reader, mid)["x0"] == 1800  # none of the writer's rows, though it committed mid-run
     _assert_equal_to_recount(drift_tenant, reader, "pf-writer")
 
     monkeypatch.setattr(SketchRepository, "fetch", real_fetch)
     report = engine.run(drift_tenant.tenant, "pf-writer")
-    assert report["profile"]["rows"] == len(late) + len(late_in_old_hours)
-    assert _sketch_rows(reader, mid)["x0"] == len(data.predictions) + len(late_in_old_hours)
+    assert report["profile"]["rows"] == len(late)
+    assert _sketch_rows(reader, mid)["x0"] == len(data.predictions)
     _assert_equal_to_recount(drift_tenant, reader, "pf-writer")
 
     # the same rows stored at once, profiled in one run (and one chunk), give the same sketches
     monkeypatch.setattr(profile, "CHUNK_ROWS", 1_000_000)
-    once = dataclasses.replace(data, predictions=data.predictions + late_in_old_hours, ground_truths=[])
     with drift_tenant.connect() as conn:
-        scenarios.load(conn, "pf-once", once)
+        scenarios.load(conn, "pf-once", dataclasses.replace(data, ground_truths=[]))
     engine.run(drift_tenant.tenant, "pf-once")
     assert _plain(_snapshot(reader, mid)) == _approx(_snapshot(reader, reader.model_id("pf-once")))
 
@@ -121,18 +142,22 @@ def test_an_error_in_the_reading_thread_is_the_steps_error_and_leaves_nothing_wr
 
     real_fetch = SketchRepository.fetch
     calls: list[str] = []
+    written: list[int] = []  # sketches the step's transaction held when the read failed
 
-    def fetch(self, layout, params, rows, segments=None, keep=False):
+    def fetch(self, *args, **kwargs):
         calls.append(threading.current_thread().name)
-        if len(calls) == 4:  # in the thread, after three chunks were counted and merged
+        if len(calls) == 6:  # chunk 2's categorical values, read after chunk 0's counts were stored
+            stored = self.conn.execute("SELECT count(*) FROM drift_sketches WHERE model_id = %s", (mid,)).fetchone()
+            written.append(stored[0])
             # a server-side error on the step's own connection, as a cancelled or failed COPY raises
             self.conn.execute("SELECT 1 / 0")
-        return real_fetch(self, layout, params, rows, segments, keep)
+        return real_fetch(self, *args, **kwargs)
 
     monkeypatch.setattr(SketchRepository, "fetch", fetch)
     with pytest.raises(psycopg.errors.DivisionByZero):
         engine.run(drift_tenant.tenant, "pf-error")
-    assert calls[3].startswith("seia-prefetch")
+    assert calls[5].startswith("seia-prefetch")
+    assert written and written[0] > 0  # chunks were stored in the transaction, then rolled back
     assert _sketch_rows(reader, mid) == {}
     assert reader.query("SELECT count(*) AS n FROM drift_segments_hourly WHERE model_id = %s", (mid,))[0]["n"] == 0
     steps = {r["step"] for r in reader.query("SELECT step FROM drift_watermarks WHERE model_id = %s", (mid,))}
@@ -167,7 +192,7 @@ def test_a_failure_while_counting_waits_for_the_read_ahead_before_the_transactio
         calls.append(1)
         if len(calls) == 1:
             return real_fetch(self, *args, **kwargs)
-        reading.set()  # chunk 2 is being read while chunk 1 is counted
+        reading.set()  # chunk 0's categorical values are being read while its numeric values are counted
         release.wait(10)
         try:
             return real_fetch(self, *args, **kwargs)

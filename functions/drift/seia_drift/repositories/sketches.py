@@ -325,15 +325,16 @@ class SketchRepository:
         rows: Rows,
         segments: Segmenting | None = None,
         keep: bool = False,
+        parts: tuple[str, ...] = ("numeric", "categorical"),
     ) -> ChunkData:
         """The COPY output of one chunk that :meth:`numeric_counts` and :meth:`categorical_counts` (called
-        with the same arguments, ``keep`` a :class:`ChunkRows` when true) count: both reads, nothing parsed.
-        Runs no statement but the two COPYs, so it can run in another thread while the caller counts the
-        chunk before (:mod:`seia_drift.prefetch`)."""
+        with the same arguments, ``keep`` a :class:`ChunkRows` when true) count: the reads of ``parts``,
+        nothing parsed. Runs no statement but those COPYs, so it can run in another thread while the caller
+        counts (:mod:`seia_drift.prefetch`)."""
         data = ChunkData()
-        if layout.numeric:
+        if layout.numeric and "numeric" in parts:
             data.numeric = self._copy_out(self._numeric_query(layout, rows, segments, keep)[0], params)
-        if layout.categorical or (segments is not None and segments.fields):
+        if "categorical" in parts and (layout.categorical or (segments is not None and segments.fields)):
             data.categorical = self._copy_out(self._categorical_query(layout, rows, segments, keep)[0], params)
         return data
 

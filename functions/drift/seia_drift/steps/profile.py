@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from seia.segment_rows import segment_fields
@@ -61,8 +64,8 @@ class ProfileStep(Step):
             for params in chunks:
                 params["focus"] = ctx.model.positive_label  # binary: the segments' prediction without a score
 
-            def fetch(params: dict[str, Any]) -> ChunkData:
-                return repo.fetch(ctx.layout, params, ctx.rows, segmenting, keep=rows is not None)
+            def fetch(params: dict[str, Any], part: str) -> ChunkData:
+                return repo.fetch(ctx.layout, params, ctx.rows, segmenting, keep=rows is not None, parts=(part,))
 
             def store(new: dict[tuple[datetime, str], Any], segment_rows: list[Any], mv_new: Any) -> int:
                 stored = self._merge(repo, ctx, new, by_feature)
@@ -72,18 +75,41 @@ class ProfileStep(Step):
                     errors.store(mv_new)
                 return stored
 
-            # Every statement in one background thread, in this order: read chunk 0; then, while chunk k is
-            # counted here, store chunk k - 1's counts and read chunk k + 1 (seia_drift.prefetch).
+            # Every statement in one background thread, in this order: read chunk 0 (numeric, then categorical
+            # values); then, while chunk k's numeric values are counted here, read its categorical values and
+            # store chunk k - 1's counts; while its categorical values are counted, read chunk k + 1
+            # (seia_drift.prefetch). At most one chunk is read ahead.
             stores = []
             with ConnectionThread() as db:
-                ahead = db.submit(fetch, chunks[0])
+
+                def read(k: int) -> tuple[Future[ChunkData], Future[ChunkData]]:
+                    return db.submit(fetch, chunks[k], "numeric"), db.submit(fetch, chunks[k], "categorical")
+
+                ahead = read(0)
+
+                def categorical_values(k: int, pending: Future[ChunkData]) -> ChunkData:
+                    """Chunk k's categorical values, once its numeric ones are counted; starts reading k + 1."""
+                    nonlocal ahead
+                    data = db.result(pending)
+                    if k + 1 < len(chunks):
+                        ahead = read(k + 1)
+                    return data
+
                 for k in range(len(chunks)):
                     started = time.perf_counter()
-                    data = db.result(ahead)
-                    if k + 1 < len(chunks):
-                        ahead = db.submit(fetch, chunks[k + 1])
-                    new = self._count(repo, ctx, chunks[k], data, edges, numeric, categorical, segmenting, rows)
-                    del data
+                    numeric_read, categorical_read = ahead
+                    new = self._count(
+                        repo,
+                        ctx,
+                        chunks[k],
+                        db.result(numeric_read),
+                        partial(categorical_values, k, categorical_read),
+                        edges,
+                        numeric,
+                        categorical,
+                        segmenting,
+                        rows,
+                    )
                     mv_new = errors.count_chunk(rows) if errors is not None and rows is not None else None
                     segment_rows = segmenting.rows if segmenting is not None else []
                     stores.append(db.submit(store, new, segment_rows, mv_new))
@@ -117,7 +143,8 @@ class ProfileStep(Step):
         repo: SketchRepository,
         ctx: Context,
         params: dict[str, Any],
-        data: ChunkData,
+        numeric_data: ChunkData,
+        categorical_data: Callable[[], ChunkData],
         edges: dict[int, list[float]],
         numeric: dict[int, Any],
         categorical: dict[int, Any],
@@ -125,14 +152,15 @@ class ProfileStep(Step):
         rows: ChunkRows | None,
     ) -> dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch]:
         """One chunk's hourly sketches (and its segments and kept rows, into ``segmenting`` and ``rows``),
-        from its COPY output: numpy and Python only, no statement."""
+        from its COPY output: numpy and Python only, no statement. ``categorical_data`` is called once the
+        numeric values are counted (the categorical values are read meanwhile)."""
         new: dict[tuple[datetime, str], dict[str, Any] | CategoricalSketch] = {}
         if segmenting is not None:
             segmenting.rows = []  # a new list: the previous chunk's may still be being stored
         if rows is not None:
             rows.clear()
         for hour, pos, buckets, counts, missing, mean, m2, lo, hi in repo.numeric_counts(
-            ctx.layout, edges, params, ctx.rows, segmenting, rows, data
+            ctx.layout, edges, params, ctx.rows, segmenting, rows, numeric_data
         ):
             # NumericSketch.to_dict's values in their stored, packed form (seia.sparse): counted by
             # numpy, so consistent by construction; a sketch object is built only to merge
@@ -147,10 +175,13 @@ class ProfileStep(Step):
                 "bins": buckets or [],
                 "bin_counts": counts or [],
             }
+        numeric_data.numeric = None  # counted: free it (its future holds the object)
+        read = categorical_data()
         for hour, pos, cats, counts, missing in repo.categorical_counts(
-            ctx.layout, params, ctx.rows, segmenting, rows, data
+            ctx.layout, params, ctx.rows, segmenting, rows, read
         ):
             new[(hour, categorical[pos].feature)] = CategoricalSketch(dict(zip(cats or (), counts or ())), missing)
+        read.categorical = None
         return new
 
     def _segmenting(self, ctx: Context, bins: dict[str, FeatureBins], mark: Watermark) -> Segmenting | None:
