@@ -4,8 +4,9 @@ The profile step reads each chunk of new rows with two COPYs (PostgreSQL's CPU: 
 sending their values), counts it (the worker's CPU), then merges and stores the counts (PostgreSQL's CPU
 again: the sketches' JSON, the segment rows). One after the other, each side waits for the other. With
 :class:`ConnectionThread`, every statement of the loop runs in one background thread, in the order it
-was submitted, while the calling thread counts: chunk k is counted while chunk k-1's counts are stored
-and chunk k+1 is read. It is the step's **own connection and transaction**; the calling thread issues no
+was submitted, while the calling thread counts: while chunk k's numeric values are counted, its
+categorical values are read and chunk k-1's counts are stored; while its categorical values are counted,
+chunk k+1 is read (``seia_drift.steps.profile``). It is the step's **own connection and transaction**; the calling thread issues no
 statement until :meth:`ConnectionThread.drain` (psycopg would serialise them anyway). One connection, not
 a second one, because
 
