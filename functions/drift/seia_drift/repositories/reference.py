@@ -15,6 +15,9 @@ from seia.repositories.reference import StoredReference as StoredReference
 from seia_drift.layout import Slot
 from seia_drift.repositories.sources import TS_IN_RANGE, Rows, Source
 
+_COPY_HEADER = 19  # a binary COPY's signature (11), flags (4) and header extension length (4)
+_COPY_TRAILER = 2  # the -1 field count that ends the data
+
 
 def slot_expression(slot: Slot) -> sql.Composable:
     """The SQL expression (over a source aliased ``src``) of a slot's value."""
@@ -141,6 +144,44 @@ class ReferenceRepository:
             assert found is not None  # the query always returns one row
             values = found[0]
         return np.asarray(values if values is not None else [], dtype=float)
+
+    def numeric_columns(self, source: Source, slots: list[Slot]) -> dict[str, np.ndarray]:
+        """Every numeric slot's values over the source (missing as NaN), by feature, in one read:
+        a binary COPY of one float8 column per slot (and the arrays' lengths, when a slot was added by PATCH:
+        a row that predates the slot carries no value of it, as :meth:`numeric_values`' ``SLOT_REACHED``).
+        The same values, in the same row order, as one :meth:`numeric_values` per slot; one scan, not one
+        per slot."""
+        slots = [s for s in slots if s.kind == "numeric"]
+        if not slots:
+            return {}
+        columns: list[sql.Composable] = [
+            sql.SQL("coalesce({}, 'NaN')::float8").format(slot_expression(s)) for s in slots
+        ]
+        added = any(s.source == "feature" and s.added for s in slots)
+        if added:
+            columns.append(sql.SQL("coalesce(cardinality(src.num), 0)::float8"))
+        query = (
+            sql.SQL("COPY (")
+            + source.cte()
+            + sql.SQL("SELECT {} FROM src) TO STDOUT (FORMAT binary)").format(sql.SQL(", ").join(columns))
+        )
+        raw = bytearray()
+        with self.conn.cursor() as cur, cur.copy(query, source.params) as copy:
+            for block in copy:
+                raw += block
+        fields: list[tuple[str, str]] = [("n", ">i2")]
+        for k in range(len(columns)):
+            fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
+        body = memoryview(raw)[_COPY_HEADER : len(raw) - _COPY_TRAILER]
+        records = np.frombuffer(body, dtype=np.dtype(fields))
+        length = records[f"v{len(slots)}"] if added else None
+        out = {}
+        for k, slot in enumerate(slots):
+            values = records[f"v{k}"].astype(np.float64)
+            if slot.source == "feature" and slot.added and length is not None:
+                values = values[length >= slot.position]
+            out[slot.feature] = values
+        return out
 
     def category_counts(self, source: Source, slot: Slot) -> tuple[dict[str, int], int]:
         query = source.cte() + sql.SQL(self.CATEGORY_COUNTS).format(expr=slot_expression(slot), where=_reached(slot))

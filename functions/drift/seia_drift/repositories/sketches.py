@@ -195,6 +195,14 @@ class ChunkRows:
         )
 
 
+@dataclass
+class ChunkData:
+    """One chunk's COPY output, read by :meth:`SketchRepository.fetch` (None: that read was not needed)."""
+
+    numeric: bytearray | None = None  # binary COPY of the numeric values
+    categorical: bytearray | None = None  # text COPY of the categorical values
+
+
 # No JIT for the wide chunk queries: compiling them costs seconds. Local to the transaction.
 COUNTING_SETTINGS = ("SET LOCAL jit = off",)
 
@@ -251,30 +259,12 @@ class SketchRepository:
         for statement in COUNTING_SETTINGS:
             self.conn.execute(statement)
 
-    def numeric_counts(
-        self,
-        layout: Layout,
-        edges: dict[int, list[float]],
-        params: dict[str, Any],
-        rows: Rows,
-        segments: Segmenting | None = None,
-        keep: ChunkRows | None = None,
-    ) -> list[tuple[Any, ...]]:
-        """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
-
-        The values travel, not the counts: a fixed-width binary COPY (NULL sent as NaN) parsed with one
-        ``numpy.frombuffer``, then ``searchsorted`` (the same rule as ``width_bucket``) and
-        ``bincount`` per slot. Measured here, that is ~7x faster than PostgreSQL's hash aggregation
-        of (hour, slot, bucket) keys, and memory stays bounded by the chunk size.
-
-        With ``segments``, the same values are also counted into the cause segments of the numeric
-        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``. With ``keep``, the rows'
-        ``seq``, hours and feature values are kept there (:class:`ChunkRows`).
-        """
-        if not layout.numeric:
-            return []
-        import numpy as np
-
+    @staticmethod
+    def _numeric_query(
+        layout: Layout, rows: Rows, segments: Segmenting | None, keep: bool
+    ) -> tuple[sql.Composed, int, bool]:
+        """The binary COPY of a chunk's numeric values: (query, float8 columns, whether the last of them is
+        the array length of features added by PATCH)."""
         columns = []
         for slot in layout.numeric:
             # the slot's column: built from an int position or a fixed column name, never from input
@@ -291,13 +281,92 @@ class SketchRepository:
         if added:
             columns.append("cardinality(p.num)::float8")
         width = len(columns)
-        if keep is not None:
+        if keep:
             columns.append("p.seq")  # int8, after every float8 column
         query = sql.SQL(rows.sql(NUMERIC_VALUES)).format(values=sql.SQL(", ".join(columns)))
+        return query, width, added
+
+    @staticmethod
+    def _categorical_query(
+        layout: Layout, rows: Rows, segments: Segmenting | None, keep: bool
+    ) -> tuple[sql.Composed, int, int, bool]:
+        """The text COPY of a chunk's categorical values: (query, the frame's last column (``seq`` when kept;
+        column 0 is the hour), its column of the array length of features added by PATCH, whether there is
+        one)."""
+        fields = segments.fields if segments is not None else ()
+        columns = [
+            f"p.cat[{int(slot.position)}]" if slot.source == "feature" else "p.prediction_label"
+            for slot in layout.categorical
+        ]
+        if segments is not None:
+            columns.append(f"({segments.pred})::float8")
+            columns += [f"p.seg[{k}]" for k in range(1, len(fields) + 1)]  # segment fields: categories too
+        added = any(slot.added for slot in layout.categorical)
+        length_column = len(columns) + 1  # in the frame (column 0 is the hour)
+        if added:  # as for numeric slots: rows written before an added feature are not rows of it
+            columns.append("cardinality(p.cat)")
+        if keep:
+            columns.append("p.seq")  # last
+        query = sql.SQL(rows.sql(CATEGORICAL_VALUES)).format(values=sql.SQL(", ".join(columns)))
+        return query, len(columns), length_column, added
+
+    def _copy_out(self, query: sql.Composed, params: dict[str, Any]) -> bytearray:
+        """A COPY ... TO STDOUT's whole output."""
         raw = bytearray()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
             for block in copy:
                 raw += block
+        return raw
+
+    def fetch(
+        self,
+        layout: Layout,
+        params: dict[str, Any],
+        rows: Rows,
+        segments: Segmenting | None = None,
+        keep: bool = False,
+        parts: tuple[str, ...] = ("numeric", "categorical"),
+    ) -> ChunkData:
+        """The COPY output of one chunk that :meth:`numeric_counts` and :meth:`categorical_counts` (called
+        with the same arguments, ``keep`` a :class:`ChunkRows` when true) count: the reads of ``parts``,
+        nothing parsed. Runs no statement but those COPYs, so it can run in another thread while the caller
+        counts (:mod:`seia_drift.prefetch`)."""
+        data = ChunkData()
+        if layout.numeric and "numeric" in parts:
+            data.numeric = self._copy_out(self._numeric_query(layout, rows, segments, keep)[0], params)
+        if "categorical" in parts and (layout.categorical or (segments is not None and segments.fields)):
+            data.categorical = self._copy_out(self._categorical_query(layout, rows, segments, keep)[0], params)
+        return data
+
+    def numeric_counts(
+        self,
+        layout: Layout,
+        edges: dict[int, list[float]],
+        params: dict[str, Any],
+        rows: Rows,
+        segments: Segmenting | None = None,
+        keep: ChunkRows | None = None,
+        data: ChunkData | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """(hour, position, buckets, counts, missing, mean, M2, min, max) per hour and numeric slot.
+
+        The values travel, not the counts: a fixed-width binary COPY (NULL sent as NaN) parsed with one
+        ``numpy.frombuffer``, then ``searchsorted`` (the same rule as ``width_bucket``) and
+        ``bincount`` per slot. Measured here, that is ~7x faster than PostgreSQL's hash aggregation
+        of (hour, slot, bucket) keys, and memory stays bounded by the chunk size.
+
+        With ``segments``, the same values are also counted into the cause segments of the numeric
+        features (:meth:`Segmenting.numeric`), appended to ``segments.rows``. With ``keep``, the rows'
+        ``seq``, hours and feature values are kept there (:class:`ChunkRows`). With ``data``, the chunk's
+        COPY output read before (:meth:`fetch`), on this connection, with the same arguments.
+        """
+        if not layout.numeric:
+            return []
+        import numpy as np
+
+        query, width, added = self._numeric_query(layout, rows, segments, keep is not None)
+        raw = data.numeric if data is not None else self._copy_out(query, params)
+        assert raw is not None  # fetch reads the numeric values whenever there are numeric slots
         fields = [("n", ">i2"), ("hl", ">i4"), ("hour", ">i8")]
         for k in range(width):
             fields += [(f"l{k}", ">i4"), (f"v{k}", ">f8")]
@@ -374,6 +443,7 @@ class SketchRepository:
         rows: Rows,
         segments: Segmenting | None = None,
         keep: ChunkRows | None = None,
+        data: ChunkData | None = None,
     ) -> list[tuple[Any, ...]]:
         """(hour, position, categories, counts, missing) per hour and categorical slot.
 
@@ -390,27 +460,11 @@ class SketchRepository:
         import numpy as np
         import pandas as pd
 
-        columns = [
-            f"p.cat[{int(slot.position)}]" if slot.source == "feature" else "p.prediction_label"
-            for slot in layout.categorical
-        ]
-        if segments is not None:
-            columns.append(f"({segments.pred})::float8")
-            columns += [f"p.seg[{k}]" for k in range(1, len(fields) + 1)]  # segment fields: categories too
-        added = any(slot.added for slot in layout.categorical)
-        length_column = len(columns) + 1  # in the frame (column 0 is the hour)
-        if added:  # as for numeric slots: rows written before an added feature are not rows of it
-            columns.append("cardinality(p.cat)")
-        if keep is not None:
-            columns.append("p.seq")  # last
-        query = sql.SQL(rows.sql(CATEGORICAL_VALUES)).format(values=sql.SQL(", ".join(columns)))
-        buf = io.BytesIO()
-        with self.conn.cursor() as cur, cur.copy(query, params) as copy:
-            for block in copy:
-                buf.write(block)
-        if not buf.tell():
+        query, last_column, length_column, added = self._categorical_query(layout, rows, segments, keep is not None)
+        text = data.categorical if data is not None else self._copy_out(query, params)
+        if not text:
             return []
-        buf.seek(0)
+        buf = io.BytesIO(text)
         frame = pd.read_csv(
             buf,
             sep="\t",
@@ -432,7 +486,7 @@ class SketchRepository:
         out = []
         length = frame[length_column].to_numpy(dtype=np.int64) if added else None
         if keep is not None:
-            keep.categorical_seq = frame[len(columns)].to_numpy(dtype=np.int64)
+            keep.categorical_seq = frame[last_column].to_numpy(dtype=np.int64)
             keep.categorical_hours = hour_values[hour_index]
         for k, slot in enumerate(layout.categorical):
             codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)

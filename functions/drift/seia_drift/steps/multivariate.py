@@ -84,14 +84,19 @@ class HourlyErrors:
             self.categorical
         ) <= {s.position for s in layout.categorical if s.source == "feature"}
 
-    def add_chunk(self, rows: ChunkRows) -> int:
+    def add_chunk(self, rows: ChunkRows) -> None:
         """The profile step's chunk of rows (the same rows the multivariate step would read): values the
         step's read holds as missing (NULL, NaN, ±Infinity, beyond ±1e150) are missing here too."""
+        self.store(self.count_chunk(rows))
+
+    def count_chunk(self, rows: ChunkRows) -> dict[datetime, dict[str, Any]]:
+        """The hourly sketches of the profile step's chunk, by hour, without touching the database (the
+        profile step reads its next chunk meanwhile); :meth:`store` merges them into the stored ones."""
         import numpy as np
 
         aligned = rows.aligned()
         if aligned is None:
-            return 0
+            return {}
         hours, numeric, categorical = aligned
         n = len(hours)
         matrix = np.empty((n, len(self.numeric)))
@@ -99,12 +104,17 @@ class HourlyErrors:
             values = numeric[position]
             matrix[:, j] = np.where(np.abs(values) < float(MAX_ABS), values, np.nan)
         coded = [mv.Coded(*categorical[position]) for position in self.categorical]
-        self.add(np.asarray(hours, dtype=np.int64), mv.Columns(matrix, coded))
-        return n
+        by_hour = mv.sketches_by(self.fit, np.asarray(hours, dtype=np.int64), mv.Columns(matrix, coded))
+        return {epoch_hour(h): s for h, s in by_hour.items()}
 
     def add(self, hours: Any, columns: mv.Columns) -> None:
         by_hour = mv.sketches_by(self.fit, hours, columns)
-        new = {epoch_hour(h): s for h, s in by_hour.items()}
+        self.store({epoch_hour(h): s for h, s in by_hour.items()})
+
+    def store(self, new: dict[datetime, dict[str, Any]]) -> None:
+        """Merge hourly sketches into the stored ones."""
+        if not new:
+            return
         old = self.repo.existing(self.model_id, sorted(new))
         items = [(h, mv.merge([old[h], s]) if h in old else s) for h, s in sorted(new.items())]
         self.repo.upsert(self.model_id, [(h, s) for h, s in items if s is not None])

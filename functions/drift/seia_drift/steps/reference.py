@@ -74,7 +74,8 @@ class ReferenceStep(Step):
             return self._kept(ctx, repo, stored, uncovered)
 
         rows, labeled = repo.counts(source)
-        features = [b for b in (self._bins(repo, source, slot) for slot in ctx.layout.slots) if b is not None]
+        values = repo.numeric_columns(source, list(ctx.layout.slots))  # every numeric slot in one read
+        features = [b for b in (self._bins(repo, source, slot, values) for slot in ctx.layout.slots) if b is not None]
         perf_repo = PerformanceRepository(ctx.conn)
         perf = perf_repo.compute(ctx.model, source)
         stats = next(iter(perf.values()))[2] if perf else None
@@ -118,7 +119,13 @@ class ReferenceStep(Step):
             return {"reference": stored.reference_key, "rebuilt": False, "features_waiting": uncovered}
         return {"reference": stored.reference_key, "rebuilt": False}
 
-    def _bins(self, repo: ReferenceRepository, source: Source, slot: Slot) -> FeatureBins | None:
+    def _bins(
+        self,
+        repo: ReferenceRepository,
+        source: Source,
+        slot: Slot,
+        numeric: dict[str, np.ndarray] | None = None,
+    ) -> FeatureBins | None:
         """The slot's bins and reference sketch; None for an added feature none of the reference's rows carry."""
         if slot.kind == "categorical":
             counts, missing = repo.category_counts(source, slot)
@@ -128,7 +135,8 @@ class ReferenceStep(Step):
                 missing = 0  # only labelled rows count for the label
             counted = CategoricalSketch(counts, missing)
             return FeatureBins(slot.feature, "categorical", slot.source, slot.position, None, None, counted.to_dict())
-        values = repo.numeric_values(source, slot)
+        found = numeric.get(slot.feature) if numeric is not None else None
+        values = found if found is not None else repo.numeric_values(source, slot)
         if slot.added and not values.size:
             return None
         values[~(np.abs(values) < MAX_ABS)] = np.nan  # as the SQL side: beyond 1e150 is missing
