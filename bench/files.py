@@ -347,6 +347,19 @@ def _parse_only(key: str, etag: str) -> int:
 
 
 def child(argv: list[str]) -> None:
+    # As in Lambda, where the file-ingest function's layers carry no pandas (layers/files/requirements.txt):
+    # pyarrow imports pandas whenever it is installed (pa.array of a list asks whether it is a pandas object),
+    # 0.4 s of a fresh process here that the function never pays. An import of pandas by the function's own
+    # code fails here as it would there.
+    import importlib.abc
+
+    class NoPandas(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path, target=None):
+            if name == "pandas" or name.startswith("pandas."):
+                raise ModuleNotFoundError("no pandas in the file-ingest function's layers", name=name)
+            return None
+
+    sys.meta_path.insert(0, NoPandas())
     parse_only = argv[0] == "--parse-only"
     key, etag, size = argv[1:] if parse_only else argv
     started = time.perf_counter()
