@@ -101,7 +101,7 @@ def _deliveries(handle, model_id: int) -> list[dict]:
 
     with handle.connect(row_factory=dict_row) as conn:
         return conn.execute(
-            "SELECT * FROM deliveries WHERE model_id = %s ORDER BY channel_type, change_id", (model_id,)
+            "SELECT * FROM deliveries WHERE model_id = %s ORDER BY channel_type, change_id, created_at", (model_id,)
         ).fetchall()
 
 

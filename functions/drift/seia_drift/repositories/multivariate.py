@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -12,6 +11,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
+from seia_drift.repositories import copytext
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Rows, Source
 
 # A numeric value PostgreSQL could not add up (NaN, ±Infinity, beyond ±1e150) is missing, as everywhere.
@@ -27,15 +27,6 @@ _NEW_VALUES = (
     + HOUR_IN_RANGE
     + ") TO STDOUT"
 )
-_COPY_ESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r", "\\b": "\b", "\\f": "\f", "\\v": "\v"}
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    import re
-
-    return re.sub(r"\\(\\|t|n|r|b|f|v)", lambda m: _COPY_ESCAPES[m.group(0)], text)
 
 
 class MultivariateRepository:
@@ -117,7 +108,6 @@ class MultivariateRepository:
         self, query: sql.Composed, params: Mapping[str, Any], n_num: int, n_cat: int, coded: bool = False
     ) -> tuple[list[int], Any, list[Any]]:
         import numpy as np
-        import pandas as pd
 
         buf = io.BytesIO()
         with self.conn.cursor() as cur, cur.copy(query, params) as copy:
@@ -128,22 +118,12 @@ class MultivariateRepository:
         buf.seek(0)
         dtypes: dict[int, Any] = {0: "int64"} | {1 + j: "float64" for j in range(n_num)}
         dtypes |= {1 + n_num + j: str for j in range(n_cat)}
-        frame = pd.read_csv(
-            buf,
-            sep="\t",
-            header=None,
-            quoting=csv.QUOTE_NONE,
-            dtype=dtypes,
-            na_values=["\\N"],
-            keep_default_na=False,
-            engine="c",
-        )
+        frame = copytext.read(buf, dtypes)
         numeric = frame.iloc[:, 1 : 1 + n_num].to_numpy(dtype=np.float64).reshape(len(frame), n_num)
         categorical: list[Any] = []
         for j in range(n_cat):
             column = frame.iloc[:, 1 + n_num + j]
-            codes, uniques = pd.factorize(column, use_na_sentinel=True)
-            names = [_unescape(u) for u in uniques]
+            codes, names = copytext.factorize(column)
             if coded:
                 from seia_drift.multivariate import Coded
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, SupportsInt
@@ -17,6 +14,7 @@ from psycopg.types.json import Jsonb
 
 from seia.sparse import pack_sketch, unpack_sketch
 from seia_drift.layout import Layout
+from seia_drift.repositories import copytext
 from seia_drift.repositories.sources import HOUR_IN_RANGE, Rows, Source
 
 # PostgreSQL raises on float8 overflow, where numpy would give inf: values this large count as missing
@@ -47,18 +45,7 @@ CATEGORICAL_VALUES = (
     + _NEW_ROWS
     + """) TO STDOUT"""
 )
-_COPY_TEXT_ESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r", "\\b": "\b", "\\f": "\f", "\\v": "\v"}
-
-
-def _copy_text(text: str) -> str:
-    """A value in COPY's text format."""
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _copy_unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    return re.sub(r"\\(\\|t|n|r|b|f|v)", lambda m: _COPY_TEXT_ESCAPES[m.group(0)], text)
+_copy_text = copytext.escape  # a value in COPY's text format
 
 
 _COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
@@ -458,40 +445,28 @@ class SketchRepository:
         if not layout.categorical and not fields:
             return []
         import numpy as np
-        import pandas as pd
 
         query, last_column, length_column, added = self._categorical_query(layout, rows, segments, keep is not None)
         text = data.categorical if data is not None else self._copy_out(query, params)
         if not text:
             return []
-        buf = io.BytesIO(text)
-        frame = pd.read_csv(
-            buf,
-            sep="\t",
-            header=None,
-            quoting=csv.QUOTE_NONE,
-            dtype=str,
-            na_values=["\\N"],
-            keep_default_na=False,
-            engine="c",
-        )
+        frame = copytext.read(text)
         hour_values, hour_index = np.unique(frame[0].to_numpy(dtype=np.int64), return_inverse=True)
         n_hours = len(hour_values)
         pred = None
         if segments is not None:
             pred = frame[len(layout.categorical) + 1].to_numpy(dtype=np.float64)  # NULL (\\N) is NaN
             for k, name in enumerate(fields, len(layout.categorical) + 2):
-                codes, uniques = pd.factorize(frame[k], use_na_sentinel=True)
-                segments.categorical(name, codes, [_copy_unescape(u) for u in uniques], pred, hour_values, hour_index)
+                codes, names = copytext.factorize(frame[k])
+                segments.categorical(name, codes, names, pred, hour_values, hour_index)
         out = []
         length = frame[length_column].to_numpy(dtype=np.int64) if added else None
         if keep is not None:
             keep.categorical_seq = frame[last_column].to_numpy(dtype=np.int64)
             keep.categorical_hours = hour_values[hour_index]
         for k, slot in enumerate(layout.categorical):
-            codes, uniques = pd.factorize(frame[k + 1], use_na_sentinel=True)
-            width = len(uniques) + 1  # code -1 (missing) goes to column 0
-            names = [_copy_unescape(u) for u in uniques]
+            codes, names = copytext.factorize(frame[k + 1])
+            width = len(names) + 1  # code -1 (missing) goes to column 0
             if keep is not None and slot.source == "feature":
                 keep.categorical[slot.position] = (codes, names)
             if segments is not None and pred is not None and slot.source == "feature":
