@@ -134,6 +134,17 @@ def test_batch_leaves_what_it_cannot_hold_exactly_to_the_core():
     assert binned(big_ref, counts[2:], [cur]) == [None]
 
 
+def test_a_reference_of_one_edge_is_left_to_the_core():
+    # a reference of one row, or of one distinct value, has one edge and no interior bucket: the batch's
+    # arrays would be empty (a drift run over such a model failed with an IndexError, found by test_fuzz_api)
+    edges = (1.5,)
+    ref = NumericSketch(edges, (0, 1), 0, 1.5, 0.0, 1.5, 1.5)
+    cur = NumericSketch(edges, (1, 2), 1, 1.8, 2.0, 0.5, 2.5)
+    counts = np.array([list(cur.counts)], dtype=np.int64)
+    assert binned(ref, counts, [cur]) == [None]
+    assert same(batched(ref, [cur])[0], core(ref, cur))
+
+
 def _bins(reference_values, categories) -> dict[str, FeatureBins]:
     edges = fit_edges(reference_values)
     return {

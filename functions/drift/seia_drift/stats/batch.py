@@ -52,10 +52,11 @@ def binned(ref: NumericSketch, counts: npt.NDArray[np.int64], currents: Sequence
     Returns
     -------
     list of Binned or None
-        None where the core computes it itself: an empty window or reference, or counts of 2**53 or more.
+        None where the core computes it itself: an empty window or reference, counts of 2**53 or more, or
+        fewer than two edges (a reference of one distinct value has no interior bucket to batch).
     """
     out: list[Binned | None] = [None] * len(currents)
-    if ref.n == 0 or ref.n >= EXACT or not currents:
+    if ref.n == 0 or ref.n >= EXACT or not currents or len(ref.edges) < 2:
         return out
     edges = ref.edges
     usable = [i for i, s in enumerate(currents) if 0 < s.n < EXACT and (s.edges is edges or s.edges == edges)]
