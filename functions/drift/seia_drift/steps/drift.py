@@ -145,8 +145,8 @@ def _hour_counts(items: dict[datetime, list[dict[str, Any]]], size: int) -> Any:
     return counts
 
 
-def _sketch(edges: tuple[float, ...], counts: Any, items: list[dict[str, Any]]) -> NumericSketch:
-    """The sketch of packed `items` (merged in order, as :func:`merge_numeric`) whose counts add up to `counts`."""
+def _moments(items: list[dict[str, Any]]) -> tuple[int, float, float, float | None, float | None]:
+    """(missing, mean, M2, min, max) of packed hourly sketches, folded in their order by :func:`merge_moments`."""
     n = missing = 0
     mean = m2 = 0.0
     lo: float | None = None
@@ -159,7 +159,12 @@ def _sketch(edges: tuple[float, ...], counts: Any, items: list[dict[str, Any]]) 
             lo = data["min"] if lo is None else min(lo, data["min"])
             hi = data["max"] if hi is None else max(hi, data["max"])
         missing += int(data.get("missing") or 0)
-    return NumericSketch.of_counts(edges, counts.tolist(), missing, mean, m2, lo, hi)  # counts: int64, >= 0
+    return missing, mean, m2, lo, hi
+
+
+def _sketch(edges: tuple[float, ...], counts: Any, items: list[dict[str, Any]]) -> NumericSketch:
+    """The sketch of packed `items` (merged in order, as :func:`merge_numeric`) whose counts add up to `counts`."""
+    return NumericSketch.of_counts(edges, counts.tolist(), *_moments(items))  # counts: int64, >= 0
 
 
 def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> NumericSketch:
@@ -170,16 +175,13 @@ def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> Nume
         return merge_dicts([unpack_sketch(d) for d in items], edges)
     size = len(edges) + 1
     counts = [0] * size
-    n = missing = 0
-    mean = m2 = 0.0
-    lo: float | None = None
-    hi: float | None = None
+    empty = True  # every count still 0
     for data in items:
         if data.get("kind", "numeric") != "numeric" or data["size"] != size:
             raise ValueError("can only merge numeric sketches on the same edges")
         bins, bin_counts = data["bins"], data["bin_counts"]
         k = sum(bin_counts)
-        if not n and not any(counts):
+        if empty:
             # the first non-empty one: its bins set in one C-level pass (bins repeat nowhere, as packed;
             # should they, the sum tells and the bins are added one by one)
             deque(map(counts.__setitem__, bins, bin_counts), maxlen=0)
@@ -190,13 +192,8 @@ def merge_numeric(items: list[dict[str, Any]], edges: tuple[float, ...]) -> Nume
         else:
             for b, c in zip(bins, bin_counts):
                 counts[b] += c
-        if k:
-            mean, m2 = merge_moments(n, mean, m2, k, float(data["mean"]), float(data["m2"]))
-            n += k
-            lo = data["min"] if lo is None else min(lo, data["min"])
-            hi = data["max"] if hi is None else max(hi, data["max"])
-        missing += int(data.get("missing") or 0)
-    return NumericSketch(edges, tuple(counts), missing, mean, m2, lo, hi)
+        empty = empty and not k
+    return NumericSketch(edges, tuple(counts), *_moments(items))
 
 
 def statistics(
